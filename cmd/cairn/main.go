@@ -1,0 +1,148 @@
+// Command cairn is a distributed key-value store that speaks the Redis protocol.
+//
+//	cairn [server] [config-file] [--name value ...]
+//
+// Options have redis.conf names and work as flags or in a config file.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cairn-db/cairn/internal/server"
+)
+
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.Contains(args[0], ".") && !strings.Contains(args[0], "/") {
+		sub := args[0]
+		args = args[1:]
+		switch sub {
+		case "server":
+		case "version":
+			fmt.Println("cairn", server.CairnVersion, "(redis", server.Version+")")
+			return
+		case "help":
+			usage(os.Stdout)
+			return
+		default:
+			fmt.Fprintf(os.Stderr, "cairn: unknown subcommand %q\n", sub)
+			usage(os.Stderr)
+			os.Exit(2)
+		}
+	}
+	if err := runServer(args); err != nil {
+		fmt.Fprintln(os.Stderr, "cairn:", err)
+		os.Exit(1)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: cairn [server] [config-file] [--name value ...]
+
+Starts a cairn server. Options use redis.conf names, as flags or in a config file:
+  --port 6379  --bind 127.0.0.1  --dir ./cairn-data  --appendfsync always|everysec|no
+  --requirepass secret  --maxclients 10000  --loglevel notice
+
+Other subcommands: version, help.
+`)
+}
+
+// parseOptions applies a config file (a first argument not starting with "--") and then
+// "--name value..." flags, as redis-server does.
+func parseOptions(args []string) (*server.Config, error) {
+	cfg := server.NewConfig()
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		if err := cfg.LoadFile(args[0]); err != nil {
+			return nil, err
+		}
+		args = args[1:]
+	}
+	for i := 0; i < len(args); {
+		name := args[i]
+		if !strings.HasPrefix(name, "--") || len(name) == 2 {
+			return nil, fmt.Errorf("expected an option starting with --, got %q", name)
+		}
+		name = name[2:]
+		if k, v, ok := strings.Cut(name, "="); ok {
+			if err := cfg.Set(k, v, true); err != nil {
+				return nil, fmt.Errorf("--%s: %w", k, err)
+			}
+			i++
+			continue
+		}
+		// A value is every following argument up to the next --option (bind takes several).
+		j := i + 1
+		for j < len(args) && !strings.HasPrefix(args[j], "--") {
+			j++
+		}
+		value := strings.Join(args[i+1:j], " ")
+		if j == i+1 {
+			value = "yes" // a bare flag, like --daemonize
+		}
+		if err := cfg.Set(name, value, true); err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		i = j
+	}
+	return cfg, nil
+}
+
+func runServer(args []string) error {
+	cfg, err := parseOptions(args)
+	if err != nil {
+		return err
+	}
+	logger, closeLog, err := newLogger(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	if addr := os.Getenv("CAIRN_PPROF"); addr != "" {
+		// Profiling endpoint for operators and benchmarks: CAIRN_PPROF=127.0.0.1:6060.
+		go func() { logger.Warn("pprof stopped", "err", http.ListenAndServe(addr, nil)) }()
+	}
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	serveErr := srv.Serve(ctx)
+	if err := srv.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	logger.Info("server stopped")
+	return serveErr
+}
+
+func newLogger(cfg *server.Config) (*slog.Logger, func(), error) {
+	var w io.Writer = os.Stderr
+	closeFn := func() {}
+	if cfg.LogFile != "" {
+		f, err := os.OpenFile(cfg.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = f
+		closeFn = func() { f.Close() }
+	}
+	level := slog.LevelInfo
+	switch cfg.LogLevel {
+	case "debug", "verbose":
+		level = slog.LevelDebug
+	case "warning":
+		level = slog.LevelWarn
+	case "nothing":
+		level = slog.LevelError + 4
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}

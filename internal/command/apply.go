@@ -1,0 +1,124 @@
+package command
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-db/cairn/internal/engine"
+	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/replica"
+	"github.com/cairn-db/cairn/internal/resp"
+)
+
+// Applier is the state machine under the replica log: it applies a run of operations over one
+// engine batch, commits it (syncing as the engine's policy says), and reports the effects.
+// It is used from one goroutine at a time.
+type Applier struct {
+	eng    *engine.Engine
+	state  *keyspace.State
+	limits *Limits
+	// OnApplied is called after each committed batch with what it did, before the proposers'
+	// completions run. It must not keep eff.
+	OnApplied func(eff *keyspace.Effects)
+
+	tx  keyspace.Tx
+	eff keyspace.Effects
+	w   resp.Writer
+	op  Op
+	pcg rand.PCG
+	rng *rand.Rand
+	ctx Ctx
+
+	index  uint64 // entry being applied
+	verSeq uint64
+}
+
+// NewApplier returns the state machine over eng.
+func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits) *Applier {
+	a := &Applier{eng: eng, state: state, limits: limits}
+	a.rng = rand.New(&a.pcg)
+	a.tx.Versions = a.nextVersion
+	a.tx.Effects = &a.eff
+	return a
+}
+
+// nextVersion hands out collection versions unique across the log: the entry's index in the high
+// bits and a counter within the entry in the low 20.
+func (a *Applier) nextVersion() uint64 {
+	a.verSeq++
+	return a.index<<20 | a.verSeq
+}
+
+// Apply implements replica.StateMachine.
+func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b := a.eng.NewBatch()
+	defer b.Close()
+	a.eff.Reset()
+	for i, e := range entries {
+		results[i] = a.applyOne(b, e)
+	}
+	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
+		a.state.Abandon()
+		return err
+	}
+	if err := a.eng.Commit(b); err != nil {
+		a.state.Abandon()
+		return fmt.Errorf("commit: %w", err)
+	}
+	a.state.Publish(&a.eff)
+	if a.OnApplied != nil {
+		a.OnApplied(&a.eff)
+	}
+	return nil
+}
+
+func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry) []byte {
+	a.w.Reset()
+	if err := DecodeOp(e.Data, &a.op); err != nil || a.op.DB < 0 || a.op.DB >= keyspace.NumDBs {
+		a.w.Proto = 2
+		a.w.Error("ERR malformed operation in the log")
+		return append([]byte(nil), a.w.Buf...)
+	}
+	a.index, a.verSeq = e.Index, 0
+	a.pcg.Seed(e.Index, uint64(a.op.Time))
+	a.w.Proto = a.op.Proto
+	if a.op.Flags&OpMulti != 0 {
+		a.w.Array(len(a.op.Cmds))
+	}
+	for _, args := range a.op.Cmds {
+		a.run(b, args)
+	}
+	return append([]byte(nil), a.w.Buf...)
+}
+
+func (a *Applier) run(b *pebble.Batch, args [][]byte) {
+	cmd := Lookup(args[0])
+	if cmd == nil || cmd.Run == nil {
+		a.w.Error("ERR unknown command '" + string(args[0]) + "'")
+		return
+	}
+	if len(cmd.Subcommands) > 0 && len(args) > 1 {
+		if sub := cmd.LookupSub(args[1]); sub != nil {
+			cmd = sub
+		}
+	}
+	a.tx.Reset(b, b, a.state.PendingPhysical(a.op.DB), a.op.Time)
+	a.ctx = Ctx{
+		Cmd:     cmd,
+		Args:    args,
+		W:       &a.w,
+		Tx:      &a.tx,
+		State:   a.state,
+		DB:      a.op.DB,
+		Now:     a.op.Time,
+		Rand:    a.rng,
+		Limits:  a.limits,
+		InApply: true,
+	}
+	cmd.Run(&a.ctx)
+}

@@ -1,0 +1,65 @@
+package command
+
+import (
+	"math/rand/v2"
+
+	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/resp"
+)
+
+// Ctx is what a command runs with.
+type Ctx struct {
+	Cmd  *Command
+	Args [][]byte // Args[0] is the command name
+	W    *resp.Writer
+	// Tx is the view of the selected database: read-only on an event loop, over the apply batch
+	// in apply.
+	Tx    *keyspace.Tx
+	State *keyspace.State
+	// DB is the logical database selected (SELECT).
+	DB int
+	// Now is the time in Unix ms: the operation's time in apply, the wall clock for reads.
+	Now int64
+	// Rand is the random source: seeded from the log position in apply, so every replica draws
+	// the same numbers.
+	Rand *rand.Rand
+	// Limits are the configured limits commands enforce.
+	Limits *Limits
+	// InApply is true when the command runs inside apply.
+	InApply bool
+}
+
+// Limits are the configuration values that commands enforce.
+type Limits struct {
+	// MaxBulkLen is proto-max-bulk-len: the largest string a command may build.
+	MaxBulkLen int64
+}
+
+// DefaultLimits are Redis's defaults.
+var DefaultLimits = Limits{MaxBulkLen: resp.DefaultMaxBulkLen}
+
+// Physical maps a logical database number to the physical one, as this context sees it.
+func (c *Ctx) Physical(logical int) byte {
+	if c.InApply {
+		return c.State.PendingPhysical(logical)
+	}
+	return c.State.Physical(logical)
+}
+
+// Arg returns argument i.
+func (c *Ctx) Arg(i int) []byte { return c.Args[i] }
+
+// NArgs is the number of arguments including the command name.
+func (c *Ctx) NArgs() int { return len(c.Args) }
+
+// Err writes an error reply.
+func (c *Ctx) Err(msg string) { c.W.Error(msg) }
+
+// Fail writes an error reply for an internal failure (storage), which Redis has no text for.
+func (c *Ctx) Fail(err error) { c.W.Error("ERR " + err.Error()) }
+
+// WrongType writes the WRONGTYPE error.
+func (c *Ctx) WrongType() { c.W.Error(ErrWrongType) }
+
+// Syntax writes the syntax error.
+func (c *Ctx) Syntax() { c.W.Error(ErrSyntax) }

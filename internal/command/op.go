@@ -1,0 +1,100 @@
+package command
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// An operation is what a write puts in the log: the commands to run, the database they run in,
+// the time the proposer assigned, and the protocol version the reply is written in. Every replica
+// that applies it reaches the same bytes.
+//
+// Encoding (version 1):
+//
+//	version(1) proto(1) db(1) flags(1) time(8) ncmds(uvarint) { nargs(uvarint) { len(uvarint) bytes }* }*
+const opVersion = 1
+
+// Op flags.
+const (
+	// OpMulti marks a MULTI/EXEC block: the replies are wrapped in one array.
+	OpMulti = 1 << iota
+	// OpSystem marks an operation the server generates itself (expiry sweeps); the client
+	// never sees its reply.
+	OpSystem
+)
+
+// Op is a decoded operation. Args alias the encoded bytes.
+type Op struct {
+	Proto int
+	DB    int
+	Flags byte
+	Time  int64
+	Cmds  [][][]byte
+}
+
+var errBadOp = errors.New("command: malformed operation")
+
+// AppendOp encodes an operation of one or more commands.
+func AppendOp(dst []byte, proto, db int, flags byte, time int64, cmds ...[][]byte) []byte {
+	dst = append(dst, opVersion, byte(proto), byte(db), flags)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(time))
+	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
+	for _, args := range cmds {
+		dst = binary.AppendUvarint(dst, uint64(len(args)))
+		for _, a := range args {
+			dst = binary.AppendUvarint(dst, uint64(len(a)))
+			dst = append(dst, a...)
+		}
+	}
+	return dst
+}
+
+// OpSize is the encoded size of an operation of one command, to size buffers.
+func OpSize(args [][]byte) int {
+	n := 12 + 2*binary.MaxVarintLen64
+	for _, a := range args {
+		n += binary.MaxVarintLen64 + len(a)
+	}
+	return n
+}
+
+// DecodeOp decodes b into op, reusing op's slices.
+func DecodeOp(b []byte, op *Op) error {
+	if len(b) < 12 || b[0] != opVersion {
+		return errBadOp
+	}
+	op.Proto, op.DB, op.Flags = int(b[1]), int(b[2]), b[3]
+	op.Time = int64(binary.BigEndian.Uint64(b[4:12]))
+	b = b[12:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return errBadOp
+	}
+	b = b[k:]
+	cmds := op.Cmds[:0]
+	for i := uint64(0); i < n; i++ {
+		nargs, k := binary.Uvarint(b)
+		if k <= 0 || nargs > uint64(len(b)) {
+			return errBadOp
+		}
+		b = b[k:]
+		var args [][]byte
+		if int(i) < cap(cmds) {
+			args = cmds[:i+1][i][:0]
+		}
+		for j := uint64(0); j < nargs; j++ {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || l > uint64(len(b)-k) {
+				return errBadOp
+			}
+			args = append(args, b[k:k+int(l):k+int(l)])
+			b = b[k+int(l):]
+		}
+		cmds = append(cmds, args)
+	}
+	if len(b) != 0 {
+		return errBadOp
+	}
+	op.Cmds = cmds
+	return nil
+}

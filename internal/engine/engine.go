@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// SyncPolicy is when committed writes reach the disk, named as Redis's appendfsync.
+type SyncPolicy int
+
+const (
+	// SyncEverySec syncs the write-ahead log in the background once a second: a crash of the
+	// machine loses at most about a second of acknowledged writes, a crash of the process none
+	// that reached the operating system.
+	SyncEverySec SyncPolicy = iota
+	// SyncAlways syncs before a write is acknowledged.
+	SyncAlways
+	// SyncNo leaves syncing to the operating system.
+	SyncNo
+)
+
+// ParseSyncPolicy parses an appendfsync value.
+func ParseSyncPolicy(s string) (SyncPolicy, error) {
+	switch s {
+	case "always":
+		return SyncAlways, nil
+	case "everysec":
+		return SyncEverySec, nil
+	case "no":
+		return SyncNo, nil
+	}
+	return 0, fmt.Errorf("invalid appendfsync value %q", s)
+}
+
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncAlways:
+		return "always"
+	case SyncNo:
+		return "no"
+	}
+	return "everysec"
+}
+
+// Options configure an engine.
+type Options struct {
+	Dir string
+	// FS is the filesystem; nil means the operating system's. Tests pass an in-memory or
+	// error-injecting one.
+	FS vfs.FS
+	// Cache is the block cache, shared by all engines of a node; nil makes one of CacheSize.
+	Cache     *pebble.Cache
+	CacheSize int64
+	// MemTableSize is the size of one memtable; 0 means 64 MB.
+	MemTableSize uint64
+	Logger       *slog.Logger
+}
+
+// Engine is one Pebble instance.
+type Engine struct {
+	db     *pebble.DB
+	cache  *pebble.Cache
+	logger *slog.Logger
+	dir    string
+
+	policy atomic.Int32 // SyncPolicy
+	// lastSync is the Unix time in seconds of the last background sync (for INFO).
+	lastSync atomic.Int64
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open opens (creating if needed) the engine in opts.Dir.
+func Open(opts Options) (*Engine, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{logger: logger, dir: opts.Dir, stop: make(chan struct{})}
+	e.cache = opts.Cache
+	if e.cache == nil {
+		size := opts.CacheSize
+		if size <= 0 {
+			size = 256 << 20
+		}
+		e.cache = pebble.NewCache(size)
+	} else {
+		e.cache.Ref()
+	}
+	memtable := opts.MemTableSize
+	if memtable == 0 {
+		memtable = 4 << 20
+	}
+	po := &pebble.Options{
+		FS:                          opts.FS,
+		Cache:                       e.cache,
+		MemTableSize:                memtable,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       1000,
+		LBaseMaxBytes:               256 << 20,
+		MaxOpenFiles:                4096,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{logger},
+		BytesPerSync:                1 << 20,
+		WALBytesPerSync:             0,
+	}
+	po.EnsureDefaults()
+	for i := range po.Levels {
+		po.Levels[i].BlockSize = 16 << 10
+		po.Levels[i].FilterPolicy = bloomPolicy
+		po.Levels[i].FilterType = pebble.TableFilter
+	}
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		e.cache.Unref()
+		return nil, fmt.Errorf("open engine in %s: %w", opts.Dir, err)
+	}
+	e.db = db
+	e.lastSync.Store(time.Now().Unix())
+	e.wg.Add(1)
+	go e.syncLoop()
+	return e, nil
+}
+
+// Close syncs and closes the engine.
+func (e *Engine) Close() error {
+	close(e.stop)
+	e.wg.Wait()
+	err := e.db.LogData(nil, pebble.Sync)
+	if cerr := e.db.Close(); err == nil {
+		err = cerr
+	}
+	e.cache.Unref()
+	return err
+}
+
+// SetSyncPolicy changes the fsync policy; it takes effect at the next commit.
+func (e *Engine) SetSyncPolicy(p SyncPolicy) { e.policy.Store(int32(p)) }
+
+// SyncPolicy reports the fsync policy.
+func (e *Engine) SyncPolicy() SyncPolicy { return SyncPolicy(e.policy.Load()) }
+
+// DB exposes the Pebble instance to the keyspace layer for reads.
+func (e *Engine) DB() *pebble.DB { return e.db }
+
+// Dir is the directory the engine lives in.
+func (e *Engine) Dir() string { return e.dir }
+
+// NewBatch returns an indexed batch: writes to it are visible to reads through it.
+func (e *Engine) NewBatch() *pebble.Batch { return e.db.NewIndexedBatch() }
+
+// Commit commits b, syncing first when the policy is always. It does not close b.
+func (e *Engine) Commit(b *pebble.Batch) error {
+	opts := pebble.NoSync
+	if e.SyncPolicy() == SyncAlways {
+		opts = pebble.Sync
+	}
+	return b.Commit(opts)
+}
+
+// Sync forces the write-ahead log to disk.
+func (e *Engine) Sync() error {
+	err := e.db.LogData(nil, pebble.Sync)
+	if err == nil {
+		e.lastSync.Store(time.Now().Unix())
+	}
+	return err
+}
+
+// LastSync is the Unix time of the last successful sync.
+func (e *Engine) LastSync() int64 { return e.lastSync.Load() }
+
+func (e *Engine) syncLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			if e.SyncPolicy() != SyncEverySec {
+				continue
+			}
+			if err := e.Sync(); err != nil {
+				e.logger.Error("background fsync failed", "err", err)
+			}
+		}
+	}
+}
+
+// Checkpoint writes a consistent copy of the engine to dir, which must not exist, with the
+// write-ahead log flushed first so the copy holds every committed write.
+func (e *Engine) Checkpoint(dir string) error {
+	return e.db.Checkpoint(dir, pebble.WithFlushedWAL())
+}
+
+// Flush flushes the memtable to an sstable.
+func (e *Engine) Flush() error { return e.db.Flush() }
+
+// Compact compacts the key range [start, end).
+func (e *Engine) Compact(ctx context.Context, start, end []byte) error {
+	return e.db.Compact(ctx, start, end, true)
+}
+
+// Metrics are the figures INFO reports.
+type Metrics struct {
+	DiskBytes     uint64
+	MemTableBytes uint64
+	CacheBytes    int64
+	CacheHits     int64
+	CacheMisses   int64
+	Compactions   int64
+	Flushes       int64
+	WALBytes      uint64
+	ReadAmp       int
+}
+
+// Metrics reads the engine's metrics.
+func (e *Engine) Metrics() Metrics {
+	m := e.db.Metrics()
+	return Metrics{
+		DiskBytes:     m.DiskSpaceUsage(),
+		MemTableBytes: m.MemTable.Size,
+		CacheBytes:    m.BlockCache.Size,
+		CacheHits:     m.BlockCache.Hits,
+		CacheMisses:   m.BlockCache.Misses,
+		Compactions:   m.Compact.Count,
+		Flushes:       m.Flush.Count,
+		WALBytes:      m.WAL.Size,
+		ReadAmp:       m.ReadAmp(),
+	}
+}
+
+// ErrNotFound is returned by reads of a missing key.
+var ErrNotFound = pebble.ErrNotFound
+
+// IsNotFound reports whether err is a missing key.
+func IsNotFound(err error) bool { return errors.Is(err, pebble.ErrNotFound) }
+
+var _ io.Closer = (*Engine)(nil)
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,18 @@
+// Package keyspace lays Redis data types out on the ordered key-value store and implements the
+// type operations over a read view or a write batch.
+//
+// Layout (DESIGN.md section 3), all integers big-endian:
+//
+//	M db key                         metadata: type, flags, expire-at, then per type — a string's
+//	                                 value inline; a collection's version, count and extra state
+//	E db len(key) key version elem   an element of a collection (hash field, set member, list slot,
+//	                                 sorted-set member)
+//	Z db len(key) key version score member
+//	                                 sorted-set score order, scores encoded so byte order is numeric
+//	X expire-at db key               the expiry index, read by the background sweeper
+//	\x00 name                        system records (applied index, database map)
+//
+// The package is pure and deterministic: time comes in as Tx.Now, new versions from the caller,
+// and the only I/O is the reader and batch it is given. The same code serves reads on the event
+// loop (over the engine or a snapshot) and writes in apply (over an indexed batch).
+package keyspace

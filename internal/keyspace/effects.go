@@ -1,0 +1,64 @@
+package keyspace
+
+// NumDBs is the number of databases (SELECT 0 to 15).
+const NumDBs = 16
+
+// KeyRef names a key in a physical database.
+type KeyRef struct {
+	DB  byte
+	Key []byte
+}
+
+// Event is a keyspace event, for notify-keyspace-events.
+type Event struct {
+	DB    byte
+	Class byte // Redis's flag letter: 'g' generic, '$' string, 'l' list, 's' set, 'h' hash, 'z' zset, 'x' expired, 'e' evicted, 'n' new, 't' stream, 'm' key miss
+	Name  string
+	Key   []byte
+}
+
+// CountDelta is the change a batch made to a database's key counts.
+type CountDelta struct{ Keys, Expires int64 }
+
+// Effects collects what a batch of writes did besides changing data: which keys were modified
+// (for WATCH, client-side caching and blocked clients), which events fired, how key counts moved.
+// Apply resets it per batch; keys are copied, so it outlives the commands' buffers.
+type Effects struct {
+	Modified []KeyRef
+	Events   []Event
+	Counts   [NumDBs]CountDelta
+	// Flushed lists physical databases emptied wholesale (FLUSHDB/FLUSHALL), whose modified keys
+	// are not listed one by one.
+	Flushed []byte
+
+	arena []byte
+}
+
+// Reset empties e, keeping its memory.
+func (e *Effects) Reset() {
+	e.Modified = e.Modified[:0]
+	e.Events = e.Events[:0]
+	e.Counts = [NumDBs]CountDelta{}
+	e.Flushed = e.Flushed[:0]
+	e.arena = e.arena[:0]
+}
+
+func (e *Effects) copyKey(k []byte) []byte {
+	// Keys are copied into fresh memory rather than an arena that may move when it grows, since
+	// earlier KeyRefs alias it.
+	return append([]byte(nil), k...)
+}
+
+func (e *Effects) modified(db byte, key []byte) {
+	if n := len(e.Modified); n > 0 {
+		last := e.Modified[n-1]
+		if last.DB == db && string(last.Key) == string(key) {
+			return
+		}
+	}
+	e.Modified = append(e.Modified, KeyRef{DB: db, Key: e.copyKey(key)})
+}
+
+func (e *Effects) notify(db, class byte, name string, key []byte) {
+	e.Events = append(e.Events, Event{DB: db, Class: class, Name: name, Key: e.copyKey(key)})
+}

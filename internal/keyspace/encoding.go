@@ -1,0 +1,105 @@
+package keyspace
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Key prefixes of the record kinds.
+const (
+	prefixSystem = 0x00
+	prefixMeta   = 'M'
+	prefixElem   = 'E'
+	prefixScore  = 'Z'
+	prefixExpire = 'X'
+)
+
+// MetaKey appends the metadata key of (db, key) to dst.
+func MetaKey(dst []byte, db byte, key []byte) []byte {
+	dst = append(dst, prefixMeta, db)
+	return append(dst, key...)
+}
+
+// MetaPrefix is the prefix of every metadata key of db.
+func MetaPrefix(db byte) []byte { return []byte{prefixMeta, db} }
+
+// UserKey returns the user key of a metadata key.
+func UserKey(metaKey []byte) []byte { return metaKey[2:] }
+
+// ElemPrefix appends the prefix of every element of one version of a collection.
+func ElemPrefix(dst []byte, db byte, key []byte, version uint64) []byte {
+	return collectionPrefix(dst, prefixElem, db, key, version)
+}
+
+// ScorePrefix appends the prefix of the score-ordered entries of a sorted set.
+func ScorePrefix(dst []byte, db byte, key []byte, version uint64) []byte {
+	return collectionPrefix(dst, prefixScore, db, key, version)
+}
+
+func collectionPrefix(dst []byte, kind, db byte, key []byte, version uint64) []byte {
+	dst = append(dst, kind, db)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(key)))
+	dst = append(dst, key...)
+	return binary.BigEndian.AppendUint64(dst, version)
+}
+
+// ExpireKey appends the expiry index key of (db, key) expiring at ms.
+func ExpireKey(dst []byte, at int64, db byte, key []byte) []byte {
+	dst = append(dst, prefixExpire)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(at))
+	dst = append(dst, db)
+	return append(dst, key...)
+}
+
+// ParseExpireKey splits an expiry index key.
+func ParseExpireKey(k []byte) (at int64, db byte, key []byte, ok bool) {
+	if len(k) < 10 || k[0] != prefixExpire {
+		return 0, 0, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(k[1:9])), k[9], k[10:], true
+}
+
+// ExpirePrefix is the prefix of the expiry index.
+func ExpirePrefix() []byte { return []byte{prefixExpire} }
+
+// SystemKey is the key of a system record.
+func SystemKey(name string) []byte { return append([]byte{prefixSystem}, name...) }
+
+// PrefixEnd returns the smallest key greater than every key with the given prefix, or nil if
+// there is none (the prefix is all 0xff).
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// EncodeScore encodes a float64 so that byte order is numeric order (negative zero sorts with
+// zero; NaN never reaches here).
+func EncodeScore(dst []byte, f float64) []byte {
+	if f == 0 {
+		f = 0 // fold -0 into +0
+	}
+	u := math.Float64bits(f)
+	if u&(1<<63) != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(dst, u)
+}
+
+// DecodeScore reverses EncodeScore.
+func DecodeScore(b []byte) float64 {
+	u := binary.BigEndian.Uint64(b)
+	if u&(1<<63) != 0 {
+		u &^= 1 << 63
+	} else {
+		u = ^u
+	}
+	return math.Float64frombits(u)
+}

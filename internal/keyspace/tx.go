@@ -1,0 +1,299 @@
+package keyspace
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Tx is one command's view of one database: reads go to a reader (the engine, a snapshot, or an
+// indexed batch), writes to a batch. A read-only Tx has no batch.
+//
+// A Tx is cheap and meant to be reused: the apply loop and each event loop keep one and Reset it
+// per command.
+type Tx struct {
+	r   pebble.Reader
+	w   *pebble.Batch
+	db  byte
+	Now int64 // Unix ms: the operation's time in apply, the wall clock for reads
+
+	// Versions hands out collection versions; set in apply.
+	Versions func() uint64
+	// Effects collects what writes did besides changing data; set in apply.
+	Effects *Effects
+
+	// Hits and Misses count reads of live and missing keys by read-only views, for INFO.
+	Hits, Misses int64
+
+	kbuf   []byte
+	kb2    []byte
+	vbuf   []byte
+	peeked Entry
+}
+
+// NewTx returns a Tx over r, writing into w (nil for read-only), for physical database db.
+func NewTx(r pebble.Reader, w *pebble.Batch, db byte, now int64) *Tx {
+	return &Tx{r: r, w: w, db: db, Now: now}
+}
+
+// Reset points the Tx at another reader, batch, database and time, keeping its buffers.
+func (tx *Tx) Reset(r pebble.Reader, w *pebble.Batch, db byte, now int64) {
+	tx.r, tx.w, tx.db, tx.Now = r, w, db, now
+}
+
+// DB is the physical database number.
+func (tx *Tx) DB() byte { return tx.db }
+
+// SetDB switches the Tx to another physical database (for MOVE, COPY DB).
+func (tx *Tx) SetDB(db byte) { tx.db = db }
+
+// Reader is the Tx's reader, for callers that iterate element records.
+func (tx *Tx) Reader() pebble.Reader { return tx.r }
+
+// Batch is the Tx's batch, nil when read-only.
+func (tx *Tx) Batch() *pebble.Batch { return tx.w }
+
+// Writable reports whether the Tx can write.
+func (tx *Tx) Writable() bool { return tx.w != nil }
+
+// Entry is what Lookup found at a key. Meta describes the live record; when the key is missing or
+// expired, Meta.Type is TypeNone. The fields behind it remember the record on disk, expired or
+// not, so that a write can remove what it replaces.
+type Entry struct {
+	Meta
+	onDisk     Type
+	oldExpire  int64
+	oldVersion uint64
+}
+
+// Exists reports whether the key holds a live value.
+func (e *Entry) Exists() bool { return e.Type != TypeNone }
+
+// Lookup reads the metadata of key. The returned entry owns its memory.
+func (tx *Tx) Lookup(key []byte) (Entry, error) {
+	var e Entry
+	err := tx.lookup(key, &e, true)
+	return e, err
+}
+
+// lookup fills e; with copyVal the value is copied, otherwise it aliases tx.vbuf.
+func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
+	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
+	v, closer, err := tx.r.Get(tx.kbuf)
+	if err == pebble.ErrNotFound {
+		*e = Entry{}
+		if tx.w == nil {
+			tx.Misses++
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if copyVal {
+		v = append([]byte(nil), v...)
+	} else {
+		tx.vbuf = append(tx.vbuf[:0], v...)
+		v = tx.vbuf
+	}
+	closer.Close()
+	if err := decodeMeta(v, &e.Meta); err != nil {
+		return err
+	}
+	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
+	if e.ExpireAt != 0 && e.ExpireAt <= tx.Now {
+		e.Meta = Meta{}
+	}
+	if tx.w == nil {
+		if e.Type != TypeNone {
+			tx.Hits++
+		} else {
+			tx.Misses++
+		}
+	}
+	return nil
+}
+
+// Peek reads the metadata of key without copying: the entry's Value and Extra are valid only
+// until the next call on tx. For hot read paths (GET, MGET, EXISTS, TTL).
+func (tx *Tx) Peek(key []byte) (*Entry, error) {
+	e := &tx.peeked
+	err := tx.lookup(key, e, false)
+	return e, err
+}
+
+// Put writes the metadata of key, replacing what e was looked up with: a replaced collection's
+// elements are dropped when the type or version changes, and the expiry index follows
+// ExpireAt. Afterwards e describes the new record.
+func (tx *Tx) Put(key []byte, e *Entry) error {
+	if e.Type == TypeNone {
+		panic("keyspace: Put of a record without a type")
+	}
+	if e.onDisk.IsCollection() && (e.onDisk != e.Type || e.oldVersion != e.Version) {
+		if err := tx.dropElements(key, e.onDisk, e.oldVersion); err != nil {
+			return err
+		}
+	}
+	if e.oldExpire != e.ExpireAt {
+		if e.oldExpire != 0 {
+			tx.kb2 = ExpireKey(tx.kb2[:0], e.oldExpire, tx.db, key)
+			if err := tx.w.Delete(tx.kb2, nil); err != nil {
+				return err
+			}
+		}
+		if e.ExpireAt != 0 {
+			tx.kb2 = ExpireKey(tx.kb2[:0], e.ExpireAt, tx.db, key)
+			if err := tx.w.Set(tx.kb2, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
+	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
+	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
+	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
+		return err
+	}
+	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
+	tx.modified(key)
+	return nil
+}
+
+// Delete removes key and everything under it. It reports whether a live value was removed;
+// an expired record is removed too but does not count.
+func (tx *Tx) Delete(key []byte, e *Entry) (bool, error) {
+	live := e.Type != TypeNone
+	if e.onDisk == TypeNone {
+		return false, nil
+	}
+	if e.onDisk.IsCollection() {
+		if err := tx.dropElements(key, e.onDisk, e.oldVersion); err != nil {
+			return false, err
+		}
+	}
+	if e.oldExpire != 0 {
+		tx.kb2 = ExpireKey(tx.kb2[:0], e.oldExpire, tx.db, key)
+		if err := tx.w.Delete(tx.kb2, nil); err != nil {
+			return false, err
+		}
+	}
+	tx.account(true, e.oldExpire != 0, false, false)
+	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
+	if err := tx.w.Delete(tx.kbuf, nil); err != nil {
+		return false, err
+	}
+	*e = Entry{}
+	if live {
+		tx.modified(key)
+	}
+	return live, nil
+}
+
+// DeleteKey looks key up and deletes it, reporting whether a live value was removed.
+func (tx *Tx) DeleteKey(key []byte) (bool, error) {
+	e, err := tx.Lookup(key)
+	if err != nil {
+		return false, err
+	}
+	return tx.Delete(key, &e)
+}
+
+// dropElements deletes every element record of one version of a collection, in O(1) with range
+// deletions.
+func (tx *Tx) dropElements(key []byte, t Type, version uint64) error {
+	tx.kb2 = ElemPrefix(tx.kb2[:0], tx.db, key, version)
+	if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
+		return err
+	}
+	if t == TypeZSet {
+		tx.kb2 = ScorePrefix(tx.kb2[:0], tx.db, key, version)
+		if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewVersion returns a fresh collection version.
+func (tx *Tx) NewVersion() uint64 {
+	if tx.Versions == nil {
+		panic("keyspace: NewVersion outside apply")
+	}
+	return tx.Versions()
+}
+
+func (tx *Tx) modified(key []byte) {
+	if tx.Effects != nil {
+		tx.Effects.modified(tx.db, key)
+	}
+}
+
+func (tx *Tx) account(hadKey, hadExpire, hasKey, hasExpire bool) {
+	if tx.Effects == nil {
+		return
+	}
+	d := &tx.Effects.Counts[tx.db]
+	d.Keys += b2i(hasKey) - b2i(hadKey)
+	d.Expires += b2i(hasExpire) - b2i(hadExpire)
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Touch records key as modified without changing it (for commands that change elements only,
+// which record the element writes themselves).
+func (tx *Tx) Touch(key []byte) { tx.modified(key) }
+
+// Notify records a keyspace event for notifications.
+func (tx *Tx) Notify(class byte, event string, key []byte) {
+	if tx.Effects != nil {
+		tx.Effects.notify(tx.db, class, event, key)
+	}
+}
+
+// ElemKey appends the key of one element of the collection e at key.
+func (tx *Tx) ElemKey(dst []byte, key []byte, version uint64, elem []byte) []byte {
+	dst = ElemPrefix(dst, tx.db, key, version)
+	return append(dst, elem...)
+}
+
+// GetElem reads one element record, appending its value to dst. found is false if it is absent.
+func (tx *Tx) GetElem(dst []byte, key []byte, version uint64, elem []byte) ([]byte, bool, error) {
+	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
+	v, closer, err := tx.r.Get(tx.kbuf)
+	if err == pebble.ErrNotFound {
+		return dst, false, nil
+	}
+	if err != nil {
+		return dst, false, err
+	}
+	dst = append(dst, v...)
+	closer.Close()
+	return dst, true, nil
+}
+
+// SetElem writes one element record.
+func (tx *Tx) SetElem(key []byte, version uint64, elem, value []byte) error {
+	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
+	return tx.w.Set(tx.kbuf, value, nil)
+}
+
+// DelElem deletes one element record.
+func (tx *Tx) DelElem(key []byte, version uint64, elem []byte) error {
+	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
+	return tx.w.Delete(tx.kbuf, nil)
+}
+
+// Raw gives collection code direct access to records by full key.
+func (tx *Tx) Raw() (pebble.Reader, *pebble.Batch) { return tx.r, tx.w }
+
+// EncodeUint64 is a helper for big-endian integers in records.
+func EncodeUint64(dst []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(dst, v) }
+
+// equalPrefix reports whether k starts with p.
+func equalPrefix(k, p []byte) bool { return bytes.HasPrefix(k, p) }

@@ -1,0 +1,11 @@
+// Package replica owns the replication of one shard: it orders operations into a log, makes them
+// durable, and hands them in order to a state machine that applies them.
+//
+// A writer calls Propose with an encoded operation and a completion; the completion runs after
+// the operation has been applied (and, where the policy says so, synced), with the result the
+// state machine produced for it. The state machine is given whole runs of entries at once, so it
+// can apply them in one storage batch and sync once for all of them (group commit).
+//
+// Local is the single-node form: the log is the storage engine's own write-ahead log, so an entry
+// is applied as soon as it is ordered. The Raft form keeps the same interface.
+package replica

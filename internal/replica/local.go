@@ -1,0 +1,120 @@
+package replica
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// maxRun bounds how many operations one batch applies, so one huge burst does not hold every
+// reply back until all of it is on disk.
+const maxRun = 1024
+
+// Local is the log of a single node: operations are numbered in arrival order and applied at
+// once by one goroutine, many per storage batch. Durability is the storage engine's: its
+// write-ahead log is the log.
+type Local struct {
+	sm StateMachine
+
+	mu      sync.Mutex
+	queue   []Proposal
+	wake    chan struct{}
+	stopped bool
+
+	applied atomic.Uint64
+	done    chan struct{}
+}
+
+// NewLocal starts a local log whose last applied index is applied.
+func NewLocal(sm StateMachine, applied uint64) *Local {
+	l := &Local{sm: sm, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l.applied.Store(applied)
+	go l.run()
+	return l
+}
+
+// Propose implements Log.
+func (l *Local) Propose(ps ...Proposal) error {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return ErrStopped
+	}
+	l.queue = append(l.queue, ps...)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Applied implements Log.
+func (l *Local) Applied() uint64 { return l.applied.Load() }
+
+// Close implements Log. Operations already queued are applied first.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		<-l.done
+		return nil
+	}
+	l.stopped = true
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	<-l.done
+	return nil
+}
+
+func (l *Local) run() {
+	defer close(l.done)
+	var (
+		batch   []Proposal
+		spare   []Proposal
+		entries []Entry
+		results [][]byte
+	)
+	for {
+		l.mu.Lock()
+		for len(l.queue) == 0 && !l.stopped {
+			l.mu.Unlock()
+			<-l.wake
+			l.mu.Lock()
+		}
+		if len(l.queue) == 0 && l.stopped {
+			l.mu.Unlock()
+			return
+		}
+		// Swap the queue out so proposers never wait for apply.
+		batch, l.queue = l.queue, spare[:0]
+		l.mu.Unlock()
+
+		for start := 0; start < len(batch); start += maxRun {
+			run := batch[start:min(start+maxRun, len(batch))]
+			entries = entries[:0]
+			next := l.applied.Load()
+			for _, p := range run {
+				next++
+				entries = append(entries, Entry{Index: next, Data: p.Data})
+			}
+			results = results[:0]
+			for range run {
+				results = append(results, nil)
+			}
+			err := l.sm.Apply(entries, results)
+			if err == nil {
+				l.applied.Store(next)
+			}
+			for i, p := range run {
+				p.Done(results[i], err)
+				results[i] = nil
+			}
+		}
+		clear(batch)
+		spare = batch
+	}
+}
+

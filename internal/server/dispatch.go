@@ -1,0 +1,262 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/keyspace"
+)
+
+// localHandler runs a command that manages the connection or the server rather than data.
+type localHandler func(s *Server, cl *Client, args [][]byte)
+
+// locals maps command names ("client", "config|get" is looked up by the container) to handlers.
+var locals = map[string]localHandler{}
+
+func registerLocal(name string, h localHandler) { locals[name] = h }
+
+// resolve finds the command for args, descending into a subcommand where the container has
+// them. It writes no reply.
+func resolve(args [][]byte) (cmd *command.Command, sub *command.Command) {
+	cmd = command.Lookup(args[0])
+	if cmd == nil || cmd.Flags&command.FlagInternal != 0 {
+		return nil, nil
+	}
+	if len(cmd.Subcommands) > 0 && len(args) > 1 {
+		sub = cmd.LookupSub(args[1])
+	}
+	return cmd, sub
+}
+
+// isWrite reports whether dispatching args would submit a write to the log (and reply later),
+// as opposed to replying at once. It must agree exactly with dispatch, since a command that
+// replies at once may not run while writes before it are still in flight.
+func (s *Server) isWrite(cl *Client, args [][]byte) bool {
+	if cl.multi {
+		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed
+	}
+	cmd, sub := resolve(args)
+	if cmd == nil {
+		return false
+	}
+	if sub != nil {
+		cmd = sub
+	}
+	if !command.CheckArity(cmd.Arity, len(args)) || (!cl.authed && cmd.Flags&command.FlagNoAuth == 0) {
+		return false
+	}
+	return cmd.Run != nil && cmd.IsWrite()
+}
+
+// dispatch runs one request. A write returns the proposal to submit; anything else has written
+// its reply to the loop's writer. stop asks the caller to stop processing this connection's
+// input for now.
+func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
+	lp := cl.loop
+	s.stats.commands.Add(1)
+	cl.lastActive.Store(time.Now().UnixMilli())
+	mark := lp.w.Len()
+	defer func() {
+		// CLIENT REPLY OFF/SKIP: drop what this command wrote.
+		switch cl.replyMode {
+		case replyOff, replySkip:
+			lp.w.Truncate(mark)
+			if cl.replyMode == replySkip {
+				cl.replyMode = replyOn
+			}
+		case replySkipNext:
+			cl.replyMode = replySkip
+		}
+	}()
+
+	cmd, sub := resolve(args)
+	if cmd == nil {
+		s.unknownCommand(cl, args)
+		return nil, false
+	}
+	full := cmd
+	if len(cmd.Subcommands) > 0 {
+		if len(args) < 2 {
+			s.wrongArgs(cl, cmd.Name)
+			return nil, false
+		}
+		if sub == nil {
+			s.flagMultiError(cl)
+			lp.w.Error("ERR unknown subcommand '" + truncate(string(args[1]), 128) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
+			return nil, false
+		}
+		full = sub
+	}
+	cl.lastCmd = full.Name
+	if !command.CheckArity(full.Arity, len(args)) {
+		s.wrongArgs(cl, full.Name)
+		return nil, false
+	}
+	if !cl.authed && full.Flags&command.FlagNoAuth == 0 {
+		s.flagMultiError(cl)
+		lp.w.Error("NOAUTH Authentication required.")
+		return nil, false
+	}
+	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 {
+		return s.execProposal(cl), false
+	}
+	if cl.multi && !isTxControl(cmd.Name) {
+		if full.Flags&command.FlagNoMulti != 0 {
+			s.flagMultiError(cl)
+			lp.w.Error("ERR Command not allowed inside a transaction")
+			return nil, false
+		}
+		if full.Run == nil && !multiLocalOK(full.Name) {
+			s.flagMultiError(cl)
+			lp.w.Error("ERR '" + strings.ToUpper(full.Name) + "' inside MULTI is not supported by cairn")
+			return nil, false
+		}
+		cl.queued = append(cl.queued, copyArgs(args))
+		lp.w.Status("QUEUED")
+		return nil, false
+	}
+	if full.Run == nil {
+		h := locals[full.Name]
+		if h == nil {
+			h = locals[cmd.Name]
+		}
+		if h == nil {
+			lp.w.Error("ERR command '" + full.Name + "' is not supported by cairn")
+			return nil, false
+		}
+		h(s, cl, args)
+		return nil, cl.closeAfterReply
+	}
+	if full.IsWrite() {
+		if s.cfg.ProtoMaxBulkLen > 0 {
+			s.noteBigValues(args)
+		}
+		return s.proposal(cl, 0, args), false
+	}
+	s.read(cl, full, args)
+	return nil, false
+}
+
+func isTxControl(name string) bool {
+	switch name {
+	case "exec", "discard", "multi", "watch", "unwatch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// multiLocalOK lists the server-side commands that may be queued in MULTI; apply runs them
+// (they are given Run functions for that).
+func multiLocalOK(name string) bool { return false }
+
+func copyArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		start := len(buf)
+		buf = append(buf, a...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
+}
+
+// proposal encodes args as an operation for the log.
+func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
+	size := 0
+	for _, c := range cmds {
+		size += command.OpSize(c)
+	}
+	data := command.AppendOp(make([]byte, 0, size), cl.proto, cl.db, flags, s.now(), cmds...)
+	return &Proposal{Data: data, Done: cl.done}
+}
+
+// read runs a read command at once against the engine: directly for single point lookups, over
+// a snapshot otherwise so that multi-key and collection reads see one point in time.
+func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
+	lp := cl.loop
+	db := s.eng.DB()
+	phys := s.state.Physical(cl.db)
+	now := time.Now().UnixMilli()
+	var tx keyspace.Tx
+	if cmd.Flags&command.FlagPoint != 0 {
+		tx.Reset(db, nil, phys, now)
+		s.runRead(cl, cmd, args, &tx)
+		return
+	}
+	snap := db.NewSnapshot()
+	tx.Reset(snap, nil, phys, now)
+	s.runRead(cl, cmd, args, &tx)
+	snap.Close()
+	_ = lp
+}
+
+func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) {
+	ctx := command.Ctx{
+		Cmd:    cmd,
+		Args:   args,
+		W:      &cl.loop.w,
+		Tx:     tx,
+		State:  s.state,
+		DB:     cl.db,
+		Now:    tx.Now,
+		Rand:   nil,
+		Limits: &s.limits,
+	}
+	cmd.Run(&ctx)
+	s.stats.keyspaceHits.Add(tx.Hits)
+	s.stats.keyspaceMisses.Add(tx.Misses)
+}
+
+func (s *Server) flagMultiError(cl *Client) {
+	if cl.multi {
+		cl.multiDirty = true
+	}
+}
+
+func (s *Server) wrongArgs(cl *Client, name string) {
+	s.flagMultiError(cl)
+	cl.loop.w.Error(command.ErrWrongArgs(name))
+}
+
+// unknownCommand replies as Redis does: the name, and the first arguments quoted, at most 128
+// bytes of them.
+func (s *Server) unknownCommand(cl *Client, args [][]byte) {
+	s.flagMultiError(cl)
+	var a strings.Builder
+	for i := 1; i < len(args) && a.Len() < 128; i++ {
+		a.WriteString("'")
+		a.WriteString(truncate(string(args[i]), 128-a.Len()))
+		a.WriteString("' ")
+	}
+	cl.loop.w.Error("ERR unknown command '" + truncate(string(args[0]), 128) + "', with args beginning with: " + a.String())
+}
+
+func truncate(s string, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// noteBigValues counts values over 1 MB and logs a rate-limited warning.
+func (s *Server) noteBigValues(args [][]byte) {
+	for _, a := range args[1:] {
+		if len(a) > 1<<20 {
+			s.stats.bigValues.Add(1)
+			now := time.Now().Unix()
+			last := s.stats.lastBigValueWarn.Load()
+			if now-last >= 60 && s.stats.lastBigValueWarn.CompareAndSwap(last, now) {
+				s.logger.Warn("value over 1 MB written; large values cost memory and latency", "bytes", len(a))
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,425 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/engine"
+	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/replica"
+	"github.com/cairn-db/cairn/internal/resp"
+)
+
+// Server is a cairn node serving the Redis protocol.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	cfg    *Config
+	logger *slog.Logger
+
+	eng     *engine.Engine
+	state   *keyspace.State
+	log     replica.Log
+	applier *command.Applier
+	limits  command.Limits
+
+	gnet    gnet.Engine
+	booted  chan struct{}
+	addrs   []string
+	started time.Time
+
+	clientsMu sync.Mutex
+	clients   map[int64]*Client
+	nextID    atomic.Int64
+
+	loopsMu sync.Mutex
+	loops   map[gnet.EventLoop]*loop
+
+	// lastTime makes the time assigned to operations monotonic.
+	lastTime atomic.Int64
+
+	stats    stats
+	lastSave atomic.Int64
+
+	shutdownOnce sync.Once
+	shutdown     chan struct{}
+	cronDone     chan struct{}
+}
+
+// stats are the counters INFO reports.
+type stats struct {
+	connections       atomic.Int64
+	rejected          atomic.Int64
+	commands          atomic.Int64
+	netIn, netOut     atomic.Int64
+	keyspaceHits      atomic.Int64
+	keyspaceMisses    atomic.Int64
+	expiredKeys       atomic.Int64
+	bigValues         atomic.Int64
+	lastBigValueWarn  atomic.Int64
+	errorReplies      atomic.Int64
+	unexpectedErrs    atomic.Int64
+	writesApplied     atomic.Int64
+	protoErrors       atomic.Int64
+}
+
+// New opens the data directory and prepares a server; Serve starts it.
+func New(cfg *Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	policy, err := engine.ParseSyncPolicy(cfg.AppendFsync)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Open(engine.Options{Dir: filepath.Join(cfg.Dir, "engine"), Logger: logger, CacheSize: cfg.CacheSize})
+	if err != nil {
+		return nil, err
+	}
+	eng.SetSyncPolicy(policy)
+	state, err := keyspace.LoadState(eng.DB())
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	applied, err := keyspace.LoadApplied(eng.DB())
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		logger:   logger,
+		eng:      eng,
+		state:    state,
+		clients:  map[int64]*Client{},
+		loops:    map[gnet.EventLoop]*loop{},
+		booted:   make(chan struct{}),
+		shutdown: make(chan struct{}),
+		cronDone: make(chan struct{}),
+		started:  time.Now(),
+	}
+	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen}
+	s.applier = command.NewApplier(eng, state, &s.limits)
+	s.applier.OnApplied = s.onApplied
+	s.log = replica.NewLocal(s.applier, applied)
+	s.lastSave.Store(time.Now().Unix())
+	return s, nil
+}
+
+// Serve listens and serves until ctx is cancelled or a client sends SHUTDOWN.
+func (s *Server) Serve(ctx context.Context) error {
+	for _, b := range s.cfg.Bind {
+		s.addrs = append(s.addrs, "tcp://"+net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
+	}
+	go s.cron()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- gnet.Rotate(s, s.addrs,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(eventLoops()),
+			gnet.WithReusePort(false),
+			gnet.WithReuseAddr(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithTCPKeepAlive(time.Duration(s.cfg.TCPKeepAlive)*time.Second),
+			gnet.WithLogger(gnetLogger{s.logger}),
+		)
+	}()
+	select {
+	case err := <-errc:
+		s.stopCron()
+		return err
+	case <-s.booted:
+	}
+	s.logger.Info("ready to accept connections", "addr", s.addrs, "dir", s.cfg.Dir)
+	select {
+	case <-ctx.Done():
+	case <-s.shutdown:
+	case err := <-errc:
+		s.stopCron()
+		return err
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.gnet.Stop(stopCtx)
+	<-errc
+	s.stopCron()
+	return nil
+}
+
+// Close stops the log and closes the engine. Call after Serve returns.
+func (s *Server) Close() error {
+	err := s.log.Close()
+	if cerr := s.eng.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Shutdown asks Serve to return.
+func (s *Server) Shutdown() {
+	s.shutdownOnce.Do(func() { close(s.shutdown) })
+}
+
+// OnBoot implements gnet.EventHandler.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.gnet = eng
+	close(s.booted)
+	return gnet.None
+}
+
+// OnOpen implements gnet.EventHandler.
+func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	s.clientsMu.Lock()
+	n := len(s.clients)
+	s.clientsMu.Unlock()
+	if n >= s.cfg.MaxClients {
+		s.stats.rejected.Add(1)
+		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
+	}
+	cl := &Client{
+		id:      s.nextID.Add(1),
+		conn:    c,
+		srv:     s,
+		loop:    s.loopFor(c),
+		proto:   2,
+		authed:  s.cfg.RequirePass == "",
+		created: time.Now().UnixMilli(),
+	}
+	if a := c.RemoteAddr(); a != nil {
+		cl.raddr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		cl.laddr = a.String()
+	}
+	cl.lastActive.Store(cl.created)
+	cl.done = cl.complete
+	c.SetContext(cl)
+	s.clientsMu.Lock()
+	s.clients[cl.id] = cl
+	s.clientsMu.Unlock()
+	s.stats.connections.Add(1)
+	return nil, gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	cl, ok := c.Context().(*Client)
+	if !ok {
+		return gnet.None
+	}
+	s.clientsMu.Lock()
+	delete(s.clients, cl.id)
+	s.clientsMu.Unlock()
+	return gnet.None
+}
+
+func (s *Server) loopFor(c gnet.Conn) *loop {
+	el := c.EventLoop()
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	lp := s.loops[el]
+	if lp == nil {
+		lp = &loop{}
+		lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen
+		s.loops[el] = lp
+	}
+	return lp
+}
+
+// OnTraffic implements gnet.EventHandler: it delivers the replies of completed writes, then
+// runs every complete request in the buffer, in order, and flushes the replies once.
+func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	cl := c.Context().(*Client)
+	lp := cl.loop
+	if cl.killed.Load() {
+		return gnet.Close
+	}
+	lp.w.Reset()
+	lp.w.Proto = cl.proto
+
+	cl.mu.Lock()
+	if cl.inflight > 0 {
+		cl.mu.Unlock()
+		return s.checkQueryBuffer(c)
+	}
+	replies := cl.replies
+	cl.replies = cl.replies[:0]
+	cl.mu.Unlock()
+	for _, r := range replies {
+		s.emit(cl, r)
+	}
+	clear(replies)
+
+	action := s.process(c, cl, lp)
+	if lp.w.Len() > 0 {
+		s.stats.netOut.Add(int64(lp.w.Len()))
+		_, _ = c.Write(lp.w.Buf)
+		if cap(lp.w.Buf) > 1<<20 {
+			lp.w.Buf = nil // do not hold a huge reply's buffer for the life of the loop
+		}
+	}
+	if cl.closeAfterReply {
+		return gnet.Close
+	}
+	return action
+}
+
+// emit appends a completed reply, honouring CLIENT REPLY.
+func (s *Server) emit(cl *Client, r []byte) {
+	lp := cl.loop
+	lp.w.Raw(r)
+}
+
+func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
+	if int64(c.InboundBuffered()) > s.cfg.ClientQueryBufferLimit {
+		s.logger.Warn("closing client over the query buffer limit", "limit", s.cfg.ClientQueryBufferLimit)
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// process runs the complete requests in c's buffer until it is empty, a request is incomplete,
+// or a write must wait for apply (the connection is then parked until its replies arrive).
+func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
+	for {
+		avail := c.InboundBuffered()
+		if avail == 0 || (cl.need > 0 && avail < cl.need) {
+			return s.checkQueryBuffer(c)
+		}
+		buf, _ := c.Peek(avail)
+		off := 0
+		var batch []Proposal
+		stop := false
+		for off < len(buf) && !stop {
+			args, n, need, err := lp.reader.Parse(buf[off:])
+			if err != nil {
+				if errors.Is(err, resp.ErrIncomplete) {
+					if need > 0 {
+						cl.need = off + need
+					} else {
+						cl.need = 0
+					}
+					break
+				}
+				s.stats.protoErrors.Add(1)
+				s.submit(cl, batch)
+				lp.w.Error(err.Error())
+				_, _ = c.Discard(off)
+				cl.closeAfterReply = true
+				return gnet.None
+			}
+			cl.need = 0
+			if len(args) == 0 {
+				off += n
+				continue
+			}
+			s.stats.netIn.Add(int64(n))
+			var p *Proposal
+			if len(batch) > 0 && !s.isWrite(cl, args) {
+				// A command after a run of writes waits for them, so replies keep their order
+				// and it sees what they wrote.
+				stop = true
+				break
+			}
+			p, stop = s.dispatch(cl, args)
+			off += n
+			if p != nil {
+				batch = append(batch, *p)
+				stop = false
+			}
+			if cl.closeAfterReply {
+				stop = true
+			}
+		}
+		_, _ = c.Discard(off)
+		if len(batch) > 0 {
+			s.submit(cl, batch)
+			return gnet.None
+		}
+		if stop || cl.need > 0 || off == 0 {
+			return s.checkQueryBuffer(c)
+		}
+	}
+}
+
+// Proposal is a write waiting to be submitted to the log.
+type Proposal = replica.Proposal
+
+func (s *Server) submit(cl *Client, batch []Proposal) {
+	if len(batch) == 0 {
+		return
+	}
+	cl.mu.Lock()
+	cl.inflight += len(batch)
+	cl.mu.Unlock()
+	if err := s.log.Propose(batch...); err != nil {
+		for range batch {
+			cl.complete(nil, err)
+		}
+	}
+}
+
+// now returns the time to assign to an operation: the wall clock in Unix ms, never going back.
+func (s *Server) now() int64 {
+	t := time.Now().UnixMilli()
+	for {
+		last := s.lastTime.Load()
+		if t <= last {
+			return last
+		}
+		if s.lastTime.CompareAndSwap(last, t) {
+			return t
+		}
+	}
+}
+
+// onApplied runs on the apply goroutine after each committed batch.
+func (s *Server) onApplied(eff *keyspace.Effects) {
+	for _, ev := range eff.Events {
+		if ev.Class == 'x' {
+			s.stats.expiredKeys.Add(1)
+		}
+	}
+}
+
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(format string, args ...any) {}
+func (g gnetLogger) Infof(format string, args ...any) {
+	g.l.Debug(fmt.Sprintf(format, args...), "component", "gnet")
+}
+func (g gnetLogger) Warnf(format string, args ...any) {
+	g.l.Warn(fmt.Sprintf(format, args...), "component", "gnet")
+}
+func (g gnetLogger) Errorf(format string, args ...any) {
+	g.l.Error(fmt.Sprintf(format, args...), "component", "gnet")
+}
+func (g gnetLogger) Fatalf(format string, args ...any) {
+	g.l.Error(fmt.Sprintf(format, args...), "component", "gnet")
+	os.Exit(1)
+}
+
+// eventLoops is the number of event loops: CAIRN_EVENT_LOOPS, or one per CPU.
+func eventLoops() int {
+	if n, err := strconv.Atoi(os.Getenv("CAIRN_EVENT_LOOPS")); err == nil && n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
