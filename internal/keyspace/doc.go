@@ -5,10 +5,10 @@
 //
 //	M db key                         metadata: type, flags, expire-at, then per type — a string's
 //	                                 value inline; a collection's version, count and extra state
-//	E db len(key) key version elem   an element of a collection (hash field, set member, list slot,
-//	                                 sorted-set member)
-//	Z db len(key) key version score member
-//	                                 sorted-set score order, scores encoded so byte order is numeric
+//	E db version elem                an element of a collection (hash field, set member, list slot,
+//	                                 sorted-set member); versions are unique, so the key is not
+//	                                 repeated in every element and RENAME moves only the metadata
+//	Z db version score member        sorted-set score order, scores encoded so byte order is numeric
 //	X expire-at db key               the expiry index, read by the background sweeper
 //	\x00 name                        system records (applied index, database map)
 //

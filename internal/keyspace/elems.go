@@ -16,12 +16,12 @@ type ElemIter struct {
 // same over the Z space of a sorted set. Use the iterator's Seek/First/Last/Next/Prev with
 // element suffixes (ElemIter.SeekGE takes the suffix, not the full key).
 func (tx *Tx) Elems(key []byte, version uint64) (*ElemIter, error) {
-	return tx.openElems(ElemPrefix(nil, tx.db, key, version))
+	return tx.openElems(ElemPrefix(nil, tx.db, version))
 }
 
 // Scores is Elems over a sorted set's score-ordered records.
 func (tx *Tx) Scores(key []byte, version uint64) (*ElemIter, error) {
-	return tx.openElems(ScorePrefix(nil, tx.db, key, version))
+	return tx.openElems(ScorePrefix(nil, tx.db, version))
 }
 
 func (tx *Tx) openElems(prefix []byte) (*ElemIter, error) {

@@ -26,20 +26,20 @@ func MetaPrefix(db byte) []byte { return []byte{prefixMeta, db} }
 // UserKey returns the user key of a metadata key.
 func UserKey(metaKey []byte) []byte { return metaKey[2:] }
 
-// ElemPrefix appends the prefix of every element of one version of a collection.
-func ElemPrefix(dst []byte, db byte, key []byte, version uint64) []byte {
-	return collectionPrefix(dst, prefixElem, db, key, version)
+// ElemPrefix appends the prefix of every element of one version of a collection. Versions are
+// unique across the keyspace, so the user key need not be part of element keys: that keeps them
+// short and makes RENAME O(1) — the metadata moves, the elements stay.
+func ElemPrefix(dst []byte, db byte, version uint64) []byte {
+	return collectionPrefix(dst, prefixElem, db, version)
 }
 
 // ScorePrefix appends the prefix of the score-ordered entries of a sorted set.
-func ScorePrefix(dst []byte, db byte, key []byte, version uint64) []byte {
-	return collectionPrefix(dst, prefixScore, db, key, version)
+func ScorePrefix(dst []byte, db byte, version uint64) []byte {
+	return collectionPrefix(dst, prefixScore, db, version)
 }
 
-func collectionPrefix(dst []byte, kind, db byte, key []byte, version uint64) []byte {
+func collectionPrefix(dst []byte, kind, db byte, version uint64) []byte {
 	dst = append(dst, kind, db)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(key)))
-	dst = append(dst, key...)
 	return binary.BigEndian.AppendUint64(dst, version)
 }
 

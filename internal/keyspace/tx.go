@@ -202,12 +202,12 @@ func (tx *Tx) DeleteKey(key []byte) (bool, error) {
 // dropElements deletes every element record of one version of a collection, in O(1) with range
 // deletions.
 func (tx *Tx) dropElements(key []byte, t Type, version uint64) error {
-	tx.kb2 = ElemPrefix(tx.kb2[:0], tx.db, key, version)
+	tx.kb2 = ElemPrefix(tx.kb2[:0], tx.db, version)
 	if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
 		return err
 	}
 	if t == TypeZSet {
-		tx.kb2 = ScorePrefix(tx.kb2[:0], tx.db, key, version)
+		tx.kb2 = ScorePrefix(tx.kb2[:0], tx.db, version)
 		if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (tx *Tx) Notify(class byte, event string, key []byte) {
 
 // ElemKey appends the key of one element of the collection e at key.
 func (tx *Tx) ElemKey(dst []byte, key []byte, version uint64, elem []byte) []byte {
-	dst = ElemPrefix(dst, tx.db, key, version)
+	dst = ElemPrefix(dst, tx.db, version)
 	return append(dst, elem...)
 }
 
