@@ -16,9 +16,11 @@ import (
 // engine batch, commits it (syncing as the engine's policy says), and reports the effects.
 // It is used from one goroutine at a time.
 type Applier struct {
-	eng    *engine.Engine
-	state  *keyspace.State
-	limits *Limits
+	eng     *engine.Engine
+	state   *keyspace.State
+	limits  *Limits
+	cache   *keyspace.Cache
+	overlay *keyspace.Overlay
 	// OnApplied is called after each committed batch with what it did, before the proposers'
 	// completions run. It must not keep eff.
 	OnApplied func(eff *keyspace.Effects)
@@ -35,9 +37,10 @@ type Applier struct {
 	verSeq uint64
 }
 
-// NewApplier returns the state machine over eng.
-func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits) *Applier {
-	a := &Applier{eng: eng, state: state, limits: limits}
+// NewApplier returns the state machine over eng. cache, if not nil, is the record cache that
+// apply writes through.
+func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache) *Applier {
+	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay()}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
@@ -59,6 +62,7 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 	b := a.eng.NewBatch()
 	defer b.Close()
 	a.eff.Reset()
+	a.overlay.Reset()
 	for i, e := range entries {
 		results[i] = a.applyOne(b, e)
 	}
@@ -71,6 +75,9 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	a.state.Publish(&a.eff)
+	if a.cache != nil {
+		a.cache.Publish(a.overlay)
+	}
 	if a.OnApplied != nil {
 		a.OnApplied(&a.eff)
 	}
@@ -108,6 +115,9 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte) {
 		}
 	}
 	a.tx.Reset(b, b, a.state.PendingPhysical(a.op.DB), a.op.Time)
+	if a.cache != nil {
+		a.tx.UseCache(a.cache, a.overlay)
+	}
 	a.ctx = Ctx{
 		Cmd:     cmd,
 		Args:    args,

@@ -158,5 +158,14 @@ func (tx *Tx) FlushDB(s *State) error {
 	if tx.Effects != nil {
 		s.FlushDelta(tx.Effects, tx.db)
 	}
+	if o := tx.overlay; o != nil {
+		o.flushed = true
+		o.flushDB[tx.db] = true
+		for k := range o.writes {
+			if len(k) >= 2 && k[0] == prefixMeta && k[1] == tx.db {
+				delete(o.writes, k)
+			}
+		}
+	}
 	return nil
 }

@@ -26,6 +26,11 @@ type Tx struct {
 	// Hits and Misses count reads of live and missing keys by read-only views, for INFO.
 	Hits, Misses int64
 
+	// cache is consulted for metadata when set: by apply, and by readers that read the engine
+	// directly (never by readers over a snapshot). overlay holds apply's uncommitted writes.
+	cache   *Cache
+	overlay *Overlay
+
 	kbuf   []byte
 	kb2    []byte
 	vbuf   []byte
@@ -37,9 +42,20 @@ func NewTx(r pebble.Reader, w *pebble.Batch, db byte, now int64) *Tx {
 	return &Tx{r: r, w: w, db: db, Now: now}
 }
 
-// Reset points the Tx at another reader, batch, database and time, keeping its buffers.
+// Reset points the Tx at another reader, batch, database and time, keeping its buffers. The
+// cache is switched off; UseCache turns it on.
 func (tx *Tx) Reset(r pebble.Reader, w *pebble.Batch, db byte, now int64) {
 	tx.r, tx.w, tx.db, tx.Now = r, w, db, now
+	tx.cache, tx.overlay = nil, nil
+}
+
+// UseCache makes lookups consult c. A Tx that writes must also pass the batch's overlay; a Tx
+// that reads over a snapshot must not use the cache at all.
+func (tx *Tx) UseCache(c *Cache, o *Overlay) {
+	if tx.w != nil && o == nil {
+		panic("keyspace: a writing Tx needs an overlay to use the cache")
+	}
+	tx.cache, tx.overlay = c, o
 }
 
 // DB is the physical database number.
@@ -77,28 +93,25 @@ func (tx *Tx) Lookup(key []byte) (Entry, error) {
 	return e, err
 }
 
-// lookup fills e; with copyVal the value is copied, otherwise it aliases tx.vbuf.
+// lookup fills e; with copyVal the value is copied, otherwise it aliases memory that stays valid
+// until the next call on tx (or immutable cache memory).
 func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
-	v, closer, err := tx.r.Get(tx.kbuf)
-	if err == pebble.ErrNotFound {
+	rec, found, err := tx.record(tx.kbuf)
+	if err != nil {
+		return err
+	}
+	if !found {
 		*e = Entry{}
 		if tx.w == nil {
 			tx.Misses++
 		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
 	if copyVal {
-		v = append([]byte(nil), v...)
-	} else {
-		tx.vbuf = append(tx.vbuf[:0], v...)
-		v = tx.vbuf
+		rec = append([]byte(nil), rec...)
 	}
-	closer.Close()
-	if err := decodeMeta(v, &e.Meta); err != nil {
+	if err := decodeMeta(rec, &e.Meta); err != nil {
 		return err
 	}
 	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
@@ -113,6 +126,47 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 		}
 	}
 	return nil
+}
+
+// record reads a metadata record: from the batch's own writes, the cache, or the engine. The
+// returned bytes must not be modified; they stay valid until the next call on tx.
+func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
+	useCache := tx.cache != nil
+	if tx.overlay != nil {
+		if rec, ok := tx.overlay.writes[string(mk)]; ok {
+			return rec, rec != nil, nil
+		}
+		if tx.overlay.flushDB[tx.db] {
+			useCache = false // the cache still holds what the uncommitted FLUSHDB removed
+		}
+	}
+	var gen uint64
+	if useCache {
+		rec, ok, g := tx.cache.get(mk)
+		if ok {
+			return rec, rec != nil, nil
+		}
+		gen = g
+	}
+	v, closer, err := tx.r.Get(mk)
+	if err == pebble.ErrNotFound {
+		if useCache {
+			tx.cache.fill(mk, nil, gen)
+		}
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if useCache && len(v) <= tx.cache.maxRecord {
+		rec := append([]byte(nil), v...)
+		closer.Close()
+		tx.cache.fill(mk, rec, gen)
+		return rec, true, nil
+	}
+	tx.vbuf = append(tx.vbuf[:0], v...)
+	closer.Close()
+	return tx.vbuf, true, nil
 }
 
 // Peek reads the metadata of key without copying: the entry's Value and Extra are valid only
@@ -155,6 +209,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
 		return err
 	}
+	if tx.overlay != nil {
+		tx.overlay.record(tx.kbuf, tx.vbuf)
+	}
 	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
 	tx.modified(key)
 	return nil
@@ -182,6 +239,9 @@ func (tx *Tx) Delete(key []byte, e *Entry) (bool, error) {
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
 	if err := tx.w.Delete(tx.kbuf, nil); err != nil {
 		return false, err
+	}
+	if tx.overlay != nil {
+		tx.overlay.record(tx.kbuf, nil)
 	}
 	*e = Entry{}
 	if live {

@@ -28,6 +28,7 @@ type Config struct {
 	ProtoMaxBulkLen        int64
 	ClientQueryBufferLimit int64
 	CacheSize              int64
+	RecordCacheSize        int64
 	LogLevel               string
 	LogFile                string
 	Hz                     int
@@ -79,6 +80,7 @@ var params = []*param{
 	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, apply: func(c *Config, v string) { c.ProtoMaxBulkLen = memory(v) }},
 	{name: "client-query-buffer-limit", def: "1073741824", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, apply: func(c *Config, v string) { c.ClientQueryBufferLimit = memory(v) }},
 	{name: "cache-size", def: "268435456", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, immutable: true, apply: func(c *Config, v string) { c.CacheSize = memory(v) }},
+	{name: "record-cache-size", def: "268435456", kind: kindMemory, min: 0, max: math.MaxInt64, immutable: true, apply: func(c *Config, v string) { c.RecordCacheSize = memory(v) }},
 	{name: "loglevel", def: "notice", kind: kindEnum, enum: []string{"debug", "verbose", "notice", "warning", "nothing"}, apply: func(c *Config, v string) { c.LogLevel = v }},
 	{name: "logfile", def: "", immutable: true, apply: func(c *Config, v string) { c.LogFile = v }},
 	{name: "hz", def: "10", kind: kindInt, min: 1, max: 500, apply: func(c *Config, v string) { c.Hz = atoi(v) }},

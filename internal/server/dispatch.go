@@ -185,6 +185,7 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	var tx keyspace.Tx
 	if cmd.Flags&command.FlagPoint != 0 {
 		tx.Reset(db, nil, phys, now)
+		tx.UseCache(s.cache, nil)
 		s.runRead(cl, cmd, args, &tx)
 		return
 	}

@@ -35,6 +35,7 @@ type Server struct {
 	log     replica.Log
 	applier *command.Applier
 	limits  command.Limits
+	cache   *keyspace.Cache
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -116,7 +117,8 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		started:  time.Now(),
 	}
 	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen}
-	s.applier = command.NewApplier(eng, state, &s.limits)
+	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
+	s.applier = command.NewApplier(eng, state, &s.limits, s.cache)
 	s.applier.OnApplied = s.onApplied
 	s.log = replica.NewLocal(s.applier, applied)
 	s.lastSave.Store(time.Now().Unix())
