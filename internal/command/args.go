@@ -77,7 +77,9 @@ func ParseFloat(b []byte) (float64, bool) {
 	return f, true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 // EqualFold reports whether b equals the lower-case ASCII word s, ignoring case.
 func EqualFold(b []byte, s string) bool {

@@ -117,4 +117,3 @@ func (l *Local) run() {
 		spare = batch
 	}
 }
-

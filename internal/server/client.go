@@ -40,9 +40,9 @@ type Client struct {
 	multiDirty bool
 	queued     [][][]byte
 
-	replyMode replyMode
-	noEvict   bool
-	noTouch   bool
+	replyMode       replyMode
+	noEvict         bool
+	noTouch         bool
 	closeAfterReply bool
 	// killed is set by CLIENT KILL from another connection's loop.
 	killed atomic.Bool

@@ -427,7 +427,7 @@ func (s *Server) clientKill(cl *Client, args [][]byte) {
 	var (
 		id            int64
 		addr, laddr   string
-		skipMe        = true
+		skipMe              = true
 		maxAge        int64 = -1
 		filterApplied bool
 	)

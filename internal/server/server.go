@@ -62,19 +62,19 @@ type Server struct {
 
 // stats are the counters INFO reports.
 type stats struct {
-	connections       atomic.Int64
-	rejected          atomic.Int64
-	commands          atomic.Int64
-	netIn, netOut     atomic.Int64
-	keyspaceHits      atomic.Int64
-	keyspaceMisses    atomic.Int64
-	expiredKeys       atomic.Int64
-	bigValues         atomic.Int64
-	lastBigValueWarn  atomic.Int64
-	errorReplies      atomic.Int64
-	unexpectedErrs    atomic.Int64
-	writesApplied     atomic.Int64
-	protoErrors       atomic.Int64
+	connections      atomic.Int64
+	rejected         atomic.Int64
+	commands         atomic.Int64
+	netIn, netOut    atomic.Int64
+	keyspaceHits     atomic.Int64
+	keyspaceMisses   atomic.Int64
+	expiredKeys      atomic.Int64
+	bigValues        atomic.Int64
+	lastBigValueWarn atomic.Int64
+	errorReplies     atomic.Int64
+	unexpectedErrs   atomic.Int64
+	writesApplied    atomic.Int64
+	protoErrors      atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.

@@ -44,15 +44,15 @@ type keySpec struct {
 }
 
 type arg struct {
-	Name          string `json:"name"`
-	Type          string `json:"type"`
-	Token         string `json:"token"`
-	Optional      bool   `json:"optional"`
+	Name          string   `json:"name"`
+	Type          string   `json:"type"`
+	Token         string   `json:"token"`
+	Optional      bool     `json:"optional"`
 	Multiple      jsonBool `json:"multiple"`
-	MultipleToken bool   `json:"multiple_token"`
-	KeySpecIndex  *int   `json:"key_spec_index"`
-	Since         string `json:"since"`
-	Arguments     []arg  `json:"arguments"`
+	MultipleToken bool     `json:"multiple_token"`
+	KeySpecIndex  *int     `json:"key_spec_index"`
+	Since         string   `json:"since"`
+	Arguments     []arg    `json:"arguments"`
 }
 
 // jsonBool accepts true and "true" (one reference file quotes it).
