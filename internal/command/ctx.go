@@ -27,6 +27,43 @@ type Ctx struct {
 	Limits *Limits
 	// InApply is true when the command runs inside apply.
 	InApply bool
+
+	// Blocking commands (BLPOP, BZPOPMIN, BLMOVE, ...). When one finds nothing to serve it calls
+	// c.WouldBlock(timeout) and writes no reply; apply then registers the client as a waiter and
+	// runs the same command again whenever one of its keys changes, until it is served. Where the
+	// command may not block (inside MULTI, or when it is being retried for a waiter), CanBlock
+	// is false and the command must reply at once with its null reply instead.
+	Block        bool
+	BlockTimeout int64 // ms; 0 waits forever
+	NoBlock      bool
+}
+
+// CanBlock reports whether a blocking command that found nothing may block.
+func (c *Ctx) CanBlock() bool { return !c.NoBlock }
+
+// WouldBlock records that the command found nothing and waits up to timeoutMs (0: forever).
+func (c *Ctx) WouldBlock(timeoutMs int64) {
+	c.Block = true
+	c.BlockTimeout = timeoutMs
+}
+
+// ParseTimeout parses a blocking command's timeout in seconds (a float, as Redis 6+) into ms,
+// writing the error reply on failure.
+func (c *Ctx) ParseTimeout(arg []byte) (int64, bool) {
+	f, ok := ParseFloat(arg)
+	if !ok || f > 1e15 {
+		c.Err(ErrTimeout)
+		return 0, false
+	}
+	if f < 0 {
+		c.Err(ErrNegTimeout)
+		return 0, false
+	}
+	ms := int64(f * 1000)
+	if f > 0 && ms == 0 {
+		ms = 1
+	}
+	return ms, true
 }
 
 // Limits are the configuration values that commands enforce.
