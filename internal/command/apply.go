@@ -21,9 +21,10 @@ type Applier struct {
 	limits  *Limits
 	cache   *keyspace.Cache
 	overlay *keyspace.Overlay
-	// OnApplied is called after each committed batch with what it did, before the proposers'
-	// completions run. It must not keep eff.
-	OnApplied func(eff *keyspace.Effects)
+	waiters *keyspace.Waiters
+	// OnApplied is called after each committed batch with what it did and the waiters it served,
+	// before the proposers' completions run. It must not keep eff or served.
+	OnApplied func(eff *keyspace.Effects, served []Served)
 
 	tx  keyspace.Tx
 	eff keyspace.Effects
@@ -33,18 +34,31 @@ type Applier struct {
 	rng *rand.Rand
 	ctx Ctx
 
+	// Blocking: the batch's results (a waiter served in the batch that blocked it answers
+	// through its blocking operation's slot), waiters blocked in this batch, waiters served.
+	results     [][]byte
+	blockedHere map[uint64]int
+	served      []Served
+	waitOp      Op
+	sw          resp.Writer
+
 	index  uint64 // entry being applied
 	verSeq uint64
 }
 
 // NewApplier returns the state machine over eng. cache, if not nil, is the record cache that
 // apply writes through.
-func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache) *Applier {
-	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay()}
+func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache) (*Applier, error) {
+	waiters, err := keyspace.LoadWaiters(eng.DB())
+	if err != nil {
+		return nil, err
+	}
+	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay(),
+		waiters: waiters, blockedHere: map[uint64]int{}}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
-	return a
+	return a, nil
 }
 
 // nextVersion hands out collection versions unique across the log: the entry's index in the high
@@ -63,15 +77,19 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 	defer b.Close()
 	a.eff.Reset()
 	a.overlay.Reset()
+	a.results = results
+	a.served = a.served[:0]
+	clear(a.blockedHere)
 	for i, e := range entries {
-		results[i] = a.applyOne(b, e)
+		results[i] = a.applyOne(b, e, i)
 	}
+	a.results = nil
 	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
-		a.state.Abandon()
+		a.abandon()
 		return err
 	}
 	if err := a.eng.Commit(b); err != nil {
-		a.state.Abandon()
+		a.abandon()
 		return fmt.Errorf("commit: %w", err)
 	}
 	a.state.Publish(&a.eff)
@@ -79,12 +97,21 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 		a.cache.Publish(a.overlay)
 	}
 	if a.OnApplied != nil {
-		a.OnApplied(&a.eff)
+		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
 }
 
-func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry) []byte {
+// abandon forgets a batch that did not commit. The waiter index may now be ahead of the
+// records; rebuild it from them.
+func (a *Applier) abandon() {
+	a.state.Abandon()
+	if w, err := keyspace.LoadWaiters(a.eng.DB()); err == nil {
+		a.waiters = w
+	}
+}
+
+func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	a.w.Reset()
 	if err := DecodeOp(e.Data, &a.op); err != nil || a.op.DB < 0 || a.op.DB >= keyspace.NumDBs {
 		a.w.Proto = 2
@@ -94,18 +121,35 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry) []byte {
 	a.index, a.verSeq = e.Index, 0
 	a.pcg.Seed(e.Index, uint64(a.op.Time))
 	a.w.Proto = a.op.Proto
-	if a.op.Flags&OpMulti != 0 {
+	multi := a.op.Flags&OpMulti != 0
+	if multi {
 		a.w.Array(len(a.op.Cmds))
 	}
+	from := len(a.eff.Modified)
+	var result []byte
 	for _, args := range a.op.Cmds {
-		a.run(b, args)
+		a.run(b, args, multi)
+		if a.ctx.Block {
+			r, err := a.register(args)
+			if err != nil {
+				a.w.Error("ERR " + err.Error())
+				break
+			}
+			a.blockedHere[a.op.Client] = slot
+			result = r
+		}
 	}
-	return append([]byte(nil), a.w.Buf...)
+	if result == nil {
+		result = append([]byte(nil), a.w.Buf...)
+	}
+	a.serve(b, from)
+	return result
 }
 
-func (a *Applier) run(b *pebble.Batch, args [][]byte) {
+func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 	cmd := Lookup(args[0])
 	if cmd == nil || cmd.Run == nil {
+		a.ctx = Ctx{}
 		a.w.Error("ERR unknown command '" + string(args[0]) + "'")
 		return
 	}
@@ -129,6 +173,8 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte) {
 		Rand:    a.rng,
 		Limits:  a.limits,
 		InApply: true,
+		NoBlock: multi || a.op.Client == 0,
+		Waiters: a.waiters,
 	}
 	cmd.Run(&a.ctx)
 }

@@ -22,7 +22,11 @@ func openBench(b *testing.B) (*engine.Engine, *Applier) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return eng, NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(64<<20))
+	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(64<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return eng, a
 }
 
 // BenchmarkApplySet measures the apply path of SET: decode, look up the old record, write the

@@ -34,17 +34,22 @@ type Ctx struct {
 	// command may not block (inside MULTI, or when it is being retried for a waiter), CanBlock
 	// is false and the command must reply at once with its null reply instead.
 	Block        bool
-	BlockTimeout int64 // ms; 0 waits forever
+	BlockTimeout int64    // ms; 0 waits forever
+	BlockKeys    [][]byte // the keys whose changes may serve it
 	NoBlock      bool
+	// Waiters is apply's registry of blocked clients (nil outside apply).
+	Waiters *keyspace.Waiters
 }
 
 // CanBlock reports whether a blocking command that found nothing may block.
 func (c *Ctx) CanBlock() bool { return !c.NoBlock }
 
-// WouldBlock records that the command found nothing and waits up to timeoutMs (0: forever).
-func (c *Ctx) WouldBlock(timeoutMs int64) {
+// WouldBlock records that the command found nothing and waits up to timeoutMs (0: forever) for
+// one of keys to change.
+func (c *Ctx) WouldBlock(timeoutMs int64, keys ...[]byte) {
 	c.Block = true
 	c.BlockTimeout = timeoutMs
+	c.BlockKeys = keys
 }
 
 // ParseTimeout parses a blocking command's timeout in seconds (a float, as Redis 6+) into ms,

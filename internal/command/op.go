@@ -9,10 +9,15 @@ import (
 // the time the proposer assigned, and the protocol version the reply is written in. Every replica
 // that applies it reaches the same bytes.
 //
-// Encoding (version 1):
+// Encoding (version 2):
 //
-//	version(1) proto(1) db(1) flags(1) time(8) ncmds(uvarint) { nargs(uvarint) { len(uvarint) bytes }* }*
-const opVersion = 1
+//	version(1) proto(1) db(1) flags(1) time(8) client(8) ncmds(uvarint) { nargs(uvarint) { len(uvarint) bytes }* }*
+//
+// client is the token of the connection that proposed it (node and client id), which names the
+// waiter if a blocking command in it blocks; 0 for the server's own operations.
+const opVersion = 2
+
+const opHeaderLen = 20
 
 // Op flags.
 const (
@@ -25,19 +30,35 @@ const (
 
 // Op is a decoded operation. Args alias the encoded bytes.
 type Op struct {
-	Proto int
-	DB    int
-	Flags byte
-	Time  int64
-	Cmds  [][][]byte
+	Proto  int
+	DB     int
+	Flags  byte
+	Time   int64
+	Client uint64
+	Cmds   [][][]byte
+}
+
+// OpHeader is everything in an operation but its commands.
+type OpHeader struct {
+	Proto  int
+	DB     int
+	Flags  byte
+	Time   int64
+	Client uint64
 }
 
 var errBadOp = errors.New("command: malformed operation")
 
-// AppendOp encodes an operation of one or more commands.
+// AppendOp encodes an operation of one or more commands, proposed by no particular client.
 func AppendOp(dst []byte, proto, db int, flags byte, time int64, cmds ...[][]byte) []byte {
-	dst = append(dst, opVersion, byte(proto), byte(db), flags)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(time))
+	return AppendOpHeader(dst, OpHeader{Proto: proto, DB: db, Flags: flags, Time: time}, cmds...)
+}
+
+// AppendOpHeader encodes an operation.
+func AppendOpHeader(dst []byte, h OpHeader, cmds ...[][]byte) []byte {
+	dst = append(dst, opVersion, byte(h.Proto), byte(h.DB), h.Flags)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.Time))
+	dst = binary.BigEndian.AppendUint64(dst, h.Client)
 	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
 	for _, args := range cmds {
 		dst = binary.AppendUvarint(dst, uint64(len(args)))
@@ -51,7 +72,7 @@ func AppendOp(dst []byte, proto, db int, flags byte, time int64, cmds ...[][]byt
 
 // OpSize is the encoded size of an operation of one command, to size buffers.
 func OpSize(args [][]byte) int {
-	n := 12 + 2*binary.MaxVarintLen64
+	n := opHeaderLen + 2*binary.MaxVarintLen64
 	for _, a := range args {
 		n += binary.MaxVarintLen64 + len(a)
 	}
@@ -60,12 +81,13 @@ func OpSize(args [][]byte) int {
 
 // DecodeOp decodes b into op, reusing op's slices.
 func DecodeOp(b []byte, op *Op) error {
-	if len(b) < 12 || b[0] != opVersion {
+	if len(b) < opHeaderLen || b[0] != opVersion {
 		return errBadOp
 	}
 	op.Proto, op.DB, op.Flags = int(b[1]), int(b[2]), b[3]
 	op.Time = int64(binary.BigEndian.Uint64(b[4:12]))
-	b = b[12:]
+	op.Client = binary.BigEndian.Uint64(b[12:20])
+	b = b[opHeaderLen:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
 		return errBadOp

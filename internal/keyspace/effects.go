@@ -30,8 +30,6 @@ type Effects struct {
 	// Flushed lists physical databases emptied wholesale (FLUSHDB/FLUSHALL), whose modified keys
 	// are not listed one by one.
 	Flushed []byte
-
-	arena []byte
 }
 
 // Reset empties e, keeping its memory.
@@ -40,22 +38,12 @@ func (e *Effects) Reset() {
 	e.Events = e.Events[:0]
 	e.Counts = [NumDBs]CountDelta{}
 	e.Flushed = e.Flushed[:0]
-	e.arena = e.arena[:0]
 }
 
-func (e *Effects) copyKey(k []byte) []byte {
-	// Keys are copied into fresh memory rather than an arena that may move when it grows, since
-	// earlier KeyRefs alias it.
-	return append([]byte(nil), k...)
-}
+// copyKey copies a key: the command's buffers do not outlive it.
+func (e *Effects) copyKey(k []byte) []byte { return append([]byte(nil), k...) }
 
 func (e *Effects) modified(db byte, key []byte) {
-	if n := len(e.Modified); n > 0 {
-		last := e.Modified[n-1]
-		if last.DB == db && string(last.Key) == string(key) {
-			return
-		}
-	}
 	e.Modified = append(e.Modified, KeyRef{DB: db, Key: e.copyKey(key)})
 }
 

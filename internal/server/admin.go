@@ -242,7 +242,7 @@ func infoClients(s *Server, cl *Client, b *strings.Builder) {
 	s.clientsMu.Unlock()
 	kv(b, "connected_clients", n)
 	kv(b, "maxclients", s.cfg.MaxClients)
-	kv(b, "blocked_clients", 0)
+	kv(b, "blocked_clients", s.blockedClients.Load())
 	kv(b, "tracking_clients", 0)
 	kv(b, "pubsub_clients", 0)
 	kv(b, "watching_clients", 0)

@@ -3,9 +3,11 @@ package server
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/resp"
 )
 
@@ -53,6 +55,10 @@ type Client struct {
 	inflight int
 	replies  [][]byte
 	done     func(result []byte, err error)
+
+	// Blocking commands (blocking.go), under mu.
+	isBlocked  bool
+	blockTimer *time.Timer
 }
 
 type replyMode uint8
@@ -77,10 +83,19 @@ type proposalSlot struct {
 	data []byte
 }
 
+// complete is the Done of the client's proposals, called on the apply goroutine.
 func (cl *Client) complete(result []byte, err error) {
 	if err != nil {
 		result = errorReply(err)
+	} else if timeout, blocked := command.IsBlocked(result); blocked {
+		cl.blockedOn(timeout)
+		return // stays in flight until served, timed out or unblocked
 	}
+	cl.finish(result)
+}
+
+// finish hands one reply to the connection; the last reply in flight wakes its event loop.
+func (cl *Client) finish(result []byte) {
 	cl.mu.Lock()
 	cl.replies = append(cl.replies, result)
 	cl.inflight--

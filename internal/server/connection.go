@@ -295,6 +295,12 @@ func cmdClient(s *Server, cl *Client, args [][]byte) {
 		s.clientList(cl, args)
 	case "kill":
 		s.clientKill(cl, args)
+	case "unblock":
+		if len(args) < 3 {
+			w.Error(command.ErrWrongArgs("client|unblock"))
+			return
+		}
+		cmdClientUnblock(s, cl, args)
 	case "help":
 		lines := []string{
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

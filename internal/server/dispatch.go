@@ -171,7 +171,8 @@ func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
 	for _, c := range cmds {
 		size += command.OpSize(c)
 	}
-	data := command.AppendOp(make([]byte, 0, size), cl.proto, cl.db, flags, s.now(), cmds...)
+	h := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token()}
+	data := command.AppendOpHeader(make([]byte, 0, size), h, cmds...)
 	return &Proposal{Data: data, Done: cl.done}
 }
 

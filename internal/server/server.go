@@ -52,8 +52,9 @@ type Server struct {
 	// lastTime makes the time assigned to operations monotonic.
 	lastTime atomic.Int64
 
-	stats    stats
-	lastSave atomic.Int64
+	stats          stats
+	lastSave       atomic.Int64
+	blockedClients atomic.Int64
 
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
@@ -118,9 +119,18 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen}
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
-	s.applier = command.NewApplier(eng, state, &s.limits, s.cache)
+	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
 	s.applier.OnApplied = s.onApplied
 	s.log = replica.NewLocal(s.applier, applied)
+	if err := s.clearWaiters(); err != nil {
+		s.log.Close()
+		eng.Close()
+		return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
+	}
 	s.lastSave.Store(time.Now().Unix())
 	return s, nil
 }
@@ -229,6 +239,10 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	s.clientsMu.Lock()
 	delete(s.clients, cl.id)
 	s.clientsMu.Unlock()
+	if cl.blocked() {
+		cl.unblocked()
+		s.unblock(cl, command.UnblockGone)
+	}
 	return gnet.None
 }
 
@@ -393,11 +407,14 @@ func (s *Server) now() int64 {
 }
 
 // onApplied runs on the apply goroutine after each committed batch.
-func (s *Server) onApplied(eff *keyspace.Effects) {
+func (s *Server) onApplied(eff *keyspace.Effects, served []command.Served) {
 	for _, ev := range eff.Events {
 		if ev.Class == 'x' {
 			s.stats.expiredKeys.Add(1)
 		}
+	}
+	if len(served) > 0 {
+		s.onServed(served)
 	}
 }
 

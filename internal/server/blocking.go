@@ -1,0 +1,122 @@
+package server
+
+import (
+	"time"
+
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/replica"
+)
+
+// Blocked clients. Apply decides who is blocked and who is served (command/blocking.go); the
+// server only keeps the connection parked, runs the timeout, and turns a disconnect or CLIENT
+// UNBLOCK into an operation that removes the waiter. A blocked connection costs no polling: it
+// waits, parked like any connection with a write in flight, until a reply reaches it.
+
+// token names a client as a waiter.
+func (cl *Client) token() uint64 { return uint64(cl.id) }
+
+// blockedOn is called (on the apply goroutine) when a client's operation blocked.
+func (cl *Client) blockedOn(timeoutMs int64) {
+	s := cl.srv
+	cl.mu.Lock()
+	cl.isBlocked = true
+	if timeoutMs > 0 {
+		cl.blockTimer = time.AfterFunc(time.Duration(timeoutMs)*time.Millisecond, func() {
+			s.unblock(cl, command.UnblockTimeout)
+		})
+	}
+	cl.mu.Unlock()
+	s.blockedClients.Add(1)
+}
+
+// unblocked clears the blocked state; the caller then completes the client with its reply.
+func (cl *Client) unblocked() {
+	cl.mu.Lock()
+	was := cl.isBlocked
+	cl.isBlocked = false
+	if cl.blockTimer != nil {
+		cl.blockTimer.Stop()
+		cl.blockTimer = nil
+	}
+	cl.mu.Unlock()
+	if was {
+		cl.srv.blockedClients.Add(-1)
+	}
+}
+
+// blocked reports whether the client waits in a blocking command; safe from any goroutine.
+func (cl *Client) blocked() bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.isBlocked
+}
+
+// unblock proposes the removal of cl's waiter. If it was still registered, the reply for mode
+// (the command's null, or -UNBLOCKED) goes to the client; if apply served it first, the served
+// reply has already gone and this one says so.
+func (s *Server) unblock(cl *Client, mode string) {
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now()}, command.UnblockArgs(cl.token(), mode))
+	_ = s.log.Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
+		if err != nil || !command.IsReply(result) || mode == command.UnblockGone {
+			return
+		}
+		cl.unblocked()
+		cl.finish(result)
+	}})
+}
+
+// onServed delivers the replies of waiters served by a committed batch.
+func (s *Server) onServed(served []command.Served) {
+	for _, sv := range served {
+		s.clientsMu.Lock()
+		cl := s.clients[int64(sv.Token)]
+		s.clientsMu.Unlock()
+		if cl == nil {
+			continue // gone: its element went with it, as when Redis's reply is lost in flight
+		}
+		cl.unblocked()
+		cl.finish(sv.Reply)
+	}
+}
+
+// clearWaiters removes the waiters of an earlier run: their clients are gone.
+func (s *Server) clearWaiters() error {
+	done := make(chan error, 1)
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now()}, command.UnblockAllArgs())
+	if err := s.log.Propose(replica.Proposal{Data: data, Done: func(_ []byte, err error) { done <- err }}); err != nil {
+		return err
+	}
+	return <-done
+}
+
+func cmdClientUnblock(s *Server, cl *Client, args [][]byte) {
+	w := &cl.loop.w
+	id, ok := command.ParseInt(args[2])
+	if !ok {
+		w.Error(command.ErrNotInt)
+		return
+	}
+	mode := command.UnblockTimeout
+	if len(args) == 4 {
+		switch {
+		case command.EqualFold(args[3], "timeout"):
+		case command.EqualFold(args[3], "error"):
+			mode = command.UnblockError
+		default:
+			w.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	} else if len(args) > 4 {
+		w.Error(command.ErrSyntax)
+		return
+	}
+	s.clientsMu.Lock()
+	target := s.clients[id]
+	s.clientsMu.Unlock()
+	if target == nil || !target.blocked() {
+		w.Int(0)
+		return
+	}
+	s.unblock(target, mode)
+	w.Int(1)
+}
