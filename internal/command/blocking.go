@@ -46,8 +46,8 @@ type Served struct {
 
 // Results that are not replies start with a zero byte, which no RESP reply does.
 const (
-	resultBlocked   = "\x00B"
-	resultNoWaiter  = "\x00N"
+	resultBlocked    = "\x00B"
+	resultNoWaiter   = "\x00N"
 	resultClearedAll = "\x00A"
 )
 
