@@ -122,12 +122,22 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	a.pcg.Seed(e.Index, uint64(a.op.Time))
 	a.w.Proto = a.op.Proto
 	multi := a.op.Flags&OpMulti != 0
+	cmds := a.op.Cmds
+	if a.op.Flags&OpWatch != 0 && len(cmds) > 0 {
+		holds := a.watchHolds(b, cmds[0])
+		cmds = cmds[1:]
+		if !holds {
+			// An expired watched key shows as absent, so expiry aborts too.
+			a.w.NullArray()
+			return append([]byte(nil), a.w.Buf...)
+		}
+	}
 	if multi {
-		a.w.Array(len(a.op.Cmds))
+		a.w.Array(len(cmds))
 	}
 	from := len(a.eff.Modified)
 	var result []byte
-	for _, args := range a.op.Cmds {
+	for _, args := range cmds {
 		a.run(b, args, multi)
 		if a.ctx.Block {
 			r, err := a.register(args)
@@ -147,6 +157,19 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 }
 
 func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
+	if EqualFold(args[0], "select") && multi {
+		// SELECT queued in MULTI switches the database of the commands after it.
+		a.ctx = Ctx{}
+		if db, ok := ParseInt(args[1]); ok && db >= 0 && db < keyspace.NumDBs {
+			a.op.DB = int(db)
+			a.w.OK()
+		} else if !ok {
+			a.w.Error(ErrNotInt)
+		} else {
+			a.w.Error(ErrDBIndex)
+		}
+		return
+	}
 	cmd := Lookup(args[0])
 	if cmd == nil || cmd.Run == nil {
 		a.ctx = Ctx{}
@@ -159,6 +182,7 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 		}
 	}
 	a.tx.Reset(b, b, a.state.PendingPhysical(a.op.DB), a.op.Time)
+	a.tx.Index = a.index
 	if a.cache != nil {
 		a.tx.UseCache(a.cache, a.overlay)
 	}

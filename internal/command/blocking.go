@@ -189,6 +189,7 @@ func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
 	a.sw.Reset()
 	a.sw.Proto = a.waitOp.Proto
 	a.tx.Reset(b, b, a.state.PendingPhysical(a.waitOp.DB), a.op.Time)
+	a.tx.Index = a.index
 	if a.cache != nil {
 		a.tx.UseCache(a.cache, a.overlay)
 	}

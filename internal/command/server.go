@@ -91,6 +91,6 @@ func runSwapDB(c *Ctx) {
 		c.Err(ErrDBIndex)
 		return
 	}
-	c.State.Swap(int(a), int(b))
+	c.State.Swap(int(a), int(b), c.Tx.Effects)
 	c.W.OK()
 }

@@ -30,6 +30,8 @@ type Effects struct {
 	// Flushed lists physical databases emptied wholesale (FLUSHDB/FLUSHALL), whose modified keys
 	// are not listed one by one.
 	Flushed []byte
+	// Remapped is set when SWAPDB changed which physical database a SELECT number names.
+	Remapped bool
 }
 
 // Reset empties e, keeping its memory.
@@ -38,6 +40,7 @@ func (e *Effects) Reset() {
 	e.Events = e.Events[:0]
 	e.Counts = [NumDBs]CountDelta{}
 	e.Flushed = e.Flushed[:0]
+	e.Remapped = false
 }
 
 // copyKey copies a key: the command's buffers do not outlive it.

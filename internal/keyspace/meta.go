@@ -51,7 +51,10 @@ func ParseType(name string) (Type, bool) {
 // IsCollection reports whether values of t live in element records.
 func (t Type) IsCollection() bool { return t >= TypeList && t <= TypeStream }
 
-const flagExpire = 1 << 0
+const (
+	flagExpire = 1 << 0
+	flagMod    = 1 << 1
+)
 
 // Meta is the metadata record of a key.
 type Meta struct {
@@ -66,6 +69,9 @@ type Meta struct {
 	Extra []byte
 	// Value is a string's value.
 	Value []byte
+	// ModIndex is the log index of the operation that last changed the key, so WATCH can be
+	// checked at apply time by every replica alike.
+	ModIndex uint64
 }
 
 var errCorrupt = errors.New("keyspace: corrupt metadata record")
@@ -76,9 +82,15 @@ func appendMeta(dst []byte, m *Meta) []byte {
 	if m.ExpireAt != 0 {
 		flags |= flagExpire
 	}
+	if m.ModIndex != 0 {
+		flags |= flagMod
+	}
 	dst = append(dst, byte(m.Type), flags)
 	if m.ExpireAt != 0 {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(m.ExpireAt))
+	}
+	if m.ModIndex != 0 {
+		dst = binary.BigEndian.AppendUint64(dst, m.ModIndex)
 	}
 	if m.Type == TypeString {
 		return append(dst, m.Value...)
@@ -102,6 +114,14 @@ func decodeMeta(b []byte, m *Meta) error {
 			return errCorrupt
 		}
 		m.ExpireAt = int64(binary.BigEndian.Uint64(b))
+		b = b[8:]
+	}
+	m.ModIndex = 0
+	if flags&flagMod != 0 {
+		if len(b) < 8 {
+			return errCorrupt
+		}
+		m.ModIndex = binary.BigEndian.Uint64(b)
 		b = b[8:]
 	}
 	if m.Type == TypeString {

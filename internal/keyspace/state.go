@@ -71,7 +71,12 @@ func (s *State) Keys(phys byte) int64 { return s.keys[phys].Load() }
 func (s *State) Expires(phys byte) int64 { return s.expires[phys].Load() }
 
 // Swap exchanges two logical databases in apply's pending map.
-func (s *State) Swap(a, b int) { s.pending[a], s.pending[b] = s.pending[b], s.pending[a] }
+func (s *State) Swap(a, b int, eff *Effects) {
+	s.pending[a], s.pending[b] = s.pending[b], s.pending[a]
+	if eff != nil {
+		eff.Remapped = true
+	}
+}
 
 // FlushDelta sets eff's count change for phys so the database ends the batch empty.
 func (s *State) FlushDelta(eff *Effects, phys byte) {

@@ -20,6 +20,9 @@ type Tx struct {
 
 	// Versions hands out collection versions; set in apply.
 	Versions func() uint64
+	// Index is the log index of the operation being applied; records written get it as their
+	// ModIndex. Zero outside apply.
+	Index uint64
 	// Effects collects what writes did besides changing data; set in apply.
 	Effects *Effects
 
@@ -204,6 +207,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 		}
 	}
 	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
+	if tx.Index != 0 {
+		e.ModIndex = tx.Index
+	}
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
 	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
@@ -305,9 +311,20 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// Touch records key as modified without changing it (for commands that change elements only,
-// which record the element writes themselves).
-func (tx *Tx) Touch(key []byte) { tx.modified(key) }
+// Touch records that a collection's elements changed while its metadata did not (HSET of an
+// existing field, LSET, ZADD of a new score): the metadata is rewritten so its ModIndex moves,
+// which WATCH relies on, and the key is reported modified.
+func (tx *Tx) Touch(key []byte) error {
+	var e Entry
+	if err := tx.lookup(key, &e, true); err != nil {
+		return err
+	}
+	if !e.Exists() {
+		tx.modified(key)
+		return nil
+	}
+	return tx.Put(key, &e)
+}
 
 // Notify records a keyspace event for notifications.
 func (tx *Tx) Notify(class byte, event string, key []byte) {

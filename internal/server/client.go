@@ -41,6 +41,9 @@ type Client struct {
 	multi      bool
 	multiDirty bool
 	queued     [][][]byte
+	watched    []watched
+	// watchDirty is set (from apply) when a watched key changed.
+	watchDirty atomic.Bool
 
 	replyMode       replyMode
 	noEvict         bool

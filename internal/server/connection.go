@@ -150,6 +150,7 @@ func cmdQuit(s *Server, cl *Client, args [][]byte) {
 
 func cmdReset(s *Server, cl *Client, args [][]byte) {
 	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	s.unwatchAll(cl)
 	cl.db = 0
 	cl.proto = 2
 	cl.loop.w.Proto = 2
@@ -174,6 +175,7 @@ func cmdDiscard(s *Server, cl *Client, args [][]byte) {
 		return
 	}
 	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	s.unwatchAll(cl)
 	cl.loop.w.OK()
 }
 
@@ -188,21 +190,35 @@ func cmdExec(s *Server, cl *Client, args [][]byte) {
 	dirty := cl.multiDirty
 	queued := cl.queued
 	cl.multi, cl.multiDirty, cl.queued = false, false, nil
-	if dirty {
+	watchDirty := cl.watchDirty.Load()
+	s.unwatchAll(cl)
+	switch {
+	case dirty:
 		w.Error("EXECABORT Transaction discarded because of previous errors.")
-		return
-	}
-	if len(queued) == 0 {
+	case watchDirty:
+		w.NullArray()
+	case len(queued) == 0:
 		w.Array(0)
-		return
+	default:
+		panic("server: EXEC with queued commands must be proposed")
 	}
-	panic("server: EXEC with queued commands must be proposed")
 }
 
-// execProposal turns the queued commands into one operation, applied atomically.
+// execProposal turns the queued commands into one operation, applied atomically, with the
+// WATCH check as its first command when keys are watched.
 func (s *Server) execProposal(cl *Client) *Proposal {
 	queued := cl.queued
 	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	flags := byte(command.OpMulti)
+	if len(cl.watched) > 0 {
+		ws := make([]command.Watched, len(cl.watched))
+		for i, wk := range cl.watched {
+			ws[i] = wk.Watched
+		}
+		queued = append([][][]byte{command.WatchArgs(ws)}, queued...)
+		flags |= command.OpWatch
+	}
+	s.unwatchAll(cl)
 	for _, args := range queued {
 		if command.EqualFold(args[0], "select") {
 			if db, ok := command.ParseInt(args[1]); ok && db >= 0 && db < keyspace.NumDBs {
@@ -210,7 +226,7 @@ func (s *Server) execProposal(cl *Client) *Proposal {
 			}
 		}
 	}
-	return s.proposal(cl, command.OpMulti, queued...)
+	return s.proposal(cl, flags, queued...)
 }
 
 func validClientName(name []byte) string {

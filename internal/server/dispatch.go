@@ -34,7 +34,8 @@ func resolve(args [][]byte) (cmd *command.Command, sub *command.Command) {
 // replies at once may not run while writes before it are still in flight.
 func (s *Server) isWrite(cl *Client, args [][]byte) bool {
 	if cl.multi {
-		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed
+		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 &&
+			cl.authed && !cl.watchDirty.Load()
 	}
 	cmd, sub := resolve(args)
 	if cmd == nil {
@@ -98,7 +99,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		lp.w.Error("NOAUTH Authentication required.")
 		return nil, false
 	}
-	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 {
+	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 && !cl.watchDirty.Load() {
 		return s.execProposal(cl), false
 	}
 	if cl.multi && !isTxControl(cmd.Name) {
@@ -148,7 +149,7 @@ func isTxControl(name string) bool {
 
 // multiLocalOK lists the server-side commands that may be queued in MULTI; apply runs them
 // (they are given Run functions for that).
-func multiLocalOK(name string) bool { return false }
+func multiLocalOK(name string) bool { return name == "select" }
 
 func copyArgs(args [][]byte) [][]byte {
 	n := 0

@@ -52,6 +52,7 @@ type Server struct {
 	// lastTime makes the time assigned to operations monotonic.
 	lastTime atomic.Int64
 
+	watches        watchRegistry
 	stats          stats
 	lastSave       atomic.Int64
 	blockedClients atomic.Int64
@@ -243,6 +244,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 		cl.unblocked()
 		s.unblock(cl, command.UnblockGone)
 	}
+	s.unwatchAll(cl)
 	return gnet.None
 }
 
@@ -413,10 +415,13 @@ func (s *Server) onApplied(eff *keyspace.Effects, served []command.Served) {
 			s.stats.expiredKeys.Add(1)
 		}
 	}
+	s.watches.touched(eff, eff.Remapped)
 	if len(served) > 0 {
 		s.onServed(served)
 	}
 }
+
+func nowMs() int64 { return time.Now().UnixMilli() }
 
 type gnetLogger struct{ l *slog.Logger }
 
