@@ -25,6 +25,9 @@ type Applier struct {
 	// OnApplied is called after each committed batch with what it did and the waiters it served,
 	// before the proposers' completions run. It must not keep eff or served.
 	OnApplied func(eff *keyspace.Effects, served []Served)
+	// Cursors is the SCAN cursor table, shared with the reads the server runs itself (SCAN
+	// queued in MULTI runs here).
+	Cursors *ScanCursors
 
 	tx  keyspace.Tx
 	eff keyspace.Effects
@@ -54,7 +57,7 @@ func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache
 		return nil, err
 	}
 	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay(),
-		waiters: waiters, blockedHere: map[uint64]int{}}
+		waiters: waiters, blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
@@ -199,6 +202,7 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 		InApply: true,
 		NoBlock: multi || a.op.Client == 0,
 		Waiters: a.waiters,
+		Cursors: a.Cursors,
 	}
 	cmd.Run(&a.ctx)
 }

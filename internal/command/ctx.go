@@ -27,6 +27,8 @@ type Ctx struct {
 	Limits *Limits
 	// InApply is true when the command runs inside apply.
 	InApply bool
+	// Cursors holds SCAN's resume positions; one table serves the whole server.
+	Cursors *ScanCursors
 
 	// Blocking commands (BLPOP, BZPOPMIN, BLMOVE, ...). When one finds nothing to serve it calls
 	// c.WouldBlock(timeout) and writes no reply; apply then registers the client as a waiter and

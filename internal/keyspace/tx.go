@@ -235,25 +235,34 @@ func (tx *Tx) Delete(key []byte, e *Entry) (bool, error) {
 			return false, err
 		}
 	}
+	if err := tx.deleteMeta(key, e); err != nil {
+		return false, err
+	}
+	if live {
+		tx.modified(key)
+	}
+	return live, nil
+}
+
+// deleteMeta removes the metadata record e was looked up from, and its expiry index entry, but
+// not a collection's elements (RENAME keeps them under their version). Afterwards e is empty.
+func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 	if e.oldExpire != 0 {
 		tx.kb2 = ExpireKey(tx.kb2[:0], e.oldExpire, tx.db, key)
 		if err := tx.w.Delete(tx.kb2, nil); err != nil {
-			return false, err
+			return err
 		}
 	}
 	tx.account(true, e.oldExpire != 0, false, false)
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
 	if err := tx.w.Delete(tx.kbuf, nil); err != nil {
-		return false, err
+		return err
 	}
 	if tx.overlay != nil {
 		tx.overlay.record(tx.kbuf, nil)
 	}
 	*e = Entry{}
-	if live {
-		tx.modified(key)
-	}
-	return live, nil
+	return nil
 }
 
 // DeleteKey looks key up and deletes it, reporting whether a live value was removed.

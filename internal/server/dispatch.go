@@ -210,6 +210,7 @@ func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *ke
 		Rand:   nil,
 		Limits: &s.limits,
 	}
+	ctx.Cursors = s.applier.Cursors
 	cmd.Run(&ctx)
 	s.stats.keyspaceHits.Add(tx.Hits)
 	s.stats.keyspaceMisses.Add(tx.Misses)
