@@ -23,7 +23,7 @@ func init() {
 // Redis's defaults for the compact encodings (redis.conf): past these a collection is converted
 // to its general encoding.
 const (
-	embstrLimit         = 44  // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
+	embstrLimit         = 44 // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 	sharedIntegers      = 10000
 	listpackMaxEntries  = 128 // hash-, set-, zset-max-listpack-entries
 	listListpackEntries = 128 // lists convert by size (8 KB); cairn estimates by count

@@ -330,7 +330,9 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 			if err != nil {
 				if errors.Is(err, resp.ErrIncomplete) {
 					if need > 0 {
-						cl.need = off + need
+						// The request starts at off, and the bytes before it are discarded
+						// below: need counts from its start.
+						cl.need = need
 					} else {
 						cl.need = 0
 					}
