@@ -372,3 +372,68 @@ var globCases = []struct {
 	{"b c", []string{"b c"}},
 	{"*\\", []string{"\\"}},
 }
+
+func TestObject(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	long := strings.Repeat("x", 45)
+	runScript(t, c, []step{
+		{cmd("SET", "int", "12345"), ok},
+		{cmd("SET", "neg", "-9223372036854775808"), ok},
+		{cmd("SET", "big", "9223372036854775808"), ok},
+		{cmd("SET", "lead", "012"), ok},
+		{cmd("SET", "space", " 1"), ok},
+		{cmd("SET", "empty", ""), ok},
+		{cmd("SET", "emb", strings.Repeat("x", 44)), ok},
+		{cmd("SET", "raw", long), ok},
+		{cmd("OBJECT", "ENCODING", "int"), bulk("int")},
+		{cmd("OBJECT", "ENCODING", "neg"), bulk("int")},
+		{cmd("OBJECT", "ENCODING", "big"), bulk("embstr")},
+		{cmd("OBJECT", "ENCODING", "lead"), bulk("embstr")},
+		{cmd("OBJECT", "ENCODING", "space"), bulk("embstr")},
+		{cmd("OBJECT", "ENCODING", "empty"), bulk("embstr")},
+		{cmd("OBJECT", "ENCODING", "emb"), bulk("embstr")},
+		{cmd("object", "encoding", "raw"), bulk("raw")},
+		{cmd("OBJECT", "ENCODING", "missing"), nilBulk},
+		{cmd("INCR", "counter"), integer(1)},
+		{cmd("OBJECT", "ENCODING", "counter"), bulk("int")},
+		// Redis shares the integers 0 to 9999.
+		{cmd("OBJECT", "REFCOUNT", "counter"), integer(2147483647)},
+		{cmd("SET", "n", "9999"), ok},
+		{cmd("OBJECT", "REFCOUNT", "n"), integer(2147483647)},
+		{cmd("SET", "n", "10000"), ok},
+		{cmd("OBJECT", "REFCOUNT", "n"), integer(1)},
+		{cmd("SET", "n", "-1"), ok},
+		{cmd("OBJECT", "REFCOUNT", "n"), integer(1)},
+		{cmd("OBJECT", "REFCOUNT", "raw"), integer(1)},
+		{cmd("OBJECT", "REFCOUNT", "missing"), nilBulk},
+		{cmd("OBJECT", "FREQ", "int"), errReply("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")},
+		{cmd("OBJECT", "FREQ", "missing"), nilBulk},
+		{cmd("OBJECT", "IDLETIME", "int"), errReply("ERR OBJECT IDLETIME is not supported by cairn: key access times are not tracked")},
+		{cmd("OBJECT", "IDLETIME", "missing"), nilBulk},
+		{cmd("OBJECT"), errReply("ERR wrong number of arguments for 'object' command")},
+		{cmd("OBJECT", "ENCODING"), errReply("ERR wrong number of arguments for 'object|encoding' command")},
+		{cmd("OBJECT", "ENCODING", "a", "b"), errReply("ERR wrong number of arguments for 'object|encoding' command")},
+		{cmd("OBJECT", "FOO", "k"), errReply("ERR unknown subcommand 'FOO'. Try OBJECT HELP.")},
+	})
+	help := c.Do("OBJECT", "HELP")
+	if !strings.HasPrefix(help, "*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n") ||
+		!strings.HasSuffix(help, "+HELP\r\n+    Prints this help.\r\n") {
+		t.Fatalf("OBJECT HELP = %q", help)
+	}
+	c.Do("HELLO", "3")
+	runScript(t, c, []step{
+		{cmd("OBJECT", "ENCODING", "missing"), null3},
+		{cmd("OBJECT", "REFCOUNT", "missing"), null3},
+		{cmd("OBJECT", "ENCODING", "int"), bulk("int")},
+	})
+	// Collections report Redis's encoding for their size.
+	made := collectionCmds(t, c)
+	compact := map[string]string{"list": "listpack", "hash": "listpack", "set": "listpack", "zset": "listpack"}
+	for typ, key := range made {
+		runScript(t, c, []step{
+			{cmd("OBJECT", "ENCODING", key), bulk(compact[typ])},
+			{cmd("OBJECT", "REFCOUNT", key), integer(1)},
+		})
+	}
+}
