@@ -76,6 +76,11 @@ type Command struct {
 	Categories              []string // ACL categories, without '@'
 	Group                   string
 	Since                   string
+	// Summary is a one-line description for COMMAND DOCS (cairn's own words; may be empty).
+	Summary string
+	// DocFlags ("deprecated", "syscmd") and DeprecatedSince are reported by COMMAND DOCS.
+	DocFlags        []string
+	DeprecatedSince string
 	// KeySpecs are the command's key specifications as COMMAND INFO reports them.
 	KeySpecs []KeySpec
 	// Args is the argument grammar, for COMMAND DOCS.
@@ -127,7 +132,10 @@ type Arg struct {
 	MultipleToken bool
 	KeySpecIndex  int
 	Since         string
-	Args          []Arg
+	// Display is the argument's display text in COMMAND DOCS, when it differs from Name.
+	Display         string
+	DeprecatedSince string
+	Args            []Arg
 }
 
 var (

@@ -52,6 +52,8 @@ type arg struct {
 	MultipleToken bool     `json:"multiple_token"`
 	KeySpecIndex  *int     `json:"key_spec_index"`
 	Since         string   `json:"since"`
+	Display       string   `json:"display"`
+	Deprecated    string   `json:"deprecated_since"`
 	Arguments     []arg    `json:"arguments"`
 }
 
@@ -76,6 +78,7 @@ type spec struct {
 	Tips           []string  `json:"command_tips"`
 	GetKeysFunc    string    `json:"get_keys_function"`
 	DeprecatedSinc string    `json:"deprecated_since"`
+	DocFlags       []string  `json:"doc_flags"`
 }
 
 // aclOrder is Redis's ACL category order, in which COMMAND INFO lists them.
@@ -158,7 +161,10 @@ func writeSpec(b *bytes.Buffer, s *spec) {
 			flags = append(flags, c)
 		}
 	}
-	movable := s.GetKeysFunc != ""
+	// As Redis's populateCommandMovableKeys: keys are movable when some key spec is not a plain
+	// index+range (a keyword, a key count, unknown). A get-keys function alone (SET, BITFIELD,
+	// whose specs only have variable flags) does not make them movable.
+	movable := false
 	for _, ks := range s.KeySpecs {
 		if ks.BeginSearch.Index == nil || ks.FindKeys.Range == nil {
 			movable = true
@@ -174,6 +180,16 @@ func writeSpec(b *bytes.Buffer, s *spec) {
 		fmt.Fprintf(b, "Flags: %s,\n", strings.Join(flags, "|"))
 	}
 	fmt.Fprintf(b, "Categories: %#v,\n", categories(s, has))
+	if len(s.DocFlags) > 0 {
+		var df []string
+		for _, f := range s.DocFlags {
+			df = append(df, strings.ToLower(f))
+		}
+		fmt.Fprintf(b, "DocFlags: %#v,\n", df)
+	}
+	if s.DeprecatedSinc != "" {
+		fmt.Fprintf(b, "DeprecatedSince: %q,\n", s.DeprecatedSinc)
+	}
 	if len(s.Tips) > 0 {
 		var tips []string
 		for _, t := range s.Tips {
@@ -239,6 +255,12 @@ func writeArgs(b *bytes.Buffer, args []arg) {
 		}
 		if a.Since != "" {
 			fmt.Fprintf(b, ", Since: %q", a.Since)
+		}
+		if a.Display != "" {
+			fmt.Fprintf(b, ", Display: %q", a.Display)
+		}
+		if a.Deprecated != "" {
+			fmt.Fprintf(b, ", DeprecatedSince: %q", a.Deprecated)
 		}
 		if len(a.Arguments) > 0 {
 			b.WriteString(", Args: ")
