@@ -77,11 +77,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		return nil, false
 	}
 	full := cmd
-	if len(cmd.Subcommands) > 0 {
-		if len(args) < 2 {
-			s.wrongArgs(cl, cmd.Name)
-			return nil, false
-		}
+	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
 		if sub == nil {
 			s.flagMultiError(cl)
 			lp.w.Error("ERR unknown subcommand '" + truncate(string(args[1]), 128) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
