@@ -32,8 +32,14 @@ type Client struct {
 	created int64 // Unix ms
 
 	// Last command, for CLIENT LIST; lastActive in Unix ms is read by the cron goroutine.
-	lastCmd    string
+	lastCmd    atomic.Pointer[command.Command]
 	lastActive atomic.Int64
+	// qbuf and omem are the bytes waiting in the connection's input and output buffers after
+	// its last event, for CLIENT LIST from other loops.
+	qbuf, omem atomic.Int64
+	// info is what CLIENT LIST shows of the loop-owned fields, published under mu when they
+	// change, so other loops can read it.
+	info clientInfo
 
 	// need is how many buffered bytes the request being received needs before parsing it again.
 	need int
@@ -51,6 +57,16 @@ type Client struct {
 	closeAfterReply bool
 	// killed is set by CLIENT KILL from another connection's loop.
 	killed atomic.Bool
+	// monitor is set once the client sent MONITOR.
+	monitor bool
+	// parked is set while the client waits for CLIENT PAUSE to end; guarded by the server's
+	// pause mutex.
+	parked bool
+	// deferred is set by a server-side command whose reply comes later (DEBUG SLEEP).
+	deferred bool
+	// pending describes, in order, the replies still to come from writes in flight and deferred
+	// commands: what to account them to, and whether CLIENT REPLY drops them.
+	pending []pendingReply
 
 	// Writes in flight. Completions run on the apply goroutine and hand their replies over
 	// under mu; the last one wakes the event loop.
@@ -62,6 +78,65 @@ type Client struct {
 	// Blocking commands (blocking.go), under mu.
 	isBlocked  bool
 	blockTimer *time.Timer
+}
+
+// pendingReply is a reply that will arrive through complete.
+type pendingReply struct {
+	cmd   *command.Command
+	multi []*command.Command // EXEC's queued commands
+	start time.Time
+	drop  bool
+}
+
+// clientInfo is the copy of a client's session state that other goroutines may read.
+type clientInfo struct {
+	db              int
+	proto           int
+	name            string
+	libName, libVer string
+	multi           int // queued commands, -1 outside MULTI
+	multiMem        int
+	flags           string
+}
+
+// publish copies the session state CLIENT LIST shows into cl.info. It runs on the client's loop
+// after commands that change that state.
+func (cl *Client) publish() {
+	flags := ""
+	if cl.monitor {
+		flags += "O"
+	}
+	if cl.multi {
+		flags += "x"
+	}
+	if cl.noEvict {
+		flags += "e"
+	}
+	if cl.noTouch {
+		flags += "T"
+	}
+	if flags == "" {
+		flags = "N"
+	}
+	multi, mem := -1, 0
+	if cl.multi {
+		multi = len(cl.queued)
+		for _, q := range cl.queued {
+			for _, a := range q {
+				mem += len(a)
+			}
+		}
+	}
+	cl.mu.Lock()
+	cl.info = clientInfo{db: cl.db, proto: cl.proto, name: cl.name, libName: cl.libName, libVer: cl.libVer,
+		multi: multi, multiMem: mem, flags: flags}
+	cl.mu.Unlock()
+}
+
+func (cl *Client) snapshotInfo() clientInfo {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.info
 }
 
 type replyMode uint8

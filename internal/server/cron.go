@@ -22,7 +22,11 @@ func (s *Server) cron() {
 			return
 		case <-t.C:
 		}
-		s.sweep()
+		s.sampleRates()
+		if !s.writesPaused() {
+			// CLIENT PAUSE holds back expiry too, as in Redis, so a paused dataset stays put.
+			s.sweep()
+		}
 		s.closeIdleClients()
 	}
 }
@@ -80,7 +84,7 @@ func (s *Server) closeIdleClients() {
 	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout)*1000
 	for _, c := range s.snapshotClients() {
 		if c.lastActive.Load() < limit {
-			s.kill(c)
+			s.kill(c, nil)
 		}
 	}
 }

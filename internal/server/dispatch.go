@@ -33,6 +33,9 @@ func resolve(args [][]byte) (cmd *command.Command, sub *command.Command) {
 // as opposed to replying at once. It must agree exactly with dispatch, since a command that
 // replies at once may not run while writes before it are still in flight.
 func (s *Server) isWrite(cl *Client, args [][]byte) bool {
+	if cl.monitor {
+		return false
+	}
 	if cl.multi {
 		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 &&
 			cl.authed && !cl.watchDirty.Load()
@@ -56,9 +59,24 @@ func (s *Server) isWrite(cl *Client, args [][]byte) bool {
 func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 	lp := cl.loop
 	s.stats.commands.Add(1)
-	cl.lastActive.Store(time.Now().UnixMilli())
+	start := time.Now()
+	cl.lastActive.Store(start.UnixMilli())
 	mark := lp.w.Len()
+	db := cl.db
+	drop := cl.replyMode == replyOff || cl.replyMode == replySkip
+	// ran is the command that ran and replied at once; refused one turned away before running.
+	var ran, refused *command.Command
 	defer func() {
+		reply := lp.w.Buf[mark:]
+		switch {
+		case refused != nil:
+			s.reject(refused, reply)
+		case ran != nil:
+			s.account(ran, start, reply)
+			s.feedMonitors(cl, db, ran, args)
+		case len(reply) > 0 && reply[0] == '-':
+			s.noteError(reply)
+		}
 		// CLIENT REPLY OFF/SKIP: drop what this command wrote.
 		switch cl.replyMode {
 		case replyOff, replySkip:
@@ -85,31 +103,54 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		}
 		full = sub
 	}
-	cl.lastCmd = full.Name
+	cl.lastCmd.Store(full)
 	if !command.CheckArity(full.Arity, len(args)) {
+		refused = full
 		s.wrongArgs(cl, full.Name)
 		return nil, false
 	}
 	if !cl.authed && full.Flags&command.FlagNoAuth == 0 {
+		refused = full
 		s.flagMultiError(cl)
 		lp.w.Error("NOAUTH Authentication required.")
 		return nil, false
 	}
+	if cl.monitor && full.Flags&(command.FlagWrite|command.FlagReadOnly|command.FlagMayReplicate) != 0 {
+		refused = full
+		lp.w.Error("ERR Replica can't interact with the keyspace")
+		return nil, false
+	}
 	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 && !cl.watchDirty.Load() {
-		return s.execProposal(cl), false
+		queued := make([]*command.Command, len(cl.queued))
+		for i, q := range cl.queued {
+			qc, qs := resolve(q)
+			if qs != nil {
+				qc = qs
+			}
+			queued[i] = qc
+			s.feedMonitors(cl, db, qc, q)
+		}
+		s.feedMonitors(cl, db, full, args)
+		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, start: start, drop: drop})
+		p := s.execProposal(cl)
+		cl.publish()
+		return p, false
 	}
 	if cl.multi && !isTxControl(cmd.Name) {
 		if full.Flags&command.FlagNoMulti != 0 {
+			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR Command not allowed inside a transaction")
 			return nil, false
 		}
 		if full.Run == nil && !multiLocalOK(full.Name) {
+			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR '" + strings.ToUpper(full.Name) + "' inside MULTI is not supported by cairn")
 			return nil, false
 		}
 		cl.queued = append(cl.queued, copyArgs(args))
+		cl.publish()
 		lp.w.Status("QUEUED")
 		return nil, false
 	}
@@ -123,14 +164,26 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 			return nil, false
 		}
 		h(s, cl, args)
+		cl.publish()
+		if cl.deferred {
+			// The handler replies later, through complete (DEBUG SLEEP).
+			cl.deferred = false
+			cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop})
+			s.feedMonitors(cl, db, full, args)
+			return nil, true
+		}
+		ran = full
 		return nil, cl.closeAfterReply
 	}
 	if full.IsWrite() {
 		if s.cfg.ProtoMaxBulkLen > 0 {
 			s.noteBigValues(args)
 		}
+		s.feedMonitors(cl, db, full, args)
+		cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop})
 		return s.proposal(cl, 0, args), false
 	}
+	ran = full
 	s.read(cl, full, args)
 	return nil, false
 }

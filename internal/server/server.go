@@ -56,6 +56,11 @@ type Server struct {
 	stats          stats
 	lastSave       atomic.Int64
 	blockedClients atomic.Int64
+	cmdStats       cmdStats
+	errStats       errorStats
+	rates          rates
+	pause          pauseState
+	mon            monitors
 
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
@@ -118,6 +123,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		cronDone: make(chan struct{}),
 		started:  time.Now(),
 	}
+	s.cmdStats = newCmdStats()
 	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen}
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
 	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache)
@@ -223,6 +229,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	cl.lastActive.Store(cl.created)
 	cl.done = cl.complete
+	cl.publish()
 	c.SetContext(cl)
 	s.clientsMu.Lock()
 	s.clients[cl.id] = cl
@@ -245,6 +252,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 		s.unblock(cl, command.UnblockGone)
 	}
 	s.unwatchAll(cl)
+	s.removeMonitor(cl)
 	return gnet.None
 }
 
@@ -293,16 +301,29 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 			lp.w.Buf = nil // do not hold a huge reply's buffer for the life of the loop
 		}
 	}
+	cl.qbuf.Store(int64(c.InboundBuffered()))
+	cl.omem.Store(int64(c.OutboundBuffered()))
 	if cl.closeAfterReply {
 		return gnet.Close
 	}
 	return action
 }
 
-// emit appends a completed reply, honouring CLIENT REPLY.
+// emit appends a completed reply, accounting it to its command and honouring CLIENT REPLY.
 func (s *Server) emit(cl *Client, r []byte) {
-	lp := cl.loop
-	lp.w.Raw(r)
+	if len(cl.pending) > 0 {
+		p := cl.pending[0]
+		copy(cl.pending, cl.pending[1:])
+		cl.pending = cl.pending[:len(cl.pending)-1]
+		s.account(p.cmd, p.start, r)
+		if p.multi != nil && len(r) > 0 && r[0] == '*' {
+			s.accountExec(p.multi, p.start, r)
+		}
+		if p.drop {
+			return
+		}
+	}
+	cl.loop.w.Raw(r)
 }
 
 func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
@@ -338,10 +359,17 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 					}
 					break
 				}
-				s.stats.protoErrors.Add(1)
-				s.submit(cl, batch)
-				lp.w.Error(err.Error())
 				_, _ = c.Discard(off)
+				if len(batch) > 0 {
+					// Answer the writes before it first; the bad request is parsed again
+					// when their replies are in.
+					s.submit(cl, batch)
+					return gnet.None
+				}
+				s.stats.protoErrors.Add(1)
+				mark := lp.w.Len()
+				lp.w.Error(err.Error())
+				s.noteError(lp.w.Buf[mark:])
 				cl.closeAfterReply = true
 				return gnet.None
 			}
@@ -349,6 +377,11 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 			if len(args) == 0 {
 				off += n
 				continue
+			}
+			if s.parkIfPaused(cl, args) {
+				// CLIENT PAUSE: leave the request in the buffer until the pause ends.
+				stop = true
+				break
 			}
 			s.stats.netIn.Add(int64(n))
 			var p *Proposal
