@@ -224,4 +224,3 @@ func (s *Server) execProposal(cl *Client) *Proposal {
 	}
 	return s.proposal(cl, flags, queued...)
 }
-

@@ -236,8 +236,8 @@ func (o *opsSampler) rate() float64 {
 
 // rates are the sampled rates INFO reports; the cron goroutine writes them, INFO reads them.
 type rates struct {
-	mu                  sync.Mutex
-	ops, netIn, netOut  opsSampler
+	mu                   sync.Mutex
+	ops, netIn, netOut   opsSampler
 	opsRate, inKB, outKB float64
 }
 
