@@ -135,14 +135,5 @@ func newLogger(cfg *server.Config) (*slog.Logger, func(), error) {
 		w = f
 		closeFn = func() { f.Close() }
 	}
-	level := slog.LevelInfo
-	switch cfg.LogLevel {
-	case "debug", "verbose":
-		level = slog.LevelDebug
-	case "warning":
-		level = slog.LevelWarn
-	case "nothing":
-		level = slog.LevelError + 4
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: &cfg.Level})), closeFn, nil
 }

@@ -48,34 +48,17 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 			w.Error(command.ErrWrongArgs("config|set"))
 			return
 		}
-		// All or nothing, as Redis 7: validate every pair against a copy first.
-		seen := map[string]bool{}
+		pairs := make([][2]string, 0, (len(args)-2)/2)
 		for i := 2; i < len(args); i += 2 {
-			name := strings.ToLower(string(args[i]))
-			p := paramByName[name]
-			if p == nil {
-				w.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
-				return
-			}
-			if seen[p.name] {
-				w.Error("ERR Duplicate parameter - '" + string(args[i]) + "'")
-				return
-			}
-			seen[p.name] = true
-			if p.immutable {
-				w.Error("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - can't set immutable config")
-				return
-			}
-			if _, err := p.normalize(string(args[i+1])); err != nil {
-				w.Error("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - " + err.Error())
-				return
-			}
+			pairs = append(pairs, [2]string{string(args[i]), string(args[i+1])})
 		}
-		for i := 2; i < len(args); i += 2 {
-			if err := s.cfg.Set(string(args[i]), string(args[i+1]), false); err != nil {
-				w.Error("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - " + err.Error())
-				return
+		if e := s.cfg.SetMany(pairs); e != nil {
+			if e.Unknown {
+				w.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + e.Arg + "'")
+			} else {
+				w.Error("ERR CONFIG SET failed (possibly related to argument '" + e.Arg + "') - " + e.Msg)
 			}
+			return
 		}
 		s.configChanged()
 		w.OK()
@@ -108,7 +91,7 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 
 // configChanged pushes changed parameters to the parts of the server that cache them.
 func (s *Server) configChanged() {
-	s.limits.MaxBulkLen = s.cfg.ProtoMaxBulkLen
+	s.limits.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
 		s.eng.SetSyncPolicy(p)
 	}
@@ -120,6 +103,8 @@ func (s *Server) resetStats() {
 		&st.keyspaceHits, &st.keyspaceMisses, &st.expiredKeys, &st.errorReplies, &st.protoErrors, &st.bigValues} {
 		c.Store(0)
 	}
+	s.cmdStats.reset()
+	s.errStats.reset()
 }
 
 func cmdShutdown(s *Server, cl *Client, args [][]byte) {
@@ -231,7 +216,7 @@ func infoServer(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "server_time_usec", time.Now().UnixMicro())
 	kv(b, "uptime_in_seconds", int64(up.Seconds()))
 	kv(b, "uptime_in_days", int64(up.Hours()/24))
-	kv(b, "hz", s.cfg.Hz)
+	kv(b, "hz", s.cfg.Hz())
 	kv(b, "executable", os.Args[0])
 	kv(b, "config_file", s.cfg.File)
 }
@@ -241,7 +226,7 @@ func infoClients(s *Server, cl *Client, b *strings.Builder) {
 	n := len(s.clients)
 	s.clientsMu.Unlock()
 	kv(b, "connected_clients", n)
-	kv(b, "maxclients", s.cfg.MaxClients)
+	kv(b, "maxclients", s.cfg.MaxClients())
 	kv(b, "blocked_clients", s.blockedClients.Load())
 	kv(b, "tracking_clients", 0)
 	kv(b, "pubsub_clients", 0)

@@ -4,51 +4,96 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairn-db/cairn/internal/glob"
 )
 
 // Config holds the server's options under their redis.conf names. Typed fields are what the
-// server reads; every parameter also has its textual value for CONFIG GET and REWRITE.
+// server reads at startup; parameters that CONFIG SET may change while clients run are read
+// through the methods (RequirePass, MaxClients, ...), which are safe from any goroutine. Every
+// parameter also has its textual value for CONFIG GET and REWRITE.
 type Config struct {
-	Bind                   []string
-	Port                   int
-	Dir                    string
-	AppendFsync            string
-	RequirePass            string
-	MaxClients             int
-	Timeout                int // seconds idle before a client is closed; 0 never
-	TCPKeepAlive           int
-	ProtoMaxBulkLen        int64
-	ClientQueryBufferLimit int64
-	CacheSize              int64
-	RecordCacheSize        int64
-	LogLevel               string
-	LogFile                string
-	Hz                     int
+	Bind            []string
+	Port            int
+	Dir             string
+	AppendFsync     string
+	TCPKeepAlive    int
+	CacheSize       int64
+	RecordCacheSize int64
+	LogLevel        string
+	LogFile         string
+	// Level is the log level; CONFIG SET loglevel changes it while the server runs.
+	Level              slog.LevelVar
+	EnableDebugCommand string
 
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string
 
+	live liveConfig
+
 	mu     sync.Mutex
 	values map[string]string
 }
+
+// liveConfig holds the parameters that event loops read on every connection or command.
+type liveConfig struct {
+	requirePass   atomic.Pointer[string]
+	maxClients    atomic.Int64
+	timeout       atomic.Int64
+	queryBufLimit atomic.Int64
+	maxBulkLen    atomic.Int64
+	hz            atomic.Int64
+}
+
+// RequirePass is the password of the default user ("" for none).
+func (c *Config) RequirePass() string {
+	if p := c.live.requirePass.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// MaxClients is the most connections served at once.
+func (c *Config) MaxClients() int { return int(c.live.maxClients.Load()) }
+
+// Timeout is how many seconds an idle client is kept; 0 forever.
+func (c *Config) Timeout() int { return int(c.live.timeout.Load()) }
+
+// ClientQueryBufferLimit is the most bytes a client's unparsed input may hold.
+func (c *Config) ClientQueryBufferLimit() int64 { return c.live.queryBufLimit.Load() }
+
+// ProtoMaxBulkLen is the largest bulk string a request may carry.
+func (c *Config) ProtoMaxBulkLen() int64 { return c.live.maxBulkLen.Load() }
+
+// Hz is the frequency of the server's background tasks.
+func (c *Config) Hz() int { return int(c.live.hz.Load()) }
 
 type paramKind int
 
 const (
 	kindString paramKind = iota
 	kindInt
+	kindOctal
 	kindMemory
+	kindMemoryPercent // a memory value or a percentage ("10%")
 	kindBool
 	kindEnum
-	kindList // space-separated, like bind and save
+	kindFlags // several enum words, space separated
+	kindList  // space-separated words, like bind
+	kindIntList
+	kindSave
+	kindOutputLimit
+	kindPercentiles
+	kindNotify
 )
 
 // param is one configuration parameter.
@@ -59,85 +104,12 @@ type param struct {
 	kind      paramKind
 	enum      []string
 	min, max  int64
-	immutable bool // only at startup
-	sensitive bool // not shown by CONFIG GET in clear? (Redis shows requirepass; kept as Redis)
+	clamp     [2]int64 // when set, values outside are clamped instead of refused (hz)
+	immutable bool     // only at startup
+	used      bool     // cairn acts on it; the others are accepted and reported only
+	sensitive bool     // a secret, never logged
+	check     func(v string) string
 	apply     func(c *Config, v string)
-}
-
-// params lists every parameter cairn accepts. Many are Redis's tuning knobs for its in-memory
-// encodings: they are accepted, validated and reported so tools that set them keep working, but
-// cairn's storage does not use them (the README says so).
-var params = []*param{
-	{name: "bind", def: "127.0.0.1", kind: kindList, immutable: true, apply: func(c *Config, v string) { c.Bind = strings.Fields(v) }},
-	{name: "port", def: "6379", kind: kindInt, min: 0, max: 65535, immutable: true, apply: func(c *Config, v string) { c.Port = atoi(v) }},
-	{name: "dir", def: "./cairn-data", immutable: true, apply: func(c *Config, v string) { c.Dir = v }},
-	{name: "appendfsync", def: "everysec", kind: kindEnum, enum: []string{"always", "everysec", "no"}, apply: func(c *Config, v string) { c.AppendFsync = v }},
-	{name: "appendonly", def: "yes", kind: kindBool},
-	{name: "requirepass", def: "", apply: func(c *Config, v string) { c.RequirePass = v }},
-	{name: "maxclients", def: "10000", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.MaxClients = atoi(v) }},
-	{name: "timeout", def: "0", kind: kindInt, min: 0, max: math.MaxInt32, apply: func(c *Config, v string) { c.Timeout = atoi(v) }},
-	{name: "tcp-keepalive", def: "300", kind: kindInt, min: 0, max: math.MaxInt32, apply: func(c *Config, v string) { c.TCPKeepAlive = atoi(v) }},
-	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, apply: func(c *Config, v string) { c.ProtoMaxBulkLen = memory(v) }},
-	{name: "client-query-buffer-limit", def: "1073741824", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, apply: func(c *Config, v string) { c.ClientQueryBufferLimit = memory(v) }},
-	{name: "cache-size", def: "268435456", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, immutable: true, apply: func(c *Config, v string) { c.CacheSize = memory(v) }},
-	{name: "record-cache-size", def: "268435456", kind: kindMemory, min: 0, max: math.MaxInt64, immutable: true, apply: func(c *Config, v string) { c.RecordCacheSize = memory(v) }},
-	{name: "loglevel", def: "notice", kind: kindEnum, enum: []string{"debug", "verbose", "notice", "warning", "nothing"}, apply: func(c *Config, v string) { c.LogLevel = v }},
-	{name: "logfile", def: "", immutable: true, apply: func(c *Config, v string) { c.LogFile = v }},
-	{name: "hz", def: "10", kind: kindInt, min: 1, max: 500, apply: func(c *Config, v string) { c.Hz = atoi(v) }},
-	{name: "databases", def: "16", kind: kindInt, min: 16, max: 16, immutable: true},
-	{name: "daemonize", def: "no", kind: kindBool, immutable: true},
-	{name: "protected-mode", def: "yes", kind: kindBool},
-	{name: "tcp-backlog", def: "511", kind: kindInt, min: 0, max: math.MaxInt32, immutable: true},
-	{name: "unixsocket", def: "", immutable: true},
-	{name: "pidfile", def: "", immutable: true},
-	{name: "save", def: "", kind: kindList},
-	{name: "dbfilename", def: "dump.rdb"},
-	{name: "appendfilename", def: "appendonly.aof", immutable: true},
-	{name: "appenddirname", def: "appendonlydir", immutable: true},
-	{name: "maxmemory", def: "0", kind: kindMemory, min: 0, max: math.MaxInt64},
-	{name: "maxmemory-policy", def: "noeviction", kind: kindEnum, enum: []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}},
-	{name: "maxmemory-samples", def: "5", kind: kindInt, min: 1, max: 64},
-	{name: "notify-keyspace-events", def: ""},
-	{name: "slowlog-log-slower-than", def: "10000", kind: kindInt, min: -1, max: math.MaxInt64},
-	{name: "slowlog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "latency-monitor-threshold", def: "0", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "lua-time-limit", alias: "busy-reply-threshold", def: "5000", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "lfu-log-factor", def: "10", kind: kindInt, min: 0, max: math.MaxInt32},
-	{name: "lfu-decay-time", def: "1", kind: kindInt, min: 0, max: math.MaxInt32},
-	{name: "hash-max-listpack-entries", alias: "hash-max-ziplist-entries", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "hash-max-listpack-value", alias: "hash-max-ziplist-value", def: "64", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "list-max-listpack-size", alias: "list-max-ziplist-size", def: "-2", kind: kindInt, min: math.MinInt32, max: math.MaxInt32},
-	{name: "list-compress-depth", def: "0", kind: kindInt, min: 0, max: math.MaxInt32},
-	{name: "set-max-intset-entries", def: "512", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "set-max-listpack-entries", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "set-max-listpack-value", def: "64", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "zset-max-listpack-entries", alias: "zset-max-ziplist-entries", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "zset-max-listpack-value", alias: "zset-max-ziplist-value", def: "64", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "hll-sparse-max-bytes", def: "3000", kind: kindMemory, min: 0, max: math.MaxInt64},
-	{name: "stream-node-max-bytes", def: "4096", kind: kindMemory, min: 0, max: math.MaxInt64},
-	{name: "stream-node-max-entries", def: "100", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "activerehashing", def: "yes", kind: kindBool},
-	{name: "activedefrag", def: "no", kind: kindBool},
-	{name: "lazyfree-lazy-eviction", def: "no", kind: kindBool},
-	{name: "lazyfree-lazy-expire", def: "no", kind: kindBool},
-	{name: "lazyfree-lazy-server-del", def: "no", kind: kindBool},
-	{name: "lazyfree-lazy-user-del", def: "no", kind: kindBool},
-	{name: "lazyfree-lazy-user-flush", def: "no", kind: kindBool},
-	{name: "io-threads", def: "1", kind: kindInt, min: 1, max: 128, immutable: true},
-	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindList},
-	{name: "replica-read-only", alias: "slave-read-only", def: "yes", kind: kindBool},
-	{name: "cluster-enabled", def: "no", kind: kindBool, immutable: true},
-	{name: "cluster-node-timeout", def: "15000", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "cluster-proxy", def: "no", kind: kindBool},
-	{name: "aof-use-rdb-preamble", def: "yes", kind: kindBool},
-	{name: "rdbcompression", def: "yes", kind: kindBool},
-	{name: "rdbchecksum", def: "yes", kind: kindBool},
-	{name: "stop-writes-on-bgsave-error", def: "yes", kind: kindBool},
-	{name: "enable-debug-command", def: "yes", kind: kindEnum, enum: []string{"yes", "no", "local"}},
-	{name: "supervised", def: "no", kind: kindEnum, enum: []string{"upstart", "systemd", "auto", "no"}, immutable: true},
-	{name: "close-on-oom", def: "no", kind: kindBool},
-	{name: "lua-replicate-commands", def: "yes", kind: kindBool},
-	{name: "busy-reply-threshold", def: "5000", kind: kindInt, min: 0, max: math.MaxInt64},
 }
 
 var paramByName = func() map[string]*param {
@@ -177,7 +149,7 @@ func (c *Config) Set(name, value string, startup bool) error {
 	if p.immutable && !startup {
 		return fmt.Errorf("can't set immutable config")
 	}
-	v, err := p.normalize(value)
+	v, err := p.normalize(c.merge(p, value))
 	if err != nil {
 		return err
 	}
@@ -186,6 +158,58 @@ func (c *Config) Set(name, value string, startup bool) error {
 		p.apply(c, v)
 	}
 	return nil
+}
+
+// SetError is a refused CONFIG SET: the argument Redis names in its error and why.
+type SetError struct {
+	Unknown bool // no such parameter: Redis words this error differently
+	Arg     string
+	Msg     string
+}
+
+// SetMany sets several parameters at once, all or none, checking them in Redis's order: first
+// that every name is known, settable and not repeated (the first problem wins), then every
+// value.
+func (c *Config) SetMany(pairs [][2]string) *SetError {
+	ps := make([]*param, len(pairs))
+	for i, kv := range pairs {
+		p := paramByName[strings.ToLower(kv[0])]
+		switch {
+		case p == nil:
+			return &SetError{Unknown: true, Arg: kv[0]}
+		case p.immutable:
+			return &SetError{Arg: kv[0], Msg: "can't set immutable config"}
+		case slices.Contains(ps[:i], p):
+			return &SetError{Arg: kv[0], Msg: "duplicate parameter"}
+		}
+		ps[i] = p
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	values := make([]string, len(pairs))
+	for i, kv := range pairs {
+		v, err := ps[i].normalize(c.merge(ps[i], kv[1]))
+		if err != nil {
+			return &SetError{Arg: kv[0], Msg: err.Error()}
+		}
+		values[i] = v
+	}
+	for i, p := range ps {
+		c.values[p.name] = values[i]
+		if p.apply != nil {
+			p.apply(c, values[i])
+		}
+	}
+	return nil
+}
+
+// merge returns the value to validate for p: client-output-buffer-limit changes only the
+// classes named, so the current limits come first and the new ones override them.
+func (c *Config) merge(p *param, v string) string {
+	if p.kind == kindOutputLimit {
+		return c.values[p.name] + " " + v
+	}
+	return v
 }
 
 // Get returns a parameter's value.
@@ -221,22 +245,49 @@ func (c *Config) Match(pattern string) [][2]string {
 	return out
 }
 
-// normalize validates a value and returns it in canonical form.
+// normalize validates a value and returns it in canonical form. The error texts are Redis's.
 func (p *param) normalize(v string) (string, error) {
+	out, err := p.normalizeKind(v)
+	if err == nil && p.check != nil {
+		if msg := p.check(out); msg != "" {
+			return "", errors.New(msg)
+		}
+	}
+	return out, err
+}
+
+func (p *param) normalizeKind(v string) (string, error) {
 	switch p.kind {
-	case kindInt:
-		n, err := strconv.ParseInt(v, 10, 64)
+	case kindInt, kindOctal:
+		base := 10
+		if p.kind == kindOctal {
+			base = 8
+		}
+		n, err := strconv.ParseInt(v, base, 64)
 		if err != nil {
-			return "", fmt.Errorf("argument couldn't be parsed into an integer")
+			return "", errors.New("argument couldn't be parsed into an integer")
+		}
+		if p.clamp != [2]int64{} {
+			n = max(p.clamp[0], min(n, p.clamp[1]))
 		}
 		if n < p.min || n > p.max {
 			return "", fmt.Errorf("argument must be between %d and %d inclusive", p.min, p.max)
 		}
+		if p.kind == kindOctal {
+			return strconv.FormatInt(n, 8), nil
+		}
 		return strconv.FormatInt(n, 10), nil
-	case kindMemory:
+	case kindMemory, kindMemoryPercent:
+		if p.kind == kindMemoryPercent && strings.HasSuffix(v, "%") {
+			n, err := strconv.ParseInt(strings.TrimSuffix(v, "%"), 10, 64)
+			if err != nil || n < 0 {
+				return "", errors.New("argument must be a memory or percent value")
+			}
+			return strconv.FormatInt(n, 10) + "%", nil
+		}
 		n, ok := parseMemory(v)
 		if !ok {
-			return "", fmt.Errorf("argument must be a memory value")
+			return "", errors.New("argument must be a memory value")
 		}
 		if n < p.min || n > p.max {
 			return "", fmt.Errorf("argument must be between %d and %d inclusive", p.min, p.max)
@@ -249,19 +300,140 @@ func (p *param) normalize(v string) (string, error) {
 		case "no":
 			return "no", nil
 		}
-		return "", fmt.Errorf("argument must be 'yes' or 'no'")
-	case kindEnum:
-		lv := strings.ToLower(v)
-		for _, e := range p.enum {
-			if e == lv {
-				return e, nil
-			}
+		return "", errors.New("argument must be 'yes' or 'no'")
+	case kindEnum, kindFlags:
+		words := strings.Fields(strings.ToLower(v))
+		ok := len(words) > 0 && (p.kind == kindFlags || len(words) == 1)
+		for _, w := range words {
+			ok = ok && slices.Contains(p.enum, w)
 		}
-		return "", fmt.Errorf("argument(s) must be one of the following: %s", strings.Join(p.enum, ", "))
+		if !ok {
+			return "", fmt.Errorf("argument(s) must be one of the following: %s", strings.Join(p.enum, ", "))
+		}
+		return strings.Join(words, " "), nil
 	case kindList:
 		return strings.Join(strings.Fields(v), " "), nil
+	case kindIntList:
+		words := strings.Fields(v)
+		if int64(len(words)) < p.min || int64(len(words)) > p.max {
+			return "", errors.New("wrong number of arguments")
+		}
+		for _, w := range words {
+			if _, err := strconv.Atoi(w); err != nil {
+				return "", errors.New("Invalid oom-score-adj-values")
+			}
+		}
+		return strings.Join(words, " "), nil
+	case kindSave:
+		return normalizeSave(v)
+	case kindOutputLimit:
+		return normalizeOutputLimit(v)
+	case kindPercentiles:
+		words := strings.Fields(v)
+		for i, w := range words {
+			f, err := strconv.ParseFloat(w, 64)
+			if err != nil {
+				return "", errors.New("latency-tracking-info-percentiles parameters should be a list of doubles")
+			}
+			if f < 0 || f > 100 {
+				return "", errors.New("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+			}
+			words[i] = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return strings.Join(words, " "), nil
+	case kindNotify:
+		return normalizeNotify(v)
 	}
 	return v, nil
+}
+
+// normalizeSave checks "seconds changes" pairs; "" disables saving.
+func normalizeSave(v string) (string, error) {
+	words := strings.Fields(v)
+	if len(words)%2 != 0 {
+		return "", errors.New("Invalid save parameters")
+	}
+	for _, w := range words {
+		if n, err := strconv.ParseInt(w, 10, 64); err != nil || n < 0 {
+			return "", errors.New("Invalid save parameters")
+		}
+	}
+	return strings.Join(words, " "), nil
+}
+
+// normalizeOutputLimit checks "class hard soft seconds" groups; a value names only the classes
+// it changes, and the canonical form lists all three.
+func normalizeOutputLimit(v string) (string, error) {
+	words := strings.Fields(strings.ToLower(v))
+	if len(words)%4 != 0 {
+		return "", errors.New("Wrong number of arguments in buffer limit configuration.")
+	}
+	limits := map[string][3]int64{"normal": {0, 0, 0}, "slave": {268435456, 67108864, 60}, "pubsub": {33554432, 8388608, 60}}
+	for i := 0; i < len(words); i += 4 {
+		class := words[i]
+		if class == "replica" {
+			class = "slave"
+		}
+		if _, ok := limits[class]; !ok {
+			return "", errors.New("Invalid client class specified in buffer limit configuration.")
+		}
+		hard, ok1 := parseMemory(words[i+1])
+		soft, ok2 := parseMemory(words[i+2])
+		secs, err := strconv.ParseInt(words[i+3], 10, 64)
+		if !ok1 || !ok2 || err != nil || secs < 0 {
+			return "", errors.New("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+		}
+		limits[class] = [3]int64{hard, soft, secs}
+	}
+	var out []string
+	for _, class := range []string{"normal", "slave", "pubsub"} {
+		l := limits[class]
+		out = append(out, fmt.Sprintf("%s %d %d %d", class, l[0], l[1], l[2]))
+	}
+	return strings.Join(out, " "), nil
+}
+
+// normalizeNotify checks notify-keyspace-events classes and writes them in Redis's canonical
+// order ("AKE" for "KEA").
+func normalizeNotify(v string) (string, error) {
+	const classes = "g$lshzxetd"
+	set := map[byte]bool{}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == 'A':
+			for j := 0; j < len(classes); j++ {
+				set[classes[j]] = true
+			}
+		case strings.IndexByte(classes+"KEmn", c) >= 0:
+			set[c] = true
+		default:
+			return "", errors.New("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+		}
+	}
+	var b strings.Builder
+	all := true
+	for j := 0; j < len(classes); j++ {
+		all = all && set[classes[j]]
+	}
+	if all {
+		b.WriteByte('A')
+	} else {
+		for j := 0; j < len(classes); j++ {
+			if set[classes[j]] {
+				b.WriteByte(classes[j])
+			}
+		}
+		if set['n'] {
+			b.WriteByte('n') // Redis writes n only here, not after A
+		}
+	}
+	for _, c := range []byte("KEm") {
+		if set[c] {
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
 }
 
 // parseMemory parses Redis memory values: 100, 1k (1000), 1kb (1024), 1m, 1mb, 1g, 1gb.
@@ -296,8 +468,19 @@ func atoi(v string) int {
 }
 
 // LoadFile reads a redis.conf-style file: one "name value..." per line, # comments, quoted
-// values.
+// values, include directives. Several save lines add up, as in Redis.
 func (c *Config) LoadFile(path string) error {
+	if err := c.loadFile(path, 0, map[string]bool{}); err != nil {
+		return err
+	}
+	c.File = path
+	return nil
+}
+
+func (c *Config) loadFile(path string, depth int, seen map[string]bool) error {
+	if depth > 8 {
+		return fmt.Errorf("%s: includes nested too deeply", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -316,15 +499,26 @@ func (c *Config) LoadFile(path string) error {
 		if len(fields) == 0 {
 			continue
 		}
-		if err := c.Set(fields[0], strings.Join(fields[1:], " "), true); err != nil {
+		name, value := strings.ToLower(fields[0]), strings.Join(fields[1:], " ")
+		switch name {
+		case "include":
+			if err := c.loadFile(value, depth+1, seen); err != nil {
+				return err
+			}
+			continue
+		case "rename-command", "loadmodule", "user", "sentinel":
+			return fmt.Errorf("%s:%d: %s is not supported by cairn", path, line, name)
+		case "save":
+			if prev, ok := c.Get("save"); ok && seen["save"] && value != "" && prev != "" {
+				value = prev + " " + value
+			}
+			seen["save"] = true
+		}
+		if err := c.Set(name, value, true); err != nil {
 			return fmt.Errorf("%s:%d: %s: %w", path, line, fields[0], err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	c.File = path
-	return nil
+	return sc.Err()
 }
 
 // splitConfigLine splits on spaces, honouring double and single quotes.
@@ -395,8 +589,16 @@ func (c *Config) Rewrite() error {
 		written[p.name] = true
 		out = append(out, p.name+" "+quoteConfig(values[p.name]))
 	}
+	marked := false
 	for _, p := range params {
 		if !written[p.name] && values[p.name] != p.def {
+			if !marked {
+				for len(out) > 0 && out[len(out)-1] == "" {
+					out = out[:len(out)-1]
+				}
+				out = append(out, "# Generated by CONFIG REWRITE")
+				marked = true
+			}
 			out = append(out, p.name+" "+quoteConfig(values[p.name]))
 		}
 	}

@@ -43,10 +43,10 @@ func (s *Server) checkPassword(user, pass []byte) bool {
 	if user != nil && !strings.EqualFold(string(user), "default") {
 		return false
 	}
-	if s.cfg.RequirePass == "" {
+	if s.cfg.RequirePass() == "" {
 		return true
 	}
-	return subtle.ConstantTimeCompare(pass, []byte(s.cfg.RequirePass)) == 1
+	return subtle.ConstantTimeCompare(pass, []byte(s.cfg.RequirePass())) == 1
 }
 
 func cmdAuth(s *Server, cl *Client, args [][]byte) {
@@ -55,7 +55,7 @@ func cmdAuth(s *Server, cl *Client, args [][]byte) {
 	switch len(args) {
 	case 2:
 		pass = args[1]
-		if s.cfg.RequirePass == "" {
+		if s.cfg.RequirePass() == "" {
 			w.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 			return
 		}
@@ -152,7 +152,7 @@ func cmdReset(s *Server, cl *Client, args [][]byte) {
 	cl.loop.w.Proto = 2
 	cl.replyMode = replyOn
 	cl.noEvict, cl.noTouch = false, false
-	cl.authed = s.cfg.RequirePass == ""
+	cl.authed = s.cfg.RequirePass() == ""
 	cl.loop.w.Status("RESET")
 }
 

@@ -23,7 +23,7 @@ func (s *Server) cron() {
 		case <-t.C:
 		}
 		s.sampleRates()
-		if !s.writesPaused() {
+		if !s.writesPaused() && !s.noActiveExpire.Load() {
 			// CLIENT PAUSE holds back expiry too, as in Redis, so a paused dataset stays put.
 			s.sweep()
 		}
@@ -78,10 +78,10 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) closeIdleClients() {
-	if s.cfg.Timeout <= 0 {
+	if s.cfg.Timeout() <= 0 {
 		return
 	}
-	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout)*1000
+	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout())*1000
 	for _, c := range s.snapshotClients() {
 		if c.lastActive.Load() < limit {
 			s.kill(c, nil)

@@ -176,7 +176,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		return nil, cl.closeAfterReply
 	}
 	if full.IsWrite() {
-		if s.cfg.ProtoMaxBulkLen > 0 {
+		if s.cfg.ProtoMaxBulkLen() > 0 {
 			s.noteBigValues(args)
 		}
 		s.feedMonitors(cl, db, full, args)

@@ -61,6 +61,8 @@ type Server struct {
 	rates          rates
 	pause          pauseState
 	mon            monitors
+	// noActiveExpire is set by DEBUG SET-ACTIVE-EXPIRE 0: the cron stops removing expired keys.
+	noActiveExpire atomic.Bool
 
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
@@ -124,7 +126,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		started:  time.Now(),
 	}
 	s.cmdStats = newCmdStats()
-	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen}
+	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen()}
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
 	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache)
 	if err != nil {
@@ -208,7 +210,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s.clientsMu.Lock()
 	n := len(s.clients)
 	s.clientsMu.Unlock()
-	if n >= s.cfg.MaxClients {
+	if n >= s.cfg.MaxClients() {
 		s.stats.rejected.Add(1)
 		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
 	}
@@ -218,7 +220,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		srv:     s,
 		loop:    s.loopFor(c),
 		proto:   2,
-		authed:  s.cfg.RequirePass == "",
+		authed:  s.cfg.RequirePass() == "",
 		created: time.Now().UnixMilli(),
 	}
 	if a := c.RemoteAddr(); a != nil {
@@ -263,7 +265,7 @@ func (s *Server) loopFor(c gnet.Conn) *loop {
 	lp := s.loops[el]
 	if lp == nil {
 		lp = &loop{}
-		lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen
+		lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 		s.loops[el] = lp
 	}
 	return lp
@@ -279,6 +281,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	lp.w.Reset()
 	lp.w.Proto = cl.proto
+	lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 
 	cl.mu.Lock()
 	if cl.inflight > 0 {
@@ -327,8 +330,8 @@ func (s *Server) emit(cl *Client, r []byte) {
 }
 
 func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
-	if int64(c.InboundBuffered()) > s.cfg.ClientQueryBufferLimit {
-		s.logger.Warn("closing client over the query buffer limit", "limit", s.cfg.ClientQueryBufferLimit)
+	if int64(c.InboundBuffered()) > s.cfg.ClientQueryBufferLimit() {
+		s.logger.Warn("closing client over the query buffer limit", "limit", s.cfg.ClientQueryBufferLimit())
 		return gnet.Close
 	}
 	return gnet.None
