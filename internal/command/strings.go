@@ -87,87 +87,124 @@ func runGet(c *Ctx) {
 	}
 }
 
-// setOptions are SET's options after parsing.
-type setOptions struct {
-	nx, xx, get, keepTTL bool
-	expireAt             int64 // 0: none
+// String command options, as Redis's OBJ_* flags for SET and GETEX.
+const (
+	optNX = 1 << iota
+	optXX
+	optGet
+	optKeepTTL
+	optPersist
+	optEX
+	optPX
+	optEXAT
+	optPXAT
+
+	optExpire = optEX | optPX | optEXAT | optPXAT
+)
+
+// parseStringOptions parses SET's (forSet) or GETEX's options as Redis's
+// parseExtendedStringArgumentsOrReply: only the syntax, so a repeated option is accepted (the last
+// expiry wins) while conflicting ones (NX with XX, two kinds of expiry, KEEPTTL or PERSIST with an
+// expiry) are a syntax error. The expiry argument is validated later, after the key is read, as
+// Redis does.
+func parseStringOptions(c *Ctx, args [][]byte, forSet bool) (flags int, expire []byte, ok bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case forSet && EqualFold(a, "nx") && flags&optXX == 0:
+			flags |= optNX
+		case forSet && EqualFold(a, "xx") && flags&optNX == 0:
+			flags |= optXX
+		case forSet && EqualFold(a, "get"):
+			flags |= optGet
+		case forSet && EqualFold(a, "keepttl") && flags&(optPersist|optExpire) == 0:
+			flags |= optKeepTTL
+		case !forSet && EqualFold(a, "persist") && flags&(optKeepTTL|optExpire) == 0:
+			flags |= optPersist
+		default:
+			f := expireOption(a)
+			if f == 0 || i+1 >= len(args) || flags&(optKeepTTL|optPersist|(optExpire&^f)) != 0 {
+				c.Syntax()
+				return 0, nil, false
+			}
+			flags |= f
+			expire = args[i+1]
+			i++
+		}
+	}
+	return flags, expire, true
 }
 
-// parseExpire reads a relative (EX/PX) or absolute (EXAT/PXAT) expiry argument into Unix ms,
-// as Redis's getExpireMillisecondsOrReply: non-positive or overflowing values are invalid.
-func (c *Ctx) parseExpire(arg []byte, unitMs int64, absolute bool, cmdName string) (int64, bool) {
+// expireOption maps EX, PX, EXAT and PXAT to their flag; 0 for anything else.
+func expireOption(a []byte) int {
+	switch {
+	case EqualFold(a, "ex"):
+		return optEX
+	case EqualFold(a, "px"):
+		return optPX
+	case EqualFold(a, "exat"):
+		return optEXAT
+	case EqualFold(a, "pxat"):
+		return optPXAT
+	}
+	return 0
+}
+
+// expireMillis reads an expiry argument into Unix ms, as Redis's getExpireMillisecondsOrReply:
+// seconds (EX, EXAT) or milliseconds (PX, PXAT), relative (EX, PX) to c.Now or absolute.
+// Non-positive values and values that overflow are invalid.
+func (c *Ctx) expireMillis(arg []byte, flags int) (int64, bool) {
 	n, ok := ParseInt(arg)
 	if !ok {
 		c.Err(ErrNotInt)
 		return 0, false
 	}
-	if n <= 0 || (unitMs == 1000 && n > math.MaxInt64/1000) {
-		c.Err("ERR invalid expire time in '" + cmdName + "' command")
+	seconds := flags&(optEX|optEXAT) != 0
+	if n <= 0 || (seconds && n > math.MaxInt64/1000) {
+		c.Err(errExpireTime(c.Cmd.Name))
 		return 0, false
 	}
-	ms := n * unitMs
-	if !absolute {
-		if ms > math.MaxInt64-c.Now {
-			c.Err("ERR invalid expire time in '" + cmdName + "' command")
+	if seconds {
+		n *= 1000
+	}
+	if flags&(optEX|optPX) != 0 {
+		if n > math.MaxInt64-c.Now {
+			c.Err(errExpireTime(c.Cmd.Name))
 			return 0, false
 		}
-		ms += c.Now
+		n += c.Now
 	}
-	return ms, true
+	return n, true
 }
 
-func parseSetOptions(c *Ctx, args [][]byte) (setOptions, bool) {
-	var o setOptions
-	expireSet := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		hasNext := i+1 < len(args)
-		switch {
-		case EqualFold(a, "nx") && !o.xx:
-			o.nx = true
-		case EqualFold(a, "xx") && !o.nx:
-			o.xx = true
-		case EqualFold(a, "get"):
-			o.get = true
-		case EqualFold(a, "keepttl") && !expireSet:
-			o.keepTTL = true
-		case (EqualFold(a, "ex") || EqualFold(a, "px") || EqualFold(a, "exat") || EqualFold(a, "pxat")) &&
-			!o.keepTTL && !expireSet && hasNext:
-			unit := int64(1000)
-			if a[0] == 'p' || a[0] == 'P' {
-				unit = 1
-			}
-			at, ok := c.parseExpire(args[i+1], unit, len(a) == 4, "set")
-			if !ok {
-				return o, false
-			}
-			o.expireAt = at
-			expireSet = true
-			i++
-		default:
-			c.Syntax()
-			return o, false
-		}
-	}
-	return o, true
+func errExpireTime(cmd string) string {
+	return "ERR invalid expire time in '" + cmd + "' command"
 }
 
 func runSet(c *Ctx) {
 	key, value := c.Args[1], c.Args[2]
-	o, ok := parseSetOptions(c, c.Args[3:])
+	flags, expire, ok := parseStringOptions(c, c.Args[3:], true)
 	if !ok {
 		return
+	}
+	var at int64
+	if expire != nil {
+		if at, ok = c.expireMillis(expire, flags); !ok {
+			return
+		}
 	}
 	e, ok := c.lookup(key)
 	if !ok {
 		return
 	}
-	if o.get && e.Exists() && e.Type != keyspace.TypeString {
+	get := flags&optGet != 0
+	if get && e.Exists() && e.Type != keyspace.TypeString {
 		c.WrongType()
 		return
 	}
-	if (o.nx && e.Exists()) || (o.xx && !e.Exists()) {
-		if o.get {
+	found := e.Exists()
+	if (flags&optNX != 0 && found) || (flags&optXX != 0 && !found) {
+		if get {
 			c.replyValue(&e)
 		} else {
 			c.W.Null()
@@ -175,30 +212,30 @@ func runSet(c *Ctx) {
 		return
 	}
 	old := e.Value
-	existed := e.Exists()
-	if !c.storeString(key, &e, value, o.expireAt, o.keepTTL) {
+	if !c.storeString(key, &e, value, at, flags&optKeepTTL != 0) {
 		return
 	}
-	if o.get {
-		if existed {
-			c.W.Bulk(old)
-		} else {
-			c.W.Null()
-		}
-		return
+	if !get {
+		c.W.OK()
+	} else if found {
+		c.W.Bulk(old)
+	} else {
+		c.W.Null()
 	}
-	c.W.OK()
 }
 
-// storeString sets key to a string value; an expiry already in the past deletes the key instead,
-// as Redis does.
+// storeString sets key to a string value. An expiry already in the past deletes the key instead
+// (Redis 8: the new value is never added; only the removal of an old value is an event).
 func (c *Ctx) storeString(key []byte, e *keyspace.Entry, value []byte, expireAt int64, keepTTL bool) bool {
 	if expireAt != 0 && expireAt <= c.Now {
-		if _, err := c.Tx.Delete(key, e); err != nil {
+		removed, err := c.Tx.Delete(key, e)
+		if err != nil {
 			c.Fail(err)
 			return false
 		}
-		c.Tx.Notify('g', "del", key)
+		if removed {
+			c.Tx.Notify('g', "del", key)
+		}
 		return true
 	}
 	setString(e, value, expireAt, keepTTL)
@@ -237,11 +274,11 @@ func runSetNX(c *Ctx) {
 }
 
 func runSetEx(c *Ctx) {
-	unit := int64(1000)
-	if c.Args[0][0] == 'p' || c.Args[0][0] == 'P' {
-		unit = 1
+	flags := optEX
+	if c.Cmd.Name == "psetex" {
+		flags = optPX
 	}
-	at, ok := c.parseExpire(c.Args[2], unit, false, c.Cmd.Name)
+	at, ok := c.expireMillis(c.Args[2], flags)
 	if !ok {
 		return
 	}
@@ -293,33 +330,9 @@ func runGetDel(c *Ctx) {
 
 func runGetEx(c *Ctx) {
 	key := c.Args[1]
-	var (
-		expireAt int64
-		persist  bool
-		set      bool
-	)
-	args := c.Args[2:]
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case EqualFold(a, "persist") && !set:
-			persist, set = true, true
-		case (EqualFold(a, "ex") || EqualFold(a, "px") || EqualFold(a, "exat") || EqualFold(a, "pxat")) &&
-			!set && i+1 < len(args):
-			unit := int64(1000)
-			if a[0] == 'p' || a[0] == 'P' {
-				unit = 1
-			}
-			at, ok := c.parseExpire(args[i+1], unit, len(a) == 4, "getex")
-			if !ok {
-				return
-			}
-			expireAt, set = at, true
-			i++
-		default:
-			c.Syntax()
-			return
-		}
+	flags, expire, ok := parseStringOptions(c, c.Args[2:], false)
+	if !ok {
+		return
 	}
 	e, ok := c.lookupString(key)
 	if !ok {
@@ -329,21 +342,27 @@ func runGetEx(c *Ctx) {
 		c.W.Null()
 		return
 	}
+	var at int64
+	if expire != nil {
+		if at, ok = c.expireMillis(expire, flags); !ok {
+			return
+		}
+	}
 	value := e.Value
 	switch {
-	case expireAt != 0 && expireAt <= c.Now:
+	case flags&(optEXAT|optPXAT) != 0 && at <= c.Now:
 		if _, err := c.Tx.Delete(key, &e); err != nil {
 			c.Fail(err)
 			return
 		}
 		c.Tx.Notify('g', "del", key)
-	case expireAt != 0:
-		e.ExpireAt = expireAt
+	case expire != nil:
+		e.ExpireAt = at
 		if !c.put(key, &e) {
 			return
 		}
 		c.Tx.Notify('g', "expire", key)
-	case persist && e.ExpireAt != 0:
+	case flags&optPersist != 0 && e.ExpireAt != 0:
 		e.ExpireAt = 0
 		if !c.put(key, &e) {
 			return
@@ -405,8 +424,9 @@ func runAppend(c *Ctx) {
 	if !ok {
 		return
 	}
-	if int64(len(e.Value))+int64(len(c.Args[2])) > c.Limits.MaxBulkLen {
-		c.Err(ErrStringTooLong)
+	// Redis checks the size only when appending to an existing value: a new one is the argument,
+	// which the protocol already limited.
+	if e.Exists() && !c.fitsString(int64(len(e.Value)), int64(len(c.Args[2]))) {
 		return
 	}
 	value := append(e.Value, c.Args[2]...)
@@ -486,6 +506,11 @@ func runIncrByFloat(c *Ctx) {
 	}
 	var cur []byte
 	if e.Exists() {
+		// Redis reads the current value before the increment, so a bad value is reported first.
+		if _, ok := parseLongDouble(e.Value); !ok {
+			c.Err(ErrNotFloat)
+			return
+		}
 		cur = e.Value
 	}
 	value, msg := addLongDouble(cur, c.Args[2], ErrNotFloat)
@@ -499,4 +524,14 @@ func runIncrByFloat(c *Ctx) {
 	}
 	c.Tx.Notify('$', "incrbyfloat", key)
 	c.W.Bulk(value)
+}
+
+// fitsString reports whether a string of size bytes grown by more bytes stays within
+// proto-max-bulk-len, writing Redis's error when it does not.
+func (c *Ctx) fitsString(size, more int64) bool {
+	if more > c.Limits.MaxBulkLen || size > c.Limits.MaxBulkLen-more {
+		c.Err(ErrStringTooLong)
+		return false
+	}
+	return true
 }

@@ -172,6 +172,9 @@ func buildTable() {
 		if r.Keys != nil {
 			c.Keys = r.Keys
 		}
+		if r.Args != nil {
+			c.Args = r.Args // a grammar newer than the reference's
+		}
 	}
 }
 
