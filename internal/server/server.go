@@ -362,7 +362,7 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 					}
 					break
 				}
-				_, _ = c.Discard(off)
+				discard(c, off)
 				if len(batch) > 0 {
 					// Answer the writes before it first; the bad request is parsed again
 					// when their replies are in.
@@ -404,7 +404,7 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 				stop = true
 			}
 		}
-		_, _ = c.Discard(off)
+		discard(c, off)
 		if len(batch) > 0 {
 			s.submit(cl, batch)
 			return gnet.None
@@ -412,6 +412,14 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 		if stop || cl.need > 0 || off == 0 {
 			return s.checkQueryBuffer(c)
 		}
+	}
+}
+
+// discard drops the first n bytes of c's input. gnet's Discard treats n <= 0 as "everything",
+// which would throw away the start of an incomplete request.
+func discard(c gnet.Conn, n int) {
+	if n > 0 {
+		_, _ = c.Discard(n)
 	}
 }
 
