@@ -34,8 +34,11 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, eng: eng, limits: DefaultLimits, now: 1_700_000_000_000, proto: 2}
-	h.app = NewApplier(eng, state, &h.limits)
-	h.app.OnApplied = func(eff *keyspace.Effects) {
+	h.app, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app.OnApplied = func(eff *keyspace.Effects, _ []Served) {
 		h.events = append(h.events[:0], eff.Events...)
 	}
 	return h
