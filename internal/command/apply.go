@@ -21,6 +21,7 @@ type Applier struct {
 	limits  *Limits
 	cache   *keyspace.Cache
 	overlay *keyspace.Overlay
+	filters *keyspace.Filters
 	waiters *keyspace.Waiters
 	// OnApplied is called after each committed batch with what it did and the waiters it served,
 	// before the proposers' completions run. It must not keep eff or served.
@@ -50,14 +51,14 @@ type Applier struct {
 }
 
 // NewApplier returns the state machine over eng. cache, if not nil, is the record cache that
-// apply writes through.
-func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache) (*Applier, error) {
+// apply writes through; filters, if not nil, the key filter it adds new keys to.
+func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache, filters *keyspace.Filters) (*Applier, error) {
 	waiters, err := keyspace.LoadWaiters(eng.DB())
 	if err != nil {
 		return nil, err
 	}
 	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay(),
-		waiters: waiters, blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
+		filters: filters, waiters: waiters, blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
@@ -75,6 +76,10 @@ func (a *Applier) nextVersion() uint64 {
 func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 	if len(entries) == 0 {
 		return nil
+	}
+	if a.filters != nil {
+		a.filters.BatchStarted()
+		defer a.filters.BatchDone()
 	}
 	b := a.eng.NewBatch()
 	defer b.Close()
@@ -159,6 +164,17 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	return result
 }
 
+// resetTx points the applier's Tx at physical database db of batch b, with the cache, the key
+// filter and the entry's index.
+func (a *Applier) resetTx(b *pebble.Batch, db byte) {
+	a.tx.Reset(b, b, db, a.op.Time)
+	a.tx.Index = a.index
+	if a.cache != nil {
+		a.tx.UseCache(a.cache, a.overlay)
+	}
+	a.tx.UseFilters(a.filters)
+}
+
 func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 	if EqualFold(args[0], "select") && multi {
 		// SELECT queued in MULTI switches the database of the commands after it.
@@ -184,11 +200,7 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 			cmd = sub
 		}
 	}
-	a.tx.Reset(b, b, a.state.PendingPhysical(a.op.DB), a.op.Time)
-	a.tx.Index = a.index
-	if a.cache != nil {
-		a.tx.UseCache(a.cache, a.overlay)
-	}
+	a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 	a.ctx = Ctx{
 		Cmd:     cmd,
 		Args:    args,

@@ -22,7 +22,11 @@ func openBench(b *testing.B) (*engine.Engine, *Applier) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(64<<20))
+	fs, err := keyspace.NewFilters(eng.DB(), 1<<20) // as the server sizes it after a restart with 1M keys
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(64<<20), fs)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -156,7 +156,7 @@ func (a *Applier) serve(b *pebble.Batch, from int) {
 		if !a.waiters.Has(m.DB, m.Key) {
 			continue
 		}
-		a.tx.Reset(b, b, m.DB, a.op.Time)
+		a.resetTx(b, m.DB)
 		a.tx.UseCache(a.cache, a.overlay)
 		tokens, err := a.tx.WaitersOn(m.Key)
 		if err != nil {
@@ -173,7 +173,7 @@ func (a *Applier) serve(b *pebble.Batch, from int) {
 // serveOne runs one waiter's command; if it was served, it removes the waiter and routes the
 // reply. It reports whether the waiter was served.
 func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
-	a.tx.Reset(b, b, 0, a.op.Time)
+	a.resetTx(b, 0)
 	payload, _, found, err := a.tx.WaiterPayload(token)
 	if err != nil || !found {
 		return false
@@ -188,18 +188,14 @@ func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
 	}
 	a.sw.Reset()
 	a.sw.Proto = a.waitOp.Proto
-	a.tx.Reset(b, b, a.state.PendingPhysical(a.waitOp.DB), a.op.Time)
-	a.tx.Index = a.index
-	if a.cache != nil {
-		a.tx.UseCache(a.cache, a.overlay)
-	}
+	a.resetTx(b, a.state.PendingPhysical(a.waitOp.DB))
 	ctx := Ctx{Cmd: cmd, Args: args, W: &a.sw, Tx: &a.tx, State: a.state, DB: a.waitOp.DB, Now: a.op.Time,
 		Rand: a.rng, Limits: a.limits, InApply: true, Waiters: a.waiters}
 	cmd.Run(&ctx)
 	if ctx.Block {
 		return false
 	}
-	a.tx.Reset(b, b, 0, a.op.Time)
+	a.resetTx(b, 0)
 	if _, err := a.tx.RemoveWaiter(a.waiters, token); err != nil {
 		return false
 	}

@@ -54,7 +54,11 @@ func newApplyHarness(t *testing.T) *applyHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(1<<20))
+	fs, err := keyspace.NewFilters(eng.DB(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(1<<20), fs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,10 +77,7 @@ func (a *Applier) watchHolds(b *pebble.Batch, args [][]byte) bool {
 		db, existed := int(enc[0]), enc[1] == 1
 		mod := binary.BigEndian.Uint64(enc[2:])
 		key := enc[18:]
-		a.tx.Reset(b, b, a.state.PendingPhysical(db), a.op.Time)
-		if a.cache != nil {
-			a.tx.UseCache(a.cache, a.overlay)
-		}
+		a.resetTx(b, a.state.PendingPhysical(db))
 		e, err := a.tx.Peek(key)
 		if err != nil || e.Exists() != existed || (existed && e.ModIndex != mod) {
 			return false

@@ -67,6 +67,15 @@ func (s *State) PendingPhysical(logical int) byte { return s.pending[logical] }
 // in Redis).
 func (s *State) Keys(phys byte) int64 { return s.keys[phys].Load() }
 
+// TotalKeys is the number of keys in all databases.
+func (s *State) TotalKeys() int64 {
+	var n int64
+	for i := range s.keys {
+		n += s.keys[i].Load()
+	}
+	return n
+}
+
 // Expires is the number of keys with an expiry in a physical database.
 func (s *State) Expires(phys byte) int64 { return s.expires[phys].Load() }
 

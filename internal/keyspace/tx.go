@@ -33,6 +33,8 @@ type Tx struct {
 	// directly (never by readers over a snapshot). overlay holds apply's uncommitted writes.
 	cache   *Cache
 	overlay *Overlay
+	// filters says which keys certainly do not exist.
+	filters *Filters
 
 	kbuf   []byte
 	kb2    []byte
@@ -49,7 +51,7 @@ func NewTx(r pebble.Reader, w *pebble.Batch, db byte, now int64) *Tx {
 // cache is switched off; UseCache turns it on.
 func (tx *Tx) Reset(r pebble.Reader, w *pebble.Batch, db byte, now int64) {
 	tx.r, tx.w, tx.db, tx.Now = r, w, db, now
-	tx.cache, tx.overlay = nil, nil
+	tx.cache, tx.overlay, tx.filters = nil, nil, nil
 }
 
 // UseCache makes lookups consult c. A Tx that writes must also pass the batch's overlay; a Tx
@@ -60,6 +62,10 @@ func (tx *Tx) UseCache(c *Cache, o *Overlay) {
 	}
 	tx.cache, tx.overlay = c, o
 }
+
+// UseFilters makes lookups skip the engine for keys the filter rules out. Every Tx that creates
+// keys must use it, so that new keys enter the filter.
+func (tx *Tx) UseFilters(fs *Filters) { tx.filters = fs }
 
 // DB is the physical database number.
 func (tx *Tx) DB() byte { return tx.db }
@@ -151,6 +157,9 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 		}
 		gen = g
 	}
+	if f := tx.filters.Active(); f != nil && !f.MayContain(mk) {
+		return nil, false, nil
+	}
 	v, closer, err := tx.r.Get(mk)
 	if err == pebble.ErrNotFound {
 		if useCache {
@@ -211,6 +220,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 		e.ModIndex = tx.Index
 	}
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
+	if e.onDisk == TypeNone && tx.filters != nil {
+		tx.filters.add(tx.kbuf)
+	}
 	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
 		return err

@@ -28,6 +28,13 @@ func (s *Server) cron() {
 			s.sweep()
 		}
 		s.closeIdleClients()
+		if s.filters.NeedsRebuild() {
+			go func() {
+				if err := s.filters.Rebuild(s.eng.DB(), s.state.TotalKeys(), func() { time.Sleep(time.Millisecond) }); err != nil {
+					s.logger.Error("key filter rebuild failed", "err", err)
+				}
+			}()
+		}
 	}
 }
 

@@ -237,11 +237,13 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	if cmd.Flags&command.FlagPoint != 0 {
 		tx.Reset(db, nil, phys, now)
 		tx.UseCache(s.cache, nil)
+		tx.UseFilters(s.filters)
 		s.runRead(cl, cmd, args, &tx)
 		return
 	}
 	snap := db.NewSnapshot()
 	tx.Reset(snap, nil, phys, now)
+	tx.UseFilters(s.filters)
 	s.runRead(cl, cmd, args, &tx)
 	snap.Close()
 	_ = lp

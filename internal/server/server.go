@@ -36,6 +36,7 @@ type Server struct {
 	applier *command.Applier
 	limits  command.Limits
 	cache   *keyspace.Cache
+	filters *keyspace.Filters
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -128,7 +129,12 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.cmdStats = newCmdStats()
 	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen()}
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
-	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache)
+	s.filters, err = keyspace.NewFilters(eng.DB(), state.TotalKeys())
+	if err != nil {
+		eng.Close()
+		return nil, fmt.Errorf("build the key filter: %w", err)
+	}
+	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache, s.filters)
 	if err != nil {
 		eng.Close()
 		return nil, err

@@ -93,6 +93,7 @@ func cmdWatch(s *Server, cl *Client, args [][]byte) {
 	phys := s.state.Physical(cl.db)
 	tx.Reset(s.eng.DB(), nil, phys, nowMs())
 	tx.UseCache(s.cache, nil)
+	tx.UseFilters(s.filters)
 	for _, key := range args[1:] {
 		seen, err := command.Observe(&tx, cl.db, key)
 		if err != nil {
