@@ -34,7 +34,11 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, eng: eng, limits: DefaultLimits, now: 1_700_000_000_000, proto: 2}
-	h.app, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20))
+	filters, err := keyspace.NewFilters(eng.DB(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20), filters)
 	if err != nil {
 		t.Fatal(err)
 	}
