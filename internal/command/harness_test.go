@@ -12,14 +12,15 @@ import (
 // harness runs commands through the Applier over a real engine, as apply does, at a time the
 // test controls.
 type harness struct {
-	t      *testing.T
-	eng    *engine.Engine
-	app    *Applier
-	limits Limits
-	index  uint64
-	now    int64 // Unix ms of the next operation
-	proto  int
-	events []keyspace.Event // events of the last command
+	t       *testing.T
+	eng     *engine.Engine
+	app     *Applier
+	filters *keyspace.Filters
+	limits  Limits
+	index   uint64
+	now     int64 // Unix ms of the next operation
+	proto   int
+	events  []keyspace.Event // events of the last command
 }
 
 func newHarness(t *testing.T) *harness {
@@ -34,11 +35,11 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, eng: eng, limits: DefaultLimits, now: 1_700_000_000_000, proto: 2}
-	filters, err := keyspace.NewFilters(eng.DB(), 0)
+	h.filters, err = keyspace.NewFilters(eng.DB(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20), filters)
+	h.app, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20), h.filters)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,7 @@ func (h *harness) putCollection(key string, typ keyspace.Type) {
 	b := h.eng.NewBatch()
 	defer b.Close()
 	tx := keyspace.NewTx(b, b, 0, h.now)
+	tx.UseFilters(h.filters) // a key created behind apply's back must still enter the key filter
 	e, err := tx.Lookup([]byte(key))
 	if err != nil {
 		h.t.Fatal(err)
