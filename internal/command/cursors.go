@@ -6,7 +6,9 @@ import (
 	"sync"
 )
 
-// ScanCursors maps SCAN cursors to the key where each scan resumes.
+// ScanCursors maps SCAN cursors to the position where each scan resumes. It serves SCAN and
+// can serve the collection scans (HSCAN, SSCAN, ZSCAN) too: each cursor carries a scope (which
+// keyspace or collection it walks), and a cursor presented for another scope is unknown.
 //
 // Redis's cursor is a position in its hash table; cairn's keys are ordered bytes, and a scan
 // resumes at a key, which does not fit in the 64-bit integer clients expect (go-redis parses
@@ -26,8 +28,9 @@ type ScanCursors struct {
 }
 
 type cursor struct {
-	id  uint64
-	key []byte // never modified after insertion, so lookups may share it
+	id    uint64
+	scope string
+	key   []byte // never modified after insertion, so lookups may share it
 }
 
 // Default bounds of the cursor table: enough for thousands of concurrent scans.
@@ -48,10 +51,10 @@ func NewScanCursors(maxIDs, maxBytes int) *ScanCursors {
 	return &ScanCursors{ids: map[uint64]*list.Element{}, maxIDs: maxIDs, maxBytes: maxBytes}
 }
 
-// Put stores a resume key (which the table keeps; the caller must not modify it) and returns a
-// new cursor for it: never 0, which means "start" and "done", and below 2^63 so that clients
-// parsing cursors as signed integers cope too.
-func (t *ScanCursors) Put(key []byte) uint64 {
+// Put stores the resume position of a scan of scope (the table keeps key; the caller must not
+// modify it) and returns a new cursor for it: never 0, which means "start" and "done", and below
+// 2^63 so that clients parsing cursors as signed integers cope too.
+func (t *ScanCursors) Put(scope string, key []byte) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var id uint64
@@ -61,25 +64,25 @@ func (t *ScanCursors) Put(key []byte) uint64 {
 			break
 		}
 	}
-	t.ids[id] = t.lru.PushFront(&cursor{id: id, key: key})
-	t.bytes += len(key)
+	t.ids[id] = t.lru.PushFront(&cursor{id: id, scope: scope, key: key})
+	t.bytes += len(scope) + len(key)
 	// Evict down to the bounds, but keep the cursor just made even if its key alone is over
 	// them: dropping it would make its scan start over forever.
 	for t.lru.Len() > 1 && (t.lru.Len() > t.maxIDs || t.bytes > t.maxBytes) {
 		old := t.lru.Remove(t.lru.Back()).(*cursor)
 		delete(t.ids, old.id)
-		t.bytes -= len(old.key)
+		t.bytes -= len(old.scope) + len(old.key)
 	}
 	return id
 }
 
-// Get returns the resume key of a cursor, or ok=false if the table does not know it. The key
-// must not be modified.
-func (t *ScanCursors) Get(id uint64) (key []byte, ok bool) {
+// Get returns the resume position of a cursor of scope, or ok=false if the table does not know
+// it (for that scope). The key must not be modified.
+func (t *ScanCursors) Get(id uint64, scope string) (key []byte, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	el, ok := t.ids[id]
-	if !ok {
+	if !ok || el.Value.(*cursor).scope != scope {
 		return nil, false
 	}
 	t.lru.MoveToFront(el)

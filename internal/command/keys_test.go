@@ -81,14 +81,17 @@ func TestScanCursors(t *testing.T) {
 	cs := NewScanCursors(3, 100)
 	ids := map[uint64]string{}
 	for _, k := range []string{"a", "b", "c"} {
-		id := cs.Put([]byte(k))
+		id := cs.Put("keys", []byte(k))
 		if id == 0 || id >= 1<<63 {
 			t.Fatalf("cursor id %d out of range", id)
 		}
 		ids[id] = k
 	}
 	for id, k := range ids {
-		if got, ok := cs.Get(id); !ok || string(got) != k {
+		if _, ok := cs.Get(id, "zset:1"); ok {
+			t.Fatalf("Get(%d) in another scope succeeded", id)
+		}
+		if got, ok := cs.Get(id, "keys"); !ok || string(got) != k {
 			t.Fatalf("Get(%d) = %q, %v; want %q", id, got, ok, k)
 		}
 	}
@@ -101,22 +104,22 @@ func TestScanCursors(t *testing.T) {
 	}
 	for id, k := range ids {
 		if k != "a" {
-			cs.Get(id)
+			cs.Get(id, "keys")
 		}
 	}
-	cs.Put([]byte("d"))
-	if _, ok := cs.Get(oldest); ok {
+	cs.Put("keys", []byte("d"))
+	if _, ok := cs.Get(oldest, "keys"); ok {
 		t.Fatalf("least recently used cursor kept past the bound")
 	}
 	if n := cs.Len(); n != 3 {
 		t.Fatalf("Len = %d, want 3", n)
 	}
 	// The byte bound evicts too, but never the cursor just made, however large.
-	huge := cs.Put(make([]byte, 1000))
-	if _, ok := cs.Get(huge); !ok || cs.Len() != 1 {
+	huge := cs.Put("keys", make([]byte, 1000))
+	if _, ok := cs.Get(huge, "keys"); !ok || cs.Len() != 1 {
 		t.Fatalf("huge cursor: kept %v, Len %d; want kept alone", ok, cs.Len())
 	}
-	if _, ok := cs.Get(12345); ok {
+	if _, ok := cs.Get(12345, "keys"); ok {
 		t.Fatalf("Get of an unknown cursor succeeded")
 	}
 }

@@ -23,6 +23,10 @@ func init() {
 // scanCount is SCAN's default COUNT.
 const scanCount = 10
 
+// keysScope is the cursor scope of SCAN. It is not tied to a database: as in Redis, a cursor
+// may be continued after SELECT, resuming at the same position in the other database.
+const keysScope = "keys"
+
 // parseCursor reads a SCAN cursor as Redis's string2ull does: an unsigned 64-bit decimal.
 func parseCursor(b []byte) (uint64, bool) {
 	if n, ok := ParseInt(b); ok {
@@ -142,9 +146,15 @@ func runScan(c *Ctx) {
 		}
 		return
 	}
+	if c.Cursors == nil {
+		// Every context the server builds has the table; without one a scan could not go on
+		// past its first page, and a cursor of 0 would claim it was complete.
+		c.Err("ERR SCAN is not available here: no cursor table")
+		return
+	}
 	var start []byte
-	if cur != 0 && c.Cursors != nil {
-		start, _ = c.Cursors.Get(cur) // unknown: start over (see ScanCursors)
+	if cur != 0 {
+		start, _ = c.Cursors.Get(cur, keysScope) // unknown: start over (see ScanCursors)
 	}
 	var keys [][]byte
 	visited := int64(0)
@@ -163,10 +173,10 @@ func runScan(c *Ctx) {
 		return
 	}
 	c.W.Array(2)
-	if next == nil || c.Cursors == nil {
+	if next == nil {
 		c.W.BulkString("0")
 	} else {
-		c.W.BulkString(strconv.FormatUint(c.Cursors.Put(next), 10))
+		c.W.BulkString(strconv.FormatUint(c.Cursors.Put(keysScope, next), 10))
 	}
 	c.W.Array(len(keys))
 	for _, k := range keys {
