@@ -15,8 +15,9 @@ import (
 //
 // Keys are added by apply before the batch that creates them commits, so a key is never visible
 // in the engine before it is in the filter. Bits are never cleared: deleted keys stay as false
-// positives until the filter is rebuilt, which happens when it has taken twice the keys it was
-// sized for. The filter is a cache: losing it costs lookups, never data.
+// positives until the filter is rebuilt, which happens when it has taken as many keys as it was
+// sized for (a rebuild sizes it for four times the keys there are). The filter is an
+// optimization: a false positive costs a lookup, and it never says no to a key that exists.
 type KeyFilter struct {
 	blocks []filterBlock
 	added  atomic.Int64
@@ -29,7 +30,7 @@ type filterBlock [8]atomic.Uint64
 const (
 	filterBitsPerKey = 10
 	filterProbes     = 7
-	filterMinKeys    = 1 << 16
+	filterMinKeys    = 1 << 20 // 1.25 MB: cheap enough never to be the reason for a rebuild
 )
 
 // NewKeyFilter returns an empty filter sized for n keys.
@@ -41,7 +42,7 @@ func NewKeyFilter(n int64) *KeyFilter {
 
 // BuildKeyFilter scans every metadata key of r into a new filter with room to grow.
 func BuildKeyFilter(r pebble.Reader, expected int64) (*KeyFilter, error) {
-	f := NewKeyFilter(2 * max(expected, filterMinKeys))
+	f := NewKeyFilter(4 * max(expected, filterMinKeys/4))
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixMeta}, UpperBound: []byte{prefixMeta + 1}})
 	if err != nil {
 		return nil, err
@@ -89,8 +90,9 @@ func (f *KeyFilter) MayContain(mk []byte) bool {
 	return true
 }
 
-// Full reports whether the filter has taken so many keys that it should be rebuilt.
-func (f *KeyFilter) Full() bool { return f.added.Load() > 2*f.sized }
+// Full reports whether the filter has taken as many keys as it was sized for; beyond that its
+// false positive rate climbs quickly, so it should be rebuilt.
+func (f *KeyFilter) Full() bool { return f.added.Load() > f.sized }
 
 // Bytes is the filter's memory.
 func (f *KeyFilter) Bytes() int64 { return int64(len(f.blocks)) * 64 }
@@ -159,7 +161,7 @@ func (fs *Filters) Rebuild(db *pebble.DB, expected int64, wait func()) error {
 		return nil
 	}
 	defer fs.building.Store(false)
-	next := NewKeyFilter(2 * max(expected, filterMinKeys))
+	next := NewKeyFilter(4 * max(expected, filterMinKeys/4))
 	fs.pending.Store(next)
 	defer fs.pending.Store(nil)
 	seq := fs.batchSeq.Load()

@@ -8,6 +8,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/resp"
 )
 
@@ -153,6 +154,8 @@ const (
 type loop struct {
 	reader  resp.Reader
 	w       resp.Writer
+	tx      keyspace.Tx
+	ctx     command.Ctx
 	opbuf   []byte
 	pending []proposalSlot
 }

@@ -233,38 +233,44 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	db := s.eng.DB()
 	phys := s.state.Physical(cl.db)
 	now := time.Now().UnixMilli()
-	var tx keyspace.Tx
+	tx := &lp.tx
 	if cmd.Flags&command.FlagPoint != 0 {
 		tx.Reset(db, nil, phys, now)
 		tx.UseCache(s.cache, nil)
 		tx.UseFilters(s.filters)
-		s.runRead(cl, cmd, args, &tx)
+		s.runRead(cl, cmd, args, tx)
 		return
 	}
 	snap := db.NewSnapshot()
 	tx.Reset(snap, nil, phys, now)
 	tx.UseFilters(s.filters)
-	s.runRead(cl, cmd, args, &tx)
+	s.runRead(cl, cmd, args, tx)
 	snap.Close()
-	_ = lp
+	tx.Reset(nil, nil, 0, 0) // do not keep the snapshot reachable
 }
 
 func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) {
-	ctx := command.Ctx{
-		Cmd:    cmd,
-		Args:   args,
-		W:      &cl.loop.w,
-		Tx:     tx,
-		State:  s.state,
-		DB:     cl.db,
-		Now:    tx.Now,
-		Rand:   nil,
-		Limits: &s.limits,
+	ctx := &cl.loop.ctx
+	*ctx = command.Ctx{
+		Cmd:     cmd,
+		Args:    args,
+		W:       &cl.loop.w,
+		Tx:      tx,
+		State:   s.state,
+		DB:      cl.db,
+		Now:     tx.Now,
+		Limits:  &s.limits,
+		Cursors: s.applier.Cursors,
 	}
-	ctx.Cursors = s.applier.Cursors
-	cmd.Run(&ctx)
-	s.stats.keyspaceHits.Add(tx.Hits)
-	s.stats.keyspaceMisses.Add(tx.Misses)
+	tx.Hits, tx.Misses = 0, 0
+	cmd.Run(ctx)
+	if tx.Hits != 0 {
+		s.stats.keyspaceHits.Add(tx.Hits)
+	}
+	if tx.Misses != 0 {
+		s.stats.keyspaceMisses.Add(tx.Misses)
+	}
+	ctx.Args, ctx.Tx = nil, nil
 }
 
 func (s *Server) flagMultiError(cl *Client) {
