@@ -42,6 +42,8 @@ type Server struct {
 	booted  chan struct{}
 	addrs   []string
 	started time.Time
+	// runID identifies this run of the server (INFO run_id), random per start as in Redis.
+	runID string
 
 	clientsMu sync.Mutex
 	clients   map[int64]*Client
@@ -72,19 +74,20 @@ type Server struct {
 
 // stats are the counters INFO reports.
 type stats struct {
-	connections      atomic.Int64
-	rejected         atomic.Int64
-	commands         atomic.Int64
-	netIn, netOut    atomic.Int64
-	keyspaceHits     atomic.Int64
-	keyspaceMisses   atomic.Int64
-	expiredKeys      atomic.Int64
-	bigValues        atomic.Int64
-	lastBigValueWarn atomic.Int64
-	errorReplies     atomic.Int64
-	unexpectedErrs   atomic.Int64
-	writesApplied    atomic.Int64
-	protoErrors      atomic.Int64
+	connections         atomic.Int64
+	rejected            atomic.Int64
+	commands            atomic.Int64
+	netIn, netOut       atomic.Int64
+	keyspaceHits        atomic.Int64
+	keyspaceMisses      atomic.Int64
+	expiredKeys         atomic.Int64
+	bigValues           atomic.Int64
+	lastBigValueWarn    atomic.Int64
+	errorReplies        atomic.Int64
+	unexpectedErrs      atomic.Int64
+	writesApplied       atomic.Int64
+	protoErrors         atomic.Int64
+	queryBufDisconnects atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
@@ -125,6 +128,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		shutdown: make(chan struct{}),
 		cronDone: make(chan struct{}),
 		started:  time.Now(),
+		runID:    newRunID(),
 	}
 	s.cmdStats = newCmdStats()
 	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen()}
@@ -337,6 +341,7 @@ func (s *Server) emit(cl *Client, r []byte) {
 
 func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
 	if int64(c.InboundBuffered()) > s.cfg.ClientQueryBufferLimit() {
+		s.stats.queryBufDisconnects.Add(1)
 		s.logger.Warn("closing client over the query buffer limit", "limit", s.cfg.ClientQueryBufferLimit())
 		return gnet.Close
 	}

@@ -1,0 +1,283 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/keyspace"
+)
+
+func init() {
+	registerLocal("info", cmdInfo)
+}
+
+// infoSection is one INFO section. Default sections are those INFO with no argument shows;
+// "all" adds the rest, "everything" is all of them (cairn loads no modules).
+type infoSection struct {
+	name, title string
+	dflt        bool
+	fill        func(s *Server, cl *Client, b *strings.Builder)
+}
+
+var infoSections = []infoSection{
+	{"server", "Server", true, infoServer},
+	{"clients", "Clients", true, infoClients},
+	{"memory", "Memory", true, infoMemory},
+	{"persistence", "Persistence", true, infoPersistence},
+	{"stats", "Stats", true, infoStats},
+	{"replication", "Replication", true, infoReplication},
+	{"cpu", "CPU", true, infoCPU},
+	{"modules", "Modules", true, func(*Server, *Client, *strings.Builder) {}},
+	{"errorstats", "Errorstats", true, infoErrorstats},
+	{"cluster", "Cluster", true, infoCluster},
+	{"keyspace", "Keyspace", true, infoKeyspace},
+	{"commandstats", "Commandstats", false, infoCommandstats},
+}
+
+func cmdInfo(s *Server, cl *Client, args [][]byte) {
+	want := map[string]bool{}
+	all, dflt := false, len(args) == 1
+	for _, a := range args[1:] {
+		switch name := strings.ToLower(string(a)); name {
+		case "all", "everything":
+			all = true
+		case "default":
+			dflt = true
+		default:
+			want[name] = true
+		}
+	}
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if !all && !want[sec.name] && !(dflt && sec.dflt) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + sec.title + "\r\n")
+		sec.fill(s, cl, &b)
+	}
+	cl.loop.w.Verbatim(b.String())
+}
+
+func kv(b *strings.Builder, k string, v any) {
+	fmt.Fprintf(b, "%s:%v\r\n", k, v)
+}
+
+func infoServer(s *Server, cl *Client, b *strings.Builder) {
+	up := time.Since(s.started)
+	exe, _ := os.Executable()
+	kv(b, "redis_version", Version)
+	kv(b, "redis_git_sha1", "00000000")
+	kv(b, "redis_git_dirty", 0)
+	kv(b, "redis_build_id", "0")
+	kv(b, "redis_mode", "standalone")
+	kv(b, "cairn_version", CairnVersion)
+	kv(b, "os", runtime.GOOS+" "+runtime.GOARCH)
+	kv(b, "arch_bits", 64)
+	kv(b, "monotonic_clock", "POSIX clock_gettime")
+	kv(b, "multiplexing_api", "epoll")
+	kv(b, "go_version", runtime.Version())
+	kv(b, "process_id", os.Getpid())
+	kv(b, "process_supervised", "no")
+	kv(b, "run_id", s.runID)
+	kv(b, "tcp_port", s.cfg.Port)
+	kv(b, "server_time_usec", time.Now().UnixMicro())
+	kv(b, "uptime_in_seconds", int64(up.Seconds()))
+	kv(b, "uptime_in_days", int64(up.Hours()/24))
+	kv(b, "hz", s.cfg.Hz())
+	kv(b, "configured_hz", s.cfg.Hz())
+	kv(b, "lru_clock", time.Now().Unix()&(1<<24-1))
+	kv(b, "executable", exe)
+	kv(b, "config_file", s.cfg.File)
+	kv(b, "io_threads_active", 0)
+	kv(b, "listener0", fmt.Sprintf("name=tcp,bind=%s,port=%d", strings.Join(s.cfg.Bind, ","), s.cfg.Port))
+}
+
+func infoClients(s *Server, cl *Client, b *strings.Builder) {
+	s.clientsMu.Lock()
+	n := len(s.clients)
+	s.clientsMu.Unlock()
+	kv(b, "connected_clients", n)
+	kv(b, "cluster_connections", 0)
+	kv(b, "maxclients", s.cfg.MaxClients())
+	kv(b, "client_recent_max_input_buffer", 0)
+	kv(b, "client_recent_max_output_buffer", 0)
+	kv(b, "blocked_clients", s.blockedClients.Load())
+	kv(b, "tracking_clients", 0)
+	kv(b, "pubsub_clients", 0)
+	kv(b, "watching_clients", 0)
+	kv(b, "clients_in_timeout_table", s.blockedClients.Load())
+	kv(b, "total_watched_keys", 0)
+	kv(b, "total_blocking_keys", 0)
+	kv(b, "total_blocking_keys_on_nokey", 0)
+	kv(b, "paused_clients", s.pausedClients())
+}
+
+func infoMemory(s *Server, cl *Client, b *strings.Builder) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := s.eng.Metrics()
+	used := int64(ms.HeapAlloc)
+	kv(b, "used_memory", used)
+	kv(b, "used_memory_human", human(used))
+	kv(b, "used_memory_rss", ms.Sys)
+	kv(b, "used_memory_rss_human", human(int64(ms.Sys)))
+	kv(b, "used_memory_peak", ms.HeapSys)
+	kv(b, "used_memory_peak_human", human(int64(ms.HeapSys)))
+	kv(b, "used_memory_dataset", m.DiskBytes)
+	kv(b, "total_system_memory", totalSystemMemory())
+	kv(b, "maxmemory", 0)
+	kv(b, "maxmemory_human", "0B")
+	kv(b, "maxmemory_policy", "noeviction")
+	kv(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(ms.Sys)/float64(max(used, 1))))
+	kv(b, "mem_allocator", "go")
+	kv(b, "lazyfree_pending_objects", 0)
+	kv(b, "engine_memtable_bytes", m.MemTableBytes)
+	kv(b, "engine_block_cache_bytes", m.CacheBytes)
+	kv(b, "engine_block_cache_hits", m.CacheHits)
+	kv(b, "engine_block_cache_misses", m.CacheMisses)
+	kv(b, "engine_disk_bytes", m.DiskBytes)
+	kv(b, "big_values_written", s.stats.bigValues.Load())
+}
+
+func totalSystemMemory() int64 {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return 0
+	}
+	return int64(si.Totalram) * int64(si.Unit)
+}
+
+func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
+	kv(b, "loading", 0)
+	kv(b, "async_loading", 0)
+	kv(b, "current_cow_peak", 0)
+	kv(b, "rdb_changes_since_last_save", 0)
+	kv(b, "rdb_bgsave_in_progress", 0)
+	kv(b, "rdb_last_save_time", s.lastSave.Load())
+	kv(b, "rdb_last_bgsave_status", "ok")
+	kv(b, "aof_enabled", 1)
+	kv(b, "aof_rewrite_in_progress", 0)
+	kv(b, "aof_rewrite_scheduled", 0)
+	kv(b, "aof_last_write_status", "ok")
+	kv(b, "appendfsync", s.eng.SyncPolicy().String())
+	kv(b, "aof_last_fsync_time", s.eng.LastSync())
+	kv(b, "log_applied_index", s.log.Applied())
+}
+
+func infoStats(s *Server, cl *Client, b *strings.Builder) {
+	st := &s.stats
+	s.rates.mu.Lock()
+	ops, inKB, outKB := s.rates.opsRate, s.rates.inKB, s.rates.outKB
+	s.rates.mu.Unlock()
+	kv(b, "total_connections_received", st.connections.Load())
+	kv(b, "total_commands_processed", st.commands.Load())
+	kv(b, "instantaneous_ops_per_sec", int64(ops+0.5))
+	kv(b, "total_net_input_bytes", st.netIn.Load())
+	kv(b, "total_net_output_bytes", st.netOut.Load())
+	kv(b, "instantaneous_input_kbps", fmt.Sprintf("%.2f", inKB))
+	kv(b, "instantaneous_output_kbps", fmt.Sprintf("%.2f", outKB))
+	kv(b, "rejected_connections", st.rejected.Load())
+	kv(b, "expired_keys", st.expiredKeys.Load())
+	kv(b, "evicted_keys", 0)
+	kv(b, "keyspace_hits", st.keyspaceHits.Load())
+	kv(b, "keyspace_misses", st.keyspaceMisses.Load())
+	kv(b, "pubsub_channels", 0)
+	kv(b, "pubsub_patterns", 0)
+	kv(b, "total_error_replies", st.errorReplies.Load())
+	kv(b, "unexpected_error_replies", st.unexpectedErrs.Load())
+	kv(b, "total_reads_processed", st.commands.Load())
+	kv(b, "client_query_buffer_limit_disconnections", st.queryBufDisconnects.Load())
+	kv(b, "protocol_errors", st.protoErrors.Load())
+}
+
+func infoReplication(s *Server, cl *Client, b *strings.Builder) {
+	kv(b, "role", "master")
+	kv(b, "connected_slaves", 0)
+	kv(b, "master_failover_state", "no-failover")
+	kv(b, "master_replid", s.runID)
+	kv(b, "master_repl_offset", s.log.Applied())
+	kv(b, "repl_backlog_active", 0)
+}
+
+func infoCPU(s *Server, cl *Client, b *strings.Builder) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	kv(b, "used_cpu_sys", fmt.Sprintf("%.6f", float64(ru.Stime.Sec)+float64(ru.Stime.Usec)/1e6))
+	kv(b, "used_cpu_user", fmt.Sprintf("%.6f", float64(ru.Utime.Sec)+float64(ru.Utime.Usec)/1e6))
+	kv(b, "used_cpu_sys_children", "0.000000")
+	kv(b, "used_cpu_user_children", "0.000000")
+}
+
+func infoErrorstats(s *Server, cl *Client, b *strings.Builder) {
+	for _, e := range s.errStats.snapshot() {
+		fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", e[0], e[1])
+	}
+}
+
+func infoCluster(s *Server, cl *Client, b *strings.Builder) {
+	kv(b, "cluster_enabled", 0)
+}
+
+func infoKeyspace(s *Server, cl *Client, b *strings.Builder) {
+	for db := 0; db < keyspace.NumDBs; db++ {
+		phys := s.state.Physical(db)
+		keys := s.state.Keys(phys)
+		if keys <= 0 {
+			continue
+		}
+		fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0,subexpiry=0\r\n", db, keys, s.state.Expires(phys))
+	}
+}
+
+// infoCommandstats lists the commands called at least once (or refused), as Redis does.
+func infoCommandstats(s *Server, cl *Client, b *strings.Builder) {
+	type row struct {
+		name string
+		st   *cmdStat
+	}
+	var rows []row
+	for c, st := range s.cmdStats {
+		if st.calls.Load() > 0 || st.rejected.Load() > 0 || st.failed.Load() > 0 {
+			rows = append(rows, row{c.Name, st})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
+	for _, r := range rows {
+		calls, usec := r.st.calls.Load(), r.st.usec.Load()
+		per := 0.0
+		if calls > 0 {
+			per = float64(usec) / float64(calls)
+		}
+		fmt.Fprintf(b, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
+			r.name, calls, usec, per, r.st.rejected.Load(), r.st.failed.Load())
+	}
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// newRunID returns 40 random hex digits.
+func newRunID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
