@@ -98,6 +98,7 @@ const (
 	optPX
 	optEXAT
 	optPXAT
+	optCond // IFEQ, IFNE, IFDEQ or IFDNE (cas.go)
 
 	optExpire = optEX | optPX | optEXAT | optPXAT
 )
@@ -107,13 +108,21 @@ const (
 // expiry wins) while conflicting ones (NX with XX, two kinds of expiry, KEEPTTL or PERSIST with an
 // expiry) are a syntax error. The expiry argument is validated later, after the key is read, as
 // Redis does.
-func parseStringOptions(c *Ctx, args [][]byte, forSet bool) (flags int, expire []byte, ok bool) {
+func parseStringOptions(c *Ctx, args [][]byte, forSet bool) (flags int, expire []byte, cond casCondition, ok bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if forSet && flags&(optNX|optXX|optCond) == 0 {
+			if cc, isCond := parseCASCondition(args[i:]); isCond {
+				cond = cc
+				flags |= optCond
+				i++
+				continue
+			}
+		}
 		switch {
-		case forSet && EqualFold(a, "nx") && flags&optXX == 0:
+		case forSet && EqualFold(a, "nx") && flags&(optXX|optCond) == 0:
 			flags |= optNX
-		case forSet && EqualFold(a, "xx") && flags&optNX == 0:
+		case forSet && EqualFold(a, "xx") && flags&(optNX|optCond) == 0:
 			flags |= optXX
 		case forSet && EqualFold(a, "get"):
 			flags |= optGet
@@ -125,14 +134,14 @@ func parseStringOptions(c *Ctx, args [][]byte, forSet bool) (flags int, expire [
 			f := expireOption(a)
 			if f == 0 || i+1 >= len(args) || flags&(optKeepTTL|optPersist|(optExpire&^f)) != 0 {
 				c.Syntax()
-				return 0, nil, false
+				return 0, nil, cond, false
 			}
 			flags |= f
 			expire = args[i+1]
 			i++
 		}
 	}
-	return flags, expire, true
+	return flags, expire, cond, true
 }
 
 // expireOption maps EX, PX, EXAT and PXAT to their flag; 0 for anything else.
@@ -183,7 +192,7 @@ func errExpireTime(cmd string) string {
 
 func runSet(c *Ctx) {
 	key, value := c.Args[1], c.Args[2]
-	flags, expire, ok := parseStringOptions(c, c.Args[3:], true)
+	flags, expire, cond, ok := parseStringOptions(c, c.Args[3:], true)
 	if !ok {
 		return
 	}
@@ -198,12 +207,16 @@ func runSet(c *Ctx) {
 		return
 	}
 	get := flags&optGet != 0
-	if get && e.Exists() && e.Type != keyspace.TypeString {
+	if (get || cond.kind != "") && e.Exists() && e.Type != keyspace.TypeString {
 		c.WrongType()
 		return
 	}
 	found := e.Exists()
-	if (flags&optNX != 0 && found) || (flags&optXX != 0 && !found) {
+	if found && cond.digest != nil && !validDigest(cond.digest) {
+		c.Err(errDigest)
+		return
+	}
+	if (flags&optNX != 0 && found) || (flags&optXX != 0 && !found) || (cond.kind != "" && !cond.holds(&e)) {
 		if get {
 			c.replyValue(&e)
 		} else {
@@ -330,7 +343,7 @@ func runGetDel(c *Ctx) {
 
 func runGetEx(c *Ctx) {
 	key := c.Args[1]
-	flags, expire, ok := parseStringOptions(c, c.Args[2:], false)
+	flags, expire, _, ok := parseStringOptions(c, c.Args[2:], false)
 	if !ok {
 		return
 	}
