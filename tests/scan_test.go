@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -354,5 +355,57 @@ func TestRandomKey(t *testing.T) {
 	})
 	if err != nil || !want[cmds[0].(*redis.StringCmd).Val()] {
 		t.Fatalf("RANDOMKEY in MULTI = %v, %v", cmds, err)
+	}
+}
+
+// TestKeyIterationInMulti: SCAN, KEYS and RANDOMKEY queued in MULTI run in apply and see the
+// transaction's own earlier writes.
+func TestKeyIterationInMulti(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	runScript(t, c, []step{
+		{cmd("SET", "a", "1"), ok},
+		{cmd("MULTI"), ok},
+		{cmd("SET", "b", "2"), "+QUEUED\r\n"},
+		{cmd("DEL", "a"), "+QUEUED\r\n"},
+		{cmd("KEYS", "*"), "+QUEUED\r\n"},
+		{cmd("SCAN", "0", "COUNT", "100"), "+QUEUED\r\n"},
+		{cmd("RANDOMKEY"), "+QUEUED\r\n"},
+		{cmd("EXEC"), array(ok, integer(1), array(bulk("b")), array(bulk("0"), array(bulk("b"))), bulk("b"))},
+	})
+	for i := 0; i < 20; i++ {
+		c.Do("SET", "k"+strconv.Itoa(i), "v")
+	}
+	c.Do("MULTI")
+	c.Do("SCAN", "0", "COUNT", "5")
+	reply := c.Do("EXEC")
+	// The cursor a transaction hands out continues outside it.
+	lines := append(strings.Split(reply, "\r\n"), "", "", "")
+	cursor, err := strconv.ParseUint(lines[3], 10, 64)
+	if err != nil || cursor == 0 {
+		t.Fatalf("SCAN in MULTI = %q, want a nonzero cursor", reply)
+	}
+	keys, _ := scanAllFrom(t, srv.Client(), cursor)
+	if len(keys) != 16 {
+		t.Fatalf("continuing a MULTI cursor returned %d keys, want the 16 not yet seen", len(keys))
+	}
+}
+
+// scanAllFrom continues a scan from cursor to its end.
+func scanAllFrom(t *testing.T, rdb *redis.Client, cursor uint64) ([]string, int) {
+	t.Helper()
+	ctx := servertest.Ctx(t)
+	var keys []string
+	calls := 0
+	for {
+		page, next, err := rdb.Scan(ctx, cursor, "", 5).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, page...)
+		calls++
+		if cursor = next; cursor == 0 {
+			return keys, calls
+		}
 	}
 }
