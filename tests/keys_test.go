@@ -316,7 +316,25 @@ func TestKeysPatterns(t *testing.T) {
 			t.Errorf("SCAN MATCH %q = %q, want %q", c.pattern, scanned, c.want)
 		}
 	}
-	runScript(t, srv.Dial(), []step{
+	// Edge cases of the matcher, recorded from Redis 7.0: a lone backslash at the end stands for
+	// itself, an unterminated class ends with the pattern.
+	c := srv.Dial()
+	runScript(t, c, []step{
+		{cmd("FLUSHDB"), ok},
+		{cmd("MSET", "\\", "v", "", "v", "ab\\", "v", "a", "v", "h", "v", "h\\", "v"), ok},
+		{cmd("KEYS", "\\"), array(bulk("\\"))},
+		{cmd("KEYS", "h\\"), array(bulk("h\\"))},
+		{cmd("KEYS", "ab\\"), array(bulk("ab\\"))},
+		{cmd("KEYS", "a\\b"), array()},
+		{cmd("KEYS", "\\a"), array(bulk("a"))},
+		{cmd("KEYS", "a["), array()},
+		{cmd("KEYS", "a[b"), array()},
+		{cmd("KEYS", "[a"), array(bulk("a"))},
+		{cmd("KEYS", "a\\["), array()},
+		{cmd("SCAN", "0", "MATCH", "\\"), array(bulk("0"), array(bulk("\\")))},
+		{cmd("SCAN", "0", "MATCH", "h\\", "COUNT", "1"), array(bulk("0"), array(bulk("h\\")))},
+	})
+	runScript(t, c, []step{
 		{cmd("KEYS"), errReply("ERR wrong number of arguments for 'keys' command")},
 		{cmd("KEYS", "a", "b"), errReply("ERR wrong number of arguments for 'keys' command")},
 		{cmd("SELECT", "5"), ok},

@@ -72,15 +72,29 @@ func (f *keyFilter) match(key []byte, t keyspace.Type) bool {
 // literal reports whether the pattern names exactly one key, which a point lookup finds.
 func (f *keyFilter) literal() bool { return f.usePattern && glob.IsLiteral(f.pattern) }
 
-// lookupLiteral finds the one key a literal pattern names, reporting whether it is live and of
+// literalKey is the one key a pattern without wildcards matches: escapes removed, and a lone
+// backslash at the end standing for itself, as in Redis's matcher.
+func literalKey(pattern []byte) []byte {
+	out := make([]byte, 0, len(pattern))
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == '\\' && i+1 < len(pattern) {
+			i++
+		}
+		out = append(out, pattern[i])
+	}
+	return out
+}
+
+// lookupLiteral finds the one key a literal pattern names, returning it if it is live and of
 // the wanted type.
-func (c *Ctx) lookupLiteral(f *keyFilter) (bool, bool) {
-	e, err := c.Tx.Peek(f.prefix)
+func (c *Ctx) lookupLiteral(f *keyFilter) (key []byte, found, ok bool) {
+	key = literalKey(f.pattern)
+	e, err := c.Tx.Peek(key)
 	if err != nil {
 		c.Fail(err)
-		return false, false
+		return nil, false, false
 	}
-	return e.Exists() && (f.anyType || e.Type == f.typ), true
+	return key, e.Exists() && (f.anyType || e.Type == f.typ), true
 }
 
 // runScan iterates the keys of the database a few at a time. COUNT bounds how many live keys one
@@ -132,7 +146,7 @@ func runScan(c *Ctx) {
 		}
 	}
 	if f.literal() {
-		found, ok := c.lookupLiteral(&f)
+		key, found, ok := c.lookupLiteral(&f)
 		if !ok {
 			return
 		}
@@ -140,7 +154,7 @@ func runScan(c *Ctx) {
 		c.W.BulkString("0")
 		if found {
 			c.W.Array(1)
-			c.W.Bulk(f.prefix)
+			c.W.Bulk(key)
 		} else {
 			c.W.Array(0)
 		}
@@ -188,13 +202,13 @@ func runScan(c *Ctx) {
 func runKeys(c *Ctx) {
 	f := newKeyFilter(c.Args[1], true)
 	if f.literal() {
-		found, ok := c.lookupLiteral(&f)
+		key, found, ok := c.lookupLiteral(&f)
 		if !ok {
 			return
 		}
 		if found {
 			c.W.Array(1)
-			c.W.Bulk(f.prefix)
+			c.W.Bulk(key)
 		} else {
 			c.W.Array(0)
 		}
