@@ -76,7 +76,7 @@ func (tx *Tx) ZScoreRange(e *Entry, r *ScoreRange, reverse bool, fn ZVisitor) er
 	} else {
 		ok = it.SeekScore(r.Min, r.MinEx)
 	}
-	for ; ok; ok = it.step(reverse) {
+	for ; ok; ok = it.Step(reverse) {
 		s := it.Score()
 		inRange := r.LteMax(s)
 		if reverse {
@@ -89,8 +89,8 @@ func (tx *Tx) ZScoreRange(e *Entry, r *ScoreRange, reverse bool, fn ZVisitor) er
 	return it.Close()
 }
 
-// step moves forward, or backward when reverse.
-func (z *ZIter) step(reverse bool) bool {
+// Step moves forward, or backward when reverse.
+func (z *ZIter) Step(reverse bool) bool {
 	if reverse {
 		return z.Prev()
 	}
@@ -108,7 +108,7 @@ func (tx *Tx) ZLexRange(e *Entry, r *LexRange, reverse bool, fn ZVisitor) error 
 		return err
 	}
 	ok := tx.zLexStart(it, r, reverse)
-	for ; ok; ok = it.step(reverse) {
+	for ; ok; ok = it.Step(reverse) {
 		m := it.Member()
 		inRange := r.LteMax(m)
 		if reverse {
@@ -191,12 +191,12 @@ func (tx *Tx) ZRankRange(e *Entry, start, stop int64, reverse bool, fn ZVisitor)
 	}
 	walkBack := !fromFront
 	for ; ok && skip > 0; skip-- {
-		ok = it.step(walkBack)
+		ok = it.Step(walkBack)
 	}
 	want := stop - start + 1
 	if walkBack == reverse {
 		for ; ok && want > 0 && fn(it.Member(), it.Score()); want-- {
-			ok = it.step(walkBack)
+			ok = it.Step(walkBack)
 		}
 		return it.Close()
 	}
@@ -207,7 +207,7 @@ func (tx *Tx) ZRankRange(e *Entry, start, stop int64, reverse bool, fn ZVisitor)
 	got := make([]entry, 0, want)
 	for ; ok && want > 0; want-- {
 		got = append(got, entry{append([]byte(nil), it.Member()...), it.Score()})
-		ok = it.step(walkBack)
+		ok = it.Step(walkBack)
 	}
 	if err := it.Close(); err != nil {
 		return err

@@ -1,0 +1,275 @@
+package command
+
+import (
+	"math"
+
+	"github.com/cairn-db/cairn/internal/keyspace"
+)
+
+// Pops: ZPOPMIN, ZPOPMAX, ZMPOP and the cores of their blocking forms. A pop reads the members
+// at one end of the score order and removes them: O(count) seeks and writes.
+
+func init() {
+	Register(
+		&Command{Name: "zpopmin", Run: runZPop},
+		&Command{Name: "zpopmax", Run: runZPop},
+		&Command{Name: "zmpop", Run: runZMPop, Keys: numkeysKeys(1)},
+		&Command{Name: "bzpopmin", Run: runBZPop},
+		&Command{Name: "bzpopmax", Run: runBZPop},
+		&Command{Name: "bzmpop", Run: runBZMPop, Keys: numkeysKeys(2)},
+	)
+}
+
+// popShape is the shape of a pop's reply.
+type popShape int
+
+const (
+	popFlat  popShape = iota // ZPOPMIN/ZPOPMAX: [member, score, ...]
+	popPairs                 // ZPOPMIN/ZPOPMAX with a count, in RESP3: [[member, score], ...]
+	popKeyed                 // BZPOPMIN/BZPOPMAX: [key, member, score]
+	popMulti                 // ZMPOP/BZMPOP: [key, [[member, score], ...]]
+)
+
+// numkeysKeys returns the key positions of a command whose keys follow a count at numIdx
+// (ZUNION, ZMPOP, ...), after the positions dests of keys before the count (a destination).
+func numkeysKeys(numIdx int, dests ...int) func(args [][]byte) []int {
+	return func(args [][]byte) []int {
+		out := append([]int(nil), dests...)
+		if numIdx >= len(args) {
+			return out
+		}
+		n, ok := ParseInt(args[numIdx])
+		if !ok || n < 1 {
+			return out
+		}
+		for i := numIdx + 1; i < len(args) && int64(i-numIdx) <= n; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+}
+
+func runZPop(c *Ctx) {
+	if len(c.Args) > 3 {
+		c.Syntax()
+		return
+	}
+	count := int64(-1)
+	if len(c.Args) == 3 {
+		n, ok := ParseInt(c.Args[2])
+		if !ok || n < 0 {
+			c.Err(ErrPositive)
+			return
+		}
+		count = n
+	}
+	shape := popFlat
+	if c.W.RESP3() && count != -1 {
+		shape = popPairs
+	}
+	key := c.Args[1]
+	e, ok := c.lookupZSet(key)
+	if !ok {
+		return
+	}
+	if !e.Exists() || count == 0 {
+		c.W.Array(0)
+		return
+	}
+	if count < 0 {
+		count = 1
+	}
+	c.zpopKey(key, &e, c.Cmd.Name == "zpopmax", count, shape)
+}
+
+// zpopFirst pops from the first of keys that holds a sorted set: up to count members from the
+// low end of the score order, or the high end if max, replying in shape. It reports served=false,
+// having written nothing, when none of the keys exists; a key of another type met first writes
+// WRONGTYPE and counts as served.
+func (c *Ctx) zpopFirst(keys [][]byte, max bool, count int64, shape popShape) (served bool) {
+	for _, key := range keys {
+		e, ok := c.lookupZSet(key)
+		if !ok {
+			return true
+		}
+		if !e.Exists() {
+			continue
+		}
+		c.zpopKey(key, &e, max, count, shape)
+		return true
+	}
+	return false
+}
+
+// zpopKey pops up to count members from the sorted set e at key and replies.
+func (c *Ctx) zpopKey(key []byte, e *keyspace.Entry, max bool, count int64, shape popShape) {
+	if count > e.Count {
+		count = e.Count
+	}
+	popped := make([]zentry, 0, count)
+	it, err := c.Tx.ZOrder(e)
+	if err != nil {
+		c.Fail(err)
+		return
+	}
+	ok := it.First()
+	if max {
+		ok = it.Last()
+	}
+	for ; ok && int64(len(popped)) < count; ok = it.Step(max) {
+		popped = append(popped, zentry{append([]byte(nil), it.Member()...), it.Score()})
+	}
+	if err := it.Close(); err != nil {
+		c.Fail(err)
+		return
+	}
+	before := e.Count
+	for _, z := range popped {
+		if err := c.Tx.ZRemove(e, z.member, z.score); err != nil {
+			c.Fail(err)
+			return
+		}
+	}
+	event := "zpopmin"
+	if max {
+		event = "zpopmax"
+	}
+	if !c.zremoved(key, e, before, event) {
+		return
+	}
+	c.zpopReply(key, popped, shape)
+}
+
+func (c *Ctx) zpopReply(key []byte, popped []zentry, shape popShape) {
+	switch shape {
+	case popFlat:
+		c.W.Array(2 * len(popped))
+	case popPairs:
+		c.W.Array(len(popped))
+	case popKeyed:
+		c.W.Array(2*len(popped) + 1)
+		c.W.Bulk(key)
+	case popMulti:
+		c.W.Array(2)
+		c.W.Bulk(key)
+		c.W.Array(len(popped))
+	}
+	for _, z := range popped {
+		if shape == popPairs || shape == popMulti {
+			c.W.Array(2)
+		}
+		c.W.Bulk(z.member)
+		c.W.Double(z.score)
+	}
+}
+
+// zmpopArgs parses ZMPOP's (numIdx 1) or BZMPOP's (numIdx 2) arguments after the timeout.
+func (c *Ctx) zmpopArgs(numIdx int) (keys [][]byte, max bool, count int64, ok bool) {
+	n, ok := ParseInt(c.Args[numIdx])
+	if !ok || n < 1 {
+		c.Err("ERR numkeys should be greater than 0")
+		return nil, false, 0, false
+	}
+	whereIdx := int64(numIdx) + n + 1
+	if whereIdx >= int64(len(c.Args)) {
+		c.Syntax()
+		return nil, false, 0, false
+	}
+	switch where := c.Args[whereIdx]; {
+	case EqualFold(where, "min"):
+	case EqualFold(where, "max"):
+		max = true
+	default:
+		c.Syntax()
+		return nil, false, 0, false
+	}
+	count = -1
+	for j := int(whereIdx) + 1; j < len(c.Args); j++ {
+		if count != -1 || !EqualFold(c.Args[j], "count") || j+1 >= len(c.Args) {
+			c.Syntax()
+			return nil, false, 0, false
+		}
+		j++
+		v, ok := ParseInt(c.Args[j])
+		if !ok || v < 1 {
+			c.Err("ERR count should be greater than 0")
+			return nil, false, 0, false
+		}
+		count = v
+	}
+	if count == -1 {
+		count = 1
+	}
+	return c.Args[numIdx+1 : whereIdx], max, count, true
+}
+
+func runZMPop(c *Ctx) {
+	keys, max, count, ok := c.zmpopArgs(1)
+	if !ok {
+		return
+	}
+	if !c.zpopFirst(keys, max, count, popMulti) {
+		c.W.NullArray()
+	}
+}
+
+// zpopTimeout parses a blocking command's timeout in seconds as Redis does (a long double,
+// rounded up to milliseconds) and returns it in milliseconds.
+func (c *Ctx) zpopTimeout(arg []byte) (int64, bool) {
+	var secs float64
+	if f, ok := parseLongDouble(arg); ok {
+		secs, _ = f.Float64()
+	} else if f, ok := ParseFloat(arg); ok && math.IsInf(f, 0) {
+		secs = f // strtold reads infinities; Redis then finds them out of range or negative
+	} else {
+		c.Err(ErrTimeout)
+		return 0, false
+	}
+	ms := math.Ceil(secs * 1000)
+	switch {
+	case ms < 0:
+		c.Err(ErrNegTimeout)
+		return 0, false
+	case ms >= math.MaxInt64 || int64(ms) > math.MaxInt64-c.Now:
+		c.Err("ERR timeout is out of range")
+		return 0, false
+	}
+	return int64(ms), true
+}
+
+func runBZPop(c *Ctx) {
+	if !ServeBZPop(c) {
+		c.W.NullArray()
+	}
+}
+
+// ServeBZPop runs BZPOPMIN or BZPOPMAX (c.Args: name, keys..., timeout) without blocking. It
+// reports served=false, having written nothing, when none of the keys holds a sorted set: the
+// caller then blocks the client, or replies with a null array when it cannot block (MULTI, or the
+// timeout ran out). Otherwise it has written the reply: [key, member, score], or an error.
+// The blocking path calls it again each time one of the keys is written to.
+func ServeBZPop(c *Ctx) (served bool) {
+	if _, ok := c.zpopTimeout(c.Args[len(c.Args)-1]); !ok {
+		return true
+	}
+	return c.zpopFirst(c.Args[1:len(c.Args)-1], c.Cmd.Name == "bzpopmax", 1, popKeyed)
+}
+
+func runBZMPop(c *Ctx) {
+	if !ServeBZMPop(c) {
+		c.W.NullArray()
+	}
+}
+
+// ServeBZMPop is ServeBZPop for BZMPOP (c.Args: name, timeout, numkeys, keys..., MIN|MAX
+// [COUNT n]); what it writes when served is [key, [[member, score], ...]] or an error.
+func ServeBZMPop(c *Ctx) (served bool) {
+	keys, max, count, ok := c.zmpopArgs(2)
+	if !ok {
+		return true
+	}
+	if _, ok := c.zpopTimeout(c.Args[1]); !ok {
+		return true
+	}
+	return c.zpopFirst(keys, max, count, popMulti)
+}
