@@ -42,6 +42,39 @@ const (
 
 var errZCorrupt = errors.New("corrupt sorted-set record")
 
+// zsetFlagSkiplist, in the first byte of a sorted set's Meta.Extra, records that Redis would
+// have converted the set to a skiplist by now: it was created with or grew past
+// zset-max-listpack-entries members, or took a member longer than zset-max-listpack-value bytes.
+// Redis never converts back, so the flag stays for the life of the set.
+const zsetFlagSkiplist = 1
+
+func zsetIsSkiplist(e *keyspace.Entry) bool {
+	return len(e.Extra) > 0 && e.Extra[0]&zsetFlagSkiplist != 0
+}
+
+// zsetMarkSkiplist sets the skiplist flag, reporting whether it was not set.
+func zsetMarkSkiplist(e *keyspace.Entry) bool {
+	if zsetIsSkiplist(e) {
+		return false
+	}
+	e.Extra = []byte{zsetFlagSkiplist}
+	return true
+}
+
+// zsetEncoding is the encoding OBJECT ENCODING reports for a sorted set.
+func zsetEncoding(e *keyspace.Entry) string {
+	if zsetIsSkiplist(e) {
+		return "skiplist"
+	}
+	return "listpack"
+}
+
+// zsetOverListpack reports whether Redis would not keep n members, the longest maxLen bytes,
+// in a listpack.
+func zsetOverListpack(n int64, maxLen int) bool {
+	return n > zsetListpackEntries || maxLen > zsetListpackValue
+}
+
 // errCorruptZSet is err, or errZCorrupt when a record was malformed without an error.
 func errCorruptZSet(err error) error {
 	if err != nil {
@@ -72,9 +105,9 @@ func (c *Ctx) newZSet(e *keyspace.Entry) {
 }
 
 // commitZSet records the changes made to the members of the sorted set e at key: an emptied set
-// is deleted (and reports deleted), a set whose count changed has its metadata rewritten, and
-// one whose scores alone changed is only marked modified. before is the count it had.
-func (c *Ctx) commitZSet(key []byte, e *keyspace.Entry, before int64, created bool) (deleted, ok bool) {
+// is deleted (and reports deleted), a new set or one whose metadata changed (count, encoding
+// flags) has its metadata written, and one whose scores alone changed is only marked modified.
+func (c *Ctx) commitZSet(key []byte, e *keyspace.Entry, metaChanged, created bool) (deleted, ok bool) {
 	switch {
 	case e.Count == 0:
 		if created {
@@ -85,7 +118,7 @@ func (c *Ctx) commitZSet(key []byte, e *keyspace.Entry, before int64, created bo
 			return false, false
 		}
 		return true, true
-	case created || e.Count != before:
+	case created || metaChanged:
 		return false, c.put(key, e)
 	}
 	c.Tx.Touch(key)
@@ -173,6 +206,12 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 		created = true
 	}
 	before := e.Count
+	// Redis sizes a new set by the number of pairs and the first member, converts an existing
+	// listpack when the pairs alone exceed it, and converts on inserting past its limits.
+	marked := false
+	if created && zsetOverListpack(int64(len(scores)), len(pairs[1])) || len(scores) > zsetListpackEntries {
+		marked = zsetMarkSkiplist(&e)
+	}
 	var added, updated int64
 	processed := false
 	var last float64
@@ -190,6 +229,9 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 			if err := c.Tx.ZPut(&e, member, score, 0, false); err != nil {
 				c.Fail(err)
 				return
+			}
+			if zsetOverListpack(e.Count, len(member)) && zsetMarkSkiplist(&e) {
+				marked = true
 			}
 			added++
 			processed, last = true, score
@@ -218,7 +260,7 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 		}
 	}
 	if added+updated > 0 {
-		if _, ok := c.commitZSet(key, &e, before, created); !ok {
+		if _, ok := c.commitZSet(key, &e, e.Count != before || marked, created); !ok {
 			return
 		}
 		event := "zadd"
@@ -282,7 +324,7 @@ func runZRem(c *Ctx) {
 // zremoved commits a sorted set some of whose members a command removed and fires its events:
 // event on the key, and del when it was emptied. It reports false after writing an error.
 func (c *Ctx) zremoved(key []byte, e *keyspace.Entry, before int64, event string) bool {
-	deleted, ok := c.commitZSet(key, e, before, false)
+	deleted, ok := c.commitZSet(key, e, e.Count != before, false)
 	if !ok {
 		return false
 	}

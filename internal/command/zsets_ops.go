@@ -15,30 +15,30 @@ import (
 
 func init() {
 	Register(
-		&Command{Name: "zunion", Run: runZSetOp, Keys: numkeysKeys(1)},
-		&Command{Name: "zinter", Run: runZSetOp, Keys: numkeysKeys(1)},
-		&Command{Name: "zdiff", Run: runZSetOp, Keys: numkeysKeys(1)},
-		&Command{Name: "zintercard", Run: runZSetOp, Keys: numkeysKeys(1)},
-		&Command{Name: "zunionstore", Run: runZSetOp, Keys: numkeysKeys(2, 1)},
-		&Command{Name: "zinterstore", Run: runZSetOp, Keys: numkeysKeys(2, 1)},
-		&Command{Name: "zdiffstore", Run: runZSetOp, Keys: numkeysKeys(2, 1)},
+		&Command{Name: "zunion", Run: runZSetOp},
+		&Command{Name: "zinter", Run: runZSetOp},
+		&Command{Name: "zdiff", Run: runZSetOp},
+		&Command{Name: "zintercard", Run: runZSetOp},
+		&Command{Name: "zunionstore", Run: runZSetOp},
+		&Command{Name: "zinterstore", Run: runZSetOp},
+		&Command{Name: "zdiffstore", Run: runZSetOp},
 	)
 }
 
 type zsetOp int
 
 const (
-	opUnion zsetOp = iota
-	opInter
-	opDiff
+	zopUnion zsetOp = iota
+	zopInter
+	zopDiff
 )
 
 type zaggregate int
 
 const (
-	aggSum zaggregate = iota
-	aggMin
-	aggMax
+	zaggSum zaggregate = iota
+	zaggMin
+	zaggMax
 )
 
 // zsource is one input of a set operation.
@@ -75,11 +75,11 @@ func runZSetOp(c *Ctx) {
 	}
 	switch c.Cmd.Name {
 	case "zinter", "zinterstore":
-		r.op = opInter
+		r.op = zopInter
 	case "zintercard":
-		r.op, r.cardOnly = opInter, true
+		r.op, r.cardOnly = zopInter, true
 	case "zdiff", "zdiffstore":
-		r.op = opDiff
+		r.op = zopDiff
 	}
 	if !c.parseZSetOp(&r, numIdx) {
 		return
@@ -87,16 +87,16 @@ func runZSetOp(c *Ctx) {
 	var out []zentry
 	var err error
 	switch r.op {
-	case opUnion:
+	case zopUnion:
 		out, err = c.zunion(&r)
-	case opInter:
+	case zopInter:
 		var n int64
 		out, n, err = c.zinter(&r)
 		if err == nil && r.cardOnly {
 			c.W.Int(n)
 			return
 		}
-	case opDiff:
+	case zopDiff:
 		out, err = c.zdiff(&r)
 	}
 	if err != nil {
@@ -104,7 +104,7 @@ func runZSetOp(c *Ctx) {
 		return
 	}
 	if r.dst != nil {
-		event := [...]string{opUnion: "zunionstore", opInter: "zinterstore", opDiff: "zdiffstore"}[r.op]
+		event := [...]string{zopUnion: "zunionstore", zopInter: "zinterstore", zopDiff: "zdiffstore"}[r.op]
 		c.zstore(r.dst, out, event)
 		return
 	}
@@ -150,7 +150,7 @@ func (c *Ctx) parseZSetOp(r *zsetOpRequest, numIdx int) bool {
 	for j := 0; j < len(args); j++ {
 		left := len(args) - j
 		switch a := args[j]; {
-		case r.op != opDiff && !r.cardOnly && left >= len(r.srcs)+1 && EqualFold(a, "weights"):
+		case r.op != zopDiff && !r.cardOnly && left >= len(r.srcs)+1 && EqualFold(a, "weights"):
 			for i := range r.srcs {
 				j++
 				w, ok := ParseFloat(args[j])
@@ -160,15 +160,15 @@ func (c *Ctx) parseZSetOp(r *zsetOpRequest, numIdx int) bool {
 				}
 				r.srcs[i].weight = w
 			}
-		case r.op != opDiff && !r.cardOnly && left >= 2 && EqualFold(a, "aggregate"):
+		case r.op != zopDiff && !r.cardOnly && left >= 2 && EqualFold(a, "aggregate"):
 			j++
 			switch b := args[j]; {
 			case EqualFold(b, "sum"):
-				r.agg = aggSum
+				r.agg = zaggSum
 			case EqualFold(b, "min"):
-				r.agg = aggMin
+				r.agg = zaggMin
 			case EqualFold(b, "max"):
-				r.agg = aggMax
+				r.agg = zaggMax
 			default:
 				c.Syntax()
 				return false
@@ -194,24 +194,24 @@ func (c *Ctx) parseZSetOp(r *zsetOpRequest, numIdx int) bool {
 // aggregate folds v into *target as AGGREGATE says; a sum of +inf and -inf is 0, as in Redis.
 func (a zaggregate) aggregate(target *float64, v float64) {
 	switch a {
-	case aggSum:
+	case zaggSum:
 		*target += v
 		if math.IsNaN(*target) {
 			*target = 0
 		}
-	case aggMin:
+	case zaggMin:
 		if v < *target {
 			*target = v
 		}
-	case aggMax:
+	case zaggMax:
 		if v > *target {
 			*target = v
 		}
 	}
 }
 
-// weighted is weight × score, with NaN (0 × ±inf) read as 0.
-func weighted(w, s float64) float64 {
+// zweighted is weight × score, with NaN (0 × ±inf) read as 0.
+func zweighted(w, s float64) float64 {
 	v := w * s
 	if math.IsNaN(v) {
 		return 0
@@ -250,25 +250,25 @@ func (c *Ctx) zfind(s *zsource, member []byte) (float64, bool, error) {
 	return 1, found, err
 }
 
-// sameInput reports whether two inputs are the same collection.
-func sameInput(a, b *zsource) bool {
+// zsameInput reports whether two inputs are the same collection.
+func zsameInput(a, b *zsource) bool {
 	return a.e.Exists() && b.e.Exists() && a.e.Version == b.e.Version && a.e.Type == b.e.Type
 }
 
-// bySize orders the inputs by cardinality, smallest first, as Redis does before a union or an
+// zbySize orders the inputs by cardinality, smallest first, as Redis does before a union or an
 // intersection.
-func bySize(srcs []zsource) {
+func zbySize(srcs []zsource) {
 	sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].size() < srcs[j].size() })
 }
 
 func (c *Ctx) zunion(r *zsetOpRequest) ([]zentry, error) {
-	bySize(r.srcs)
+	zbySize(r.srcs)
 	index := map[string]int{}
 	var out []zentry
 	for i := range r.srcs {
 		s := &r.srcs[i]
 		err := c.zwalk(s, func(m []byte, sc float64) bool {
-			v := weighted(s.weight, sc)
+			v := zweighted(s.weight, sc)
 			if at, ok := index[string(m)]; ok {
 				r.agg.aggregate(&out[at].score, v)
 				return true
@@ -286,17 +286,17 @@ func (c *Ctx) zunion(r *zsetOpRequest) ([]zentry, error) {
 
 // zinter returns the intersection, or with cardOnly its size alone (stopping at the limit).
 func (c *Ctx) zinter(r *zsetOpRequest) ([]zentry, int64, error) {
-	bySize(r.srcs)
+	zbySize(r.srcs)
 	first := &r.srcs[0]
 	var out []zentry
 	var n int64
 	var ferr error
 	err := c.zwalk(first, func(m []byte, sc float64) bool {
-		score := weighted(first.weight, sc)
+		score := zweighted(first.weight, sc)
 		for j := 1; j < len(r.srcs); j++ {
 			s := &r.srcs[j]
 			v := sc
-			if !sameInput(s, first) {
+			if !zsameInput(s, first) {
 				var found bool
 				if v, found, ferr = c.zfind(s, m); ferr != nil {
 					return false
@@ -322,7 +322,7 @@ func (c *Ctx) zinter(r *zsetOpRequest) ([]zentry, int64, error) {
 func (c *Ctx) zdiff(r *zsetOpRequest) ([]zentry, error) {
 	first := &r.srcs[0]
 	for j := 1; j < len(r.srcs); j++ {
-		if sameInput(&r.srcs[j], first) {
+		if zsameInput(&r.srcs[j], first) {
 			return nil, nil
 		}
 	}

@@ -13,41 +13,22 @@ func init() {
 	Register(
 		&Command{Name: "zpopmin", Run: runZPop},
 		&Command{Name: "zpopmax", Run: runZPop},
-		&Command{Name: "zmpop", Run: runZMPop, Keys: numkeysKeys(1)},
+		&Command{Name: "zmpop", Run: runZMPop},
 		&Command{Name: "bzpopmin", Run: runBZPop},
 		&Command{Name: "bzpopmax", Run: runBZPop},
-		&Command{Name: "bzmpop", Run: runBZMPop, Keys: numkeysKeys(2)},
+		&Command{Name: "bzmpop", Run: runBZMPop},
 	)
 }
 
-// popShape is the shape of a pop's reply.
-type popShape int
+// zpopShape is the shape of a pop's reply.
+type zpopShape int
 
 const (
-	popFlat  popShape = iota // ZPOPMIN/ZPOPMAX: [member, score, ...]
-	popPairs                 // ZPOPMIN/ZPOPMAX with a count, in RESP3: [[member, score], ...]
-	popKeyed                 // BZPOPMIN/BZPOPMAX: [key, member, score]
-	popMulti                 // ZMPOP/BZMPOP: [key, [[member, score], ...]]
+	zpopFlat  zpopShape = iota // ZPOPMIN/ZPOPMAX: [member, score, ...]
+	zpopPairs                  // ZPOPMIN/ZPOPMAX with a count, in RESP3: [[member, score], ...]
+	zpopKeyed                  // BZPOPMIN/BZPOPMAX: [key, member, score]
+	zpopMulti                  // ZMPOP/BZMPOP: [key, [[member, score], ...]]
 )
-
-// numkeysKeys returns the key positions of a command whose keys follow a count at numIdx
-// (ZUNION, ZMPOP, ...), after the positions dests of keys before the count (a destination).
-func numkeysKeys(numIdx int, dests ...int) func(args [][]byte) []int {
-	return func(args [][]byte) []int {
-		out := append([]int(nil), dests...)
-		if numIdx >= len(args) {
-			return out
-		}
-		n, ok := ParseInt(args[numIdx])
-		if !ok || n < 1 {
-			return out
-		}
-		for i := numIdx + 1; i < len(args) && int64(i-numIdx) <= n; i++ {
-			out = append(out, i)
-		}
-		return out
-	}
-}
 
 func runZPop(c *Ctx) {
 	if len(c.Args) > 3 {
@@ -63,9 +44,9 @@ func runZPop(c *Ctx) {
 		}
 		count = n
 	}
-	shape := popFlat
+	shape := zpopFlat
 	if c.W.RESP3() && count != -1 {
-		shape = popPairs
+		shape = zpopPairs
 	}
 	key := c.Args[1]
 	e, ok := c.lookupZSet(key)
@@ -86,7 +67,7 @@ func runZPop(c *Ctx) {
 // low end of the score order, or the high end if max, replying in shape. It reports served=false,
 // having written nothing, when none of the keys exists; a key of another type met first writes
 // WRONGTYPE and counts as served.
-func (c *Ctx) zpopFirst(keys [][]byte, max bool, count int64, shape popShape) (served bool) {
+func (c *Ctx) zpopFirst(keys [][]byte, max bool, count int64, shape zpopShape) (served bool) {
 	for _, key := range keys {
 		e, ok := c.lookupZSet(key)
 		if !ok {
@@ -102,7 +83,7 @@ func (c *Ctx) zpopFirst(keys [][]byte, max bool, count int64, shape popShape) (s
 }
 
 // zpopKey pops up to count members from the sorted set e at key and replies.
-func (c *Ctx) zpopKey(key []byte, e *keyspace.Entry, max bool, count int64, shape popShape) {
+func (c *Ctx) zpopKey(key []byte, e *keyspace.Entry, max bool, count int64, shape zpopShape) {
 	if count > e.Count {
 		count = e.Count
 	}
@@ -140,22 +121,22 @@ func (c *Ctx) zpopKey(key []byte, e *keyspace.Entry, max bool, count int64, shap
 	c.zpopReply(key, popped, shape)
 }
 
-func (c *Ctx) zpopReply(key []byte, popped []zentry, shape popShape) {
+func (c *Ctx) zpopReply(key []byte, popped []zentry, shape zpopShape) {
 	switch shape {
-	case popFlat:
+	case zpopFlat:
 		c.W.Array(2 * len(popped))
-	case popPairs:
+	case zpopPairs:
 		c.W.Array(len(popped))
-	case popKeyed:
+	case zpopKeyed:
 		c.W.Array(2*len(popped) + 1)
 		c.W.Bulk(key)
-	case popMulti:
+	case zpopMulti:
 		c.W.Array(2)
 		c.W.Bulk(key)
 		c.W.Array(len(popped))
 	}
 	for _, z := range popped {
-		if shape == popPairs || shape == popMulti {
+		if shape == zpopPairs || shape == zpopMulti {
 			c.W.Array(2)
 		}
 		c.W.Bulk(z.member)
@@ -208,7 +189,7 @@ func runZMPop(c *Ctx) {
 	if !ok {
 		return
 	}
-	if !c.zpopFirst(keys, max, count, popMulti) {
+	if !c.zpopFirst(keys, max, count, zpopMulti) {
 		c.W.NullArray()
 	}
 }
@@ -252,7 +233,7 @@ func ServeBZPop(c *Ctx) (served bool) {
 	if _, ok := c.zpopTimeout(c.Args[len(c.Args)-1]); !ok {
 		return true
 	}
-	return c.zpopFirst(c.Args[1:len(c.Args)-1], c.Cmd.Name == "bzpopmax", 1, popKeyed)
+	return c.zpopFirst(c.Args[1:len(c.Args)-1], c.Cmd.Name == "bzpopmax", 1, zpopKeyed)
 }
 
 func runBZMPop(c *Ctx) {
@@ -271,5 +252,5 @@ func ServeBZMPop(c *Ctx) (served bool) {
 	if _, ok := c.zpopTimeout(c.Args[1]); !ok {
 		return true
 	}
-	return c.zpopFirst(keys, max, count, popMulti)
+	return c.zpopFirst(keys, max, count, zpopMulti)
 }

@@ -58,31 +58,52 @@ type zrangeSpec struct {
 // strtod then converts nothing and stops at the terminator. Values out of range become ±Inf or
 // 0, as Redis does not look at errno here. NaN is refused.
 func strtod(b []byte) (float64, bool) {
+	f, _, ok := strtodRange(b)
+	return f, ok
+}
+
+// strtodRange is strtod that also reports ERANGE: a finite number too large for a double, or a
+// nonzero one too small.
+func strtodRange(b []byte) (f float64, rangeErr, ok bool) {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i] // C sees a string up to its first NUL
 	}
 	if len(b) == 0 {
-		return 0, true
+		return 0, false, true
 	}
 	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]
 	}
 	s := string(b)
 	if s == "" || strings.ContainsRune(s, '_') {
-		return 0, false
+		return 0, false, false
 	}
 	body := strings.ToLower(strings.TrimLeft(s, "+-"))
 	if len(s)-len(body) > 1 {
-		return 0, false
+		return 0, false, false
 	}
-	if strings.HasPrefix(body, "0x") && !strings.ContainsRune(body, 'p') {
+	hex := strings.HasPrefix(body, "0x")
+	if hex && !strings.ContainsRune(body, 'p') {
 		s += "p0" // strtod reads hexadecimal without an exponent; Go wants one
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, false
+		return 0, false, false
 	}
-	return f, f == f
+	rangeErr = err != nil || (f == 0 && nonzeroMantissa(body, hex))
+	return f, rangeErr, f == f
+}
+
+// nonzeroMantissa reports whether a number's digits before its exponent are not all zero.
+func nonzeroMantissa(s string, hex bool) bool {
+	exp := "e"
+	if hex {
+		s, exp = s[2:], "p"
+	}
+	if i := strings.Index(s, exp); i >= 0 {
+		s = s[:i]
+	}
+	return strings.ContainsAny(s, "123456789abcdef")
 }
 
 // parseScoreRange parses min and max as ZRANGEBYSCORE does: a leading '(' opens the end.
@@ -354,11 +375,16 @@ func (c *Ctx) zstore(dst []byte, es []zentry, event string) {
 		return
 	}
 	c.newZSet(&e)
+	longest := 0
 	for _, z := range es {
 		if err := c.Tx.ZPut(&e, z.member, z.score, 0, false); err != nil {
 			c.Fail(err)
 			return
 		}
+		longest = max(longest, len(z.member))
+	}
+	if zsetOverListpack(e.Count, longest) {
+		zsetMarkSkiplist(&e)
 	}
 	if !c.put(dst, &e) {
 		return
