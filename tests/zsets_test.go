@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -553,4 +554,106 @@ func TestZSetOps(t *testing.T) {
 		{zcmd("ZINTERCARD 1 a LIMIT x"), "-ERR LIMIT can't be negative", ""},
 		{zcmd("ZUNION 1"), "-ERR wrong number of arguments for 'zunion' command", ""},
 	})
+}
+
+func TestZSetExpiry(t *testing.T) {
+	srv := servertest.Start(t)
+	conn := srv.Dial()
+	zrunSteps(t, srv, 2, []zstep{
+		{zcmd("ZADD z 1 a 2 b"), ":2", ""},
+		{zcmd("PEXPIRE z 1"), ":1", ""},
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for conn.Do("EXISTS", "z") != ":0\r\n" {
+		if time.Now().After(deadline) {
+			t.Fatal("sorted set with a 1 ms TTL still exists after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A set recreated where an expired one was starts empty: the old members never reappear.
+	zrunSteps(t, srv, 2, []zstep{
+		{zcmd("ZCARD z"), ":0", ""},
+		{zcmd("ZSCORE z a"), "nil", ""},
+		{zcmd("ZADD z 5 c"), ":1", ""},
+		{zcmd("ZRANGE z 0 -1 WITHSCORES"), `["c" "5"]`, ""},
+		{zcmd("TTL z"), ":-1", ""},
+	})
+}
+
+// zawait reads one reply from a connection that sent a blocking command, failing after d.
+func zawait(t *testing.T, c *servertest.Conn, d time.Duration) string {
+	t.Helper()
+	done := make(chan string, 1)
+	go func() { done <- c.ReadReply() }()
+	select {
+	case r := <-done:
+		return zrender(r)
+	case <-time.After(d):
+		t.Fatalf("no reply within %v", d)
+		return ""
+	}
+}
+
+// zwaitBlocked polls until the server reports n blocked clients.
+func zwaitBlocked(t *testing.T, c *servertest.Conn, n int) {
+	t.Helper()
+	want := "blocked_clients:" + strconv.Itoa(n) + "\r\n"
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(c.Do("INFO", "clients"), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("blocked_clients never reached %d", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestBZPopBlocks(t *testing.T) {
+	srv := servertest.Start(t)
+	ctl := srv.Dial()
+	for _, tc := range []struct {
+		cmd  []string
+		push []string
+		want string
+	}{
+		{zcmd("BZPOPMIN a z 0"), zcmd("ZADD z 2 m 1 l"), `["z" "l" "1"]`},
+		{zcmd("BZPOPMAX a z 0"), zcmd("ZADD a 2 m 1 l"), `["a" "m" "2"]`},
+		{zcmd("BZMPOP 0 2 a z MAX COUNT 5"), zcmd("ZADD z 2 m 1 l"), `["z" [["m" "2"] ["l" "1"]]]`},
+	} {
+		ctl.Do("FLUSHALL")
+		waiter := srv.Dial()
+		waiter.Send(zrespArray(tc.cmd))
+		zwaitBlocked(t, ctl, 1)
+		if got := ctl.Do(tc.push...); !strings.HasPrefix(got, ":") {
+			t.Fatalf("%v = %q", tc.push, got)
+		}
+		if got := zawait(t, waiter, 5*time.Second); got != tc.want {
+			t.Fatalf("%v served %s, want %s", tc.cmd, got, tc.want)
+		}
+		zwaitBlocked(t, ctl, 0)
+	}
+	// A timeout answers with the null array; inside MULTI the pop never blocks.
+	waiter := srv.Dial()
+	start := time.Now()
+	waiter.Send(zrespArray(zcmd("BZPOPMIN nokey 0.1")))
+	if got := zawait(t, waiter, 5*time.Second); got != "nil*" {
+		t.Fatalf("timed-out BZPOPMIN = %s", got)
+	}
+	if time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("BZPOPMIN 0.1 answered after %v", time.Since(start))
+	}
+	zrunSteps(t, srv, 2, []zstep{
+		{zcmd("MULTI"), "+OK", ""},
+		{zcmd("BZPOPMIN nokey 0"), "+QUEUED", ""},
+		{zcmd("BZMPOP 0 1 nokey MIN"), "+QUEUED", ""},
+		{zcmd("EXEC"), "[nil* nil*]", ""},
+	})
+}
+
+func zrespArray(args []string) string {
+	var b strings.Builder
+	b.WriteString("*" + strconv.Itoa(len(args)) + "\r\n")
+	for _, a := range args {
+		b.WriteString("$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n")
+	}
+	return b.String()
 }

@@ -73,10 +73,7 @@ func encodingOf(e *keyspace.Entry) string {
 		}
 		return "hashtable"
 	case keyspace.TypeZSet:
-		if e.Count <= listpackMaxEntries {
-			return "listpack"
-		}
-		return "skiplist"
+		return zsetEncoding(e)
 	case keyspace.TypeStream:
 		return "stream"
 	}

@@ -15,11 +15,9 @@ import (
 var zbenchSizes = []int{1_000, 100_000, 1_000_000}
 
 // zbenchSet fills the sorted set "z" with n members m0..m(n-1), scored by index.
-func zbenchSet(b *testing.B, n int) *applyHarness { return zbenchSetT(b, n) }
-
-func zbenchSetT(b testing.TB, n int) *applyHarness {
+func zbenchSet(b *testing.B, n int) *zharness {
 	b.Helper()
-	h := newApplyHarness(b)
+	h := newZHarness(b, 512<<20)
 	const perOp, opsPerBatch = 1000, 50
 	var batch [][][]byte
 	for i := 0; i < n; i += perOp {

@@ -1,13 +1,12 @@
 package command
 
 import (
-	"math"
-
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
-// Pops: ZPOPMIN, ZPOPMAX, ZMPOP and the cores of their blocking forms. A pop reads the members
-// at one end of the score order and removes them: O(count) seeks and writes.
+// Pops: ZPOPMIN, ZPOPMAX, ZMPOP and their blocking forms. A pop reads the members at one end of
+// the score order and removes them: O(count) seeks and writes. A blocking pop that finds nothing
+// waits (Ctx.WouldBlock); apply runs it again when one of its keys changes.
 
 func init() {
 	Register(
@@ -194,63 +193,37 @@ func runZMPop(c *Ctx) {
 	}
 }
 
-// zpopTimeout parses a blocking command's timeout in seconds as Redis does (a long double,
-// rounded up to milliseconds) and returns it in milliseconds.
-func (c *Ctx) zpopTimeout(arg []byte) (int64, bool) {
-	var secs float64
-	if f, ok := parseLongDouble(arg); ok {
-		secs, _ = f.Float64()
-	} else if f, ok := ParseFloat(arg); ok && math.IsInf(f, 0) {
-		secs = f // strtold reads infinities; Redis then finds them out of range or negative
-	} else {
-		c.Err(ErrTimeout)
-		return 0, false
-	}
-	ms := math.Ceil(secs * 1000)
-	switch {
-	case ms < 0:
-		c.Err(ErrNegTimeout)
-		return 0, false
-	case ms >= math.MaxInt64 || int64(ms) > math.MaxInt64-c.Now:
-		c.Err("ERR timeout is out of range")
-		return 0, false
-	}
-	return int64(ms), true
-}
-
 func runBZPop(c *Ctx) {
-	if !ServeBZPop(c) {
-		c.W.NullArray()
+	timeout, ok := c.ParseTimeout(c.Args[len(c.Args)-1])
+	if !ok {
+		return
 	}
-}
-
-// ServeBZPop runs BZPOPMIN or BZPOPMAX (c.Args: name, keys..., timeout) without blocking. It
-// reports served=false, having written nothing, when none of the keys holds a sorted set: the
-// caller then blocks the client, or replies with a null array when it cannot block (MULTI, or the
-// timeout ran out). Otherwise it has written the reply: [key, member, score], or an error.
-// The blocking path calls it again each time one of the keys is written to.
-func ServeBZPop(c *Ctx) (served bool) {
-	if _, ok := c.zpopTimeout(c.Args[len(c.Args)-1]); !ok {
-		return true
+	keys := c.Args[1 : len(c.Args)-1]
+	if !c.zpopFirst(keys, c.Cmd.Name == "bzpopmax", 1, zpopKeyed) {
+		c.zblock(timeout, keys)
 	}
-	return c.zpopFirst(c.Args[1:len(c.Args)-1], c.Cmd.Name == "bzpopmax", 1, zpopKeyed)
 }
 
 func runBZMPop(c *Ctx) {
-	if !ServeBZMPop(c) {
-		c.W.NullArray()
+	keys, max, count, ok := c.zmpopArgs(2)
+	if !ok {
+		return
+	}
+	timeout, ok := c.ParseTimeout(c.Args[1])
+	if !ok {
+		return
+	}
+	if !c.zpopFirst(keys, max, count, zpopMulti) {
+		c.zblock(timeout, keys)
 	}
 }
 
-// ServeBZMPop is ServeBZPop for BZMPOP (c.Args: name, timeout, numkeys, keys..., MIN|MAX
-// [COUNT n]); what it writes when served is [key, [[member, score], ...]] or an error.
-func ServeBZMPop(c *Ctx) (served bool) {
-	keys, max, count, ok := c.zmpopArgs(2)
-	if !ok {
-		return true
+// zblock waits for one of keys to get members, or replies with the timeout's null array where
+// the command may not block (MULTI).
+func (c *Ctx) zblock(timeout int64, keys [][]byte) {
+	if c.CanBlock() {
+		c.WouldBlock(timeout, keys...)
+		return
 	}
-	if _, ok := c.zpopTimeout(c.Args[1]); !ok {
-		return true
-	}
-	return c.zpopFirst(keys, max, count, zpopMulti)
+	c.W.NullArray()
 }

@@ -3,7 +3,6 @@ package command
 import (
 	"math"
 	"strconv"
-	"sync"
 
 	"github.com/cairn-db/cairn/internal/glob"
 	"github.com/cairn-db/cairn/internal/keyspace"
@@ -54,7 +53,7 @@ func (c *Ctx) parseZScanOptions(args [][]byte) (zscanOptions, bool) {
 }
 
 func runZScan(c *Ctx) {
-	cursor, ok := zparseCursor(c.Args[2])
+	cursor, ok := parseCursor(c.Args[2])
 	if !ok {
 		c.Err(errZInvalidCur)
 		return
@@ -76,6 +75,11 @@ func runZScan(c *Ctx) {
 	var found []zentry
 	var next uint64
 	var err error
+	if c.Cursors == nil && e.Count > zscanWhole {
+		// As SCAN: without the table a scan could not go on past its first page.
+		c.Err("ERR ZSCAN is not available here: no cursor table")
+		return
+	}
 	if e.Count <= zscanWhole {
 		found, err = c.zscanWhole(&e, &o)
 	} else {
@@ -112,10 +116,11 @@ func (c *Ctx) zscanWhole(e *keyspace.Entry, o *zscanOptions) ([]zentry, error) {
 // zscanPage visits up to COUNT members of a large set in member order from where cursor left
 // off, and returns those that match and the cursor to continue with (0 at the end).
 func (c *Ctx) zscanPage(e *keyspace.Entry, cursor uint64, o *zscanOptions) ([]zentry, uint64, error) {
-	scope := "z" + strconv.Itoa(int(c.Tx.DB())) + ":" + strconv.FormatUint(e.Version, 10)
+	// Versions are unique, so a cursor can only resume the set it came from.
+	scope := "zscan:" + strconv.FormatUint(e.Version, 10)
 	var resume []byte
 	if cursor != 0 {
-		resume, _ = zloadCursor(cursor, scope)
+		resume, _ = c.Cursors.Get(cursor, scope) // unknown: start over (see ScanCursors)
 	}
 	it, err := c.Tx.Elems(c.Args[1], e.Version)
 	if err != nil {
@@ -138,70 +143,7 @@ func (c *Ctx) zscanPage(e *keyspace.Entry, cursor uint64, o *zscanOptions) ([]ze
 	}
 	var next uint64
 	if ok {
-		next = zsaveCursor(scope, it.Elem())
+		next = c.Cursors.Put(scope, append([]byte(nil), it.Elem()...))
 	}
 	return found, next, it.Close()
-}
-
-// ZSCAN cursors. Redis's cursor is a position in a hash table that a client hands back as
-// an integer; ours is a position in byte order (the next element or key to visit), which does not
-// fit in 64 bits. So a cursor names an entry of a table that remembers where to resume: the
-// entry's scope (the collection version or database it belongs to) and the resume bytes.
-//
-// The table is a ring; a cursor older than zcursorSlots later cursors, or one from before a
-// restart or from another node, is not found, and the scan restarts from the beginning. Elements
-// may then be returned again (SCAN allows duplicates), but none present throughout is missed.
-
-const zcursorSlots = 1 << 14
-
-type zcursorEntry struct {
-	id     uint64
-	scope  string
-	resume []byte
-}
-
-type zcursorTable struct {
-	mu    sync.Mutex
-	next  uint64
-	slots [zcursorSlots]zcursorEntry
-}
-
-var zcursors = zcursorTable{next: 1}
-
-// zsaveCursor remembers that the scan of scope resumes at resume and returns the cursor for it.
-func zsaveCursor(scope string, resume []byte) uint64 {
-	t := &zcursors
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	id := t.next
-	t.next++
-	if t.next >= 1<<62 {
-		t.next = 1
-	}
-	s := &t.slots[id%zcursorSlots]
-	s.id, s.scope = id, scope
-	s.resume = append(s.resume[:0], resume...)
-	return id
-}
-
-// zloadCursor returns where the scan of scope named by id resumes; ok is false when the cursor
-// is unknown, and the scan should start over.
-func zloadCursor(id uint64, scope string) (resume []byte, ok bool) {
-	t := &zcursors
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := &t.slots[id%zcursorSlots]
-	if s.id != id || s.scope != scope {
-		return nil, false
-	}
-	return append([]byte(nil), s.resume...), true
-}
-
-// zparseCursor parses a SCAN cursor as Redis does (an unsigned 64-bit decimal).
-func zparseCursor(b []byte) (uint64, bool) {
-	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(b), 10, 64)
-	return n, err == nil
 }

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -18,23 +16,22 @@ import (
 	"github.com/cairn-db/cairn/internal/replica"
 )
 
-var zseedFlag = flag.Uint64("zseed", 0, "seed for the randomized sorted-set tests (0: time)")
-
-// applyHarness runs commands through the Applier over an in-memory engine, as the server's apply
-// loop does, and keeps the events of the last one.
-type applyHarness struct {
+// zharness runs commands through the Applier, as apply does, like harness but for benchmarks
+// too, and with several operations per batch.
+type zharness struct {
 	t      testing.TB
 	eng    *engine.Engine
 	a      *Applier
+	limits Limits
 	index  uint64
 	now    int64
 	proto  int
 	events []keyspace.Event
 }
 
-func newApplyHarness(t testing.TB) *applyHarness {
+func newZHarness(t testing.TB, cacheSize int64) *zharness {
 	t.Helper()
-	eng, err := engine.Open(engine.Options{FS: vfs.NewMem(), CacheSize: 64 << 20, MemTableSize: 64 << 20})
+	eng, err := engine.Open(engine.Options{FS: vfs.NewMem(), CacheSize: cacheSize, MemTableSize: 64 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +40,15 @@ func newApplyHarness(t testing.TB) *applyHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &applyHarness{t: t, eng: eng, now: 1_700_000_000_000, proto: 2}
-	h.a = NewApplier(eng, state, &DefaultLimits)
-	h.a.OnApplied = func(eff *keyspace.Effects) {
+	filters, err := keyspace.NewFilters(eng.DB(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &zharness{t: t, eng: eng, limits: DefaultLimits, now: 1_700_000_000_000, proto: 2}
+	if h.a, err = NewApplier(eng, state, &h.limits, keyspace.NewCache(1<<20), filters); err != nil {
+		t.Fatal(err)
+	}
+	h.a.OnApplied = func(eff *keyspace.Effects, _ []Served) {
 		h.events = h.events[:0]
 		for _, ev := range eff.Events {
 			ev.Key = append([]byte(nil), ev.Key...)
@@ -56,7 +59,7 @@ func newApplyHarness(t testing.TB) *applyHarness {
 }
 
 // applyOps applies one log entry per command, all in one batch, and returns the replies.
-func (h *applyHarness) applyOps(cmds ...[][]byte) []string {
+func (h *zharness) applyOps(cmds ...[][]byte) []string {
 	h.t.Helper()
 	entries := make([]replica.Entry, len(cmds))
 	for i, args := range cmds {
@@ -75,7 +78,7 @@ func (h *applyHarness) applyOps(cmds ...[][]byte) []string {
 }
 
 // do runs one command and returns its raw reply.
-func (h *applyHarness) do(args ...string) string {
+func (h *zharness) do(args ...string) string {
 	h.t.Helper()
 	b := make([][]byte, len(args))
 	for i, a := range args {
@@ -85,7 +88,7 @@ func (h *applyHarness) do(args ...string) string {
 }
 
 // eventNames renders the last command's events as "class:name:key" strings.
-func (h *applyHarness) eventNames() string {
+func (h *zharness) eventNames() string {
 	var s []string
 	for _, ev := range h.events {
 		s = append(s, fmt.Sprintf("%c:%s:%s", ev.Class, ev.Name, ev.Key))
@@ -94,7 +97,7 @@ func (h *applyHarness) eventNames() string {
 }
 
 func TestZSetKeyspaceEvents(t *testing.T) {
-	h := newApplyHarness(t)
+	h := newZHarness(t, 8<<20)
 	steps := []struct {
 		args   []string
 		events string
@@ -173,13 +176,8 @@ func respScores(es []zentry) string {
 }
 
 func TestZSetCommandsMatchModel(t *testing.T) {
-	seed := *zseedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -zseed %d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
-	h := newApplyHarness(t)
+	rng := rand.New(rand.NewPCG(testSeed(t), 1))
+	h := newZHarness(t, 8<<20)
 	m := zmodel{}
 	scores := []string{"-inf", "-1", "0", "0.5", "1", "2", "+inf"}
 	for i := 0; i < 1500; i++ {
@@ -231,7 +229,7 @@ func TestZSetCommandsMatchModel(t *testing.T) {
 }
 
 func TestZSetEncodingFlag(t *testing.T) {
-	h := newApplyHarness(t)
+	h := newZHarness(t, 8<<20)
 	encoding := func(key string) string {
 		t.Helper()
 		tx := keyspace.NewTx(h.eng.DB(), nil, 0, h.now)

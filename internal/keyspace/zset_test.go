@@ -2,29 +2,12 @@ package keyspace
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
-	"time"
-
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0: time)")
-
-func openMem(t testing.TB) *pebble.DB {
-	t.Helper()
-	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 type zmodelEntry struct {
 	member string
@@ -73,12 +56,7 @@ func equalEntries(a, b []zmodelEntry) bool {
 }
 
 func TestZSetRecordsMatchModel(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -seed %d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := rand.New(rand.NewPCG(testSeed(t), 0))
 	db := openMem(t)
 	b := db.NewIndexedBatch()
 	tx := NewTx(b, b, 0, 0)
