@@ -43,35 +43,44 @@ func TestExpireErrors(t *testing.T) {
 	})
 }
 
+// TestExpireConditions checks NX/XX/GT/LT with absolute times, so the replies do not depend on
+// how long each command takes; the relative forms share the code.
 func TestExpireConditions(t *testing.T) {
 	srv := servertest.Start(t)
 	c := srv.Dial()
+	base := time.Now().Unix() + 10000
+	at := func(d int64) string { return strconv.FormatInt(base+d, 10) }
+	when := func(d int64) string { return integer(base + d) }
 	runScript(t, c, []step{
 		{cmd("EXPIRE", "missing", "10"), integer(0)},
 		{cmd("EXPIRE", "missing", "-10"), integer(0)},
 		{cmd("SET", "k", "v"), ok},
 		// No expiry: XX and GT fail, NX and LT succeed.
-		{cmd("EXPIRE", "k", "100", "XX"), integer(0)},
-		{cmd("EXPIRE", "k", "100", "GT"), integer(0)},
+		{cmd("EXPIREAT", "k", at(100), "XX"), integer(0)},
+		{cmd("EXPIREAT", "k", at(100), "GT"), integer(0)},
 		{cmd("TTL", "k"), integer(-1)},
-		{cmd("EXPIRE", "k", "100", "LT"), integer(1)},
-		{cmd("TTL", "k"), integer(100)},
+		{cmd("EXPIREAT", "k", at(100), "LT"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(100)},
 		{cmd("PERSIST", "k"), integer(1)},
-		{cmd("EXPIRE", "k", "100", "NX"), integer(1)},
-		{cmd("EXPIRE", "k", "200", "NX"), integer(0)},
-		{cmd("TTL", "k"), integer(100)},
-		{cmd("EXPIRE", "k", "200", "XX"), integer(1)},
-		{cmd("TTL", "k"), integer(200)},
-		{cmd("EXPIRE", "k", "100", "GT"), integer(0)},
-		{cmd("EXPIRE", "k", "300", "gt"), integer(1)},
-		{cmd("TTL", "k"), integer(300)},
-		{cmd("EXPIRE", "k", "400", "LT"), integer(0)},
-		{cmd("EXPIRE", "k", "50", "lt"), integer(1)},
-		{cmd("TTL", "k"), integer(50)},
-		{cmd("EXPIRE", "k", "60", "XX", "GT"), integer(1)},
-		{cmd("TTL", "k"), integer(60)},
-		{cmd("EXPIRE", "k", "30", "XX", "LT", "XX"), integer(1)},
-		{cmd("TTL", "k"), integer(30)},
+		{cmd("EXPIREAT", "k", at(100), "NX"), integer(1)},
+		{cmd("EXPIREAT", "k", at(200), "NX"), integer(0)},
+		{cmd("EXPIRETIME", "k"), when(100)},
+		{cmd("EXPIREAT", "k", at(200), "XX"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(200)},
+		{cmd("EXPIREAT", "k", at(100), "GT"), integer(0)},
+		{cmd("EXPIREAT", "k", at(200), "GT"), integer(0)},
+		{cmd("EXPIREAT", "k", at(300), "gt"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(300)},
+		{cmd("EXPIREAT", "k", at(400), "LT"), integer(0)},
+		{cmd("EXPIREAT", "k", at(300), "LT"), integer(0)},
+		{cmd("EXPIREAT", "k", at(50), "lt"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(50)},
+		{cmd("EXPIREAT", "k", at(60), "XX", "GT"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(60)},
+		{cmd("EXPIREAT", "k", at(30), "XX", "LT", "XX"), integer(1)},
+		{cmd("EXPIRETIME", "k"), when(30)},
+		{cmd("PEXPIREAT", "k", at(40)+"000", "GT"), integer(1)},
+		{cmd("PEXPIRETIME", "k"), integer((base + 40) * 1000)},
 		// A time in the past deletes the key, even under a condition that holds.
 		{cmd("EXPIRE", "k", "-1", "LT"), integer(1)},
 		{cmd("EXISTS", "k"), integer(0)},
@@ -93,6 +102,24 @@ func TestExpireConditions(t *testing.T) {
 		{cmd("EXPIRE", "k", "-1", "XX"), integer(0)},
 		{cmd("EXISTS", "k"), integer(1)},
 	})
+	// The relative forms count from the command's time.
+	rdb := srv.Client()
+	ctx := servertest.Ctx(t)
+	if ok, err := rdb.ExpireNX(ctx, "k", 100*time.Second).Result(); err != nil || !ok {
+		t.Fatalf("EXPIRE k 100 NX = %v, %v; want 1", ok, err)
+	}
+	if ttl := rdb.PTTL(ctx, "k").Val(); ttl <= 90*time.Second || ttl > 100*time.Second {
+		t.Fatalf("PTTL after EXPIRE 100 = %v, want just under 100s", ttl)
+	}
+	if ok, err := rdb.ExpireLT(ctx, "k", 200*time.Second).Result(); err != nil || ok {
+		t.Fatalf("EXPIRE k 200 LT = %v, %v; want 0", ok, err)
+	}
+	if ok, err := rdb.PExpire(ctx, "k", 200*time.Second).Result(); err != nil || !ok {
+		t.Fatalf("PEXPIRE k 200000 = %v, %v; want 1", ok, err)
+	}
+	if ttl := rdb.PTTL(ctx, "k").Val(); ttl <= 190*time.Second || ttl > 200*time.Second {
+		t.Fatalf("PTTL after PEXPIRE 200000 = %v, want just under 200s", ttl)
+	}
 }
 
 func TestExpireTimes(t *testing.T) {
@@ -126,15 +153,16 @@ func TestExpireTimes(t *testing.T) {
 	if err := rdb.PExpire(ctx, "k", 100*time.Second).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := rdb.PTTL(ctx, "k").Val(); ttl <= 99*time.Second || ttl > 100*time.Second {
+	if ttl := rdb.PTTL(ctx, "k").Val(); ttl <= 90*time.Second || ttl > 100*time.Second {
 		t.Fatalf("PTTL = %v, want just under 100s", ttl)
 	}
 	// Writing a value without KEEPTTL drops the expiry; APPEND keeps it.
+	deadline := rdb.PExpireTime(ctx, "k").Val()
 	if err := rdb.Append(ctx, "k", "w").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := rdb.TTL(ctx, "k").Val(); ttl != 100*time.Second {
-		t.Fatalf("TTL after APPEND = %v, want 100s", ttl)
+	if got := rdb.PExpireTime(ctx, "k").Val(); got != deadline {
+		t.Fatalf("PEXPIRETIME after APPEND = %v, want %v", got, deadline)
 	}
 	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -202,7 +230,7 @@ func TestExpireFollowsRename(t *testing.T) {
 	srv := servertest.Start(t)
 	rdb := srv.Client()
 	ctx := servertest.Ctx(t)
-	if err := rdb.Set(ctx, "a", "v", 300*time.Millisecond).Err(); err != nil {
+	if err := rdb.Set(ctx, "a", "v", 1500*time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := rdb.Rename(ctx, "a", "b").Err(); err != nil {
@@ -211,8 +239,8 @@ func TestExpireFollowsRename(t *testing.T) {
 	if err := rdb.Copy(ctx, "b", "c", 0, false).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := rdb.PTTL(ctx, "c").Val(); ttl <= 0 || ttl > 300*time.Millisecond {
-		t.Fatalf("PTTL of the copy = %v, want at most 300ms", ttl)
+	if ttl := rdb.PTTL(ctx, "c").Val(); ttl <= 0 || ttl > 1500*time.Millisecond {
+		t.Fatalf("PTTL of the copy = %v, want at most 1.5s", ttl)
 	}
 	waitFor(t, "the renamed key and its copy to expire", func() bool {
 		return rdb.Exists(ctx, "b", "c").Val() == 0

@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,7 @@ func TestDelExistsTouchType(t *testing.T) {
 
 func TestRename(t *testing.T) {
 	srv := servertest.Start(t)
+	at := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
 	runScript(t, srv.Dial(), []step{
 		{cmd("RENAME", "missing", "x"), errReply("ERR no such key")},
 		{cmd("RENAMENX", "missing", "x"), errReply("ERR no such key")},
@@ -102,12 +104,12 @@ func TestRename(t *testing.T) {
 		{cmd("RENAMENX", "c", "d"), integer(1)},
 		{cmd("MGET", "c", "d"), array(nilBulk, bulk("1"))},
 		// The expiry moves with the value; the destination's own expiry goes.
-		{cmd("SET", "e", "5", "EX", "1000"), ok},
+		{cmd("SET", "e", "5", "PXAT", at), ok},
 		{cmd("SET", "f", "6", "EX", "50"), ok},
 		{cmd("RENAME", "d", "f"), ok},
 		{cmd("TTL", "f"), integer(-1)},
 		{cmd("RENAME", "e", "g"), ok},
-		{cmd("TTL", "g"), integer(1000)},
+		{cmd("PEXPIRETIME", "g"), ":" + at + "\r\n"},
 		{cmd("RENAME", "a"), errReply("ERR wrong number of arguments for 'rename' command")},
 		{cmd("RENAMENX", "a", "b", "c"), errReply("ERR wrong number of arguments for 'renamenx' command")},
 	})
@@ -115,14 +117,15 @@ func TestRename(t *testing.T) {
 
 func TestCopy(t *testing.T) {
 	srv := servertest.Start(t)
+	at := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
 	runScript(t, srv.Dial(), []step{
 		{cmd("COPY", "missing", "x"), integer(0)},
-		{cmd("SET", "a", "1", "EX", "1000"), ok},
+		{cmd("SET", "a", "1", "PXAT", at), ok},
 		{cmd("COPY", "a", "a"), errReply("ERR source and destination objects are the same")},
 		{cmd("COPY", "a", "a", "DB", "0"), errReply("ERR source and destination objects are the same")},
 		{cmd("COPY", "a", "b"), integer(1)},
 		{cmd("GET", "b"), bulk("1")},
-		{cmd("TTL", "b"), integer(1000)},
+		{cmd("PEXPIRETIME", "b"), ":" + at + "\r\n"},
 		{cmd("SET", "a", "2"), ok},
 		{cmd("COPY", "a", "b"), integer(0)},
 		{cmd("GET", "b"), bulk("1")},
@@ -239,14 +242,15 @@ func TestGenericCommandsOnCollections(t *testing.T) {
 	if len(made) == 0 {
 		t.Skip("no collection type is supported yet")
 	}
+	at := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
 	for typ, key := range made {
 		want := readBack(t, c, typ, key)
 		runScript(t, c, []step{
 			{cmd("TYPE", key), "+" + typ + "\r\n"},
-			{cmd("EXPIRE", key, "1000"), integer(1)},
+			{cmd("PEXPIREAT", key, at), integer(1)},
 			{cmd("RENAME", key, key+"-r"), ok},
 			{cmd("EXISTS", key), integer(0)},
-			{cmd("TTL", key+"-r"), integer(1000)},
+			{cmd("PEXPIRETIME", key+"-r"), ":" + at + "\r\n"},
 			{cmd("COPY", key+"-r", key+"-c"), integer(1)},
 			{cmd("MOVE", key+"-c", "3"), integer(1)},
 			{cmd("COPY", key+"-r", key+"-d", "DB", "4"), integer(1)},
@@ -267,7 +271,7 @@ func TestGenericCommandsOnCollections(t *testing.T) {
 				t.Fatalf("%s copied to db %s = %q, want %q", typ, db, got, want)
 			}
 			runScript(t, c, []step{
-				{cmd("TTL", k), integer(1000)},
+				{cmd("PEXPIRETIME", k), ":" + at + "\r\n"},
 				{cmd("TYPE", k), "+" + typ + "\r\n"},
 				{cmd("SELECT", "0"), ok},
 			})
