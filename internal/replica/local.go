@@ -21,6 +21,7 @@ type Local struct {
 	stopped bool
 
 	applied atomic.Uint64
+	waits   waiters
 	done    chan struct{}
 }
 
@@ -51,6 +52,15 @@ func (l *Local) Propose(ps ...Proposal) error {
 // Applied implements Log.
 func (l *Local) Applied() uint64 { return l.applied.Load() }
 
+// ReadIndex implements Log. A local log has no other replica to be behind: everything
+// acknowledged is applied, so a read may run at once.
+func (l *Local) ReadIndex(done func(error)) { done(nil) }
+
+// WaitApplied implements Log.
+func (l *Local) WaitApplied(index uint64, done func(error)) {
+	l.waits.add(index, l.applied.Load, done)
+}
+
 // Close implements Log. Operations already queued are applied first.
 func (l *Local) Close() error {
 	l.mu.Lock()
@@ -66,6 +76,7 @@ func (l *Local) Close() error {
 	default:
 	}
 	<-l.done
+	l.waits.fail(ErrStopped)
 	return nil
 }
 
@@ -107,6 +118,7 @@ func (l *Local) run() {
 			err := l.sm.Apply(entries, results)
 			if err == nil {
 				l.applied.Store(next)
+				l.waits.release(next)
 			}
 			for i, p := range run {
 				p.Done(results[i], err)

@@ -4,7 +4,8 @@ import (
 	"errors"
 )
 
-// Entry is one operation in the log.
+// Entry is one operation in the log. Data is nil for entries that carry no operation (a new
+// leader's first entry); the state machine records their index and produces no result.
 type Entry struct {
 	Index uint64
 	Data  []byte
@@ -29,16 +30,38 @@ type Proposal struct {
 	Done Done
 }
 
-// Log orders operations and applies them. The single-node form is Local; the Raft form (the
-// replication issue) implements the same interface.
+// Log orders operations and applies them. The single-node form is Local; the replicated form
+// is Raft.
 type Log interface {
 	// Propose submits operations; each one's Done is called when it has been applied, in order.
 	Propose(ps ...Proposal) error
 	// Applied is the index of the last applied entry.
 	Applied() uint64
+	// ReadIndex calls done once this replica has applied every entry committed before the
+	// call: a read after that sees every write acknowledged before it began (linearizable).
+	// done may run on another goroutine, or at once.
+	ReadIndex(done func(error))
+	// WaitApplied calls done once this replica has applied index (at once if it has).
+	WaitApplied(index uint64, done func(error))
 	// Close stops the log; proposals not yet applied fail with ErrStopped.
 	Close() error
 }
 
-// ErrStopped is reported to proposals that were pending when the log stopped.
-var ErrStopped = errors.New("replica: log stopped")
+// Errors reported to Done and read callbacks. Whether an operation took effect differs: see
+// each.
+var (
+	// ErrStopped is reported to proposals that were pending when the log stopped; they may or
+	// may not have been applied.
+	ErrStopped = errors.New("replica: log stopped")
+	// ErrNotLeader is reported to a proposal made on a replica that is not the leader. The
+	// operation was not applied.
+	ErrNotLeader = errors.New("replica: not the leader")
+	// ErrDropped is reported to a proposal whose entry was lost in a leader change. The
+	// operation was not applied, and is not re-proposed: a retry is the client's decision.
+	ErrDropped = errors.New("replica: operation lost in a leader change")
+	// ErrUnknown is reported to a proposal whose fate was not learned in time: it may or may not
+	// be applied later.
+	ErrUnknown = errors.New("replica: operation outcome unknown (no quorum in time)")
+	// ErrNoLeader is reported to reads that need a leader when none is known or reachable.
+	ErrNoLeader = errors.New("replica: no leader")
+)

@@ -1,0 +1,419 @@
+package replica
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// HostConfig configures a node's Raft scheduler.
+type HostConfig struct {
+	// Dir holds the Raft log store and the shards' snapshots (a server uses dataDir/raft).
+	Dir string
+	// FS is the log store's filesystem; nil is the operating system's.
+	FS      vfs.FS
+	Clock   Clock
+	Network Network
+	Logger  *slog.Logger
+
+	// TickInterval is one Raft tick; ElectionTicks and HeartbeatTicks count them. The election
+	// timeout is randomized by Raft between ElectionTicks and twice that.
+	TickInterval   time.Duration
+	ElectionTicks  int
+	HeartbeatTicks int
+	// SnapshotEntries is how many entries are applied between two checkpoints of a shard;
+	// KeepEntries how many entries behind a checkpoint stay in the log for followers that lag
+	// a little (beyond that they get the snapshot).
+	SnapshotEntries uint64
+	KeepEntries     uint64
+	// ProposalTimeout bounds how long a proposal waits to learn whether its entry committed
+	// once it is in the log; ReadTimeout how long a read waits for its read index.
+	ProposalTimeout time.Duration
+	ReadTimeout     time.Duration
+	// OnFatal is called if the node cannot go on (its log or state machine failed to write).
+	OnFatal func(error)
+}
+
+func (c *HostConfig) defaults() {
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 50 * time.Millisecond
+	}
+	if c.ElectionTicks <= 0 {
+		c.ElectionTicks = 10
+	}
+	if c.HeartbeatTicks <= 0 {
+		c.HeartbeatTicks = 1
+	}
+	if c.SnapshotEntries == 0 {
+		c.SnapshotEntries = 50000
+	}
+	if c.KeepEntries == 0 {
+		c.KeepEntries = 5000
+	}
+	election := time.Duration(c.ElectionTicks) * c.TickInterval
+	if c.ProposalTimeout <= 0 {
+		c.ProposalTimeout = max(10*election, 5*time.Second)
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = max(4*election, 2*time.Second)
+	}
+	if c.OnFatal == nil {
+		c.OnFatal = func(err error) { panic(err) }
+	}
+}
+
+// Host runs the Raft groups (shards) of one node. One goroutine drives every shard's RawNode:
+// each round it takes every shard's Ready, makes all their entries and hard states durable with
+// one batch and one fsync, sends all messages for a peer as one payload, applies committed
+// entries in runs, and advances. Raft's state is touched by that goroutine only; proposals,
+// reads and incoming messages are queued for it.
+type Host struct {
+	cfg   HostConfig
+	store *logStore
+	id    uint64
+
+	mu     sync.Mutex
+	shards map[uint64]*Raft
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+	senders sync.WaitGroup
+}
+
+// OpenHost opens the node's Raft log store. The node ID is read from it (NodeID is 0 for a new
+// node until SetNodeID).
+func OpenHost(cfg HostConfig) (*Host, error) {
+	cfg.defaults()
+	fs := cfg.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	if err := fs.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	store, err := openLogStore(filepath.Join(cfg.Dir, "log"), fs)
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{cfg: cfg, store: store, shards: map[uint64]*Raft{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	v, err := store.meta("id")
+	if err != nil {
+		store.close()
+		return nil, err
+	}
+	if len(v) == 8 {
+		h.id = binary.BigEndian.Uint64(v)
+	}
+	// Snapshots half-received before a restart are of no use.
+	_ = os.RemoveAll(h.inboxDir())
+	return h, nil
+}
+
+// NodeID is this node's ID; 0 if it has none yet.
+func (h *Host) NodeID() uint64 { return h.id }
+
+// SetNodeID records the node's ID durably. An ID is set once.
+func (h *Host) SetNodeID(id uint64) error {
+	if h.id != 0 && h.id != id {
+		return fmt.Errorf("replica: node already has ID %d", h.id)
+	}
+	b := h.store.db.NewBatch()
+	defer b.Close()
+	if err := h.store.setMeta(b, "id", binary.BigEndian.AppendUint64(nil, id)); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	h.id = id
+	return nil
+}
+
+// ElectionTimeout is the base election timeout.
+func (h *Host) ElectionTimeout() time.Duration {
+	return time.Duration(h.cfg.ElectionTicks) * h.cfg.TickInterval
+}
+
+// Start starts the scheduler goroutine. Shards may be added before or after.
+func (h *Host) Start() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started {
+		return
+	}
+	h.started = true
+	go h.run()
+}
+
+// Close stops the scheduler and every shard, and closes the log store.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	started := h.started
+	h.mu.Unlock()
+	close(h.stop)
+	if started {
+		<-h.done
+	}
+	h.senders.Wait()
+	h.mu.Lock()
+	shards := h.shardList()
+	h.mu.Unlock()
+	for _, r := range shards {
+		r.failAll(ErrStopped)
+	}
+	return h.store.close()
+}
+
+func (h *Host) shardList() []*Raft {
+	out := make([]*Raft, 0, len(h.shards))
+	for _, r := range h.shards {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].shard < out[j].shard })
+	return out
+}
+
+func (h *Host) shard(id uint64) *Raft {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.shards[id]
+}
+
+func (h *Host) wakeup() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Host) inboxDir() string { return filepath.Join(h.cfg.Dir, "snap-in") }
+
+// SnapshotInbox is the directory incoming snapshot streams are written under.
+func (h *Host) SnapshotInbox() string { return h.inboxDir() }
+
+// Deliver hands the host a payload a peer sent. It never blocks on Raft.
+func (h *Host) Deliver(from uint64, payload []byte) error {
+	woke := false
+	err := decodePayload(payload, func(shard uint64, m *pb.Message) {
+		if r := h.shard(shard); r != nil {
+			r.receive(m)
+			woke = true
+		}
+	}, func(shard, applied uint64) {
+		if r := h.shard(shard); r != nil {
+			r.peerApplied(from, applied)
+		}
+	})
+	if woke {
+		h.wakeup()
+	}
+	return err
+}
+
+// ReceiveSnapshot hands the host a snapshot a peer streamed into dir. The host owns dir from
+// then on.
+func (h *Host) ReceiveSnapshot(from uint64, header []byte, dir string) error {
+	shard, m, err := decodeSnapshotHeader(header)
+	if err != nil {
+		return err
+	}
+	r := h.shard(shard)
+	if r == nil {
+		return fmt.Errorf("replica: no shard %d here", shard)
+	}
+	r.receiveSnapshot(m, dir)
+	h.wakeup()
+	return nil
+}
+
+func (h *Host) run() {
+	defer close(h.done)
+	ticker := h.cfg.Clock.NewTicker(h.cfg.TickInterval)
+	defer ticker.Stop()
+	ticks := 0
+	for {
+		report := false
+		select {
+		case <-h.stop:
+			return
+		case <-ticker.C():
+			h.mu.Lock()
+			shards := h.shardList()
+			h.mu.Unlock()
+			now := h.cfg.Clock.Now()
+			for _, r := range shards {
+				r.tick(now)
+			}
+			ticks++
+			report = true
+		case <-h.wake:
+		}
+		if err := h.round(report); err != nil {
+			h.cfg.Logger.Error("raft scheduler stopped", "err", err)
+			h.mu.Lock()
+			shards := h.shardList()
+			h.mu.Unlock()
+			for _, r := range shards {
+				r.failAll(ErrStopped)
+			}
+			h.cfg.OnFatal(err)
+			<-h.stop
+			return
+		}
+	}
+}
+
+type shardReady struct {
+	r      *Raft
+	rd     raft.Ready
+	leader bool
+}
+
+// round runs one pass of the Ready loop over every shard.
+func (h *Host) round(report bool) error {
+	h.mu.Lock()
+	shards := h.shardList()
+	h.mu.Unlock()
+	var (
+		readies []shardReady
+		out     outbox
+	)
+	now := h.cfg.Clock.Now()
+	for _, r := range shards {
+		if r.closing(h) {
+			continue
+		}
+		wasLeader, term := r.IsLeader(), r.term.Load()
+		r.drain(now)
+		if r.rn.HasReady() {
+			rd := r.rn.Ready()
+			// Only a leader that led before this round, in the same term, sends ahead of its
+			// fsync: messages from an election just won may carry a vote not yet durable.
+			leader := wasLeader && r.rn.BasicStatus().RaftState == raft.StateLeader && (rd.HardState == nil || rd.HardState.GetTerm() == term)
+			readies = append(readies, shardReady{r: r, rd: rd, leader: leader})
+		}
+		if report {
+			out.reports = append(out.reports, appliedReport{r.shard, r.applied.Load()})
+		}
+	}
+	if len(readies) == 0 {
+		if report {
+			h.send(&out)
+		}
+		return nil
+	}
+	// A leader may send its entries before making them durable itself (Raft thesis 10.2.1):
+	// they commit only once a quorum, counting the leader's own append below, has them.
+	for _, s := range readies {
+		if s.leader {
+			s.r.outgoing(&out, s.rd.Messages)
+		}
+	}
+	// Snapshots are installed in the state machine before the log records them, so a crash in
+	// between leaves a state machine ahead of its log (replay skips what it holds), never behind.
+	for _, s := range readies {
+		if !raft.IsEmptySnap(s.rd.Snapshot) {
+			if err := s.r.installSnapshot(s.rd.Snapshot); err != nil {
+				return fmt.Errorf("install snapshot of shard %d: %w", s.r.shard, err)
+			}
+		}
+	}
+	b := h.store.db.NewBatch()
+	sync := false
+	for _, s := range readies {
+		var snap = s.rd.Snapshot
+		if raft.IsEmptySnap(snap) {
+			snap = nil
+		}
+		if err := h.store.stage(b, s.r.shard, s.rd.Entries, s.rd.HardState, snap); err != nil {
+			b.Close()
+			return err
+		}
+		sync = sync || s.rd.MustSync
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if !b.Empty() {
+		if err := b.Commit(opts); err != nil {
+			b.Close()
+			return fmt.Errorf("write raft log: %w", err)
+		}
+	}
+	b.Close()
+	for _, s := range readies {
+		if err := s.r.persisted(s.rd); err != nil {
+			return err
+		}
+		if !s.leader {
+			s.r.outgoing(&out, s.rd.Messages)
+		}
+	}
+	h.send(&out)
+	for _, s := range readies {
+		if err := s.r.applyCommitted(s.rd.CommittedEntries); err != nil {
+			return fmt.Errorf("apply shard %d: %w", s.r.shard, err)
+		}
+		s.r.readStates(s.rd.ReadStates)
+		s.r.rn.Advance(s.rd)
+		if err := s.r.maybeSnapshot(); err != nil {
+			return fmt.Errorf("snapshot shard %d: %w", s.r.shard, err)
+		}
+		s.r.publish()
+	}
+	// More may be ready (entries committed by this round's appends); go again.
+	h.wakeup()
+	return nil
+}
+
+func (h *Host) send(o *outbox) {
+	peers := map[uint64]bool{}
+	for to := range o.msgs {
+		peers[to] = true
+	}
+	if len(o.reports) > 0 {
+		h.mu.Lock()
+		for _, r := range h.shards {
+			for _, id := range r.peerIDs() {
+				peers[id] = true
+			}
+		}
+		h.mu.Unlock()
+	}
+	for to := range peers {
+		if to == h.id || to == 0 {
+			continue
+		}
+		payload, err := encodePayload(o.msgs[to], o.reports)
+		if err != nil {
+			h.cfg.Logger.Error("encode raft messages", "err", err)
+			continue
+		}
+		if !h.cfg.Network.Send(to, payload) {
+			for _, m := range o.msgs[to] {
+				if r := h.shard(m.shard); r != nil {
+					r.rn.ReportUnreachable(to)
+				}
+			}
+		}
+	}
+}

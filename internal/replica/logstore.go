@@ -1,0 +1,250 @@
+package replica
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// logStore is the durable Raft log of every shard on a node, in one Pebble instance of its own
+// under dir/raft.
+//
+// Why Pebble, and why a separate instance from the shards' engines: a Raft log is appended at
+// the tail, truncated at the head and occasionally overwritten at the tail — exactly what an LSM
+// does cheaply with sequential WAL writes, point sets and range deletions. One instance for all
+// shards lets one batch with one fsync make every shard's entries and hard state of a round
+// durable together, which is the node-wide group commit the scheduler relies on. Keeping it apart
+// from the state machines lets those run without syncing (the log is the durable record) and
+// keeps log churn out of their compactions and checkpoints.
+//
+// Every value carries a CRC-32C of its contents, verified when it is read back, so a torn or
+// corrupted record is reported instead of being handed to Raft.
+//
+// Keys (integers big-endian):
+//
+//	'n' name          node metadata (the node's ID)
+//	'e' shard index   an entry: crc(4) term(8) type(1) data
+//	'h' shard         hard state: crc(4) term(8) vote(8) commit(8)
+//	's' shard         latest snapshot (metadata, members): crc(4) protobuf
+//	'm' shard         membership table: crc(4) encoded members
+type logStore struct {
+	db *pebble.DB
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// errCorruptLog reports a record whose checksum does not match.
+var errCorruptLog = errors.New("replica: corrupt raft log record")
+
+func openLogStore(dir string, fs vfs.FS) (*logStore, error) {
+	opts := &pebble.Options{FS: fs, MemTableSize: 16 << 20, Logger: quietPebble{}}
+	opts.EnsureDefaults()
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open raft log in %s: %w", dir, err)
+	}
+	return &logStore{db: db}, nil
+}
+
+func (s *logStore) close() error { return s.db.Close() }
+
+func entryKey(shard, index uint64) []byte {
+	k := make([]byte, 17)
+	k[0] = 'e'
+	binary.BigEndian.PutUint64(k[1:], shard)
+	binary.BigEndian.PutUint64(k[9:], index)
+	return k
+}
+
+func shardKey(kind byte, shard uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = kind
+	binary.BigEndian.PutUint64(k[1:], shard)
+	return k
+}
+
+func seal(body []byte) []byte {
+	out := make([]byte, 4, 4+len(body))
+	binary.BigEndian.PutUint32(out, crc32.Checksum(body, crcTable))
+	return append(out, body...)
+}
+
+func unseal(v []byte) ([]byte, error) {
+	if len(v) < 4 || binary.BigEndian.Uint32(v) != crc32.Checksum(v[4:], crcTable) {
+		return nil, errCorruptLog
+	}
+	return v[4:], nil
+}
+
+func encodeEntry(e *pb.Entry) []byte {
+	body := make([]byte, 4, 4+9+len(e.Data))
+	body = binary.BigEndian.AppendUint64(body, e.GetTerm())
+	body = append(body, byte(e.GetType()))
+	body = append(body, e.Data...)
+	binary.BigEndian.PutUint32(body, crc32.Checksum(body[4:], crcTable))
+	return body
+}
+
+func decodeEntry(index uint64, v []byte) (*pb.Entry, error) {
+	body, err := unseal(v)
+	if err != nil || len(body) < 9 {
+		return nil, fmt.Errorf("entry %d: %w", index, errCorruptLog)
+	}
+	data := append([]byte(nil), body[9:]...)
+	return &pb.Entry{Index: new(index), Term: new(binary.BigEndian.Uint64(body)), Type: pb.EntryType(body[8]).Enum(), Data: data}, nil
+}
+
+// stage adds a round's changes for one shard to b: entries (dropping any later ones a leader
+// overwrote), the hard state and a snapshot.
+func (s *logStore) stage(b *pebble.Batch, shard uint64, ents []*pb.Entry, hs *pb.HardState, snap *pb.Snapshot) error {
+	if snap != nil {
+		data, err := proto.Marshal(snap)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(shardKey('s', shard), seal(data), nil); err != nil {
+			return err
+		}
+		// Everything up to the snapshot is covered by it.
+		if err := b.DeleteRange(entryKey(shard, 0), entryKey(shard, snap.GetMetadata().GetIndex()+1), nil); err != nil {
+			return err
+		}
+	}
+	for _, e := range ents {
+		if err := b.Set(entryKey(shard, e.GetIndex()), encodeEntry(e), nil); err != nil {
+			return err
+		}
+	}
+	if len(ents) > 0 {
+		last := ents[len(ents)-1].GetIndex()
+		if err := b.DeleteRange(entryKey(shard, last+1), entryKey(shard, math.MaxUint64), nil); err != nil {
+			return err
+		}
+	}
+	if hs != nil {
+		var body [24]byte
+		binary.BigEndian.PutUint64(body[0:], hs.GetTerm())
+		binary.BigEndian.PutUint64(body[8:], hs.GetVote())
+		binary.BigEndian.PutUint64(body[16:], hs.GetCommit())
+		if err := b.Set(shardKey('h', shard), seal(body[:]), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compact drops the entries of shard below index.
+func (s *logStore) compact(shard, index uint64) error {
+	return s.db.DeleteRange(entryKey(shard, 0), entryKey(shard, index), pebble.NoSync)
+}
+
+// shardState is what the store holds for a shard.
+type shardState struct {
+	hard    *pb.HardState
+	snap    *pb.Snapshot
+	entries []*pb.Entry
+	members []byte
+}
+
+// load reads a shard's state, verifying every checksum. Entries at or below the snapshot are
+// skipped: the snapshot stands for them.
+func (s *logStore) load(shard uint64) (*shardState, error) {
+	st := &shardState{}
+	if v, closer, err := s.db.Get(shardKey('h', shard)); err == nil {
+		body, err := unseal(v)
+		if err != nil || len(body) != 24 {
+			closer.Close()
+			return nil, fmt.Errorf("hard state: %w", errCorruptLog)
+		}
+		st.hard = &pb.HardState{Term: new(binary.BigEndian.Uint64(body)), Vote: new(binary.BigEndian.Uint64(body[8:])), Commit: new(binary.BigEndian.Uint64(body[16:]))}
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, err
+	}
+	if v, closer, err := s.db.Get(shardKey('s', shard)); err == nil {
+		body, err := unseal(v)
+		if err != nil {
+			closer.Close()
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		st.snap = &pb.Snapshot{}
+		err = proto.Unmarshal(body, st.snap)
+		closer.Close()
+		if err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, err
+	}
+	if v, closer, err := s.db.Get(shardKey('m', shard)); err == nil {
+		body, err := unseal(v)
+		if err != nil {
+			closer.Close()
+			return nil, fmt.Errorf("members: %w", err)
+		}
+		st.members = append([]byte(nil), body...)
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, err
+	}
+	from := st.snap.GetMetadata().GetIndex() + 1
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: entryKey(shard, from), UpperBound: entryKey(shard, math.MaxUint64)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	next := from
+	for ok := it.First(); ok; ok = it.Next() {
+		index := binary.BigEndian.Uint64(it.Key()[9:])
+		if index != next && len(st.entries) > 0 {
+			return nil, fmt.Errorf("raft log of shard %d has a gap at %d: %w", shard, next, errCorruptLog)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		e, err := decodeEntry(index, v)
+		if err != nil {
+			return nil, err
+		}
+		st.entries = append(st.entries, e)
+		next = index + 1
+	}
+	return st, it.Error()
+}
+
+func (s *logStore) setMeta(b *pebble.Batch, name string, value []byte) error {
+	return b.Set(append([]byte{'n'}, name...), seal(value), nil)
+}
+
+// meta reads a node metadata value; nil if absent.
+func (s *logStore) meta(name string) ([]byte, error) {
+	v, closer, err := s.db.Get(append([]byte{'n'}, name...))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	body, err := unseal(v)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", name, err)
+	}
+	return append([]byte(nil), body...), nil
+}
+
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)  {}
+func (quietPebble) Errorf(string, ...any) {}
+func (quietPebble) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,137 @@
+package replica
+
+import (
+	"encoding/binary"
+	"errors"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Network carries a node's messages to the other nodes. The real one is the transport bus; the
+// simulation's drops, delays and partitions them deterministically.
+type Network interface {
+	// Send queues one payload for a peer and returns at once. It may drop the payload (the
+	// peer's queue is full, or it is unreachable): Raft retransmits.
+	Send(to uint64, payload []byte) bool
+	// SendSnapshot streams the files of dir to a peer, preceded by header, and returns when the
+	// peer has them or the stream failed.
+	SendSnapshot(to uint64, header []byte, dir string) error
+	// SetPeer tells the network where a peer's bus listens ("" forgets the peer).
+	SetPeer(id uint64, addr string)
+}
+
+// A payload is every message of one round for one peer:
+//
+//	version(1) nmsgs(uvarint) { shard(uvarint) len(uvarint) message }* nreports(uvarint) { shard(uvarint) applied(uvarint) }*
+const payloadVersion = 1
+
+var errBadPayload = errors.New("replica: malformed payload")
+
+type outMsg struct {
+	shard uint64
+	msg   *pb.Message
+}
+
+type appliedReport struct {
+	shard, applied uint64
+}
+
+// outbox gathers a round's messages per peer.
+type outbox struct {
+	msgs    map[uint64][]outMsg
+	reports []appliedReport
+}
+
+func (o *outbox) add(shard uint64, m *pb.Message) {
+	if o.msgs == nil {
+		o.msgs = map[uint64][]outMsg{}
+	}
+	o.msgs[m.GetTo()] = append(o.msgs[m.GetTo()], outMsg{shard, m})
+}
+
+func encodePayload(msgs []outMsg, reports []appliedReport) ([]byte, error) {
+	buf := []byte{payloadVersion}
+	buf = binary.AppendUvarint(buf, uint64(len(msgs)))
+	for _, m := range msgs {
+		b, err := proto.Marshal(m.msg)
+		if err != nil {
+			return nil, err
+		}
+		buf = binary.AppendUvarint(buf, m.shard)
+		buf = binary.AppendUvarint(buf, uint64(len(b)))
+		buf = append(buf, b...)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(reports)))
+	for _, r := range reports {
+		buf = binary.AppendUvarint(buf, r.shard)
+		buf = binary.AppendUvarint(buf, r.applied)
+	}
+	return buf, nil
+}
+
+func decodePayload(b []byte, msg func(shard uint64, m *pb.Message), report func(shard, applied uint64)) error {
+	if len(b) < 1 || b[0] != payloadVersion {
+		return errBadPayload
+	}
+	b = b[1:]
+	uv := func() (uint64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	n, ok := uv()
+	if !ok {
+		return errBadPayload
+	}
+	for i := uint64(0); i < n; i++ {
+		shard, ok1 := uv()
+		l, ok2 := uv()
+		if !ok1 || !ok2 || l > uint64(len(b)) {
+			return errBadPayload
+		}
+		m := &pb.Message{}
+		if err := proto.Unmarshal(b[:l], m); err != nil {
+			return errBadPayload
+		}
+		b = b[l:]
+		msg(shard, m)
+	}
+	n, ok = uv()
+	if !ok {
+		return errBadPayload
+	}
+	for i := uint64(0); i < n; i++ {
+		shard, ok1 := uv()
+		applied, ok2 := uv()
+		if !ok1 || !ok2 {
+			return errBadPayload
+		}
+		report(shard, applied)
+	}
+	return nil
+}
+
+// snapshotHeader is sent ahead of a snapshot's files: the shard and the MsgSnap to step once
+// they are in place.
+func encodeSnapshotHeader(shard uint64, m *pb.Message) ([]byte, error) {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(binary.BigEndian.AppendUint64(nil, shard), b...), nil
+}
+
+func decodeSnapshotHeader(b []byte) (uint64, *pb.Message, error) {
+	if len(b) < 8 {
+		return 0, nil, errBadPayload
+	}
+	m := &pb.Message{}
+	if err := proto.Unmarshal(b[8:], m); err != nil || m.GetType() != pb.MsgSnap || m.Snapshot == nil {
+		return 0, nil, errBadPayload
+	}
+	return binary.BigEndian.Uint64(b), m, nil
+}

@@ -1,0 +1,538 @@
+package replica
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// kvSM is a test state machine: "set k v" and "incr k" over a map. Checkpoint writes the map
+// to a file; a "crash" resets it to the last checkpoint, as an unsynced engine would be.
+type kvSM struct {
+	mu      sync.Mutex
+	data    map[string]string
+	applied uint64
+	ckpt    string // last checkpoint file, for crash simulation
+}
+
+func newKV() *kvSM { return &kvSM{data: map[string]string{}} }
+
+func (s *kvSM) Apply(ents []Entry, results [][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range ents {
+		if e.Index <= s.applied {
+			panic(fmt.Sprintf("entry %d applied twice (applied %d)", e.Index, s.applied))
+		}
+		s.applied = e.Index
+		if e.Data == nil {
+			continue
+		}
+		f := strings.Fields(string(e.Data))
+		switch f[0] {
+		case "set":
+			s.data[f[1]] = f[2]
+			results[i] = []byte("OK")
+		case "incr":
+			n, _ := strconv.Atoi(s.data[f[1]])
+			n++
+			s.data[f[1]] = strconv.Itoa(n)
+			results[i] = []byte(strconv.Itoa(n))
+		}
+	}
+	return nil
+}
+
+type kvFile struct {
+	Data    map[string]string
+	Applied uint64
+}
+
+func (s *kvSM) Checkpoint(dir string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(kvFile{s.data, s.applied})
+	s.ckpt = filepath.Join(dir, "kv.json")
+	return os.WriteFile(s.ckpt, b, 0o644)
+}
+
+func (s *kvSM) Restore(dir string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "kv.json"))
+	if err != nil {
+		return 0, err
+	}
+	var f kvFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data, s.applied = f.Data, f.Applied
+	if s.data == nil {
+		s.data = map[string]string{}
+	}
+	return f.Applied, os.RemoveAll(dir)
+}
+
+func (s *kvSM) get(k string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data[k]
+}
+
+// memNet is an in-process network between hosts that can cut links.
+type memNet struct {
+	mu    sync.Mutex
+	hosts map[uint64]*Host
+	cut   map[[2]uint64]bool
+}
+
+func newMemNet() *memNet { return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}} }
+
+type memEnd struct {
+	net  *memNet
+	from uint64
+}
+
+func (n *memNet) end(id uint64) *memEnd { return &memEnd{net: n, from: id} }
+
+func (n *memNet) blocked(a, b uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cut[[2]uint64{a, b}] || n.hosts[b] == nil
+}
+
+// isolate cuts id off from every other node (both ways); heal restores all links.
+func (n *memNet) isolate(id uint64, ids ...uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, o := range ids {
+		if o != id {
+			n.cut[[2]uint64{id, o}] = true
+			n.cut[[2]uint64{o, id}] = true
+		}
+	}
+}
+
+func (n *memNet) heal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cut = map[[2]uint64]bool{}
+}
+
+func (e *memEnd) Send(to uint64, payload []byte) bool {
+	if e.net.blocked(e.from, to) {
+		return false
+	}
+	e.net.mu.Lock()
+	h := e.net.hosts[to]
+	e.net.mu.Unlock()
+	_ = h.Deliver(e.from, append([]byte(nil), payload...))
+	return true
+}
+
+func (e *memEnd) SendSnapshot(to uint64, header []byte, dir string) error {
+	if e.net.blocked(e.from, to) {
+		return errors.New("unreachable")
+	}
+	e.net.mu.Lock()
+	h := e.net.hosts[to]
+	e.net.mu.Unlock()
+	dst := filepath.Join(h.SnapshotInbox(), fmt.Sprintf("from-%d-%d", e.from, time.Now().UnixNano()))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "kv.json"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dst, "kv.json"), b, 0o644); err != nil {
+		return err
+	}
+	return h.ReceiveSnapshot(e.from, header, dst)
+}
+
+func (e *memEnd) SetPeer(uint64, string) {}
+
+type testNode struct {
+	id   uint64
+	dir  string
+	host *Host
+	r    *Raft
+	sm   *kvSM
+}
+
+type testCluster struct {
+	t     *testing.T
+	net   *memNet
+	nodes map[uint64]*testNode
+	cfg   HostConfig
+}
+
+func newTestCluster(t *testing.T, n int, tweak func(*HostConfig)) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, net: newMemNet(), nodes: map[uint64]*testNode{}}
+	c.cfg = HostConfig{TickInterval: 10 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1, Logger: testLogger(t)}
+	if tweak != nil {
+		tweak(&c.cfg)
+	}
+	var members []Member
+	for i := 1; i <= n; i++ {
+		members = append(members, Member{ID: uint64(i), Addr: fmt.Sprintf("node%d", i)})
+	}
+	for i := 1; i <= n; i++ {
+		nd := &testNode{id: uint64(i), dir: t.TempDir(), sm: newKV()}
+		c.nodes[nd.id] = nd
+		c.start(nd, members)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *testCluster) start(nd *testNode, bootstrap []Member) {
+	c.t.Helper()
+	cfg := c.cfg
+	cfg.Dir = nd.dir
+	cfg.Network = c.net.end(nd.id)
+	cfg.OnFatal = func(err error) { c.t.Errorf("node %d: fatal: %v", nd.id, err) }
+	h, err := OpenHost(cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if h.NodeID() == 0 {
+		if err := h.SetNodeID(nd.id); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	r, err := h.AddShard(1, nd.sm, ShardOptions{Applied: nd.sm.applied, Bootstrap: bootstrap})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	nd.host, nd.r = h, r
+	c.net.mu.Lock()
+	c.net.hosts[nd.id] = h
+	c.net.mu.Unlock()
+	h.Start()
+}
+
+// stop closes a node's host; crash also resets its state machine to its last checkpoint.
+func (c *testCluster) stop(id uint64, crash bool) {
+	nd := c.nodes[id]
+	c.net.mu.Lock()
+	delete(c.net.hosts, id)
+	c.net.mu.Unlock()
+	if nd.host == nil {
+		return
+	}
+	_ = nd.host.Close()
+	nd.host = nil
+	if crash {
+		s := newKV()
+		if nd.sm.ckpt != "" {
+			if b, err := os.ReadFile(nd.sm.ckpt); err == nil {
+				var f kvFile
+				_ = json.Unmarshal(b, &f)
+				s.data, s.applied = f.Data, f.Applied
+			}
+		}
+		nd.sm = s
+	}
+}
+
+func (c *testCluster) stopAll() {
+	for id := range c.nodes {
+		c.stop(id, false)
+	}
+}
+
+func (c *testCluster) waitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (c *testCluster) leader() *testNode {
+	c.t.Helper()
+	var l *testNode
+	c.waitFor("a leader", func() bool {
+		for _, nd := range c.nodes {
+			if nd.host != nil && nd.r.IsLeader() {
+				l = nd
+				return true
+			}
+		}
+		return false
+	})
+	return l
+}
+
+func propose(r *Raft, data string) ([]byte, error) {
+	ch := make(chan struct{})
+	var res []byte
+	var perr error
+	err := r.Propose(Proposal{Data: []byte(data), Done: func(b []byte, err error) { res, perr = b, err; close(ch) }})
+	if err != nil {
+		return nil, err
+	}
+	<-ch
+	return res, perr
+}
+
+// write proposes on the leader, retrying on leadership errors.
+func (c *testCluster) write(data string) []byte {
+	c.t.Helper()
+	for i := 0; i < 100; i++ {
+		res, err := propose(c.leader().r, data)
+		if err == nil {
+			return res
+		}
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrDropped) {
+			c.t.Fatalf("propose %q: %v", data, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("propose %q: no leader accepted it", data)
+	return nil
+}
+
+func (c *testCluster) waitValue(id uint64, k, want string) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("node %d to have %s=%s", id, k, want), func() bool { return c.nodes[id].sm.get(k) == want })
+}
+
+func TestRaftReplicates(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	if got := string(c.write("set a 1")); got != "OK" {
+		t.Fatalf("set = %q, want OK", got)
+	}
+	for i := 0; i < 10; i++ {
+		c.write("incr n")
+	}
+	for id := range c.nodes {
+		c.waitValue(id, "a", "1")
+		c.waitValue(id, "n", "10")
+	}
+}
+
+func TestRaftFollowerRefusesProposals(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	l := c.leader()
+	for id, nd := range c.nodes {
+		if id == l.id {
+			continue
+		}
+		if _, err := propose(nd.r, "set x 1"); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("propose on follower: err = %v, want ErrNotLeader", err)
+		}
+	}
+}
+
+func TestRaftFailover(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.write("set a 1")
+	old := c.leader()
+	c.stop(old.id, true)
+	c.write("set a 2")
+	if l := c.leader(); l.id == old.id {
+		t.Fatalf("leader = %d, the stopped node", l.id)
+	}
+	c.start(old, nil)
+	c.waitValue(old.id, "a", "2")
+}
+
+// A restarted node whose state machine lost everything since its last checkpoint replays the
+// log and applies nothing twice (kvSM panics if it does).
+func TestRaftRestartReplays(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.SnapshotEntries = 20; cfg.KeepEntries = 5 })
+	for i := 0; i < 50; i++ {
+		c.write("incr n")
+	}
+	for id := range c.nodes {
+		c.waitValue(id, "n", "50")
+	}
+	for id := range c.nodes {
+		c.stop(id, true)
+	}
+	for _, nd := range c.nodes {
+		c.start(nd, nil)
+	}
+	c.write("incr n")
+	for id := range c.nodes {
+		c.waitValue(id, "n", "51")
+	}
+}
+
+func TestRaftSnapshotCatchUp(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.SnapshotEntries = 20; cfg.KeepEntries = 5 })
+	c.write("set a 1")
+	l := c.leader()
+	var lag uint64
+	for id := range c.nodes {
+		if id != l.id {
+			lag = id
+			break
+		}
+	}
+	c.net.isolate(lag, 1, 2, 3)
+	for i := 0; i < 100; i++ {
+		c.write("incr n")
+	}
+	c.net.heal()
+	c.waitValue(lag, "n", "100")
+	c.write("set a 2")
+	c.waitValue(lag, "a", "2")
+}
+
+// A proposal whose entry a new leader overwrote fails with ErrDropped and is not applied: it
+// must never be re-proposed behind the client's back.
+func TestRaftLostProposalFails(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.write("set a 1")
+	old := c.leader()
+	c.net.isolate(old.id, 1, 2, 3)
+	type result struct {
+		res []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	_ = old.r.Propose(Proposal{Data: []byte("incr lost"), Done: func(b []byte, err error) { ch <- result{b, err} }})
+	c.waitFor("a new leader", func() bool {
+		for id, nd := range c.nodes {
+			if id != old.id && nd.r.IsLeader() {
+				return true
+			}
+		}
+		return false
+	})
+	for id, nd := range c.nodes {
+		if id != old.id && nd.r.IsLeader() {
+			if _, err := propose(nd.r, "set a 2"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.net.heal()
+	select {
+	case r := <-ch:
+		if !errors.Is(r.err, ErrDropped) {
+			t.Fatalf("lost proposal: result %q, err %v; want ErrDropped", r.res, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("lost proposal never completed")
+	}
+	c.waitValue(old.id, "a", "2")
+	for id, nd := range c.nodes {
+		if v := nd.sm.get("lost"); v != "" {
+			t.Fatalf("node %d applied the lost INCR: lost=%q", id, v)
+		}
+	}
+}
+
+func TestRaftReadIndex(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.write("set a 1")
+	for id, nd := range c.nodes {
+		ch := make(chan error, 1)
+		nd.r.ReadIndex(func(err error) { ch <- err })
+		if err := <-ch; err != nil {
+			t.Fatalf("node %d: ReadIndex: %v", id, err)
+		}
+		if v := nd.sm.get("a"); v != "1" {
+			t.Fatalf("node %d after ReadIndex: a = %q, want 1", id, v)
+		}
+	}
+}
+
+// An isolated node, leader or not, cannot complete a ReadIndex: it would serve a stale read.
+func TestRaftReadIndexNeedsQuorum(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.ReadTimeout = 300 * time.Millisecond })
+	c.write("set a 1")
+	old := c.leader()
+	c.net.isolate(old.id, 1, 2, 3)
+	ch := make(chan error, 1)
+	old.r.ReadIndex(func(err error) { ch <- err })
+	select {
+	case err := <-ch:
+		if err == nil {
+			t.Fatal("ReadIndex on an isolated leader succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadIndex on an isolated leader never returned")
+	}
+}
+
+func TestRaftMembership(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.SnapshotEntries = 20; cfg.KeepEntries = 5 })
+	for i := 0; i < 50; i++ {
+		c.write("incr n")
+	}
+	// A fourth node joins as a learner, catches up from a snapshot, and is promoted.
+	added := c.changeMembers(func(r *Raft, done func(Member, error)) { r.AddLearner(Member{Addr: "node4"}, done) })
+	if added.ID != 4 {
+		t.Fatalf("new node ID = %d, want 4", added.ID)
+	}
+	nd := &testNode{id: 4, dir: t.TempDir(), sm: newKV()}
+	c.nodes[4] = nd
+	c.start(nd, nil)
+	c.waitValue(4, "n", "50")
+	c.waitFor("node 4 to become a voter", func() bool {
+		for _, p := range c.leader().r.Status().Peers {
+			if p.ID == 4 && p.Voter {
+				return true
+			}
+		}
+		return false
+	})
+	// Remove node 2; a node joining afterwards gets ID 5, never 2 again.
+	c.changeMembers(func(r *Raft, done func(Member, error)) { r.Remove(2, done) })
+	c.stop(2, false)
+	delete(c.nodes, 2)
+	c.write("incr n")
+	added = c.changeMembers(func(r *Raft, done func(Member, error)) { r.AddLearner(Member{Addr: "node5"}, done) })
+	if added.ID != 5 {
+		t.Fatalf("node joining after a removal got ID %d, want 5", added.ID)
+	}
+	for id := range c.nodes {
+		c.waitValue(id, "n", "51")
+	}
+}
+
+func (c *testCluster) changeMembers(f func(*Raft, func(Member, error))) Member {
+	c.t.Helper()
+	for i := 0; i < 200; i++ {
+		ch := make(chan struct{})
+		var m Member
+		var err error
+		f(c.leader().r, func(mm Member, e error) { m, err = mm, e; close(ch) })
+		<-ch
+		if err == nil {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatal("membership change never succeeded")
+	return Member{}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("RAFT_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
