@@ -47,11 +47,11 @@ type Bus struct {
 	ln     net.Listener
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	addrs  map[uint64]string // peer ID → bus address
-	peers  map[string]*peer  // by address
+	mu      sync.Mutex
+	addrs   map[uint64]string // peer ID → bus address
+	peers   map[string]*peer  // by address
 	inbound map[net.Conn]struct{}
-	closed bool
+	closed  bool
 
 	nextReq atomic.Uint64
 	wg      sync.WaitGroup
