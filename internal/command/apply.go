@@ -48,6 +48,10 @@ type Applier struct {
 
 	index  uint64 // entry being applied
 	verSeq uint64
+	// lastTime is the time of the last applied operation: an operation runs at the later of its
+	// own time and this, so time never goes back when the proposer changes (a new leader with a
+	// slower clock).
+	lastTime int64
 }
 
 // NewApplier returns the state machine over eng. cache, if not nil, is the record cache that
@@ -59,10 +63,28 @@ func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache
 	}
 	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay(),
 		filters: filters, waiters: waiters, blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
+	if a.lastTime, err = keyspace.LoadOpTime(eng.DB()); err != nil {
+		return nil, err
+	}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
 	return a, nil
+}
+
+// Reload rereads what the applier keeps from the engine, after the engine was replaced by a
+// snapshot.
+func (a *Applier) Reload() error {
+	waiters, err := keyspace.LoadWaiters(a.eng.DB())
+	if err != nil {
+		return err
+	}
+	t, err := keyspace.LoadOpTime(a.eng.DB())
+	if err != nil {
+		return err
+	}
+	a.waiters, a.lastTime = waiters, t
+	return nil
 }
 
 // nextVersion hands out collection versions unique across the log: the entry's index in the high
@@ -92,6 +114,10 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 		results[i] = a.applyOne(b, e, i)
 	}
 	a.results = nil
+	if err := keyspace.StageOpTime(b, a.lastTime); err != nil {
+		a.abandon()
+		return err
+	}
 	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
 		a.abandon()
 		return err
@@ -121,12 +147,17 @@ func (a *Applier) abandon() {
 
 func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	a.w.Reset()
+	if e.Data == nil {
+		return nil // an entry without an operation (a new Raft leader's first)
+	}
 	if err := DecodeOp(e.Data, &a.op); err != nil || a.op.DB < 0 || a.op.DB >= keyspace.NumDBs {
 		a.w.Proto = 2
 		a.w.Error("ERR malformed operation in the log")
 		return append([]byte(nil), a.w.Buf...)
 	}
 	a.index, a.verSeq = e.Index, 0
+	a.op.Time = max(a.op.Time, a.lastTime)
+	a.lastTime = a.op.Time
 	a.pcg.Seed(e.Index, uint64(a.op.Time))
 	a.w.Proto = a.op.Proto
 	multi := a.op.Flags&OpMulti != 0

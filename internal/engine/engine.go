@@ -78,6 +78,11 @@ type Engine struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// mu guards db against Restore for the engine's own background work and metrics; readers
+	// of DB() are kept away by their owner.
+	mu   sync.RWMutex
+	opts *pebble.Options
 }
 
 // Open opens (creating if needed) the engine in opts.Dir.
@@ -121,6 +126,8 @@ func Open(opts Options) (*Engine, error) {
 		po.Levels[i].FilterPolicy = bloomPolicy
 		po.Levels[i].FilterType = pebble.TableFilter
 	}
+	e.opts = po
+	recoverRestore(po.FS, opts.Dir)
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		e.cache.Unref()
@@ -137,6 +144,8 @@ func Open(opts Options) (*Engine, error) {
 func (e *Engine) Close() error {
 	close(e.stop)
 	e.wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	err := e.db.LogData(nil, pebble.Sync)
 	if cerr := e.db.Close(); err == nil {
 		err = cerr
@@ -171,6 +180,8 @@ func (e *Engine) Commit(b *pebble.Batch) error {
 
 // Sync forces the write-ahead log to disk.
 func (e *Engine) Sync() error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	err := e.db.LogData(nil, pebble.Sync)
 	if err == nil {
 		e.lastSync.Store(time.Now().Unix())
@@ -203,6 +214,8 @@ func (e *Engine) syncLoop() {
 // Checkpoint writes a consistent copy of the engine to dir, which must not exist, with the
 // write-ahead log flushed first so the copy holds every committed write.
 func (e *Engine) Checkpoint(dir string) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return e.db.Checkpoint(dir, pebble.WithFlushedWAL())
 }
 
@@ -229,7 +242,9 @@ type Metrics struct {
 
 // Metrics reads the engine's metrics.
 func (e *Engine) Metrics() Metrics {
+	e.mu.RLock()
 	m := e.db.Metrics()
+	e.mu.RUnlock()
 	return Metrics{
 		DiskBytes:     m.DiskSpaceUsage(),
 		MemTableBytes: m.MemTable.Size,

@@ -1,0 +1,49 @@
+package keyspace
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Reload replaces the published state with what r holds, after the engine under it was
+// replaced by a snapshot. Apply must not be running.
+func (s *State) Reload(r pebble.Reader) error {
+	n, err := LoadState(r)
+	if err != nil {
+		return err
+	}
+	for i := range s.dbmap {
+		s.dbmap[i].Store(n.dbmap[i].Load())
+		s.keys[i].Store(n.keys[i].Load())
+		s.expires[i].Store(n.expires[i].Load())
+	}
+	s.pending = n.pending
+	return nil
+}
+
+var opTimeKey = SystemKey("optime")
+
+// StageOpTime records in b the time of the last applied operation. Apply never lets time go
+// back (each operation runs at the later of its own time and this one), and since the value is
+// part of the replicated state every replica computes the same times.
+func StageOpTime(b *pebble.Batch, t int64) error {
+	return b.Set(opTimeKey, binary.BigEndian.AppendUint64(nil, uint64(t)), nil)
+}
+
+// LoadOpTime reads the time of the last applied operation (0 if none).
+func LoadOpTime(r pebble.Reader) (int64, error) {
+	v, closer, err := r.Get(opTimeKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, errCorrupt
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
