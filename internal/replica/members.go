@@ -30,7 +30,7 @@ type memberChange struct {
 }
 
 // Get returns the member with id.
-func (m *Members) Get(id uint64) (Member, bool) {
+func (m Members) Get(id uint64) (Member, bool) {
 	for _, x := range m.List {
 		if x.ID == id {
 			return x, true

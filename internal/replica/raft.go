@@ -127,10 +127,13 @@ type Raft struct {
 	resBuf    [][]byte
 
 	applied atomic.Uint64
-	lead    atomic.Uint64
-	term    atomic.Uint64
-	role    atomic.Int32
-	waits   waiters
+	// applying bounds what a reader can see: it is raised before a batch commits, applied
+	// only after.
+	applying atomic.Uint64
+	lead     atomic.Uint64
+	term     atomic.Uint64
+	role     atomic.Int32
+	waits    waiters
 
 	mu        sync.Mutex
 	props     []Proposal
@@ -238,6 +241,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 		return nil, err
 	}
 	r.applied.Store(max(r.snapIndex, r.smApplied))
+	r.applying.Store(r.applied.Load())
 	r.memberSet = r.members.clone()
 	for _, m := range r.members.List {
 		if m.ID != h.id && !m.Removed {
@@ -317,6 +321,11 @@ func (r *Raft) ReadIndex(done func(error)) {
 func (r *Raft) WaitApplied(index uint64, done func(error)) {
 	r.waits.add(index, r.applied.Load, done)
 }
+
+// Visible is an upper bound of the index of the state a read may see now: a batch being
+// committed is visible before Applied covers it. A session that read must not later read a
+// state older than this.
+func (r *Raft) Visible() uint64 { return max(r.applying.Load(), r.applied.Load()) }
 
 // Leader returns the current leader's ID (0 if none is known).
 func (r *Raft) Leader() uint64 { return r.lead.Load() }
@@ -829,6 +838,7 @@ func (r *Raft) applyCommitted(ents []*pb.Entry) error {
 		for range run {
 			results = append(results, nil)
 		}
+		r.applying.Store(run[len(run)-1].Index)
 		if err := r.sm.Apply(run, results); err != nil {
 			return err
 		}
@@ -1068,11 +1078,13 @@ func (r *Raft) installSnapshot(snap *pb.Snapshot) error {
 	if !ok {
 		return fmt.Errorf("snapshot at %d was never received", idx)
 	}
+	r.applying.Store(max(r.applying.Load(), idx))
 	applied, err := r.sm.Restore(dir)
 	if err != nil {
 		return err
 	}
 	r.smApplied = max(applied, idx)
+	r.applying.Store(max(r.applying.Load(), r.smApplied))
 	r.applied.Store(r.smApplied)
 	r.confState = snap.GetMetadata().GetConfState()
 	if m, err := decodeMembers(snap.Data); err == nil {

@@ -88,7 +88,7 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 // configChanged pushes changed parameters to the parts of the server that cache them.
 func (s *Server) configChanged() {
 	s.limits.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
-	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
+	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil && s.cluster == nil {
 		s.eng.SetSyncPolicy(p)
 	}
 }

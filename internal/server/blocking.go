@@ -13,7 +13,16 @@ import (
 // waits, parked like any connection with a write in flight, until a reply reaches it.
 
 // token names a client as a waiter.
-func (cl *Client) token() uint64 { return uint64(cl.id) }
+func (cl *Client) token() uint64 { return uint64(cl.id) | cl.srv.nodeTag() }
+
+// nodeTag qualifies client tokens with the node in cluster mode: every node applies every
+// operation, and only the node whose client it is must answer it.
+func (s *Server) nodeTag() uint64 {
+	if s.cluster == nil {
+		return 0
+	}
+	return s.cluster.id << 40
+}
 
 // blockedOn is called (on the apply goroutine) when a client's operation blocked.
 func (cl *Client) blockedOn(timeoutMs int64) {
@@ -68,8 +77,11 @@ func (s *Server) unblock(cl *Client, mode string) {
 // onServed delivers the replies of waiters served by a committed batch.
 func (s *Server) onServed(served []command.Served) {
 	for _, sv := range served {
+		if sv.Token>>40 != s.nodeTag()>>40 {
+			continue // another node's client
+		}
 		s.clientsMu.Lock()
-		cl := s.clients[int64(sv.Token)]
+		cl := s.clients[int64(sv.Token&(1<<40-1))]
 		s.clientsMu.Unlock()
 		if cl == nil {
 			continue // gone: its element went with it, as when Redis's reply is lost in flight

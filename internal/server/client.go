@@ -76,6 +76,9 @@ type Client struct {
 	replies  [][]byte
 	done     func(result []byte, err error)
 
+	// cs is the connection's cluster session (route.go).
+	cs clusterSession
+
 	// Blocking commands (blocking.go), under mu.
 	isBlocked  bool
 	blockTimer *time.Timer
@@ -168,7 +171,10 @@ type proposalSlot struct {
 func (cl *Client) complete(result []byte, err error) {
 	if err != nil {
 		result = errorReply(err)
-	} else if timeout, blocked := command.IsBlocked(result); blocked {
+	} else if c := cl.srv.cluster; c != nil {
+		cl.noteWrite(c.raft.Applied())
+	}
+	if timeout, blocked := command.IsBlocked(result); err == nil && blocked {
 		cl.blockedOn(timeout)
 		return // stays in flight until served, timed out or unblocked
 	}
@@ -185,10 +191,4 @@ func (cl *Client) finish(result []byte) {
 	if last {
 		_ = cl.conn.Wake(nil)
 	}
-}
-
-func errorReply(err error) []byte {
-	w := resp.Writer{Proto: 2}
-	w.Error("ERR " + err.Error())
-	return w.Buf
 }

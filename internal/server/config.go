@@ -35,6 +35,15 @@ type Config struct {
 	Level              slog.LevelVar
 	EnableDebugCommand string
 
+	// Cluster mode (cluster.go).
+	ClusterEnabled     bool
+	ClusterNodeTimeout int
+	ClusterInitial     string
+	ClusterJoin        string
+	ClusterPort        int
+	ClusterAnnounceIP  string
+	clusterProxy       atomic.Bool
+
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string
 
@@ -618,3 +627,7 @@ func quoteConfig(v string) string {
 	}
 	return v
 }
+
+// ClusterProxy reports whether a node forwards commands it cannot serve to the leader instead
+// of redirecting the client (cluster-proxy); CONFIG SET may change it at run time.
+func (c *Config) ClusterProxy() bool { return c.clusterProxy.Load() }

@@ -132,9 +132,9 @@ func cmdHello(s *Server, cl *Client, args [][]byte) {
 	w.BulkString("id")
 	w.Int(cl.id)
 	w.BulkString("mode")
-	w.BulkString("standalone")
+	w.BulkString(s.mode())
 	w.BulkString("role")
-	w.BulkString("master")
+	w.BulkString(s.role())
 	w.BulkString("modules")
 	w.Array(0)
 }

@@ -46,8 +46,11 @@ func (s *Server) stopCron() {
 // sweep removes expired keys through the log, batch by batch, until none are left or the
 // server is stopping. Reads never see expired keys; this reclaims their space.
 func (s *Server) sweep() {
+	if s.cluster != nil && !s.cluster.raft.IsLeader() {
+		return // the leader sweeps for everyone: its deletions are replicated
+	}
 	for {
-		keys, err := keyspace.ExpiredKeys(s.eng.DB(), s.now(), sweepBatch)
+		keys, err := s.expiredKeys()
 		if err != nil {
 			s.logger.Error("expiry sweep failed", "err", err)
 			return
@@ -94,4 +97,12 @@ func (s *Server) closeIdleClients() {
 			s.kill(c, nil)
 		}
 	}
+}
+
+func (s *Server) expiredKeys() ([]keyspace.ExpiredKey, error) {
+	if s.cluster != nil {
+		s.engMu.RLock()
+		defer s.engMu.RUnlock()
+	}
+	return keyspace.ExpiredKeys(s.eng.DB(), s.now(), sweepBatch)
 }

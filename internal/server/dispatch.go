@@ -230,6 +230,10 @@ func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
 // a snapshot otherwise so that multi-key and collection reads see one point in time.
 func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	lp := cl.loop
+	if s.cluster != nil {
+		s.engMu.RLock()
+		defer s.engMu.RUnlock()
+	}
 	db := s.eng.DB()
 	phys := s.state.Physical(cl.db)
 	now := time.Now().UnixMilli()

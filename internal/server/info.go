@@ -79,7 +79,7 @@ func infoServer(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "redis_git_sha1", "00000000")
 	kv(b, "redis_git_dirty", 0)
 	kv(b, "redis_build_id", "0")
-	kv(b, "redis_mode", "standalone")
+	kv(b, "redis_mode", s.mode())
 	kv(b, "cairn_version", CairnVersion)
 	kv(b, "os", runtime.GOOS+" "+runtime.GOARCH)
 	kv(b, "arch_bits", 64)
@@ -201,6 +201,10 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 }
 
 func infoReplication(s *Server, cl *Client, b *strings.Builder) {
+	if s.cluster != nil {
+		infoClusterReplication(s.cluster, b)
+		return
+	}
 	kv(b, "role", "master")
 	kv(b, "connected_slaves", 0)
 	kv(b, "master_failover_state", "no-failover")
@@ -224,9 +228,6 @@ func infoErrorstats(s *Server, cl *Client, b *strings.Builder) {
 	}
 }
 
-func infoCluster(s *Server, cl *Client, b *strings.Builder) {
-	kv(b, "cluster_enabled", 0)
-}
 
 func infoKeyspace(s *Server, cl *Client, b *strings.Builder) {
 	for db := 0; db < keyspace.NumDBs; db++ {

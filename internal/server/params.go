@@ -178,10 +178,15 @@ var params = []*param{
 	{name: "propagation-error-behavior", def: "ignore", kind: kindEnum, enum: []string{"ignore", "panic", "panic-on-replicas"}},
 
 	// Cluster.
-	{name: "cluster-enabled", def: "no", kind: kindBool, immutable: true},
+	{name: "cluster-enabled", def: "no", kind: kindBool, immutable: true, apply: func(c *Config, v string) { c.ClusterEnabled = v == "yes" }},
 	{name: "cluster-config-file", def: "nodes.conf", immutable: true},
-	{name: "cluster-port", def: "0", kind: kindInt, min: 0, max: 65535, immutable: true},
-	{name: "cluster-node-timeout", def: "15000", kind: kindInt, min: 0, max: math.MaxInt64},
+	{name: "cluster-port", def: "0", kind: kindInt, min: 0, max: 65535, immutable: true, apply: func(c *Config, v string) { c.ClusterPort = atoi(v) }},
+	// cluster-node-timeout is Raft's election timeout in ms (a tenth of it is one tick). Its
+	// default is far below Redis's 15000 so a lost leader is replaced within about a second.
+	{name: "cluster-node-timeout", def: "500", kind: kindInt, min: 50, max: 600000, immutable: true, apply: func(c *Config, v string) { c.ClusterNodeTimeout = atoi(v) }},
+	{name: "cluster-proxy", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterProxy.Store(v == "yes") }},
+	{name: "cluster-initial", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterInitial = v }},
+	{name: "cluster-join", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterJoin = v }},
 	{name: "cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", def: "10", kind: kindInt, min: 0, max: math.MaxInt32},
 	{name: "cluster-replica-no-failover", alias: "cluster-slave-no-failover", def: "no", kind: kindBool},
 	{name: "cluster-migration-barrier", def: "1", kind: kindInt, min: 0, max: math.MaxInt32},
@@ -190,7 +195,7 @@ var params = []*param{
 	{name: "cluster-allow-reads-when-down", def: "no", kind: kindBool},
 	{name: "cluster-allow-pubsubshard-when-down", def: "yes", kind: kindBool},
 	{name: "cluster-link-sendbuf-limit", def: "0", kind: kindMemory, min: 0, max: math.MaxInt64},
-	{name: "cluster-announce-ip", def: ""},
+	{name: "cluster-announce-ip", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterAnnounceIP = v }},
 	{name: "cluster-announce-port", def: "0", kind: kindInt, min: 0, max: 65535},
 	{name: "cluster-announce-tls-port", def: "0", kind: kindInt, min: 0, max: 65535},
 	{name: "cluster-announce-bus-port", def: "0", kind: kindInt, min: 0, max: 65535},

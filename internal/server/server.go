@@ -34,6 +34,10 @@ type Server struct {
 	state   *keyspace.State
 	log     replica.Log
 	applier *command.Applier
+	// cluster is set in cluster mode (cluster.go); engMu then keeps readers away from the
+	// engine while a snapshot replaces it.
+	cluster *clusterNode
+	engMu   sync.RWMutex
 	limits  command.Limits
 	cache   *keyspace.Cache
 	filters *keyspace.Filters
@@ -144,11 +148,20 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.applier.OnApplied = s.onApplied
-	s.log = replica.NewLocal(s.applier, applied)
-	if err := s.clearWaiters(); err != nil {
-		s.log.Close()
-		eng.Close()
-		return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
+	if cfg.ClusterEnabled {
+		s.relaxEngineSync()
+		if s.cluster, err = s.openCluster(applied); err != nil {
+			eng.Close()
+			return nil, err
+		}
+		s.log = s.cluster.raft
+	} else {
+		s.log = replica.NewLocal(s.applier, applied)
+		if err := s.clearWaiters(); err != nil {
+			s.log.Close()
+			eng.Close()
+			return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
+		}
 	}
 	s.lastSave.Store(time.Now().Unix())
 	return s, nil
@@ -158,6 +171,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 func (s *Server) Serve(ctx context.Context) error {
 	for _, b := range s.cfg.Bind {
 		s.addrs = append(s.addrs, "tcp://"+net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
+	}
+	if s.cluster != nil {
+		s.cluster.start()
 	}
 	go s.cron()
 	errc := make(chan error, 1)
@@ -197,6 +213,11 @@ func (s *Server) Serve(ctx context.Context) error {
 // Close stops the log and closes the engine. Call after Serve returns.
 func (s *Server) Close() error {
 	err := s.log.Close()
+	if s.cluster != nil {
+		if cerr := s.cluster.close(); err == nil {
+			err = cerr
+		}
+	}
 	if cerr := s.eng.Close(); err == nil {
 		err = cerr
 	}
@@ -398,6 +419,8 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 				break
 			}
 			s.stats.netIn.Add(int64(n))
+			var override level
+			args, override = unwrapConsistency(args)
 			var p *Proposal
 			if len(batch) > 0 && !s.isWrite(cl, args) {
 				// A command after a run of writes waits for them, so replies keep their order
@@ -405,8 +428,27 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 				stop = true
 				break
 			}
+			if s.cluster != nil {
+				act := s.route(cl, args, override, len(batch), len(buf)-off, n)
+				if act == gateWait {
+					stop = true
+					break
+				}
+				if act == gateDone {
+					off += n
+					cl.cs.consumed(n)
+					continue
+				}
+			}
 			p, stop = s.dispatch(cl, args)
 			off += n
+			if s.cluster != nil {
+				s.routed(cl, p != nil, n)
+				if cl.cs.parked {
+					cl.cs.parked = false
+					stop = true
+				}
+			}
 			if p != nil {
 				batch = append(batch, *p)
 				stop = false
@@ -444,6 +486,10 @@ func (s *Server) submit(cl *Client, batch []Proposal) {
 	cl.mu.Lock()
 	cl.inflight += len(batch)
 	cl.mu.Unlock()
+	if c := s.cluster; c != nil && !c.raft.IsLeader() && s.cfg.ClusterProxy() {
+		go c.forward(cl, batch)
+		return
+	}
 	if err := s.log.Propose(batch...); err != nil {
 		for range batch {
 			cl.complete(nil, err)
