@@ -1,0 +1,179 @@
+package servertest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cluster is a cluster of cairn processes on loopback.
+type Cluster struct {
+	t     testing.TB
+	Nodes []*Server
+	// Initial is the cluster-initial list the nodes were started with.
+	Initial string
+	args    []string
+}
+
+// ClusterPort returns a port that is free, and whose bus port (port + 10000) is free too.
+func ClusterPort(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		p := 20000 + rand.IntN(25000)
+		l1, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
+		l1.Close()
+		if err != nil {
+			continue
+		}
+		l2.Close()
+		return p
+	}
+	t.Fatal("no free cluster port")
+	return 0
+}
+
+// StartCluster starts n nodes forming a new cluster, with extra options for every node, and
+// stops them when the test ends.
+func StartCluster(t testing.TB, n int, args ...string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, args: args}
+	ports := make([]int, n)
+	addrs := make([]string, n)
+	for i := range ports {
+		ports[i] = ClusterPort(t)
+		addrs[i] = "127.0.0.1:" + strconv.Itoa(ports[i])
+	}
+	c.Initial = strings.Join(addrs, ",")
+	for i := range ports {
+		nodeArgs := append([]string{"--cluster-enabled", "yes", "--cluster-initial", c.Initial}, args...)
+		c.Nodes = append(c.Nodes, StartIn(t, t.TempDir(), ports[i], nodeArgs...))
+	}
+	return c
+}
+
+// Join starts a node that joins the cluster through one of its running nodes.
+func (c *Cluster) Join(args ...string) *Server {
+	c.t.Helper()
+	var through *Server
+	for _, n := range c.Nodes {
+		if !n.Exited() {
+			through = n
+			break
+		}
+	}
+	nodeArgs := append([]string{"--cluster-enabled", "yes", "--cluster-join", through.Addr}, c.args...)
+	s := StartIn(c.t, c.t.TempDir(), ClusterPort(c.t), append(nodeArgs, args...)...)
+	c.Nodes = append(c.Nodes, s)
+	return s
+}
+
+// Role returns what ROLE's first element says for a node ("" if it does not answer).
+func (s *Server) Role() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+	defer c.Close()
+	v, err := c.Do(ctx, "ROLE").Slice()
+	if err != nil || len(v) == 0 {
+		return ""
+	}
+	role, _ := v[0].(string)
+	return role
+}
+
+// Info returns a field of INFO from a node ("" if it does not answer).
+func (s *Server) Info(section, field string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+	defer c.Close()
+	info, err := c.Info(ctx, section).Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == field {
+			return v
+		}
+	}
+	return ""
+}
+
+// Leader waits until exactly one running node is the leader and every running node agrees,
+// and returns it.
+func (c *Cluster) Leader() *Server {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var leader *Server
+		agree := true
+		leaderID := ""
+		for _, n := range c.Nodes {
+			if n.Exited() {
+				continue
+			}
+			if n.Role() == "master" {
+				if leader != nil {
+					agree = false
+				}
+				leader = n
+			}
+			id := n.Info("replication", "raft_leader_id")
+			if leaderID == "" {
+				leaderID = id
+			} else if id != leaderID {
+				agree = false
+			}
+		}
+		if leader != nil && agree && leaderID != "0" {
+			return leader
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("no leader agreed on within 30s")
+	return nil
+}
+
+// Followers returns the running nodes other than leader.
+func (c *Cluster) Followers(leader *Server) []*Server {
+	var out []*Server
+	for _, n := range c.Nodes {
+		if n != leader && !n.Exited() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Client returns a go-redis ClusterClient over the running nodes, closed when the test ends.
+func (c *Cluster) Client() *redis.ClusterClient {
+	var addrs []string
+	for _, n := range c.Nodes {
+		if !n.Exited() {
+			addrs = append(addrs, n.Addr)
+		}
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second, MaxRedirects: 16})
+	c.t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// String describes the cluster for failure messages.
+func (c *Cluster) String() string {
+	var b strings.Builder
+	for i, n := range c.Nodes {
+		fmt.Fprintf(&b, "node %d %s exited=%v\n", i, n.Addr, n.Exited())
+	}
+	return b.String()
+}
