@@ -13,8 +13,8 @@ import (
 	"github.com/cairn-db/cairn/internal/servertest"
 )
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// waitCluster polls cond until it holds or the deadline passes.
+func waitCluster(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -306,7 +306,7 @@ func TestClusterGoRedisClusterClient(t *testing.T) {
 	}
 	ro := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Nodes[0].Addr}, ReadOnly: true})
 	defer ro.Close()
-	waitFor(t, "a read-only client to see p49", 10*time.Second, func() bool {
+	waitCluster(t, "a read-only client to see p49", 10*time.Second, func() bool {
 		v, err := ro.Get(ctx, "p49").Int()
 		return err == nil && v == 49
 	})

@@ -47,3 +47,17 @@ func LoadOpTime(r pebble.Reader) (int64, error) {
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
+
+// Reset replaces the key filter with one built from r, after the engine was replaced by a
+// snapshot: the old filter would deny keys the snapshot brought. Apply must not be running.
+func (fs *Filters) Reset(r pebble.Reader, expected int64) error {
+	if fs == nil {
+		return nil
+	}
+	f, err := BuildKeyFilter(r, expected)
+	if err != nil {
+		return err
+	}
+	fs.active.Store(f)
+	return nil
+}

@@ -287,6 +287,9 @@ func (m clusterSM) Restore(dir string) (uint64, error) {
 		return 0, err
 	}
 	s.cache.Clear()
+	if err := s.filters.Reset(s.eng.DB(), s.state.TotalKeys()); err != nil {
+		return 0, err
+	}
 	if err := s.applier.Reload(); err != nil {
 		return 0, err
 	}

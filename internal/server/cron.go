@@ -30,6 +30,10 @@ func (s *Server) cron() {
 		s.closeIdleClients()
 		if s.filters.NeedsRebuild() {
 			go func() {
+				if s.cluster != nil {
+					s.engMu.RLock() // a snapshot install must not swap the engine under the scan
+					defer s.engMu.RUnlock()
+				}
 				if err := s.filters.Rebuild(s.eng.DB(), s.state.TotalKeys(), func() { time.Sleep(time.Millisecond) }); err != nil {
 					s.logger.Error("key filter rebuild failed", "err", err)
 				}

@@ -228,7 +228,6 @@ func infoErrorstats(s *Server, cl *Client, b *strings.Builder) {
 	}
 }
 
-
 func infoKeyspace(s *Server, cl *Client, b *strings.Builder) {
 	for db := 0; db < keyspace.NumDBs; db++ {
 		phys := s.state.Physical(db)
