@@ -49,30 +49,45 @@ func ParseInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// ParseFloat parses a Redis float argument: what strtod accepts, including "inf", "+inf",
-// "-inf", but not NaN, empty strings or leading/trailing spaces.
+// ParseFloat parses a Redis float argument as strtod does for Redis's getDoubleFromObject:
+// decimal or hexadecimal ("0x1.8p3", "0x10") numbers, "inf" and "infinity" in any case with an
+// optional sign, but no NaN, no empty string, no leading or trailing space, and nothing that
+// overflows or underflows to zero (subnormal values are accepted).
 func ParseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || isSpace(b[0]) || isSpace(b[len(b)-1]) {
+	if len(b) == 0 || isSpace(b[0]) {
 		return 0, false
 	}
 	s := string(b)
-	switch strings.ToLower(s) {
-	case "inf", "+inf", "infinity", "+infinity":
+	body := s
+	if body[0] == '+' || body[0] == '-' {
+		body = body[1:]
+	}
+	switch strings.ToLower(body) {
+	case "inf", "infinity":
+		if s[0] == '-' {
+			return math.Inf(-1), true
+		}
 		return math.Inf(1), true
-	case "-inf", "-infinity":
-		return math.Inf(-1), true
+	}
+	hex := len(body) > 1 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X')
+	nonzero := false // a digit other than 0 in the mantissa, to tell underflow from zero
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '_' || c == 'n' || c == 'N' || c == 'i' || c == 'I':
+			return 0, false // digit separators, "nan" and misplaced "inf": Go's, not strtod's
+		case (c == 'e' || c == 'E') && !hex, c == 'p' || c == 'P':
+			i = len(body) // the exponent
+		case c >= '1' && c <= '9', hex && i > 1 && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'):
+			nonzero = true
+		}
+	}
+	if hex && !strings.ContainsAny(body, "pP") {
+		s += "p0" // strtod reads a hex mantissa alone; Go wants the binary exponent
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		// strtod accepts hex floats and out-of-range values (as ±HUGE_VAL with ERANGE, which
-		// Redis rejects); ParseFloat reports range errors the same way.
+	if err != nil || math.IsNaN(f) || (f == 0 && nonzero) {
 		return 0, false
-	}
-	if math.IsNaN(f) {
-		return 0, false
-	}
-	if strings.ContainsAny(s, "_") {
-		return 0, false // Go accepts digit separators; strtod does not
 	}
 	return f, true
 }

@@ -124,19 +124,22 @@ func parseLine(buf []byte, pos int) (v int64, next int, ok bool) {
 	return v, next, true
 }
 
-// parseInt parses a decimal int64 with an optional minus sign, rejecting overflow, empty input
-// and anything else, as Redis's string2ll does.
+// parseInt parses a decimal int64 with an optional minus sign, rejecting overflow, empty input,
+// leading zeros ("05", "-0") and anything else, as Redis's string2ll does.
 func parseInt(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 20 {
 		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
 	}
 	neg := false
 	if b[0] == '-' {
 		neg = true
 		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
+	}
+	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
+		return 0, false
 	}
 	var v uint64
 	for _, c := range b {
@@ -173,6 +176,11 @@ func (r *Reader) parseInline(buf []byte) ([][]byte, int, int, error) {
 	line := buf[:i]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
+	}
+	// sdssplitargs reads a C string: a NUL ends the line (inside quotes, that leaves them
+	// unbalanced).
+	if z := bytes.IndexByte(line, 0); z >= 0 {
+		line = line[:z]
 	}
 	args, ok := r.splitArgs(line)
 	if !ok {
@@ -257,7 +265,7 @@ func (r *Reader) splitArgs(line []byte) ([][]byte, bool) {
 					break
 				}
 				switch c := line[p]; c {
-				case ' ', '\n', '\r', '\t', 0:
+				case ' ', '\n', '\r', '\t':
 					done = true
 				case '"':
 					inDQ = true
@@ -300,9 +308,6 @@ func unhex(c byte) byte {
 	}
 }
 
-func printable(c byte) string {
-	if c < 32 || c > 126 {
-		return "\\x" + string("0123456789abcdef"[c>>4]) + string("0123456789abcdef"[c&15])
-	}
-	return string(c)
-}
+// printable is the byte Redis quotes in "expected '$', got '%c'": the byte itself (the writer
+// turns CR and LF into spaces, as Redis's error replies do).
+func printable(c byte) string { return string([]byte{c}) }

@@ -198,42 +198,29 @@ func (w *Writer) BigNumber(s string) {
 // Raw appends bytes that are already a complete encoded reply.
 func (w *Writer) Raw(b []byte) { w.Buf = append(w.Buf, b...) }
 
-// AppendDouble formats f as Redis (7.2 and later) formats a double in a reply: the shortest
-// digits that read back as f, laid out by the rules of Redis's fpconv_dtoa — a plain integer when
-// it needs fewer than seven trailing zeros, a plain decimal for small negative exponents, and
-// exponent notation ("1.5e+20", "1e-7") otherwise; "inf", "-inf" and "nan" for the special values.
+// AppendDouble formats f as Redis (7.2 and later) formats a double in a reply (d2string and
+// fpconv_dtoa): Grisu2's digits, laid out as a plain integer when that needs fewer than seven
+// trailing zeros, as a plain decimal for small negative exponents, and in exponent notation
+// ("1.5e+20", "1e-7") otherwise; "inf", "-inf", "nan", "0" and "-0" for the special values.
 func AppendDouble(b []byte, f float64) []byte {
-	if math.Signbit(f) {
-		b = append(b, '-')
-		f = -f
-	}
 	switch {
-	case math.IsInf(f, 0):
-		return append(b, "inf"...)
 	case math.IsNaN(f):
 		return append(b, "nan"...)
-	case f == 0:
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
+	}
+	if math.Signbit(f) {
+		b = append(b, '-')
+	}
+	if f == 0 {
 		return append(b, '0')
 	}
-	var tmp [32]byte
-	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d.ddddde±XX
-	mark := 0
-	for e[mark] != 'e' {
-		mark++
-	}
-	digits := make([]byte, 0, 18)
-	for _, c := range e[:mark] {
-		if c != '.' {
-			digits = append(digits, c)
-		}
-	}
-	dexp, _ := strconv.Atoi(string(e[mark+1:]))
+	var buf [24]byte
+	digits, k := grisu2(f, buf[:0])
 	nd := len(digits)
-	k := dexp - (nd - 1) // f = digits × 10^k
-	exp := dexp
-	if exp < 0 {
-		exp = -exp
-	}
+	exp := abs(k + nd - 1)
 	switch {
 	case k >= 0 && exp < nd+7:
 		b = append(b, digits...)
@@ -254,13 +241,20 @@ func AppendDouble(b []byte, f float64) []byte {
 		b = append(b, '.')
 		return append(b, digits[offset:]...)
 	}
+	if neg := math.Signbit(f); nd > 18 || (neg && nd > 17) {
+		nd = 17 // fpconv keeps a reply within its 24-byte buffer
+		if !neg {
+			nd = 18
+		}
+		digits = digits[:nd]
+	}
 	b = append(b, digits[0])
 	if nd > 1 {
 		b = append(b, '.')
 		b = append(b, digits[1:]...)
 	}
 	b = append(b, 'e')
-	if dexp < 0 {
+	if k+nd-1 < 0 {
 		b = append(b, '-')
 	} else {
 		b = append(b, '+')
