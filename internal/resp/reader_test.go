@@ -84,7 +84,7 @@ func TestReaderInline(t *testing.T) {
 		{"\r\n", []string{}},
 		{"\n", []string{}},
 		{"   \n", []string{}},
-		{"a\r\r\n", []string{"a"}},         // only one CR is stripped; the other ends the arg
+		{"a\r\r\n", []string{"a"}},            // only one CR is stripped; the other ends the arg
 		{"a\vb \fc\n", []string{"a\vb", "c"}}, // \v and \f separate only leading blanks
 		{`set "a b" c` + "\n", []string{"set", "a b", "c"}},
 		{`set "" ''` + "\n", []string{"set", "", ""}},
