@@ -34,7 +34,7 @@ func (c *Ctx) parseBitOffset(arg []byte, hashWidth int64) (int64, bool) {
 			n *= hashWidth
 		}
 	}
-	if !ok || n < 0 || n>>3 >= c.Limits.MaxBulkLen {
+	if !ok || n < 0 || n>>3 >= c.Limits.MaxBulkLen() {
 		c.Err(ErrBitOffset)
 		return 0, false
 	}

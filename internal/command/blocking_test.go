@@ -58,7 +58,7 @@ func newApplyHarness(t *testing.T) *applyHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewApplier(eng, st, &DefaultLimits, keyspace.NewCache(1<<20), fs)
+	a, err := NewApplier(eng, st, DefaultLimits(), keyspace.NewCache(1<<20), fs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package command
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/resp"
@@ -73,14 +74,27 @@ func (c *Ctx) ParseTimeout(arg []byte) (int64, bool) {
 	return ms, true
 }
 
-// Limits are the configuration values that commands enforce.
+// Limits are the configuration values that commands enforce. CONFIG SET changes them on an
+// event loop while apply reads them, so they are atomic.
 type Limits struct {
-	// MaxBulkLen is proto-max-bulk-len: the largest string a command may build.
-	MaxBulkLen int64
+	maxBulkLen atomic.Int64
 }
 
-// DefaultLimits are Redis's defaults.
-var DefaultLimits = Limits{MaxBulkLen: resp.DefaultMaxBulkLen}
+// NewLimits returns limits with proto-max-bulk-len set to maxBulkLen.
+func NewLimits(maxBulkLen int64) *Limits {
+	l := &Limits{}
+	l.maxBulkLen.Store(maxBulkLen)
+	return l
+}
+
+// DefaultLimits returns Redis's defaults.
+func DefaultLimits() *Limits { return NewLimits(resp.DefaultMaxBulkLen) }
+
+// MaxBulkLen is proto-max-bulk-len: the largest string a command may build.
+func (l *Limits) MaxBulkLen() int64 { return l.maxBulkLen.Load() }
+
+// SetMaxBulkLen changes proto-max-bulk-len.
+func (l *Limits) SetMaxBulkLen(n int64) { l.maxBulkLen.Store(n) }
 
 // Physical maps a logical database number to the physical one, as this context sees it.
 func (c *Ctx) Physical(logical int) byte {

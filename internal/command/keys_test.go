@@ -14,6 +14,9 @@ func eventsOf(t *testing.T, h *applyHarness, args ...string) (reply string, even
 	t.Helper()
 	h.a.OnApplied = func(eff *keyspace.Effects, _ []Served) {
 		for _, e := range eff.Events {
+			if e.Class == 'n' {
+				continue // "new" is tested on its own (TestNewKeyEvent)
+			}
 			events = append(events, fmt.Sprintf("%d:%c:%s:%s", e.DB, e.Class, e.Name, e.Key))
 		}
 		for _, m := range eff.Modified {
@@ -139,5 +142,45 @@ func TestParseCursor(t *testing.T) {
 		if ok != c.ok || (ok && got != c.want) {
 			t.Fatalf("parseCursor(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// "new" fires when a key comes into being — created, or written after it expired — and not
+// when an existing key is overwritten, as Redis's dbAdd.
+func TestNewKeyEvent(t *testing.T) {
+	h := newHarness(t)
+	news := func() int {
+		n := 0
+		for _, e := range h.events {
+			if e.Class == 'n' && e.Name == "new" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"SET", "k", "v", "PX", "10"}, 1},
+		{[]string{"SET", "k", "w", "KEEPTTL"}, 0},
+		{[]string{"MSET", "a", "1", "k", "2", "b", "3"}, 2},
+	} {
+		h.do(tc.args...)
+		if got := news(); got != tc.want {
+			t.Fatalf("%v: %d new events, want %d", tc.args, got, tc.want)
+		}
+	}
+	h.now += 100 // k (PX 10) has expired
+	h.do("SET", "k", "again")
+	if got := news(); got != 0 {
+		// MSET above rewrote k without expiry; set one again to test the expired case.
+		t.Fatalf("overwrite of a live key: %d new events, want 0", got)
+	}
+	h.do("SET", "e", "v", "PX", "10")
+	h.now += 100
+	h.do("SET", "e", "v2")
+	if got := news(); got != 1 {
+		t.Fatalf("write over an expired key: %d new events, want 1", got)
 	}
 }

@@ -59,7 +59,7 @@ func runLCS(c *Ctx) {
 		return
 	}
 	cells := uint64(len(a)+1) * uint64(len(b)+1)
-	if cells*4 > uint64(c.Limits.MaxBulkLen) {
+	if cells*4 > uint64(c.Limits.MaxBulkLen()) {
 		c.Err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
 		return
 	}

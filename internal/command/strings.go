@@ -542,7 +542,7 @@ func runIncrByFloat(c *Ctx) {
 // fitsString reports whether a string of size bytes grown by more bytes stays within
 // proto-max-bulk-len, writing Redis's error when it does not.
 func (c *Ctx) fitsString(size, more int64) bool {
-	if more > c.Limits.MaxBulkLen || size > c.Limits.MaxBulkLen-more {
+	if more > c.Limits.MaxBulkLen() || size > c.Limits.MaxBulkLen()-more {
 		c.Err(ErrStringTooLong)
 		return false
 	}

@@ -82,7 +82,7 @@ func BenchmarkZScore(b *testing.B) {
 			w.Proto = 2
 			tx := keyspace.NewTx(h.eng.DB(), nil, 0, h.now)
 			args := [][]byte{[]byte("zscore"), []byte("z"), nil}
-			c := Ctx{Cmd: Lookup(args[0]), Args: args, W: &w, Tx: tx, Limits: &DefaultLimits}
+			c := Ctx{Cmd: Lookup(args[0]), Args: args, W: &w, Tx: tx, Limits: DefaultLimits()}
 			members := make([][]byte, 1024)
 			for i := range members {
 				members[i] = []byte("m" + strconv.Itoa(i*(n/1024)))

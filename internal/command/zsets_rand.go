@@ -190,7 +190,7 @@ func (s *zsampler) reply(l int64, withScores bool) error {
 			count = -count
 		}
 		// Each entry takes at least 7 bytes ("$1\r\nm\r\n").
-		if c.Limits != nil && count > c.Limits.MaxBulkLen/7 {
+		if c.Limits != nil && count > c.Limits.MaxBulkLen()/7 {
 			return errZRandTooBig
 		}
 		mark := c.W.Len()
@@ -201,7 +201,7 @@ func (s *zsampler) reply(l int64, withScores bool) error {
 				return err
 			}
 			c.zreplyEntry(z.member, z.score, withScores)
-			if c.Limits != nil && int64(c.W.Len()-mark) > c.Limits.MaxBulkLen {
+			if c.Limits != nil && int64(c.W.Len()-mark) > c.Limits.MaxBulkLen() {
 				return errZRandTooBig
 			}
 		}

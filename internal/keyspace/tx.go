@@ -223,6 +223,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if e.onDisk == TypeNone && tx.filters != nil {
 		tx.filters.add(tx.kbuf)
 	}
+	if e.onDisk == TypeNone || (e.oldExpire != 0 && e.oldExpire <= tx.Now) {
+		tx.Notify('n', "new", key) // Redis's dbAdd: the key did not exist (or had expired)
+	}
 	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
 		return err

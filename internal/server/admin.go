@@ -87,7 +87,7 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 
 // configChanged pushes changed parameters to the parts of the server that cache them.
 func (s *Server) configChanged() {
-	s.limits.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
+	s.limits.SetMaxBulkLen(s.cfg.ProtoMaxBulkLen())
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil && s.cluster == nil {
 		s.eng.SetSyncPolicy(p)
 	}

@@ -263,7 +263,7 @@ func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *ke
 		State:   s.state,
 		DB:      cl.db,
 		Now:     tx.Now,
-		Limits:  &s.limits,
+		Limits:  s.limits,
 		Cursors: s.applier.Cursors,
 	}
 	tx.Hits, tx.Misses = 0, 0

@@ -38,7 +38,7 @@ type Server struct {
 	// engine while a snapshot replaces it.
 	cluster *clusterNode
 	engMu   sync.RWMutex
-	limits  command.Limits
+	limits  *command.Limits
 	cache   *keyspace.Cache
 	filters *keyspace.Filters
 
@@ -135,14 +135,14 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		runID:    newRunID(),
 	}
 	s.cmdStats = newCmdStats()
-	s.limits = command.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen()}
+	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
 	s.filters, err = keyspace.NewFilters(eng.DB(), state.TotalKeys())
 	if err != nil {
 		eng.Close()
 		return nil, fmt.Errorf("build the key filter: %w", err)
 	}
-	s.applier, err = command.NewApplier(eng, state, &s.limits, s.cache, s.filters)
+	s.applier, err = command.NewApplier(eng, state, s.limits, s.cache, s.filters)
 	if err != nil {
 		eng.Close()
 		return nil, err
