@@ -39,6 +39,7 @@ type Tx struct {
 	kbuf   []byte
 	kb2    []byte
 	vbuf   []byte
+	ekey   []byte // element keys built by collection code
 	peeked Entry
 }
 
