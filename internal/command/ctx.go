@@ -55,21 +55,13 @@ func (c *Ctx) WouldBlock(timeoutMs int64, keys ...[]byte) {
 	c.BlockKeys = keys
 }
 
-// ParseTimeout parses a blocking command's timeout in seconds (a float, as Redis 6+) into ms,
-// writing the error reply on failure.
+// ParseTimeout parses a blocking command's timeout in seconds into ms, writing the error reply
+// on failure. See timeoutMs for Redis's rules.
 func (c *Ctx) ParseTimeout(arg []byte) (int64, bool) {
-	f, ok := ParseFloat(arg)
-	if !ok || f > 1e15 {
-		c.Err(ErrTimeout)
+	ms, msg := timeoutMs(arg, c.Now)
+	if msg != "" {
+		c.Err(msg)
 		return 0, false
-	}
-	if f < 0 {
-		c.Err(ErrNegTimeout)
-		return 0, false
-	}
-	ms := int64(f * 1000)
-	if f > 0 && ms == 0 {
-		ms = 1
 	}
 	return ms, true
 }

@@ -172,14 +172,57 @@ func (tx *Tx) ListPop(key []byte, e *Entry, left bool, n int64, fn func(value []
 	return n, tx.putList(key, e, &st)
 }
 
-// ListGet appends element i (0 <= i < e.Count) of the list e to dst.
-func (tx *Tx) ListGet(dst []byte, e *Entry, i int64) ([]byte, error) {
+// ListRotate moves the element at one end of the list e at key to the other end (LMOVE and
+// RPOPLPUSH with the same source and destination), calling fn with it. Popping and pushing at
+// the same end, or rotating a single element, changes nothing but still counts as a
+// modification, as in Redis.
+func (tx *Tx) ListRotate(key []byte, e *Entry, fromLeft, toLeft bool, fn func(value []byte)) error {
 	st, err := decodeListState(&e.Meta)
 	if err != nil {
-		return dst, err
+		return err
 	}
-	err = tx.listGet(e, st.head+uint64(i), func(v []byte) { dst = append(dst, v...) })
-	return dst, err
+	from := st.head
+	if !fromLeft {
+		from = st.head + uint64(e.Count) - 1
+	}
+	if fromLeft == toLeft || e.Count == 1 {
+		if err := tx.listGet(e, from, fn); err != nil {
+			return err
+		}
+		tx.Touch(key)
+		return nil
+	}
+	var moved []byte
+	if err := tx.listGet(e, from, func(v []byte) {
+		fn(v)
+		moved = append(moved, v...)
+	}); err != nil {
+		return err
+	}
+	if err := tx.w.Delete(tx.listKey(e, from), nil); err != nil {
+		return err
+	}
+	to := st.head + uint64(e.Count) // the tail end, after the head moved up by one
+	if fromLeft {
+		st.head++
+	} else {
+		st.head--
+		to = st.head
+	}
+	if err := tx.w.Set(tx.listKey(e, to), moved, nil); err != nil {
+		return err
+	}
+	return tx.putList(key, e, &st)
+}
+
+// ListGet calls fn with element i (0 <= i < e.Count) of the list e, valid only during the call.
+// e may come from Peek.
+func (tx *Tx) ListGet(e *Entry, i int64, fn func(value []byte)) error {
+	st, err := decodeListState(&e.Meta)
+	if err != nil {
+		return err
+	}
+	return tx.listGet(e, st.head+uint64(i), fn)
 }
 
 // listGet reads the element at pos, which must exist, and passes it to fn.

@@ -201,7 +201,7 @@ func (h *listHarness) randomOp(r *rand.Rand, step int) {
 	e := h.entry()
 	n := int64(len(h.model))
 	var what string
-	switch op := r.IntN(9); {
+	switch op := r.IntN(10); {
 	case op <= 1 || n == 0:
 		values := make([][]byte, 1+r.IntN(20))
 		for i := range values {
@@ -240,8 +240,8 @@ func (h *listHarness) randomOp(r *rand.Rand, step int) {
 		i := r.Int64N(n)
 		v := randValue(r)
 		what = fmt.Sprintf("set %d", i)
-		got, err := h.tx.ListGet(nil, &e, i)
-		h.must(err)
+		var got []byte
+		h.must(h.tx.ListGet(&e, i, func(v []byte) { got = append(got, v...) }))
 		if !bytes.Equal(got, h.model[i]) {
 			h.t.Fatalf("step %d: get %d = %s, want %s", step, i, short(got), short(h.model[i]))
 		}
@@ -281,6 +281,25 @@ func (h *listHarness) randomOp(r *rand.Rand, step int) {
 			h.model = nil
 		} else {
 			h.model = h.model[ltrim : n-rtrim]
+		}
+	case op == 7:
+		fromLeft, toLeft := r.IntN(2) == 0, r.IntN(2) == 0
+		what = fmt.Sprintf("rotate %v %v", fromLeft, toLeft)
+		var got []byte
+		h.must(h.tx.ListRotate(h.key, &e, fromLeft, toLeft, func(v []byte) { got = append(got, v...) }))
+		var v []byte
+		if fromLeft {
+			v, h.model = h.model[0], h.model[1:]
+		} else {
+			v, h.model = h.model[n-1], h.model[:n-1]
+		}
+		if toLeft {
+			h.model = slices.Insert(h.model, 0, v)
+		} else {
+			h.model = append(h.model, v)
+		}
+		if !bytes.Equal(got, v) {
+			h.t.Fatalf("step %d %s: moved %s, want %s", step, what, short(got), short(v))
 		}
 	default:
 		from := r.Int64N(n)
