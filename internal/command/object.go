@@ -58,10 +58,7 @@ func encodingOf(e *keyspace.Entry) string {
 	case keyspace.TypeString:
 		return stringEncoding(e.Value)
 	case keyspace.TypeList:
-		if e.Count <= listListpackEntries {
-			return "listpack"
-		}
-		return "quicklist"
+		return keyspace.ListEncoding(&e.Meta) // tracks Redis's 8 KB listpack rule
 	case keyspace.TypeHash:
 		if e.Count <= listpackMaxEntries {
 			return "listpack"
