@@ -111,15 +111,14 @@ func runUnblock(c *Ctx) {
 	}
 }
 
-// blockedNull writes a blocking command's reply for "timed out".
+// blockedNull writes a blocking command's reply for "timed out". Redis answers every client
+// blocked on a list, sorted set or stream with a null array when it times out
+// (replyToBlockedClientTimedOut) — BLMOVE and BRPOPLPUSH too, although they answer a null bulk
+// when they may not block at all.
 func blockedNull(w interface {
 	Null()
 	NullArray()
 }, name []byte) {
-	if EqualFold(name, "blmove") || EqualFold(name, "brpoplpush") {
-		w.Null()
-		return
-	}
 	w.NullArray()
 }
 
