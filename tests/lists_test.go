@@ -482,6 +482,30 @@ func TestListsLong(t *testing.T) {
 	}
 }
 
+// TestListsExpiry: a list keeps its TTL through changes, and once expired it is gone for every
+// command: a push makes a new, empty-based list.
+func TestListsExpiry(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	runScript(t, c, []step{
+		{cmd("RPUSH", "l", "a", "b"), integer(2)},
+		{cmd("EXPIRE", "l", "100"), integer(1)},
+		{cmd("LPUSH", "l", "z"), integer(3)},
+		{cmd("LSET", "l", "0", "y"), ok},
+		{cmd("LPOP", "l"), bulk("y")},
+		{cmd("TTL", "l"), integer(100)},
+		{cmd("PEXPIRE", "l", "20"), integer(1)},
+	})
+	waitFor(t, "the list to expire", func() bool { return c.Do("LLEN", "l") == integer(0) })
+	runScript(t, c, []step{
+		{cmd("LRANGE", "l", "0", "-1"), emptyArr},
+		{cmd("LINDEX", "l", "0"), nilBulk},
+		{cmd("RPUSH", "l", "new"), integer(1)},
+		{cmd("LRANGE", "l", "0", "-1"), bulks("new")},
+		{cmd("TTL", "l"), integer(-1)},
+	})
+}
+
 // TestListsPersist: lists survive a restart, with their positions and encoding state.
 func TestListsPersist(t *testing.T) {
 	srv := servertest.Start(t, "--appendfsync", "always")
