@@ -27,7 +27,7 @@ func bulks(items ...string) string {
 const (
 	nullArray = "*-1\r\n"
 	emptyArr  = "*0\r\n"
-	wrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+	wrongTypeReply = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 	syntaxErr = "-ERR syntax error\r\n"
 	notInt    = "-ERR value is not an integer or out of range\r\n"
 )
@@ -253,10 +253,10 @@ func TestListsMove(t *testing.T) {
 		{cmd("LRANGE", "one", "0", "-1"), bulks("x")},
 		// The destination's type is checked before anything moves.
 		{cmd("SET", "str", "v"), ok},
-		{cmd("LMOVE", "r", "str", "LEFT", "LEFT"), wrongType},
-		{cmd("RPOPLPUSH", "r", "str"), wrongType},
+		{cmd("LMOVE", "r", "str", "LEFT", "LEFT"), wrongTypeReply},
+		{cmd("RPOPLPUSH", "r", "str"), wrongTypeReply},
 		{cmd("LRANGE", "r", "0", "-1"), bulks("a", "b", "c")},
-		{cmd("RPOPLPUSH", "str", "r"), wrongType},
+		{cmd("RPOPLPUSH", "str", "r"), wrongTypeReply},
 		{cmd("RPOPLPUSH", "missing", "str"), nilBulk}, // a missing source ends it first
 	})
 }
@@ -283,7 +283,7 @@ func TestListsLMPop(t *testing.T) {
 		{cmd("LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "2"), syntaxErr},
 		{cmd("LMPOP", "1", "a", "LEFT", "FOO"), syntaxErr},
 		{cmd("SET", "s", "v"), ok},
-		{cmd("LMPOP", "2", "missing", "s", "LEFT"), wrongType},
+		{cmd("LMPOP", "2", "missing", "s", "LEFT"), wrongTypeReply},
 		{cmd("LMPOP", "2", "a", "s", "LEFT"), array(bulk("a"), bulks("y"))}, // a list before it: served
 	})
 	c.Do("HELLO", "3")
@@ -335,7 +335,7 @@ func TestListsErrors(t *testing.T) {
 		{"BLPOP", "s", "0"}, {"BRPOP", "missing", "s", "0"}, {"BLMOVE", "s", "d", "left", "left", "0"},
 		{"BRPOPLPUSH", "s", "d", "0"}, {"BLMPOP", "0", "1", "s", "left"},
 	} {
-		runScript(t, c, []step{{args, wrongType}})
+		runScript(t, c, []step{{args, wrongTypeReply}})
 	}
 	runScript(t, c, []step{{cmd("GET", "s"), bulk("v")}})
 }
