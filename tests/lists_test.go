@@ -25,11 +25,11 @@ func bulks(items ...string) string {
 }
 
 const (
-	nullArray = "*-1\r\n"
-	emptyArr  = "*0\r\n"
+	nullArray      = "*-1\r\n"
+	emptyArr       = "*0\r\n"
 	wrongTypeReply = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-	syntaxErr = "-ERR syntax error\r\n"
-	notInt    = "-ERR value is not an integer or out of range\r\n"
+	syntaxErr      = "-ERR syntax error\r\n"
+	notInt         = "-ERR value is not an integer or out of range\r\n"
 )
 
 func TestListsPushPopRange(t *testing.T) {
