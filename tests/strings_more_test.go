@@ -312,3 +312,22 @@ func TestStringsBigValues(t *testing.T) {
 		}
 	}
 }
+
+// TestMSetEx covers Redis 8.4's MSETEX through the server; internal/command tests its edges.
+func TestMSetEx(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	runSteps(t, c, []respStep{
+		{[]string{"msetex", "2", "a", "1", "b", "2", "ex", "100"}, ":1\r\n"},
+		{[]string{"mget", "a", "b"}, "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"},
+		{[]string{"msetex", "2", "a", "3", "c", "4", "nx"}, ":0\r\n"},
+		{[]string{"exists", "c"}, ":0\r\n"},
+		{[]string{"msetex", "1", "a", "5", "xx", "keepttl"}, ":1\r\n"},
+		{[]string{"msetex", "3", "a", "1"}, "-ERR wrong number of key-value pairs\r\n"},
+		{[]string{"msetex", "0", "a", "1"}, "-ERR invalid numkeys value\r\n"},
+		{[]string{"msetex", "1", "a"}, "-ERR wrong number of arguments for 'msetex' command\r\n"},
+		{[]string{"command", "getkeys", "msetex", "2", "k1", "v1", "k2", "v2", "px", "10"}, "*2\r\n$2\r\nk1\r\n$2\r\nk2\r\n"},
+	})
+	wantTTL(t, c, "a", 40_000, 100_000)
+	wantTTL(t, c, "b", 40_000, 100_000)
+}

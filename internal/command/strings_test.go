@@ -132,3 +132,62 @@ func TestStringsTTL(t *testing.T) {
 }
 
 func itoa(n int64) string { return string(FormatInt(nil, n)) }
+
+func TestMSetEx(t *testing.T) {
+	h := newHarness(t)
+	h.check(":1\r\n", "msetex", "2", "a", "1", "b", "2")
+	h.check("*2\r\n$1\r\n1\r\n$1\r\n2\r\n", "mget", "a", "b")
+	h.check(":-1\r\n", "pttl", "a")
+	h.check(":1\r\n", "msetex", "2", "a", "x", "b", "y", "px", "5000")
+	if got := h.eventNames(); got != "$:set g:expire $:set g:expire" {
+		t.Fatalf("events = %q", got)
+	}
+	h.check(":5000\r\n", "pttl", "b")
+	h.check(":1\r\n", "msetex", "1", "a", "z", "keepttl")
+	h.check(":5000\r\n", "pttl", "a")
+	h.check(":1\r\n", "msetex", "1", "a", "z")
+	h.check(":-1\r\n", "pttl", "a")
+	h.check(":1\r\n", "msetex", "1", "c", "v", "exat", itoa(h.now/1000+100))
+	h.check(":"+itoa((h.now/1000+100)*1000-h.now)+"\r\n", "pttl", "c")
+	// NX and XX look at every key before writing any.
+	h.check(":0\r\n", "msetex", "2", "new", "1", "a", "2", "nx")
+	h.check(":0\r\n", "exists", "new")
+	h.check(":1\r\n", "msetex", "2", "new", "1", "new2", "2", "NX", "PX", "100")
+	h.check(":0\r\n", "msetex", "2", "a", "1", "absent", "2", "xx")
+	h.check("$1\r\nz\r\n", "get", "a")
+	h.check(":1\r\n", "msetex", "2", "a", "1", "b", "2", "xx", "ex", "10")
+	h.check("$1\r\n1\r\n", "get", "a")
+	// Any type of value counts as existing and is replaced.
+	h.putCollection("coll", keyspace.TypeSet)
+	h.check(":0\r\n", "msetex", "1", "coll", "v", "nx")
+	h.check(":1\r\n", "msetex", "1", "coll", "v")
+	h.check("$1\r\nv\r\n", "get", "coll")
+	// A time in the past removes the keys.
+	h.check(":1\r\n", "msetex", "2", "a", "1", "zz", "2", "pxat", "1")
+	h.check(":0\r\n", "exists", "a", "zz")
+	// Errors, as Redis 8.4.
+	for _, tt := range []struct {
+		want string
+		args []string
+	}{
+		{"-ERR invalid numkeys value\r\n", []string{"msetex", "-1", "a", "1"}},
+		{"-ERR invalid numkeys value\r\n", []string{"msetex", "0", "a", "1"}},
+		{"-ERR invalid numkeys value\r\n", []string{"msetex", "x", "a", "1"}},
+		{"-ERR invalid numkeys value\r\n", []string{"msetex", "4294967296", "a", "1"}},
+		{"-ERR wrong number of key-value pairs\r\n", []string{"msetex", "5", "a", "1", "b", "2"}},
+		{"-ERR wrong number of key-value pairs\r\n", []string{"msetex", "2", "a", "1", "b"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "1", "a", "1", "b", "2"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "2", "a", "1", "b", "2", "ex", "10", "keepttl"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "2", "a", "1", "b", "2", "nx", "xx"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "1", "a", "1", "get"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "1", "a", "1", "ifeq", "x"}},
+		{"-ERR syntax error\r\n", []string{"msetex", "1", "a", "1", "ex"}},
+		{"-ERR invalid expire time in 'msetex' command\r\n", []string{"msetex", "1", "a", "1", "ex", "-1"}},
+		{"-ERR value is not an integer or out of range\r\n", []string{"msetex", "1", "a", "1", "px", "x"}},
+	} {
+		h.check(tt.want, tt.args...)
+	}
+	if got := msetexKeys([][]byte{[]byte("msetex"), []byte("2"), []byte("a"), []byte("1"), []byte("b"), []byte("2"), []byte("EX"), []byte("1")}); len(got) != 2 || got[0] != 2 || got[1] != 4 {
+		t.Fatalf("msetexKeys = %v, want [2 4]", got)
+	}
+}
