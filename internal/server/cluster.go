@@ -52,6 +52,13 @@ type joinRequest struct {
 	BusAddr string `json:"bus"`
 }
 
+// joinReply admits a node: its member entry, and every member so it can reach them before it
+// has any state of its own.
+type joinReply struct {
+	Member  replica.Member   `json:"member"`
+	Members []replica.Member `json:"members"`
+}
+
 // openCluster starts this node's cluster machinery over the engine, whose last applied index is
 // applied. The node's ID comes from its data directory, or from the initial address list, or
 // from the node it joins through.
@@ -195,12 +202,17 @@ func (c *clusterNode) join(target string) (uint64, error) {
 		reply, err := c.bus.Call(ctx, busAddr, reqJoin, body)
 		cancel()
 		if err == nil {
-			var m replica.Member
-			if err := json.Unmarshal(reply, &m); err != nil || m.ID == 0 {
+			var jr joinReply
+			if err := json.Unmarshal(reply, &jr); err != nil || jr.Member.ID == 0 {
 				return 0, fmt.Errorf("cluster-join: bad reply %q", reply)
 			}
-			c.logger.Info("joined the cluster as a learner", "node", m.ID, "through", target)
-			return m.ID, nil
+			for _, m := range jr.Members {
+				if m.ID != jr.Member.ID && !m.Removed {
+					c.bus.SetPeer(m.ID, m.BusAddr)
+				}
+			}
+			c.logger.Info("joined the cluster as a learner", "node", jr.Member.ID, "through", target)
+			return jr.Member.ID, nil
 		}
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("cluster-join %s: %w", target, err)
@@ -339,7 +351,7 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 				reply(nil, err)
 				return
 			}
-			b, _ := json.Marshal(m)
+			b, _ := json.Marshal(joinReply{Member: m, Members: c.raft.Members().List})
 			reply(b, nil)
 		})
 	case reqRemove:

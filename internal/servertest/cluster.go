@@ -48,6 +48,13 @@ func ClusterPort(t testing.TB) int {
 func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, args: args}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, n := range c.Nodes {
+				t.Logf("log of node %d (%s):\n%s", i, n.Addr, n.Log())
+			}
+		}
+	})
 	ports := make([]int, n)
 	addrs := make([]string, n)
 	for i := range ports {
@@ -75,6 +82,13 @@ func (c *Cluster) Join(args ...string) *Server {
 	nodeArgs := append([]string{"--cluster-enabled", "yes", "--cluster-join", through.Addr}, c.args...)
 	s := StartIn(c.t, c.t.TempDir(), ClusterPort(c.t), append(nodeArgs, args...)...)
 	c.Nodes = append(c.Nodes, s)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Info("replication", "raft_leader_id") == "0" {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the joining node %s never heard from a leader", s.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return s
 }
 

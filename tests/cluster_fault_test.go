@@ -1,0 +1,426 @@
+package tests
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairn-db/cairn/internal/servertest"
+)
+
+var (
+	clusterSeed = flag.Uint64("cluster-seed", 0, "seed for randomized cluster tests (0: random)")
+	clusterSoak = flag.Duration("cluster-soak", 0, "run the linearizability check for this long instead of a few seconds")
+)
+
+func clusterTestSeed(t *testing.T) uint64 {
+	s := *clusterSeed
+	if s == 0 {
+		s = rand.Uint64()
+	}
+	t.Logf("seed %d (replay with -cluster-seed %d)", s, s)
+	return s
+}
+
+func addrsOf(c *servertest.Cluster) []string {
+	var out []string
+	for _, n := range c.Nodes {
+		out = append(out, n.Addr)
+	}
+	return out
+}
+
+// writeLoad writes unique keys from several writers until stop, recording every
+// acknowledged key and the time of each acknowledgement.
+type writeLoad struct {
+	mu    sync.Mutex
+	acked map[string]string
+	times []time.Time
+	wg    sync.WaitGroup
+	stop  chan struct{}
+}
+
+func startWriteLoad(addrs []string, writers int) *writeLoad {
+	w := &writeLoad{acked: map[string]string{}, stop: make(chan struct{})}
+	for i := 0; i < writers; i++ {
+		w.wg.Add(1)
+		go func(i int) {
+			defer w.wg.Done()
+			d := newClusterDriver(addrs, i)
+			defer d.close()
+			for j := 0; ; j++ {
+				select {
+				case <-w.stop:
+					return
+				default:
+				}
+				key, val := fmt.Sprintf("w%d-%d", i, j), strconv.Itoa(j)
+				reply, err := d.do(time.Now().Add(10*time.Second), "SET", key, val)
+				if err == nil && reply == "+OK" {
+					w.mu.Lock()
+					w.acked[key] = val
+					w.times = append(w.times, time.Now())
+					w.mu.Unlock()
+				}
+			}
+		}(i)
+	}
+	return w
+}
+
+func (w *writeLoad) halt() {
+	close(w.stop)
+	w.wg.Wait()
+}
+
+// firstAckAfter is the first acknowledgement after t.
+func (w *writeLoad) firstAckAfter(t time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, at := range w.times {
+		if at.After(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (w *writeLoad) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acked)
+}
+
+// checkAcked verifies every acknowledged write through a strong read on node.
+func checkAcked(t *testing.T, node *servertest.Server, acked map[string]string, level string) {
+	t.Helper()
+	ctx := servertest.Ctx(t)
+	rdb := node.Client(func(o *redis.Options) { o.PoolSize = 1 })
+	if err := rdb.Do(ctx, "CONSISTENCY", level).Err(); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(acked))
+	for k := range acked {
+		keys = append(keys, k)
+	}
+	for i := 0; i < len(keys); i += 500 {
+		batch := keys[i:min(i+500, len(keys))]
+		vals, err := rdb.MGet(ctx, batch...).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range vals {
+			if v != acked[batch[j]] {
+				t.Fatalf("acknowledged write %s=%s reads back as %v on %s", batch[j], acked[batch[j]], v, node.Addr)
+			}
+		}
+	}
+}
+
+// Kill -9 the leader under write load: a new leader takes writes within a bound, the old one
+// restarts and catches up, and no acknowledged write is lost.
+func TestClusterFailover(t *testing.T) {
+	c := servertest.StartCluster(t, 3)
+	leader := c.Leader()
+	load := startWriteLoad(addrsOf(c), 8)
+	waitCluster(t, "writes to flow", 10*time.Second, func() bool { return load.count() > 200 })
+	killed := time.Now()
+	leader.Kill()
+	waitCluster(t, "writes to resume after the leader died", 20*time.Second, func() bool {
+		_, ok := load.firstAckAfter(killed.Add(10 * time.Millisecond))
+		return ok
+	})
+	resumed, _ := load.firstAckAfter(killed.Add(10 * time.Millisecond))
+	gap := resumed.Sub(killed)
+	t.Logf("leader killed; writes resumed after %v (cluster-node-timeout 500ms)", gap)
+	newLeader := c.Leader()
+	if newLeader == leader {
+		t.Fatal("the killed node is still the leader")
+	}
+	if gap > 5*time.Second {
+		t.Fatalf("writes resumed %v after the leader was killed, want under 5s (the target is 2s)", gap)
+	}
+	before := load.count()
+	waitCluster(t, "more writes on the new leader", 10*time.Second, func() bool { return load.count() > before+200 })
+	leader.Restart()
+	load.halt()
+	acked := load.acked
+	t.Logf("%d writes acknowledged", len(acked))
+	checkAcked(t, newLeader, acked, "strong")
+	// The restarted node catches up: at session level with the leader's position it must hold
+	// every acknowledged write.
+	tok := newLeader.Dial().Do("SESSION", "TOKEN")
+	_ = tok
+	ctx := servertest.Ctx(t)
+	lc := newLeader.Client()
+	lc.Set(ctx, "marker", "1", 0)
+	pos, err := lc.Do(ctx, "SESSION", "TOKEN").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := leader.Client(func(o *redis.Options) { o.PoolSize = 1 })
+	if err := rc.Do(ctx, "SESSION", "RESUME", pos).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Do(ctx, "CONSISTENCY", "session").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, "the restarted node to catch up", 30*time.Second, func() bool {
+		v, err := rc.Get(ctx, "marker").Result()
+		return err == nil && v == "1"
+	})
+	checkAcked(t, leader, acked, "eventual")
+}
+
+// A fourth node joins as a learner, catches up and becomes a voter; a node is removed; a node
+// joining afterwards never gets the removed node's ID; no data is lost on the way.
+func TestClusterJoinAndRemove(t *testing.T) {
+	c := servertest.StartCluster(t, 3)
+	leader := c.Leader()
+	ctx := servertest.Ctx(t)
+	lc := leader.Client()
+	acked := map[string]string{}
+	for i := 0; i < 300; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if err := lc.Set(ctx, k, strconv.Itoa(i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		acked[k] = strconv.Itoa(i)
+	}
+	n4 := c.Join()
+	myid := func(s *servertest.Server) string {
+		return strings.TrimSpace(strings.Split(s.Dial().Do("CLUSTER", "MYID"), "\r\n")[1])
+	}
+	if got := myid(n4); got != fmt.Sprintf("%040x", 4) {
+		t.Fatalf("the joining node's ID = %s, want 4", got)
+	}
+	waitCluster(t, "node 4 to become a voter", 30*time.Second, func() bool {
+		nodes, err := lc.ClusterNodes(ctx).Result()
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(nodes, "\n") {
+			if strings.HasPrefix(line, fmt.Sprintf("%040x", 4)) {
+				return !strings.Contains(line, "nofailover")
+			}
+		}
+		return false
+	})
+	checkAcked(t, n4, acked, "strong")
+	// Remove a follower that is not the new node.
+	var gone *servertest.Server
+	for _, f := range c.Followers(leader) {
+		if f != n4 {
+			gone = f
+			break
+		}
+	}
+	goneID := myid(gone)
+	if err := lc.Do(ctx, "CLUSTER", "FORGET", goneID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	gone.Stop()
+	waitCluster(t, "the removed node to leave CLUSTER NODES", 10*time.Second, func() bool {
+		nodes, _ := lc.ClusterNodes(ctx).Result()
+		return !strings.Contains(nodes, goneID) && strings.Count(nodes, "\n") == 3
+	})
+	for i := 300; i < 400; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if err := lc.Set(ctx, k, strconv.Itoa(i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		acked[k] = strconv.Itoa(i)
+	}
+	n5 := c.Join()
+	if got := myid(n5); got != fmt.Sprintf("%040x", 5) {
+		t.Fatalf("a node joining after a removal got ID %s, want 5 (IDs are never reused)", got)
+	}
+	checkAcked(t, n5, acked, "strong")
+	checkAcked(t, c.Leader(), acked, "strong")
+}
+
+// A node cut off from the majority refuses writes and strong reads, and keeps serving
+// eventual reads.
+func TestClusterMinorityRefusesWrites(t *testing.T) {
+	c := servertest.StartCluster(t, 3)
+	leader := c.Leader()
+	ctx := servertest.Ctx(t)
+	if err := leader.Client().Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := leader.Dial().Do("WAIT", "2", "5000"); got != ":2\r\n" {
+		t.Fatalf("WAIT = %q", got)
+	}
+	for _, f := range c.Followers(leader) {
+		f.Kill()
+	}
+	conn := leader.Dial()
+	waitCluster(t, "the lone node to step down", 10*time.Second, func() bool {
+		return strings.HasPrefix(conn.Do("SET", "k", "w"), "-CLUSTERDOWN")
+	})
+	if got := conn.Do("GET", "k"); !strings.HasPrefix(got, "-CLUSTERDOWN") {
+		t.Fatalf("strong GET on a minority = %q, want -CLUSTERDOWN", got)
+	}
+	if got := conn.Do("CONSISTENCY", "eventual", "GET", "k"); got != "$1\r\nv\r\n" {
+		t.Fatalf("eventual GET on a minority = %q, want v", got)
+	}
+	if got := conn.Do("CLUSTER", "INFO"); !strings.Contains(got, "cluster_state:fail") {
+		t.Fatalf("CLUSTER INFO on a minority: %q", got)
+	}
+}
+
+// kvInput and kvOutput are the operations of the linearizability check.
+type kvInput struct {
+	op    string // get, set, incr
+	key   string
+	value int64
+}
+
+type kvOutput struct {
+	value   int64 // get: -1 for no value
+	unknown bool  // the outcome is not known: any result is allowed
+}
+
+var kvModel = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[string][]porcupine.Operation{}
+		for _, op := range history {
+			k := op.Input.(kvInput).key
+			byKey[k] = append(byKey[k], op)
+		}
+		var out [][]porcupine.Operation
+		for _, ops := range byKey {
+			out = append(out, ops)
+		}
+		return out
+	},
+	Init: func() any { return int64(-1) },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(int64), input.(kvInput), output.(kvOutput)
+		switch in.op {
+		case "get":
+			return out.value == s, s
+		case "set":
+			return true, in.value
+		default: // incr
+			next := max(s, 0) + 1
+			return out.unknown || out.value == next, next
+		}
+	},
+	DescribeOperation: func(input, output any) string {
+		in, out := input.(kvInput), output.(kvOutput)
+		if out.unknown {
+			return fmt.Sprintf("%s %s %d -> ?", in.op, in.key, in.value)
+		}
+		return fmt.Sprintf("%s %s %d -> %d", in.op, in.key, in.value, out.value)
+	},
+}
+
+// Concurrent clients doing SET, GET and INCR at strong consistency while the leader is killed
+// and restarted: the history must be linearizable.
+func TestClusterLinearizable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(clusterTestSeed(t), 0))
+	c := servertest.StartCluster(t, 3)
+	c.Leader()
+	run := 6 * time.Second
+	if *clusterSoak > 0 {
+		run = *clusterSoak
+	}
+	start := time.Now()
+	var (
+		mu   sync.Mutex
+		hist []porcupine.Operation
+		wg   sync.WaitGroup
+	)
+	end := start.Add(run)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		clientSeed := rng.Uint64()
+		go func(id int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(clientSeed, 1))
+			d := newClusterDriver(addrsOf(c), id)
+			defer d.close()
+			for time.Now().Before(end) {
+				in := kvInput{key: fmt.Sprintf("k%d", r.IntN(3))}
+				var args []string
+				switch p := r.IntN(10); {
+				case p < 4:
+					in.op, args = "get", []string{"GET", in.key}
+				case p < 7:
+					in.op, in.value = "set", r.Int64N(1000)
+					args = []string{"SET", in.key, strconv.FormatInt(in.value, 10)}
+				default:
+					in.op, args = "incr", []string{"INCR", in.key}
+				}
+				call := time.Since(start).Nanoseconds()
+				reply, err := d.do(time.Now().Add(15*time.Second), args...)
+				ret := time.Since(start).Nanoseconds()
+				op := porcupine.Operation{ClientId: id, Input: in, Call: call, Return: ret}
+				switch {
+				case err != nil && in.op == "get":
+					continue // a failed read changed nothing
+				case err != nil:
+					// May have been applied, at any time from now on.
+					op.Output, op.Return = kvOutput{unknown: true}, int64(1<<62)
+				case in.op == "get" && reply == "$-1":
+					op.Output = kvOutput{value: -1}
+				case in.op == "get":
+					v, perr := strconv.ParseInt(strings.TrimPrefix(reply, "$"), 10, 64)
+					if perr != nil {
+						t.Errorf("GET reply %q", reply)
+						return
+					}
+					op.Output = kvOutput{value: v}
+				case in.op == "set":
+					if reply != "+OK" {
+						t.Errorf("SET reply %q", reply)
+						return
+					}
+					op.Output = kvOutput{}
+				default:
+					v, perr := strconv.ParseInt(strings.TrimPrefix(reply, ":"), 10, 64)
+					if perr != nil {
+						t.Errorf("INCR reply %q", reply)
+						return
+					}
+					op.Output = kvOutput{value: v}
+				}
+				mu.Lock()
+				hist = append(hist, op)
+				mu.Unlock()
+			}
+		}(i)
+	}
+	// Faults: kill the leader, restart it, repeatedly.
+	for time.Now().Add(2 * time.Second).Before(end) {
+		time.Sleep(time.Duration(500+rng.IntN(1000)) * time.Millisecond)
+		l := c.Leader()
+		l.Kill()
+		time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
+		l.Restart()
+	}
+	wg.Wait()
+	t.Logf("%d operations", len(hist))
+	res, info := porcupine.CheckOperationsVerbose(kvModel, hist, 2*time.Minute)
+	switch res {
+	case porcupine.Illegal:
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("cairn-linearizability-%d.html", time.Now().UnixNano()))
+		_ = porcupine.VisualizePath(kvModel, info, path)
+		t.Fatalf("history is not linearizable; visualization in %s", path)
+	case porcupine.Unknown:
+		t.Logf("linearizability check timed out (inconclusive)")
+	}
+	_ = context.Background
+}
