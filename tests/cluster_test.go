@@ -3,6 +3,8 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -311,4 +313,44 @@ func TestClusterGoRedisClusterClient(t *testing.T) {
 		return err == nil && v == 49
 	})
 	_ = context.Background
+}
+
+// "cairn cluster start" runs a local cluster in the foreground and stops it on Ctrl-C.
+func TestClusterStartCommand(t *testing.T) {
+	port := servertest.ClusterPorts(t, 3)
+	dir := t.TempDir()
+	cmd := exec.Command(servertest.Binary(t), "cluster", "start", "--nodes", "3", "--base-port", strconv.Itoa(port), "--dir", dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
+	ctx := servertest.Ctx(t)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:" + strconv.Itoa(port)}, MaxRedirects: 16})
+	defer cc.Close()
+	waitCluster(t, "the started cluster to take a write", 30*time.Second, func() bool {
+		return cc.Set(ctx, "hello", "world", 0).Err() == nil
+	})
+	if got, err := cc.Get(ctx, "hello").Result(); err != nil || got != "world" {
+		t.Fatalf("GET hello = %q, %v", got, err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("cairn cluster start exited with %v:\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("cairn cluster start did not stop on Ctrl-C:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "stopping the cluster") {
+		t.Fatalf("output:\n%s", out.String())
+	}
 }

@@ -27,6 +27,12 @@ func main() {
 		args = args[1:]
 		switch sub {
 		case "server":
+		case "cluster":
+			if err := runCluster(args, os.Stdout, os.Stderr); err != nil {
+				fmt.Fprintln(os.Stderr, "cairn:", err)
+				os.Exit(1)
+			}
+			return
 		case "version":
 			fmt.Println("cairn", server.CairnVersion, "(redis", server.Version+")")
 			return
@@ -51,6 +57,14 @@ func usage(w io.Writer) {
 Starts a cairn server. Options use redis.conf names, as flags or in a config file:
   --port 6379  --bind 127.0.0.1  --dir ./cairn-data  --appendfsync always|everysec|no
   --requirepass secret  --maxclients 10000  --loglevel notice
+
+Cluster mode (Raft-replicated; see the README):
+  --cluster-enabled yes --cluster-initial host:port,host:port,...   form a new cluster
+  --cluster-enabled yes --cluster-join host:port                    join an existing one
+  --cluster-proxy yes  --cluster-node-timeout 500  --cluster-port 17001
+
+  cairn cluster start [--nodes 3] [--base-port 7001] [--dir ./cluster-data] [-- options]
+      starts a local cluster in the foreground; Ctrl-C stops it.
 
 Other subcommands: version, help.
 `)

@@ -25,21 +25,31 @@ type Cluster struct {
 // ClusterPort returns a port that is free, and whose bus port (port + 10000) is free too.
 func ClusterPort(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 1000; i++ {
-		p := 20000 + rand.IntN(25000)
-		l1, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	return ClusterPorts(t, 1)
+}
+
+// ClusterPorts returns the first of n consecutive ports that are free with their bus ports.
+func ClusterPorts(t testing.TB, n int) int {
+	t.Helper()
+	free := func(p int) bool {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err != nil {
-			continue
+			return false
 		}
-		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
-		l1.Close()
-		if err != nil {
-			continue
-		}
-		l2.Close()
-		return p
+		l.Close()
+		return true
 	}
-	t.Fatal("no free cluster port")
+next:
+	for i := 0; i < 1000; i++ {
+		base := 20000 + rand.IntN(25000)
+		for p := base; p < base+n; p++ {
+			if !free(p) || !free(p+10000) {
+				continue next
+			}
+		}
+		return base
+	}
+	t.Fatal("no free cluster ports")
 	return 0
 }
 

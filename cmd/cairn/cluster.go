@@ -1,0 +1,116 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runCluster implements "cairn cluster start": a local cluster of cairn processes for trying
+// cluster mode on one machine. It runs in the foreground and stops the nodes on Ctrl-C.
+func runCluster(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "start" {
+		return fmt.Errorf("usage: cairn cluster start [--nodes 3] [--base-port 7001] [--dir ./cluster-data] [-- server options...]")
+	}
+	fs := flag.NewFlagSet("cluster start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nodes := fs.Int("nodes", 3, "number of nodes")
+	basePort := fs.Int("base-port", 7001, "client port of the first node; the others follow")
+	dir := fs.String("dir", "./cluster-data", "directory holding one data directory per node")
+	host := fs.String("host", "127.0.0.1", "address the nodes bind and announce")
+	rest := args[1:]
+	var extra []string
+	for i, a := range rest {
+		if a == "--" {
+			rest, extra = rest[:i], rest[i+1:]
+			break
+		}
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if *nodes < 1 || *nodes > 99 || *basePort < 1 || *basePort+*nodes-1+10000 > 65535 {
+		return fmt.Errorf("need 1-99 nodes and ports whose bus ports (port + 10000) stay under 65536")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	addrs := make([]string, *nodes)
+	for i := range addrs {
+		addrs[i] = net.JoinHostPort(*host, strconv.Itoa(*basePort+i))
+	}
+	initial := strings.Join(addrs, ",")
+	var procs []*exec.Cmd
+	stop := func() { // after a failed start
+		for _, p := range procs {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			_ = p.Wait()
+		}
+	}
+	for i, addr := range addrs {
+		port := strconv.Itoa(*basePort + i)
+		nodeDir := filepath.Join(*dir, "node-"+port)
+		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+			stop()
+			return err
+		}
+		logFile := filepath.Join(*dir, "node-"+port+".log")
+		cmdArgs := append([]string{"server", "--port", port, "--bind", *host, "--dir", nodeDir,
+			"--cluster-enabled", "yes", "--cluster-initial", initial, "--logfile", logFile}, extra...)
+		cmd := exec.Command(exe, cmdArgs...)
+		cmd.Stdout, cmd.Stderr = stderr, stderr
+		if err := cmd.Start(); err != nil {
+			stop()
+			return fmt.Errorf("start node %s: %w", addr, err)
+		}
+		procs = append(procs, cmd)
+		fmt.Fprintf(stdout, "node %d: %s (data %s, log %s)\n", i+1, addr, nodeDir, logFile)
+	}
+	fmt.Fprintf(stdout, "\ncluster of %d nodes starting; try:\n  redis-cli -c -p %d set hello world\n  redis-cli -p %d cluster nodes\nCtrl-C stops every node.\n",
+		*nodes, *basePort, *basePort)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	exited := make(chan int, len(procs))
+	for i, p := range procs {
+		go func(i int, p *exec.Cmd) {
+			for p.ProcessState == nil {
+				if _, err := p.Process.Wait(); err != nil {
+					break
+				}
+			}
+			exited <- i
+		}(i, p)
+	}
+	running := len(procs)
+	select {
+	case <-sig:
+		fmt.Fprintln(stdout, "stopping the cluster")
+	case i := <-exited:
+		running--
+		fmt.Fprintf(stderr, "node %s exited; stopping the others (see its log)\n", addrs[i])
+	}
+	for _, p := range procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.After(15 * time.Second)
+	for ; running > 0; running-- {
+		select {
+		case <-exited:
+		case <-deadline:
+			return fmt.Errorf("nodes did not stop within 15s")
+		}
+	}
+	return nil
+}
