@@ -96,6 +96,10 @@ type memNet struct {
 	mu    sync.Mutex
 	hosts map[uint64]*Host
 	cut   map[[2]uint64]bool
+	// snapDelay slows snapshot streams down; snapFailures counts streams that could not read
+	// their checkpoint.
+	snapDelay    time.Duration
+	snapFailures int
 }
 
 func newMemNet() *memNet { return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}} }
@@ -153,8 +157,15 @@ func (e *memEnd) SendSnapshot(to uint64, header []byte, dir string) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
+	e.net.mu.Lock()
+	delay := e.net.snapDelay
+	e.net.mu.Unlock()
+	time.Sleep(delay)
 	b, err := os.ReadFile(filepath.Join(dir, "kv.json"))
 	if err != nil {
+		e.net.mu.Lock()
+		e.net.snapFailures++
+		e.net.mu.Unlock()
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dst, "kv.json"), b, 0o644); err != nil {
@@ -320,6 +331,10 @@ func TestRaftReplicates(t *testing.T) {
 	c := newTestCluster(t, 3, nil)
 	if got := string(c.write("set a 1")); got != "OK" {
 		t.Fatalf("set = %q, want OK", got)
+	}
+	// The reply comes from apply: when it arrives, the proposer's state machine holds the write.
+	if v := c.leader().sm.get("a"); v != "1" {
+		t.Fatalf("after the reply the leader's state machine has a = %q, want 1", v)
 	}
 	for i := 0; i < 10; i++ {
 		c.write("incr n")
@@ -535,4 +550,70 @@ func testLogger(t *testing.T) *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// A leader elected a moment after a write was acknowledged may not know yet that it was
+// committed. It must not answer a read index before committing an entry of its own term, or the
+// read would miss the acknowledged write.
+func TestRaftReadIndexAfterElectionSeesCommittedWrites(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	for i := 1; i <= 5; i++ {
+		want := strconv.Itoa(i)
+		c.write("set x " + want)
+		old := c.leader()
+		c.stop(old.id, false)
+		var nl *testNode
+		c.waitFor("a new leader", func() bool {
+			for _, nd := range c.nodes {
+				if nd.host != nil && nd.r.IsLeader() {
+					nl = nd
+					return true
+				}
+			}
+			return false
+		})
+		ch := make(chan error, 1)
+		nl.r.ReadIndex(func(err error) { ch <- err })
+		if err := <-ch; err != nil {
+			t.Fatalf("round %d: ReadIndex on the new leader: %v", i, err)
+		}
+		if got := nl.sm.get("x"); got != want {
+			t.Fatalf("round %d: read on the new leader after its read index: x = %q, want %q (acknowledged)", i, got, want)
+		}
+		c.start(old, nil)
+	}
+}
+
+// Snapshots are taken and the log compacted while a slow snapshot stream is still reading an
+// older checkpoint: the checkpoint being sent must survive until the stream ends.
+func TestRaftCompactionDoesNotRaceSnapshotSend(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.SnapshotEntries = 10; cfg.KeepEntries = 2 })
+	c.write("set a 1")
+	l := c.leader()
+	var lag uint64
+	for id := range c.nodes {
+		if id != l.id {
+			lag = id
+			break
+		}
+	}
+	c.net.isolate(lag, 1, 2, 3)
+	for i := 0; i < 40; i++ {
+		c.write("incr n")
+	}
+	c.net.mu.Lock()
+	c.net.snapDelay = 300 * time.Millisecond
+	c.net.mu.Unlock()
+	c.net.heal()
+	// Keep writing while the stream sleeps: several new checkpoints replace the one being sent.
+	for i := 0; i < 60; i++ {
+		c.write("incr n")
+	}
+	c.waitValue(lag, "n", "100")
+	c.net.mu.Lock()
+	failures := c.net.snapFailures
+	c.net.mu.Unlock()
+	if failures > 0 {
+		t.Fatalf("%d snapshot streams found their checkpoint deleted under them", failures)
+	}
 }
