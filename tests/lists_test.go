@@ -482,6 +482,32 @@ func TestListsLong(t *testing.T) {
 	}
 }
 
+// TestListsSort: SORT reads a list (in its own order with BY nosort) and STORE writes one.
+func TestListsSort(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	runScript(t, c, []step{
+		{cmd("RPUSH", "l", "3", "1", "2", "10"), integer(4)},
+		{cmd("SORT", "l"), bulks("1", "2", "3", "10")},
+		{cmd("SORT", "l", "DESC"), bulks("10", "3", "2", "1")},
+		{cmd("SORT", "l", "ALPHA"), bulks("1", "10", "2", "3")},
+		{cmd("SORT", "l", "BY", "nosort"), bulks("3", "1", "2", "10")},
+		{cmd("SORT", "l", "BY", "nosort", "DESC"), bulks("10", "2", "1", "3")},
+		{cmd("SORT", "l", "BY", "nosort", "DESC", "LIMIT", "1", "2"), bulks("2", "1")},
+		{cmd("SORT", "l", "BY", "nosort", "LIMIT", "1", "2"), bulks("1", "2")},
+		{cmd("SORT_RO", "l", "LIMIT", "0", "2"), bulks("1", "2")},
+		{cmd("SET", "dst", "a string"), ok},
+		{cmd("EXPIRE", "dst", "100"), integer(1)},
+		{cmd("SORT", "l", "STORE", "dst"), integer(4)},
+		{cmd("TYPE", "dst"), "+list\r\n"},
+		{cmd("TTL", "dst"), integer(-1)},
+		{cmd("LRANGE", "dst", "0", "-1"), bulks("1", "2", "3", "10")},
+		{cmd("RPUSH", "dst", "x"), integer(5)},
+		{cmd("SORT", "missing", "STORE", "dst"), integer(0)},
+		{cmd("EXISTS", "dst"), integer(0)},
+	})
+}
+
 // TestListsExpiry: a list keeps its TTL through changes, and once expired it is gone for every
 // command: a push makes a new, empty-based list.
 func TestListsExpiry(t *testing.T) {

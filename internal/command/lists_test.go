@@ -45,6 +45,9 @@ func TestListsEvents(t *testing.T) {
 		{two, []string{"blmove", "k", "d", "right", "left", "0"}, "l:lpush l:rpop"},
 		{one, []string{"brpoplpush", "k", "d", "0"}, "l:lpush l:rpop g:del"},
 		{two, []string{"blmpop", "0", "1", "k", "left"}, "l:lpop"},
+		{two, []string{"sort", "k", "alpha", "store", "d"}, "l:sortstore"},
+		{[][]string{{"set", "d", "x"}}, []string{"sort", "k", "store", "d"}, "g:del"},
+		{nil, []string{"sort", "k", "store", "d"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.cmd, " "), func(t *testing.T) {

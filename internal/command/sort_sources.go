@@ -8,19 +8,36 @@ import (
 
 // What SORT needs from the list and hash layouts, which live with their own commands.
 
-var errSortNoLists = errors.New("SORT over lists and SORT STORE need the list type, which this build lacks")
-
 // sortListRange returns the elements of the list e at key with indexes [start, end), in order,
 // or from the tail (index len-1-start down to len-end) when reverse.
 func (c *Ctx) sortListRange(key []byte, e *keyspace.Entry, start, end int64, reverse bool) ([]sortItem, error) {
-	return nil, errSortNoLists
+	if start >= end {
+		return nil, nil
+	}
+	from, to := start, end-1
+	if reverse {
+		from, to = e.Count-end, e.Count-1-start
+	}
+	items := make([]sortItem, 0, end-start)
+	err := c.Tx.ListRange(e, from, to, reverse, func(_ int64, v []byte) bool {
+		items = append(items, sortItem{elem: append([]byte(nil), v...)})
+		return true
+	})
+	return items, err
 }
 
-// storeList replaces dst with a list of elems, or deletes it when elems is empty, writing the
-// error reply and returning false on failure.
+// storeList replaces dst with a list of elems, or deletes it when elems is empty (sending the
+// del event then, as Redis does), writing the error reply and returning false on failure.
 func (c *Ctx) storeList(dst []byte, elems [][]byte) bool {
-	c.Fail(errSortNoLists)
-	return false
+	deleted, err := c.Tx.StoreList(dst, elems)
+	if err != nil {
+		c.Fail(err)
+		return false
+	}
+	if deleted {
+		c.Tx.Notify('g', "del", dst)
+	}
+	return true
 }
 
 // sortHashField reads field of the hash e at key.
