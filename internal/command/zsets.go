@@ -97,6 +97,21 @@ func (c *Ctx) lookupZSet(key []byte) (keyspace.Entry, bool) {
 	return e, true
 }
 
+// peekZSet is lookupZSet for reads that only need the count and version: it does not copy the
+// record (its Extra stays valid only until the next lookup).
+func (c *Ctx) peekZSet(key []byte) (keyspace.Entry, bool) {
+	e, err := c.Tx.Peek(key)
+	if err != nil {
+		c.Fail(err)
+		return keyspace.Entry{}, false
+	}
+	if e.Exists() && e.Type != keyspace.TypeZSet {
+		c.WrongType()
+		return keyspace.Entry{}, false
+	}
+	return *e, true
+}
+
 // newZSet turns e (looked up at a key that holds nothing live) into an empty sorted set.
 func (c *Ctx) newZSet(e *keyspace.Entry) {
 	e.Type = keyspace.TypeZSet
@@ -168,7 +183,12 @@ pairs:
 		c.Err(errZIncrPairs)
 		return
 	}
-	scores := make([]float64, n/2)
+	var buf [8]float64
+	scores := buf[:0]
+	if n/2 > len(buf) {
+		scores = make([]float64, 0, n/2)
+	}
+	scores = scores[:n/2]
 	for j := range scores {
 		s, ok := ParseFloat(c.Args[i+2*j])
 		if !ok {
@@ -336,14 +356,14 @@ func (c *Ctx) zremoved(key []byte, e *keyspace.Entry, before int64, event string
 }
 
 func runZCard(c *Ctx) {
-	e, ok := c.lookupZSet(c.Args[1])
+	e, ok := c.peekZSet(c.Args[1])
 	if ok {
 		c.W.Int(e.Count)
 	}
 }
 
 func runZScore(c *Ctx) {
-	e, ok := c.lookupZSet(c.Args[1])
+	e, ok := c.peekZSet(c.Args[1])
 	if !ok {
 		return
 	}
@@ -363,7 +383,7 @@ func runZScore(c *Ctx) {
 }
 
 func runZMScore(c *Ctx) {
-	e, ok := c.lookupZSet(c.Args[1])
+	e, ok := c.peekZSet(c.Args[1])
 	if !ok {
 		return
 	}

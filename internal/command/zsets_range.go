@@ -11,7 +11,7 @@ import (
 
 // Ranges over sorted sets. Score and lex ranges seek to their first member; rank ranges walk
 // from the nearer end of the set (keyspace.ZRankRange), since nothing on disk counts members.
-// Counts (ZCOUNT, ZLEXCOUNT) walk the range they count.
+// Counts (ZCOUNT, ZLEXCOUNT) walk the range or its complement, whichever is shorter.
 
 func init() {
 	Register(
@@ -309,17 +309,38 @@ func runZRange(c *Ctx) {
 	}
 	mark := c.W.Len()
 	n := 0
-	err := c.zrangeVisit(&e, &sp, func(m []byte, s float64) bool {
+	emit := func(m []byte, s float64) bool {
 		c.zreplyEntry(m, s, sp.withScores)
 		n++
 		return true
-	})
+	}
+	if sp.kind != zrangeRank {
+		if err := c.zrangeVisit(&e, &sp, emit); err != nil {
+			c.W.Truncate(mark)
+			c.Fail(err)
+			return
+		}
+		c.insertHeader(mark, func() { c.zreplyHeader(n, sp.withScores) })
+		return
+	}
+	// A rank range's length is known before it is read, so the header goes first.
+	start, stop, ok := normalizeRank(sp.start, sp.stop, e.Count)
+	want := 0
+	if ok {
+		want = int(stop - start + 1)
+	}
+	c.zreplyHeader(want, sp.withScores)
+	if want == 0 {
+		return
+	}
+	err := c.Tx.ZRankRange(&e, start, stop, sp.reverse, emit)
+	if err == nil && n != want {
+		err = errZCorrupt // the count in the metadata disagrees with the records
+	}
 	if err != nil {
 		c.W.Truncate(mark)
 		c.Fail(err)
-		return
 	}
-	c.insertHeader(mark, func() { c.zreplyHeader(n, sp.withScores) })
 }
 
 // insertHeader writes an aggregate's header at mark, in front of the elements already written
@@ -399,9 +420,7 @@ func runZCount(c *Ctx) {
 		c.Err(errZMinMax)
 		return
 	}
-	c.zcount(func(e *keyspace.Entry, fn keyspace.ZVisitor) error {
-		return c.Tx.ZScoreRange(e, &r, false, fn)
-	})
+	c.zcount(func(e *keyspace.Entry) (int64, error) { return c.Tx.ZScoreCount(e, &r) })
 }
 
 func runZLexCount(c *Ctx) {
@@ -410,20 +429,19 @@ func runZLexCount(c *Ctx) {
 		c.Err(errZLexRange)
 		return
 	}
-	c.zcount(func(e *keyspace.Entry, fn keyspace.ZVisitor) error {
-		return c.Tx.ZLexRange(e, &r, false, fn)
-	})
+	c.zcount(func(e *keyspace.Entry) (int64, error) { return c.Tx.ZLexCount(e, &r) })
 }
 
-// zcount replies with the number of members walk visits in the sorted set at Args[1].
-func (c *Ctx) zcount(walk func(*keyspace.Entry, keyspace.ZVisitor) error) {
+// zcount replies with what count says of the sorted set at Args[1] (0 when it is missing).
+func (c *Ctx) zcount(count func(*keyspace.Entry) (int64, error)) {
 	e, ok := c.lookupZSet(c.Args[1])
 	if !ok {
 		return
 	}
 	var n int64
 	if e.Exists() {
-		if err := walk(&e, func([]byte, float64) bool { n++; return true }); err != nil {
+		var err error
+		if n, err = count(&e); err != nil {
 			c.Fail(err)
 			return
 		}
@@ -505,7 +523,7 @@ func runZRank(c *Ctx) {
 		}
 		withScore = true
 	}
-	e, ok := c.lookupZSet(c.Args[1])
+	e, ok := c.peekZSet(c.Args[1])
 	if !ok {
 		return
 	}

@@ -219,3 +219,119 @@ func (tx *Tx) ZRankRange(e *Entry, start, stop int64, reverse bool, fn ZVisitor)
 	}
 	return nil
 }
+
+// ZScoreCount counts the members of the sorted set e whose scores are in r.
+func (tx *Tx) ZScoreCount(e *Entry, r *ScoreRange) (int64, error) {
+	lo := EncodeScore(nil, r.Min)
+	if r.MinEx {
+		if lo = PrefixEnd(lo); lo == nil {
+			return 0, nil
+		}
+	}
+	hi := EncodeScore(nil, r.Max)
+	if !r.MaxEx {
+		hi = PrefixEnd(hi) // nil: no upper bound
+	}
+	return tx.zcountBetween(e, lo, hi)
+}
+
+// ZLexCount counts the members of the sorted set e that ZLexRange would visit.
+func (tx *Tx) ZLexCount(e *Entry, r *LexRange) (int64, error) {
+	it, err := tx.ZOrder(e)
+	if err != nil {
+		return 0, err
+	}
+	ok := it.First()
+	var lo float64
+	if ok {
+		lo = it.Score()
+		it.Last()
+		ok = lo == it.Score()
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	if !ok { // empty, or mixed scores: walk
+		var n int64
+		err := tx.ZLexRange(e, r, false, func([]byte, float64) bool { n++; return true })
+		return n, err
+	}
+	// One score: the range is a contiguous run of keys.
+	prefix := EncodeScore(nil, lo)
+	var start, end []byte
+	switch {
+	case r.Min.Inf > 0 || r.Max.Inf < 0:
+		return 0, nil
+	case r.Min.Inf < 0:
+		start = prefix
+	default:
+		start = append(append([]byte(nil), prefix...), r.Min.Value...)
+		if r.Min.Ex {
+			start = append(start, 0)
+		}
+	}
+	if r.Max.Inf > 0 {
+		end = PrefixEnd(prefix)
+	} else {
+		end = append(append([]byte(nil), prefix...), r.Max.Value...)
+		if !r.Max.Ex {
+			end = append(end, 0)
+		}
+	}
+	return tx.zcountBetween(e, start, end)
+}
+
+// zcountBetween counts the entries of the score order with lo <= key < hi (hi nil: no bound).
+// Nothing counts entries for it, so it walks the range and, at the same time, what lies outside
+// it from both ends, and stops at whichever finishes first: O(min(m, count-m)) steps for m
+// entries in range.
+func (tx *Tx) zcountBetween(e *Entry, lo, hi []byte) (int64, error) {
+	if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		return 0, nil
+	}
+	below := func(k []byte) bool { return bytes.Compare(k, lo) < 0 }
+	above := func(k []byte) bool { return hi != nil && bytes.Compare(k, hi) >= 0 }
+	var its [3]*ZIter
+	for i := range its {
+		it, err := tx.ZOrder(e)
+		if err != nil {
+			for _, o := range its[:i] {
+				o.Close()
+			}
+			return 0, err
+		}
+		its[i] = it
+	}
+	in, lower, upper := its[0], its[1], its[2]
+	okIn := in.SeekGE(lo) && !above(in.Elem())
+	okLower := lower.First() && below(lower.Elem())
+	okUpper := upper.Last() && above(upper.Elem())
+	var inside, outside, n int64
+	for {
+		if !okIn {
+			n = inside
+			break
+		}
+		if !okLower && !okUpper {
+			n = e.Count - outside
+			break
+		}
+		inside++
+		okIn = in.Next() && !above(in.Elem())
+		if okLower {
+			outside++
+			okLower = lower.Next() && below(lower.Elem())
+		}
+		if okUpper {
+			outside++
+			okUpper = upper.Prev() && above(upper.Elem())
+		}
+	}
+	var err error
+	for _, it := range its {
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return n, err
+}

@@ -148,6 +148,9 @@ func checkZSet(t *testing.T, tx *Tx, e *Entry, model zmodel, rng *rand.Rand) {
 		if !equalEntries(got, exp) {
 			t.Fatalf("ZScoreRange(%+v) = %v, want %v", r, got, exp)
 		}
+		if n, err := tx.ZScoreCount(e, &r); err != nil || n != int64(len(exp)) {
+			t.Fatalf("ZScoreCount(%+v) = %d, %v; want %d", r, n, err, len(exp))
+		}
 		rev := collect(t, func(fn ZVisitor) error { return tx.ZScoreRange(e, &r, true, fn) })
 		for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 			rev[i], rev[j] = rev[j], rev[i]
@@ -213,6 +216,12 @@ func TestZLexRange(t *testing.T) {
 					exp := lexModel(want, &r, rev)
 					if !equalEntries(got, exp) {
 						t.Fatalf("mixed=%v ZLexRange(%+v, rev=%v) = %v, want %v", mixed, r, rev, got, exp)
+					}
+					if rev {
+						continue
+					}
+					if n, err := tx.ZLexCount(&e, &r); err != nil || n != int64(len(exp)) {
+						t.Fatalf("mixed=%v ZLexCount(%+v) = %d, %v; want %d", mixed, r, n, err, len(exp))
 					}
 				}
 			}
