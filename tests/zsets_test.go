@@ -657,3 +657,53 @@ func zrespArray(args []string) string {
 	}
 	return b.String()
 }
+
+func TestZSetObjectEncoding(t *testing.T) {
+	srv := servertest.Start(t)
+	rdb := srv.Client()
+	ctx := servertest.Ctx(t)
+	encoding := func(key string) string {
+		t.Helper()
+		enc, err := rdb.ObjectEncoding(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	many := func(n int, prefix string) []redis.Z {
+		zs := make([]redis.Z, n)
+		for i := range zs {
+			zs[i] = redis.Z{Score: float64(i), Member: prefix + strconv.Itoa(i)}
+		}
+		return zs
+	}
+	rdb.ZAdd(ctx, "small", many(128, "m")...)
+	if got := encoding("small"); got != "listpack" {
+		t.Fatalf("128 members: %s", got)
+	}
+	rdb.ZAdd(ctx, "small", redis.Z{Score: 1, Member: "one-more"})
+	if got := encoding("small"); got != "skiplist" {
+		t.Fatalf("129 members: %s", got)
+	}
+	rdb.ZPopMin(ctx, "small", 120)
+	if got := encoding("small"); got != "skiplist" {
+		t.Fatalf("shrunk to 9 members: %s, want skiplist (Redis never converts back)", got)
+	}
+	rdb.ZAdd(ctx, "long", redis.Z{Score: 1, Member: strings.Repeat("x", 65)})
+	if got := encoding("long"); got != "skiplist" {
+		t.Fatalf("a 65-byte member: %s", got)
+	}
+	rdb.ZAdd(ctx, "edge", redis.Z{Score: 1, Member: strings.Repeat("x", 64)})
+	if got := encoding("edge"); got != "listpack" {
+		t.Fatalf("a 64-byte member: %s", got)
+	}
+	// A stored result is encoded for what it holds, as Redis converts it.
+	rdb.ZRangeStore(ctx, "copy", redis.ZRangeArgs{Key: "small", Start: 0, Stop: -1})
+	if got := encoding("copy"); got != "listpack" {
+		t.Fatalf("ZRANGESTORE of 9 members: %s", got)
+	}
+	rdb.ZUnionStore(ctx, "union", &redis.ZStore{Keys: []string{"small", "long"}})
+	if got := encoding("union"); got != "skiplist" {
+		t.Fatalf("ZUNIONSTORE with a 65-byte member: %s", got)
+	}
+}
