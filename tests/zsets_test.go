@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"testing"
@@ -705,5 +706,48 @@ func TestZSetObjectEncoding(t *testing.T) {
 	rdb.ZUnionStore(ctx, "union", &redis.ZStore{Keys: []string{"small", "long"}})
 	if got := encoding("union"); got != "skiplist" {
 		t.Fatalf("ZUNIONSTORE with a 65-byte member: %s", got)
+	}
+}
+
+func TestZScanMatchLargeSet(t *testing.T) {
+	srv := servertest.Start(t)
+	rdb := srv.Client()
+	ctx := servertest.Ctx(t)
+	var zs []redis.Z
+	for i := 0; i < 500; i++ {
+		zs = append(zs, redis.Z{Score: float64(i), Member: "a:" + strconv.Itoa(i)},
+			redis.Z{Score: float64(i), Member: "b:" + strconv.Itoa(i)})
+	}
+	if err := rdb.ZAdd(ctx, "z", zs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, match := range []string{"b:1*", "*:42", "a:4?9"} {
+		want := 0
+		for _, z := range zs {
+			if ok, _ := path.Match(match, z.Member.(string)); ok {
+				want++
+			}
+		}
+		seen := map[string]bool{}
+		var cursor uint64
+		for {
+			page, next, err := rdb.ZScan(ctx, "z", cursor, match, 20).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < len(page); i += 2 {
+				if ok, _ := path.Match(match, page[i]); !ok || seen[page[i]] {
+					t.Fatalf("MATCH %s returned %q (seen before: %v)", match, page[i], seen[page[i]])
+				}
+				seen[page[i]] = true
+			}
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+		if len(seen) != want {
+			t.Fatalf("MATCH %s: %d members, want %d", match, len(seen), want)
+		}
 	}
 }

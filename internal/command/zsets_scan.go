@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 
@@ -126,11 +127,20 @@ func (c *Ctx) zscanPage(e *keyspace.Entry, cursor uint64, o *zscanOptions) ([]ze
 	if err != nil {
 		return nil, 0, err
 	}
+	// Members are in byte order, so a pattern's literal prefix bounds where matches can be.
+	prefix := glob.LiteralPrefix(o.match)
+	if bytes.Compare(resume, prefix) < 0 {
+		resume = prefix
+	}
 	var found []zentry
 	ok := it.SeekGE(resume)
 	for visited := int64(0); ok && visited < o.count; ok = it.Next() {
 		visited++
 		m := it.Elem()
+		if !bytes.HasPrefix(m, prefix) {
+			ok = false // past every member the pattern can match
+			break
+		}
 		if o.match != nil && !glob.Match(o.match, m, false) {
 			continue
 		}
