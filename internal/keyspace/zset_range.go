@@ -59,6 +59,25 @@ func (r *LexRange) LteMax(m []byte) bool {
 	return c < 0 || (c == 0 && !r.Max.Ex)
 }
 
+// lexCmp compares two bounds as Redis's sdscmplex: "-" is below and "+" above every string.
+func lexCmp(a, b *LexBound) int {
+	switch {
+	case a.Inf == b.Inf && a.Inf != 0:
+		return 0
+	case a.Inf < 0 || b.Inf > 0:
+		return -1
+	case a.Inf > 0 || b.Inf < 0:
+		return 1
+	}
+	return bytes.Compare(a.Value, b.Value)
+}
+
+// Empty reports whether no string can be in the range.
+func (r *LexRange) Empty() bool {
+	c := lexCmp(&r.Min, &r.Max)
+	return c > 0 || (c == 0 && (r.Min.Ex || r.Max.Ex))
+}
+
 // ZVisitor receives the members of a range in order, until it returns false. member is valid
 // only during the call.
 type ZVisitor func(member []byte, score float64) bool
@@ -130,15 +149,23 @@ func (tx *Tx) zLexStart(it *ZIter, r *LexRange, reverse bool) bool {
 	lo := it.Score()
 	it.Last()
 	if lo != it.Score() {
-		// Mixed scores: walk, as Redis walks a listpack.
+		// Mixed scores: walk, as Redis walks a listpack, after its quick test that the range
+		// can hold anything: not empty, the last member not below it, the first not above it.
+		if r.Empty() || !r.GteMin(it.Member()) {
+			return false
+		}
+		it.First()
+		if !r.LteMax(it.Member()) {
+			return false
+		}
 		if !reverse {
-			ok := it.First()
+			ok := true // at First
 			for ok && !r.GteMin(it.Member()) {
 				ok = it.Next()
 			}
 			return ok
 		}
-		ok := true // at Last
+		ok := it.Last()
 		for ok && !r.LteMax(it.Member()) {
 			ok = it.Prev()
 		}
