@@ -96,3 +96,53 @@ func TestSortErrors(t *testing.T) {
 		{zcmd("SORT s foo"), "-ERR syntax error", ""},
 	})
 }
+
+func TestSortList(t *testing.T) {
+	srv := servertest.Start(t)
+	zrunBoth(t, srv, []zstep{
+		{zcmd("RPUSH l 3 1 2 10 1"), ":5", ""},
+		{zcmd("SORT l"), `["1" "1" "2" "3" "10"]`, ""},
+		{zcmd("SORT l DESC"), `["10" "3" "2" "1" "1"]`, ""},
+		{zcmd("SORT l ALPHA"), `["1" "1" "10" "2" "3"]`, ""},
+		{zcmd("SORT l LIMIT 1 2"), `["1" "2"]`, ""},
+		{zcmd("SORT l BY nosort"), `["3" "1" "2" "10" "1"]`, ""},
+		{zcmd("SORT l BY nosort DESC"), `["1" "10" "2" "1" "3"]`, ""},
+		{zcmd("SORT l BY nosort LIMIT 1 2"), `["1" "2"]`, ""},
+		{zcmd("SORT l BY nosort DESC LIMIT 1 2"), `["10" "2"]`, ""},
+		{zcmd("SORT l BY nosort DESC LIMIT 4 5"), `["3"]`, ""},
+		{zcmd("SORT l BY nosort LIMIT 5 5"), "[]", ""},
+		{zcmd("SORT_RO l DESC LIMIT 0 2"), `["10" "3"]`, ""},
+		{zcmd("RPUSH words b a c"), ":3", ""},
+		{zcmd("SORT words"), "-ERR One or more scores can't be converted into double", ""},
+		{zcmd("SORT words ALPHA DESC"), `["c" "b" "a"]`, ""},
+		{zcmd("MSET w_a 3 w_b 2 w_c 1"), "+OK", ""},
+		{zcmd("SORT words BY w_* GET # GET w_*"), `["c" "1" "b" "2" "a" "3"]`, ""},
+	})
+}
+
+func TestSortStore(t *testing.T) {
+	srv := servertest.Start(t)
+	zrunBoth(t, srv, []zstep{
+		{zcmd("RPUSH l 3 1 2"), ":3", ""},
+		{zcmd("SORT l STORE dst"), ":3", ""},
+		{zcmd("LRANGE dst 0 -1"), `["1" "2" "3"]`, ""},
+		{zcmd("TYPE dst"), "+list", ""},
+		{zcmd("OBJECT ENCODING dst"), `"listpack"`, ""},
+		{zcmd("SORT l DESC LIMIT 0 2 STORE dst"), ":2", ""},
+		{zcmd("LRANGE dst 0 -1"), `["3" "2"]`, ""},
+		{zcmd("SORT l STORE l"), ":3", ""},
+		{zcmd("LRANGE l 0 -1"), `["1" "2" "3"]`, ""},
+		{zcmd("ZADD z 1 3 2 1"), ":2", ""},
+		{zcmd("SORT z STORE dst GET # GET nope_*"), ":4", ""},
+		{zcmd("LRANGE dst 0 -1"), `["1" "" "3" ""]`, ""},
+		{zcmd("SET dst x EX 100"), "+OK", ""},
+		{zcmd("SORT z STORE dst"), ":2", ""},
+		{zcmd("TYPE dst"), "+list", ""},
+		{zcmd("TTL dst"), ":-1", ""},
+		{zcmd("SORT l LIMIT 10 1 STORE dst"), ":0", ""},
+		{zcmd("EXISTS dst"), ":0", ""},
+		{zcmd("SORT nokey STORE dst"), ":0", ""},
+		{zcmd("SET s v"), "+OK", ""},
+		{zcmd("SORT s STORE dst"), wrongType, ""},
+	})
+}

@@ -84,7 +84,7 @@ func zrandomCommand(rng *rand.Rand) []any {
 			add(xs...)
 		}
 	}
-	switch rng.IntN(24) {
+	switch rng.IntN(26) {
 	case 0, 1, 2, 3:
 		add("ZADD", key())
 		maybe(pick("NX", "XX"))
@@ -170,6 +170,17 @@ func zrandomCommand(rng *rand.Rand) []any {
 	case 22:
 		add("ZRANGESTORE", key(), key(), index(), index())
 		maybe("REV")
+	case 24:
+		add("RPUSH", pick("l1", "l2"), pick("1", "2", "10", "-3", "2.5"), pick("1", "2", "10", "-3", "2.5"))
+	case 25:
+		add(pick("SORT", "SORT_RO"), pick("l1", "l2"))
+		maybe("BY", "nosort")
+		maybe("ALPHA")
+		maybe(pick("ASC", "DESC"))
+		maybe("LIMIT", strconv.Itoa(rng.IntN(4)-1), strconv.Itoa(rng.IntN(4)-1))
+		if args[0] == "SORT" {
+			maybe("STORE", "l2")
+		}
 	default:
 		add("SORT", "k1")
 		maybe("BY", "nosort")
