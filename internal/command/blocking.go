@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
 // Blocking commands, as apply sees them. A command that finds nothing calls Ctx.WouldBlock;
@@ -122,6 +124,19 @@ func blockedNull(w interface {
 	w.NullArray()
 }
 
+// blockedType is the type of value a blocking command waits for.
+func blockedType(name string) (keyspace.Type, bool) {
+	switch name {
+	case "blpop", "brpop", "blmpop", "blmove", "brpoplpush":
+		return keyspace.TypeList, true
+	case "bzpopmin", "bzpopmax", "bzmpop":
+		return keyspace.TypeZSet, true
+	case "xread", "xreadgroup":
+		return keyspace.TypeStream, true
+	}
+	return keyspace.TypeNone, false
+}
+
 func runUnblockAll(c *Ctx) {
 	tokens, err := c.Tx.AllWaiters()
 	if err != nil {
@@ -156,34 +171,44 @@ func (a *Applier) serve(b *pebble.Batch, from int) {
 			continue
 		}
 		a.resetTx(b, m.DB)
-		a.tx.UseCache(a.cache, a.overlay)
 		tokens, err := a.tx.WaitersOn(m.Key)
 		if err != nil {
 			continue
 		}
+		e, err := a.tx.Peek(m.Key)
+		if err != nil {
+			continue
+		}
+		held := e.Type
 		for _, token := range tokens {
-			if !a.serveOne(b, token) {
-				break
+			served, wants := a.serveOne(b, token, held)
+			if wants && !served {
+				break // the key has nothing left for waiters of its type
 			}
 		}
 	}
 }
 
-// serveOne runs one waiter's command; if it was served, it removes the waiter and routes the
-// reply. It reports whether the waiter was served.
-func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
+// serveOne runs one waiter's command if the changed key holds the type it waits for — as Redis,
+// a waiter is not woken (and not answered WRONGTYPE) when its key turns into another type; if it
+// was served, it removes the waiter and routes the reply. wants reports whether the key's type
+// is the waiter's.
+func (a *Applier) serveOne(b *pebble.Batch, token uint64, held keyspace.Type) (served, wants bool) {
 	a.resetTx(b, 0)
 	payload, _, found, err := a.tx.WaiterPayload(token)
 	if err != nil || !found {
-		return false
+		return false, false
 	}
 	if err := DecodeOp(payload, &a.waitOp); err != nil || len(a.waitOp.Cmds) != 1 {
-		return false
+		return false, false
 	}
 	args := a.waitOp.Cmds[0]
 	cmd := Lookup(args[0])
 	if cmd == nil || cmd.Run == nil {
-		return false
+		return false, false
+	}
+	if want, ok := blockedType(cmd.Name); ok && held != want {
+		return false, false
 	}
 	a.sw.Reset()
 	a.sw.Proto = a.waitOp.Proto
@@ -192,11 +217,11 @@ func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
 		Rand: a.rng, Limits: a.limits, InApply: true, Waiters: a.waiters}
 	cmd.Run(&ctx)
 	if ctx.Block {
-		return false
+		return false, true
 	}
 	a.resetTx(b, 0)
 	if _, err := a.tx.RemoveWaiter(a.waiters, token); err != nil {
-		return false
+		return false, true
 	}
 	reply := append([]byte(nil), a.sw.Buf...)
 	if idx, ok := a.blockedHere[token]; ok {
@@ -206,5 +231,5 @@ func (a *Applier) serveOne(b *pebble.Batch, token uint64) bool {
 	} else {
 		a.served = append(a.served, Served{Token: token, Reply: reply})
 	}
-	return true
+	return true, true
 }
