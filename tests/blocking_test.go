@@ -71,4 +71,3 @@ func TestBlockedClientDisconnects(t *testing.T) {
 		t.Fatalf("list after the waiter left = %v, want [kept]", got)
 	}
 }
-
