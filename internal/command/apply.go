@@ -158,6 +158,7 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	a.index, a.verSeq = e.Index, 0
 	a.op.Time = max(a.op.Time, a.lastTime)
 	a.lastTime = a.op.Time
+	a.eff.Client = a.op.Client
 	a.pcg.Seed(e.Index, uint64(a.op.Time))
 	a.w.Proto = a.op.Proto
 	multi := a.op.Flags&OpMulti != 0

@@ -3,10 +3,12 @@ package keyspace
 // NumDBs is the number of databases (SELECT 0 to 15).
 const NumDBs = 16
 
-// KeyRef names a key in a physical database.
+// KeyRef names a key in a physical database. In Effects.Modified, Client is the client whose
+// operation modified it (0 for the server's own, such as expiry), for tracking's NOLOOP.
 type KeyRef struct {
-	DB  byte
-	Key []byte
+	DB     byte
+	Key    []byte
+	Client uint64
 }
 
 // Event is a keyspace event, for notify-keyspace-events.
@@ -32,6 +34,8 @@ type Effects struct {
 	Flushed []byte
 	// Remapped is set when SWAPDB changed which physical database a SELECT number names.
 	Remapped bool
+	// Client is the client of the operation being applied; apply sets it per operation.
+	Client uint64
 }
 
 // Reset empties e, keeping its memory.
@@ -41,13 +45,14 @@ func (e *Effects) Reset() {
 	e.Counts = [NumDBs]CountDelta{}
 	e.Flushed = e.Flushed[:0]
 	e.Remapped = false
+	e.Client = 0
 }
 
 // copyKey copies a key: the command's buffers do not outlive it.
 func (e *Effects) copyKey(k []byte) []byte { return append([]byte(nil), k...) }
 
 func (e *Effects) modified(db byte, key []byte) {
-	e.Modified = append(e.Modified, KeyRef{DB: db, Key: e.copyKey(key)})
+	e.Modified = append(e.Modified, KeyRef{DB: db, Key: e.copyKey(key), Client: e.Client})
 }
 
 func (e *Effects) notify(db, class byte, name string, key []byte) {

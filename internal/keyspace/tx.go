@@ -28,6 +28,9 @@ type Tx struct {
 
 	// Hits and Misses count reads of live and missing keys by read-only views, for INFO.
 	Hits, Misses int64
+	// OnMiss, if set, is called with each key a read-only view finds missing (keyspace 'm'
+	// events). The key is only valid during the call.
+	OnMiss func(key []byte)
 
 	// cache is consulted for metadata when set: by apply, and by readers that read the engine
 	// directly (never by readers over a snapshot). overlay holds apply's uncommitted writes.
@@ -100,7 +103,24 @@ func (e *Entry) Exists() bool { return e.Type != TypeNone }
 func (tx *Tx) Lookup(key []byte) (Entry, error) {
 	var e Entry
 	err := tx.lookup(key, &e, true)
+	if err == nil && e.expiredOnDisk() && tx.w != nil {
+		err = tx.expireOnAccess(key, &e)
+	}
 	return e, err
+}
+
+func (e *Entry) expiredOnDisk() bool { return e.onDisk != TypeNone && e.Type == TypeNone }
+
+// expireOnAccess removes an expired record a write has come across, as Redis deletes a key it
+// finds expired on access: the 'expired' event fires and the key counts as modified before the
+// command goes on to treat it as missing.
+func (tx *Tx) expireOnAccess(key []byte, e *Entry) error {
+	if _, err := tx.Delete(key, e); err != nil {
+		return err
+	}
+	tx.Notify('x', "expired", key)
+	tx.modified(key)
+	return nil
 }
 
 // lookup fills e; with copyVal the value is copied, otherwise it aliases memory that stays valid
@@ -114,7 +134,7 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 	if !found {
 		*e = Entry{}
 		if tx.w == nil {
-			tx.Misses++
+			tx.miss(key)
 		}
 		return nil
 	}
@@ -132,10 +152,17 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 		if e.Type != TypeNone {
 			tx.Hits++
 		} else {
-			tx.Misses++
+			tx.miss(key)
 		}
 	}
 	return nil
+}
+
+func (tx *Tx) miss(key []byte) {
+	tx.Misses++
+	if tx.OnMiss != nil {
+		tx.OnMiss(key)
+	}
 }
 
 // record reads a metadata record: from the batch's own writes, the cache, or the engine. The
@@ -187,6 +214,9 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 func (tx *Tx) Peek(key []byte) (*Entry, error) {
 	e := &tx.peeked
 	err := tx.lookup(key, e, false)
+	if err == nil && e.expiredOnDisk() && tx.w != nil {
+		err = tx.expireOnAccess(key, e)
+	}
 	return e, err
 }
 
@@ -215,6 +245,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 				return err
 			}
 		}
+	}
+	if e.onDisk == TypeNone {
+		tx.Notify('n', "new", key)
 	}
 	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
 	if tx.Index != 0 {

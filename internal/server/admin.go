@@ -96,7 +96,8 @@ func (s *Server) configChanged() {
 func (s *Server) resetStats() {
 	st := &s.stats
 	for _, c := range []interface{ Store(int64) }{&st.connections, &st.rejected, &st.commands, &st.netIn, &st.netOut,
-		&st.keyspaceHits, &st.keyspaceMisses, &st.expiredKeys, &st.errorReplies, &st.protoErrors, &st.bigValues} {
+		&st.keyspaceHits, &st.keyspaceMisses, &st.expiredKeys, &st.errorReplies, &st.protoErrors, &st.bigValues,
+		&st.outputLimitDisconnects} {
 		c.Store(0)
 	}
 	s.cmdStats.reset()

@@ -82,6 +82,9 @@ type Client struct {
 	// Blocking commands (blocking.go), under mu.
 	isBlocked  bool
 	blockTimer *time.Timer
+
+	// Pub/sub subscriptions, pushes waiting for the loop, client-side caching (pubsub.go).
+	ps pubsubState
 }
 
 // pendingReply is a reply that will arrive through complete.
@@ -110,9 +113,13 @@ func (cl *Client) publish() {
 	if cl.monitor {
 		flags += "O"
 	}
+	if cl.ps.total() > 0 {
+		flags += "P"
+	}
 	if cl.multi {
 		flags += "x"
 	}
+	flags += cl.trackingFlags()
 	if cl.noEvict {
 		flags += "e"
 	}
@@ -161,6 +168,13 @@ type loop struct {
 	ctx     command.Ctx
 	opbuf   []byte
 	pending []proposalSlot
+
+	// Pub/sub (push.go, notify.go): the gnet loop, to run flushes on; the connections with
+	// pushes to flush; encoding buffers for messages published from this loop.
+	el                         gnet.EventLoop
+	pushes                     pushQueue
+	pubFrame                   []byte
+	notifyChannel, notifyFrame []byte
 }
 
 type proposalSlot struct {

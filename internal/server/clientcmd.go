@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +82,10 @@ func cmdClient(s *Server, cl *Client, args [][]byte) {
 		cmdClientUnblock(s, cl, args)
 	case "help":
 		writeHelp(w, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"CACHING (YES|NO)",
+			"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+			"GETREDIR",
+			"    Return the client ID we are redirecting to when tracking is enabled.",
 			"GETNAME", "    Return the name of the current connection.",
 			"ID", "    Return the ID of the current connection.",
 			"INFO", "    Return information about the current client connection.",
@@ -119,9 +124,20 @@ func cmdClient(s *Server, cl *Client, args [][]byte) {
 			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
 			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+			"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+			"         [OPTIN] [OPTOUT] [NOLOOP]",
+			"    Control server assisted client side caching.",
+			"TRACKINGINFO", "    Report tracking status for the current connection.",
 			"HELP", "    Print this help.")
+	case "tracking":
+		s.clientTracking(cl, args)
+	case "caching":
+		s.clientCaching(cl, args)
+	case "getredir":
+		s.clientGetRedir(cl)
+	case "trackinginfo":
+		s.clientTrackingInfo(cl)
 	default:
-		// TRACKING, CACHING, GETREDIR, TRACKINGINFO: client-side caching comes later.
 		w.Error("ERR CLIENT " + strings.ToUpper(sub) + " is not supported by cairn yet")
 	}
 }
@@ -189,9 +205,9 @@ func (s *Server) clientLine(c *Client, in clientInfo, now int64) string {
 	num("idle", (now-c.lastActive.Load())/1000)
 	field("flags", in.flags)
 	num("db", int64(in.db))
-	num("sub", 0)
-	num("psub", 0)
-	num("ssub", 0)
+	num("sub", int64(c.ps.nsub.Load()))
+	num("psub", int64(c.ps.npsub.Load()))
+	num("ssub", int64(c.ps.nssub.Load()))
 	num("multi", int64(in.multi))
 	num("watch", 0)
 	num("qbuf", qbuf)
@@ -207,7 +223,7 @@ func (s *Server) clientLine(c *Client, in clientInfo, now int64) string {
 	field("events", "r")
 	field("cmd", cmd)
 	field("user", "default")
-	num("redir", -1)
+	num("redir", c.trackingRedirect())
 	num("resp", int64(in.proto))
 	field("lib-name", in.libName)
 	field("lib-ver", in.libVer)
@@ -226,16 +242,24 @@ func (s *Server) snapshotClients() []*Client {
 	return out
 }
 
-// validClientType checks a TYPE filter's value; only normal clients exist in cairn so far
-// (replicas and pub/sub clients are reported under their own types once they exist).
-func validClientType(v []byte) (normal, ok bool) {
-	switch strings.ToLower(string(v)) {
-	case "normal":
-		return true, true
-	case "master", "replica", "slave", "pubsub":
-		return false, true
+// validClientType checks a TYPE filter's value and returns the type it names.
+func validClientType(v []byte) (typ string, ok bool) {
+	switch t := strings.ToLower(string(v)); t {
+	case "normal", "master", "replica", "pubsub":
+		return t, true
+	case "slave":
+		return "replica", true
 	}
-	return false, false
+	return "", false
+}
+
+// clientType is a client's type for TYPE filters: pubsub while it has subscriptions, as in
+// Redis; cairn has no replica or master connections yet.
+func clientType(c *Client) string {
+	if c.ps.subscribed() {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 func (s *Server) clientList(cl *Client, args [][]byte) {
@@ -246,14 +270,12 @@ func (s *Server) clientList(cl *Client, args [][]byte) {
 	switch {
 	case len(args) == 2:
 	case len(args) == 4 && command.EqualFold(args[2], "type"):
-		normal, ok := validClientType(args[3])
+		typ, ok := validClientType(args[3])
 		if !ok {
 			w.Error("ERR Unknown client type '" + string(args[3]) + "'")
 			return
 		}
-		if !normal {
-			clients = nil
-		}
+		clients = slices.DeleteFunc(clients, func(c *Client) bool { return clientType(c) != typ })
 	case len(args) >= 4 && command.EqualFold(args[2], "id"):
 		ids = map[int64]bool{}
 		for _, a := range args[3:] {
@@ -286,6 +308,7 @@ type killFilter struct {
 	addr, laddr string
 	skipMe      bool
 	maxAge      int64
+	typ         string
 	none        bool // a TYPE or USER that no client has
 }
 
@@ -296,7 +319,8 @@ func (f *killFilter) match(c, self *Client, now int64) bool {
 		f.addr != "" && c.raddr != f.addr,
 		f.laddr != "" && c.laddr != f.laddr,
 		f.skipMe && c == self,
-		f.maxAge > 0 && (now-c.created)/1000 < f.maxAge:
+		f.maxAge > 0 && (now-c.created)/1000 < f.maxAge,
+		f.typ != "" && clientType(c) != f.typ:
 		return false
 	}
 	return true
@@ -353,12 +377,12 @@ func (s *Server) clientKill(cl *Client, args [][]byte) {
 			}
 			f.maxAge = n
 		case "type":
-			normal, ok := validClientType(v)
+			typ, ok := validClientType(v)
 			if !ok {
 				w.Error("ERR Unknown client type '" + string(v) + "'")
 				return
 			}
-			f.none = f.none || !normal
+			f.typ = typ
 		case "user":
 			if string(v) != "default" {
 				w.Error("ERR No such user '" + string(v) + "'")

@@ -61,6 +61,11 @@ type liveConfig struct {
 	queryBufLimit atomic.Int64
 	maxBulkLen    atomic.Int64
 	hz            atomic.Int64
+
+	// Pub/sub, notifications, tracking (notify.go, outputlimit.go, tracking.go).
+	notifyFlags     atomic.Uint32
+	outputLimits    atomic.Pointer[outputLimits]
+	trackingMaxKeys atomic.Int64
 }
 
 // RequirePass is the password of the default user ("" for none).
@@ -400,49 +405,6 @@ func normalizeOutputLimit(v string) (string, error) {
 		out = append(out, fmt.Sprintf("%s %d %d %d", class, l[0], l[1], l[2]))
 	}
 	return strings.Join(out, " "), nil
-}
-
-// normalizeNotify checks notify-keyspace-events classes and writes them in Redis's canonical
-// order ("AKE" for "KEA").
-func normalizeNotify(v string) (string, error) {
-	const classes = "g$lshzxetd"
-	set := map[byte]bool{}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == 'A':
-			for j := 0; j < len(classes); j++ {
-				set[classes[j]] = true
-			}
-		case strings.IndexByte(classes+"KEmn", c) >= 0:
-			set[c] = true
-		default:
-			return "", errors.New("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
-		}
-	}
-	var b strings.Builder
-	all := true
-	for j := 0; j < len(classes); j++ {
-		all = all && set[classes[j]]
-	}
-	if all {
-		b.WriteByte('A')
-	} else {
-		for j := 0; j < len(classes); j++ {
-			if set[classes[j]] {
-				b.WriteByte(classes[j])
-			}
-		}
-		if set['n'] {
-			b.WriteByte('n') // Redis writes n only here, not after A
-		}
-	}
-	for _, c := range []byte("KEm") {
-		if set[c] {
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
 }
 
 // parseMemory parses Redis memory values: 100, 1k (1000), 1kb (1024), 1m, 1mb, 1g, 1gb.

@@ -153,6 +153,7 @@ func cmdReset(s *Server, cl *Client, args [][]byte) {
 	cl.replyMode = replyOn
 	cl.noEvict, cl.noTouch = false, false
 	cl.authed = s.cfg.RequirePass() == ""
+	s.resetPubsub(cl)
 	cl.loop.w.Status("RESET")
 }
 

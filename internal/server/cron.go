@@ -39,6 +39,7 @@ func (s *Server) cron() {
 				}
 			}()
 		}
+		s.limitTracking()
 	}
 }
 

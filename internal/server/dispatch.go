@@ -36,6 +36,9 @@ func (s *Server) isWrite(cl *Client, args [][]byte) bool {
 	if cl.monitor {
 		return false
 	}
+	if cl.inSubscribedMode() {
+		return false // only (un)subscribing and PING run there
+	}
 	if cl.multi {
 		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 &&
 			cl.authed && !cl.watchDirty.Load()
@@ -104,6 +107,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		full = sub
 	}
 	cl.lastCmd.Store(full)
+	cl.ps.trk.beginCommand(cmd.Name == "client", cl.multi)
 	if !command.CheckArity(full.Arity, len(args)) {
 		refused = full
 		s.wrongArgs(cl, full.Name)
@@ -120,7 +124,18 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		lp.w.Error("ERR Replica can't interact with the keyspace")
 		return nil, false
 	}
+	if cl.inSubscribedMode() {
+		if handled, rejected := s.subscribedRefusal(cl, full, args); handled {
+			if rejected {
+				refused = full
+			} else {
+				ran = full
+			}
+			return nil, false
+		}
+	}
 	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 && !cl.watchDirty.Load() {
+		s.trackQueued(cl)
 		queued := make([]*command.Command, len(cl.queued))
 		for i, q := range cl.queued {
 			qc, qs := resolve(q)
@@ -165,6 +180,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		}
 		h(s, cl, args)
 		cl.publish()
+		cl.ps.proto.Store(int32(cl.proto))
 		if cl.deferred {
 			// The handler replies later, through complete (DEBUG SLEEP).
 			cl.deferred = false
@@ -238,6 +254,8 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	phys := s.state.Physical(cl.db)
 	now := time.Now().UnixMilli()
 	tx := &lp.tx
+	tx.OnMiss = s.missHook(cl)
+	s.trackRead(cl, cmd, args)
 	if cmd.Flags&command.FlagPoint != 0 {
 		tx.Reset(db, nil, phys, now)
 		tx.UseCache(s.cache, nil)

@@ -30,7 +30,7 @@ var params = []*param{
 	{name: "max-new-tls-connections-per-cycle", def: "1", kind: kindInt, min: 1, max: 1000},
 	{name: "client-query-buffer-limit", def: "1073741824", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.queryBufLimit.Store(memory(v)) }},
 	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.maxBulkLen.Store(memory(v)) }},
-	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit},
+	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},
 	{name: "maxmemory-clients", def: "0", kind: kindMemoryPercent, min: 0, max: math.MaxInt64},
 	{name: "io-threads", def: "1", kind: kindInt, min: 1, max: 128, immutable: true},
 	{name: "requirepass", def: "", used: true, sensitive: true, apply: func(c *Config, v string) { c.live.requirePass.Store(&v) }},
@@ -148,8 +148,10 @@ var params = []*param{
 	{name: "latency-monitor-threshold", def: "0", kind: kindInt, min: 0, max: math.MaxInt64},
 	{name: "latency-tracking", def: "yes", kind: kindBool},
 	{name: "latency-tracking-info-percentiles", def: "50 99 99.9", kind: kindPercentiles},
-	{name: "notify-keyspace-events", def: "", kind: kindNotify},
-	{name: "tracking-table-max-keys", def: "1000000", kind: kindInt, min: 0, max: math.MaxInt64},
+	{name: "notify-keyspace-events", def: "", kind: kindNotify, used: true, apply: applyNotify},
+	{name: "tracking-table-max-keys", def: "1000000", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) {
+		c.live.trackingMaxKeys.Store(int64(atoi(v)))
+	}},
 	{name: "busy-reply-threshold", alias: "lua-time-limit", def: "5000", kind: kindInt, min: 0, max: math.MaxInt64},
 
 	// Replication.

@@ -71,6 +71,12 @@ type Server struct {
 	// noActiveExpire is set by DEBUG SET-ACTIVE-EXPIRE 0: the cron stops removing expired keys.
 	noActiveExpire atomic.Bool
 
+	// Pub/sub, keyspace notifications and client-side caching (pubsub.go, tracking.go); the
+	// notifier's buffers belong to the apply goroutine.
+	hub           *hub
+	trk           *trackingTable
+	applyNotifier notifier
+
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
 	cronDone     chan struct{}
@@ -92,6 +98,8 @@ type stats struct {
 	writesApplied       atomic.Int64
 	protoErrors         atomic.Int64
 	queryBufDisconnects atomic.Int64
+
+	outputLimitDisconnects atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
@@ -133,6 +141,8 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		cronDone: make(chan struct{}),
 		started:  time.Now(),
 		runID:    newRunID(),
+		hub:      newHub(),
+		trk:      newTrackingTable(),
 	}
 	s.cmdStats = newCmdStats()
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
@@ -280,6 +290,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	s.clientsMu.Lock()
 	delete(s.clients, cl.id)
 	s.clientsMu.Unlock()
+	s.pubsubClosed(cl)
 	if cl.blocked() {
 		cl.unblocked()
 		s.unblock(cl, command.UnblockGone)
@@ -295,7 +306,8 @@ func (s *Server) loopFor(c gnet.Conn) *loop {
 	defer s.loopsMu.Unlock()
 	lp := s.loops[el]
 	if lp == nil {
-		lp = &loop{}
+		lp = &loop{el: el}
+		lp.pushes.task = flushTask{s: s, lp: lp}
 		lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 		s.loops[el] = lp
 	}
@@ -337,6 +349,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	cl.qbuf.Store(int64(c.InboundBuffered()))
 	cl.omem.Store(int64(c.OutboundBuffered()))
+	s.afterEvent(cl)
 	if cl.closeAfterReply {
 		return gnet.Close
 	}
@@ -522,6 +535,8 @@ func (s *Server) onApplied(eff *keyspace.Effects, served []command.Served) {
 	if len(served) > 0 {
 		s.onServed(served)
 	}
+	s.notifyApplied(eff.Events)
+	s.invalidateApplied(eff)
 }
 
 func nowMs() int64 { return time.Now().UnixMilli() }
