@@ -16,9 +16,6 @@ import (
 	"github.com/cairn-db/cairn/internal/servertest"
 )
 
-// bulk encodes s as a RESP bulk string, for expected replies.
-func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
-
 // push encodes a RESP2 array (t '*') or RESP3 push (t '>') of bulk strings and a final integer.
 func pushReply(t byte, kind, name string, n int) string {
 	b := string(t) + "3\r\n" + bulk(kind)

@@ -39,7 +39,7 @@ func (s *Server) cron() {
 				}
 			}()
 		}
-		s.limitTracking()
+		s.limitTracking(nil)
 	}
 }
 

@@ -204,7 +204,7 @@ func (s *Server) trackRead(cl *Client, cmd *command.Command, args [][]byte) {
 	for _, i := range cmd.KeyPositions(args) {
 		s.trk.remember(cl.id, args[i])
 	}
-	s.limitTracking()
+	s.limitTracking(cl.loop)
 }
 
 // trackQueued records the keys of the reads queued in a transaction about to be executed.
@@ -239,8 +239,9 @@ func (t *tracking) beginCommand(isClient, inMulti bool) {
 }
 
 // limitTracking keeps the table within tracking-table-max-keys, invalidating arbitrary keys
-// as Redis does (at most a bounded effort per call; the cron finishes the work).
-func (s *Server) limitTracking() {
+// as Redis does (at most a bounded effort per call; the cron finishes the work). from is the
+// caller's loop, nil off the loops.
+func (s *Server) limitTracking(from *loop) {
 	max := s.cfg.live.trackingMaxKeys.Load()
 	if max == 0 || s.trk.keys.Load() <= max {
 		return
@@ -251,7 +252,7 @@ func (s *Server) limitTracking() {
 		if set == nil {
 			return
 		}
-		s.invalidateReaders([]byte(key), set, 0, &scratch)
+		s.invalidateReaders([]byte(key), set, 0, from, &scratch)
 	}
 }
 
@@ -265,7 +266,7 @@ func (s *Server) invalidateApplied(eff *keyspace.Effects) {
 	var bcast map[bcastTarget]*bcastKeys
 	for _, m := range eff.Modified {
 		if set := s.trk.take(m.Key); set != nil {
-			s.invalidateReaders(m.Key, set, int64(m.Client), scratch)
+			s.invalidateReaders(m.Key, set, int64(m.Client), nil, scratch)
 		}
 		if s.trk.nprefix.Load() > 0 {
 			bcast = s.collectBcast(bcast, m)
@@ -279,7 +280,7 @@ func (s *Server) invalidateApplied(eff *keyspace.Effects) {
 
 // invalidateReaders tells the clients in set that key changed, but not a NOLOOP client whose
 // own write changed it (by is the writer's ID).
-func (s *Server) invalidateReaders(key []byte, set *idSet, by int64, scratch *[]byte) {
+func (s *Server) invalidateReaders(key []byte, set *idSet, by int64, from *loop, scratch *[]byte) {
 	keys := [][]byte{key}
 	set.each(func(id int64) {
 		target := s.clientByID(id)
@@ -290,7 +291,7 @@ func (s *Server) invalidateReaders(key []byte, set *idSet, by int64, scratch *[]
 		if m == nil || m.bcast || (m.noloop && id == by) {
 			return // stopped tracking, or switched to BCAST, since it read the key
 		}
-		s.sendInvalidation(target, m, keys, id == by, scratch)
+		s.sendInvalidation(target, m, keys, id == by, from, scratch)
 	})
 }
 
@@ -302,7 +303,7 @@ func (s *Server) invalidateAll(scratch *[]byte) {
 	}
 	for _, cl := range s.snapshotClients() {
 		if m := cl.ps.trk.mode.Load(); m != nil {
-			s.sendInvalidation(cl, m, nil, false, scratch)
+			s.sendInvalidation(cl, m, nil, false, nil, scratch)
 		}
 	}
 }
@@ -374,7 +375,7 @@ func (s *Server) sendBcast(acc map[bcastTarget]*bcastKeys, scratch *[]byte) {
 			}
 		}
 		if m := t.cl.ps.trk.mode.Load(); m != nil {
-			s.sendInvalidation(t.cl, m, keys, bk.self, scratch)
+			s.sendInvalidation(t.cl, m, keys, bk.self, nil, scratch)
 		}
 	}
 }
@@ -382,8 +383,9 @@ func (s *Server) sendBcast(acc map[bcastTarget]*bcastKeys, scratch *[]byte) {
 // sendInvalidation sends target (or the client it redirects to) one invalidation message for
 // keys; nil keys mean everything (a flush). self says target wrote a key itself: its own
 // invalidation then waits for its loop's next event, which delivers the write's reply first,
-// so the reply comes before the invalidation as in Redis. Safe from any goroutine.
-func (s *Server) sendInvalidation(target *Client, m *trackMode, keys [][]byte, self bool, scratch *[]byte) {
+// so the reply comes before the invalidation as in Redis. from is the caller's loop, nil off
+// the loops. Safe from any goroutine.
+func (s *Server) sendInvalidation(target *Client, m *trackMode, keys [][]byte, self bool, from *loop, scratch *[]byte) {
 	dest := target
 	if m.redirect != 0 {
 		dest = s.clientByID(m.redirect)
@@ -393,7 +395,7 @@ func (s *Server) sendInvalidation(target *Client, m *trackMode, keys [][]byte, s
 				b := append((*scratch)[:0], ">2\r\n$21\r\ntracking-redir-broken\r\n"...)
 				b = appendInt(b, m.redirect)
 				*scratch = b
-				s.push(target, b, nil)
+				s.push(target, b, from)
 			}
 			return
 		}
@@ -422,7 +424,6 @@ func (s *Server) sendInvalidation(target *Client, m *trackMode, keys [][]byte, s
 		}
 	}
 	*scratch = b
-	var from *loop
 	if self && dest == target {
 		from = dest.loop // queue without waking the loop: the write's reply will
 	}
