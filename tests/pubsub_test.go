@@ -558,3 +558,52 @@ func TestPubSubSlowSubscriberIsCutOff(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// CLIENT LIST shows subscriptions (sub, psub, ssub, flag P) and tracking (flag t, redir);
+// TYPE pubsub selects subscribed clients, for LIST and KILL.
+func TestPubSubClientList(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx := servertest.Ctx(t)
+	s := srv.Dial()
+	s.Do("SUBSCRIBE", "a", "b")
+	s.Do("PSUBSCRIBE", "p*")
+	s.Do("SSUBSCRIBE", "s")
+	tr := srv.Dial()
+	hello3(tr)
+	tr.Do("CLIENT", "TRACKING", "on", "BCAST")
+	rdb := srv.Client()
+	lineOf := func(c *servertest.Conn) string {
+		t.Helper()
+		for _, l := range strings.Split(rdb.ClientList(ctx).Val(), "\n") {
+			if strings.Contains(l, "addr="+c.LocalAddr().String()+" ") {
+				return l
+			}
+		}
+		t.Fatalf("%s not in CLIENT LIST", c.LocalAddr())
+		return ""
+	}
+	sl := lineOf(s)
+	for _, want := range []string{" flags=P ", " sub=2 ", " psub=1 ", " ssub=1 ", " redir=-1 "} {
+		if !strings.Contains(sl, want) {
+			t.Fatalf("subscriber line lacks %q: %s", want, sl)
+		}
+	}
+	tl := lineOf(tr)
+	for _, want := range []string{" flags=tB ", " sub=0 ", " redir=0 "} {
+		if !strings.Contains(tl, want) {
+			t.Fatalf("tracking client line lacks %q: %s", want, tl)
+		}
+	}
+	pubsubOnly := rdb.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Val().(string)
+	if n := strings.Count(pubsubOnly, "\n"); n != 1 || !strings.Contains(pubsubOnly, " flags=P ") {
+		t.Fatalf("CLIENT LIST TYPE pubsub = %q", pubsubOnly)
+	}
+	normal := rdb.Do(ctx, "CLIENT", "LIST", "TYPE", "normal").Val().(string)
+	if strings.Contains(normal, " flags=P ") || strings.Count(normal, "\n") != 2 {
+		t.Fatalf("CLIENT LIST TYPE normal = %q", normal)
+	}
+	if n := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Val(); n != int64(1) {
+		t.Fatalf("CLIENT KILL TYPE pubsub = %v, want 1", n)
+	}
+	pollUntil(t, "the subscriber to go", func() bool { return rdb.PubSubNumPat(ctx).Val() == 0 })
+}
