@@ -139,7 +139,6 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"CLIENT", "PAUSE", "abc"}, "-ERR timeout is not an integer or out of range\r\n"},
 		{[]string{"CLIENT", "PAUSE", "-1"}, "-ERR timeout is negative\r\n"},
 		{[]string{"CLIENT", "PAUSE", "10", "READ"}, "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"},
-		{[]string{"CLIENT", "TRACKING", "on"}, "-ERR CLIENT TRACKING is not supported by cairn yet\r\n"},
 	}
 	for _, st := range steps {
 		if got := c.Do(st.args...); got != st.want {

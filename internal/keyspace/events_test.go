@@ -33,10 +33,17 @@ func TestPutNewKeyEvent(t *testing.T) {
 	var eff Effects
 	writeTx(t, db, 1000, &eff, func(tx *Tx) {
 		setString(t, tx, "k", "v1")
-		setString(t, tx, "k", "v2")
+	})
+	if got := eventNames(&eff); len(got) != 0 {
+		t.Fatalf("events = %v, want none unless asked for", got)
+	}
+	eff = Effects{NewKeys: true}
+	writeTx(t, db, 1000, &eff, func(tx *Tx) {
+		setString(t, tx, "j", "v1")
+		setString(t, tx, "j", "v2")
 	})
 	got := eventNames(&eff)
-	if len(got) != 1 || got[0] != "n:new:k" {
+	if len(got) != 1 || got[0] != "n:new:j" {
 		t.Fatalf("events = %v, want one new event", got)
 	}
 }
@@ -54,7 +61,7 @@ func TestWriteExpiresOnAccess(t *testing.T) {
 		}
 	})
 	eff.Reset()
-	eff.Client = 42
+	eff.Client, eff.NewKeys = 42, true
 	writeTx(t, db, 2000, &eff, func(tx *Tx) {
 		e, err := tx.Peek([]byte("k"))
 		if err != nil {

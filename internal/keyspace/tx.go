@@ -246,7 +246,7 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 			}
 		}
 	}
-	if e.onDisk == TypeNone {
+	if e.onDisk == TypeNone && tx.Effects != nil && tx.Effects.NewKeys {
 		tx.Notify('n', "new", key)
 	}
 	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
