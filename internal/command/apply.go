@@ -23,8 +23,6 @@ type Applier struct {
 	overlay *keyspace.Overlay
 	filters *keyspace.Filters
 	waiters *keyspace.Waiters
-	// NewKeyEvents, if set, is asked at the start of each batch whether to record 'new' events.
-	NewKeyEvents func() bool
 	// OnApplied is called after each committed batch with what it did and the waiters it served,
 	// before the proposers' completions run. It must not keep eff or served.
 	OnApplied func(eff *keyspace.Effects, served []Served)
@@ -108,7 +106,6 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 	b := a.eng.NewBatch()
 	defer b.Close()
 	a.eff.Reset()
-	a.eff.NewKeys = a.NewKeyEvents != nil && a.NewKeyEvents()
 	a.overlay.Reset()
 	a.results = results
 	a.served = a.served[:0]

@@ -36,9 +36,6 @@ type Effects struct {
 	Remapped bool
 	// Client is the client of the operation being applied; apply sets it per operation.
 	Client uint64
-	// NewKeys asks for 'new' events (notify-keyspace-events n), which every key creation would
-	// otherwise pay for; apply sets it per batch.
-	NewKeys bool
 }
 
 // Reset empties e, keeping its memory.

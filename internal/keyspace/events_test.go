@@ -28,26 +28,6 @@ func eventNames(eff *Effects) []string {
 	return out
 }
 
-func TestPutNewKeyEvent(t *testing.T) {
-	db := openMem(t)
-	var eff Effects
-	writeTx(t, db, 1000, &eff, func(tx *Tx) {
-		setString(t, tx, "k", "v1")
-	})
-	if got := eventNames(&eff); len(got) != 0 {
-		t.Fatalf("events = %v, want none unless asked for", got)
-	}
-	eff = Effects{NewKeys: true}
-	writeTx(t, db, 1000, &eff, func(tx *Tx) {
-		setString(t, tx, "j", "v1")
-		setString(t, tx, "j", "v2")
-	})
-	got := eventNames(&eff)
-	if len(got) != 1 || got[0] != "n:new:j" {
-		t.Fatalf("events = %v, want one new event", got)
-	}
-}
-
 // A write that comes across an expired record removes it first, as Redis's lazy expiry does:
 // an expired event, the key counted as modified, then the write sees a new key.
 func TestWriteExpiresOnAccess(t *testing.T) {
@@ -61,7 +41,7 @@ func TestWriteExpiresOnAccess(t *testing.T) {
 		}
 	})
 	eff.Reset()
-	eff.Client, eff.NewKeys = 42, true
+	eff.Client = 42
 	writeTx(t, db, 2000, &eff, func(tx *Tx) {
 		e, err := tx.Peek([]byte("k"))
 		if err != nil {

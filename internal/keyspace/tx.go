@@ -246,9 +246,6 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 			}
 		}
 	}
-	if e.onDisk == TypeNone && tx.Effects != nil && tx.Effects.NewKeys {
-		tx.Notify('n', "new", key)
-	}
 	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
 	if tx.Index != 0 {
 		e.ModIndex = tx.Index

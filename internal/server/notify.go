@@ -145,13 +145,6 @@ func (s *Server) notifyApplied(events []keyspace.Event) {
 	}
 }
 
-// newKeyEvents reports whether apply should record 'new' events: only when they would be
-// published.
-func (s *Server) newKeyEvents() bool {
-	f := s.cfg.live.notifyFlags.Load()
-	return f&notifyNew != 0 && f&(notifyKeyspace|notifyKeyevent) != 0
-}
-
 // notifyEvent publishes one event on the keyspace and keyevent channels flags enable.
 func (s *Server) notifyEvent(flags uint32, db int, event string, key []byte, channel, frame *[]byte, from *loop) {
 	if flags&notifyKeyspace != 0 {

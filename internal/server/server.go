@@ -158,7 +158,6 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.applier.OnApplied = s.onApplied
-	s.applier.NewKeyEvents = s.newKeyEvents
 	if cfg.ClusterEnabled {
 		s.relaxEngineSync()
 		if s.cluster, err = s.openCluster(applied); err != nil {
