@@ -150,6 +150,10 @@ func (c *Ctx) zmpopArgs(numIdx int) (keys [][]byte, max bool, count int64, ok bo
 		c.Err("ERR numkeys should be greater than 0")
 		return nil, false, 0, false
 	}
+	if n >= int64(len(c.Args)) { // also keeps whereIdx from overflowing
+		c.Syntax()
+		return nil, false, 0, false
+	}
 	whereIdx := int64(numIdx) + n + 1
 	if whereIdx >= int64(len(c.Args)) {
 		c.Syntax()

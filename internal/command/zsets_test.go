@@ -272,3 +272,46 @@ func TestZSetEncodingFlag(t *testing.T) {
 		t.Fatalf("stored 29 short members: %s", got)
 	}
 }
+
+// TestZSetCommandsSurviveGarbage runs random argument lists through every sorted-set command and
+// SORT: whatever the arguments, a command must reply (an error is fine) and never panic, which
+// in apply would take the server down.
+func TestZSetCommandsSurviveGarbage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 3))
+	h := newZHarness(t, 8<<20)
+	h.do("zadd", "z", "1", "a", "2", "b", "3", "c", "+inf", "d")
+	h.do("zadd", "z2", "0", "a", "0", "b")
+	h.do("set", "s", "v")
+	names := []string{"zadd", "zincrby", "zrem", "zcard", "zscore", "zmscore", "zrank", "zrevrank",
+		"zcount", "zlexcount", "zrange", "zrangestore", "zrevrange", "zrangebyscore",
+		"zrevrangebyscore", "zrangebylex", "zrevrangebylex", "zremrangebyrank", "zremrangebyscore",
+		"zremrangebylex", "zpopmin", "zpopmax", "bzpopmin", "bzpopmax", "zmpop", "bzmpop",
+		"zrandmember", "zunion", "zinter", "zdiff", "zunionstore", "zinterstore", "zdiffstore",
+		"zintercard", "zscan", "sort", "sort_ro"}
+	words := []string{"z", "z2", "s", "nokey", "a", "b", "0", "1", "2", "-1", "-2", "3",
+		"9223372036854775807", "-9223372036854775808", "18446744073709551616", "1e400", "-1e400",
+		"nan", "inf", "-inf", "+inf", "(1", "(", "[a", "[", "-", "+", "(b", "0.5", "",
+		"NX", "XX", "GT", "LT", "CH", "INCR", "WITHSCORES", "WITHSCORE", "LIMIT", "BYSCORE",
+		"BYLEX", "REV", "COUNT", "MIN", "MAX", "WEIGHTS", "AGGREGATE", "SUM", "STORE", "BY", "GET",
+		"ALPHA", "DESC", "ASC", "MATCH", "#", "w_*", "h_*->f", "*", "nosort"}
+	for i := 0; i < 50000; i++ {
+		args := []string{names[rng.IntN(len(names))]}
+		for n := rng.IntN(8); n > 0; n-- {
+			args = append(args, words[rng.IntN(len(words))])
+		}
+		cmd := Lookup([]byte(args[0]))
+		if !CheckArity(cmd.Arity, len(args)) {
+			continue
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("%q panicked: %v", args, p)
+				}
+			}()
+			if reply := h.do(args...); reply == "" {
+				t.Fatalf("%q: no reply", args)
+			}
+		}()
+	}
+}
