@@ -336,6 +336,16 @@ func (h *Host) round(report bool) error {
 			}
 		}
 	}
+	// Committed entries are durable on a quorum already, so they are applied (and their
+	// proposers answered) before this round's own append is made durable: the fsync stays off
+	// the reply's path. A crash in between leaves the state machine ahead of the local log, and
+	// replay skips what it holds.
+	for _, s := range readies {
+		if err := s.r.applyCommitted(s.rd.CommittedEntries); err != nil {
+			return fmt.Errorf("apply shard %d: %w", s.r.shard, err)
+		}
+		s.r.readStates(s.rd.ReadStates)
+	}
 	b := h.store.db.NewBatch()
 	sync := false
 	for _, s := range readies {
@@ -370,10 +380,6 @@ func (h *Host) round(report bool) error {
 	}
 	h.send(&out)
 	for _, s := range readies {
-		if err := s.r.applyCommitted(s.rd.CommittedEntries); err != nil {
-			return fmt.Errorf("apply shard %d: %w", s.r.shard, err)
-		}
-		s.r.readStates(s.rd.ReadStates)
 		s.r.rn.Advance(s.rd)
 		if err := s.r.maybeSnapshot(); err != nil {
 			return fmt.Errorf("snapshot shard %d: %w", s.r.shard, err)
