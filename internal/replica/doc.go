@@ -7,5 +7,11 @@
 // can apply them in one storage batch and sync once for all of them (group commit).
 //
 // Local is the single-node form: the log is the storage engine's own write-ahead log, so an entry
-// is applied as soon as it is ordered. The Raft form keeps the same interface.
+// is applied as soon as it is ordered.
+//
+// Raft is the replicated form, on etcd's raft RawNode. A Host drives every shard of a node from
+// one goroutine (persist, send, apply, advance), with one fsync per round for all of them, over
+// a Network (the transport bus, or a simulated one) and a Clock. DESIGN.md in this directory
+// states the invariants: what is durable when, how proposals learn their fate, how snapshots
+// and log compaction fit together, and how reads are kept linearizable.
 package replica
