@@ -143,7 +143,7 @@ func TestClusterFailover(t *testing.T) {
 	})
 	resumed, _ := load.firstAckAfter(killed.Add(10 * time.Millisecond))
 	gap := resumed.Sub(killed)
-	t.Logf("leader killed; writes resumed after %v (cluster-node-timeout 500ms)", gap)
+	t.Logf("leader killed; writes resumed after %v (cluster-node-timeout 750ms)", gap)
 	newLeader := c.Leader()
 	if newLeader == leader {
 		t.Fatal("the killed node is still the leader")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/cluster"
@@ -42,6 +43,9 @@ type clusterNode struct {
 	id      uint64
 	addr    string // client address as the cluster knows this node
 	busAddr string
+
+	// ready is set once host and raft are in place; the bus delivers nothing before.
+	ready atomic.Bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -150,6 +154,7 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 	if c.raft, err = c.host.AddShard(mainShard, clusterSM{s}, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap}); err != nil {
 		return fail(err)
 	}
+	c.ready.Store(true)
 	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout)
 	return c, nil
 }
@@ -310,8 +315,8 @@ func (m clusterSM) Restore(dir string) (uint64, error) {
 
 // Deliver implements transport.Handler.
 func (c *clusterNode) Deliver(from uint64, payload []byte) error {
-	if c.host == nil {
-		return nil
+	if !c.ready.Load() {
+		return nil // Raft retransmits
 	}
 	return c.host.Deliver(from, payload)
 }
@@ -323,15 +328,15 @@ func (c *clusterNode) SnapshotInbox() string {
 
 // ReceiveSnapshot implements transport.Handler.
 func (c *clusterNode) ReceiveSnapshot(from uint64, header []byte, dir string) error {
-	if c.host == nil {
-		return errors.New("not ready")
+	if !c.ready.Load() {
+		return errors.New("node starting")
 	}
 	return c.host.ReceiveSnapshot(from, header, dir)
 }
 
 // Request implements transport.Handler.
 func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]byte, error)) {
-	if c.raft == nil {
+	if !c.ready.Load() {
 		reply(nil, errors.New("node starting"))
 		return
 	}

@@ -184,8 +184,9 @@ var params = []*param{
 	{name: "cluster-config-file", def: "nodes.conf", immutable: true},
 	{name: "cluster-port", def: "0", kind: kindInt, min: 0, max: 65535, immutable: true, apply: func(c *Config, v string) { c.ClusterPort = atoi(v) }},
 	// cluster-node-timeout is Raft's election timeout in ms (a tenth of it is one tick). Its
-	// default is far below Redis's 15000 so a lost leader is replaced within about a second.
-	{name: "cluster-node-timeout", def: "500", kind: kindInt, min: 50, max: 600000, immutable: true, apply: func(c *Config, v string) { c.ClusterNodeTimeout = atoi(v) }},
+	// default is far below Redis's 15000 so a lost leader is replaced within about a second
+	// (Raft waits between one and two timeouts), yet leaves room for a loaded machine.
+	{name: "cluster-node-timeout", def: "750", kind: kindInt, min: 50, max: 600000, immutable: true, apply: func(c *Config, v string) { c.ClusterNodeTimeout = atoi(v) }},
 	{name: "cluster-proxy", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterProxy.Store(v == "yes") }},
 	{name: "cluster-initial", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterInitial = v }},
 	{name: "cluster-join", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterJoin = v }},

@@ -28,7 +28,7 @@ const (
 var magic = []byte("CAIRN1")
 
 // MaxFrame bounds a frame; a larger length is a protocol error, not an allocation.
-const MaxFrame = 256 << 20
+const MaxFrame = 1 << 30
 
 var errFrameTooLarge = errors.New("transport: frame too large")
 
