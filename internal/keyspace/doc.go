@@ -10,6 +10,8 @@
 //	                                 repeated in every element and RENAME moves only the metadata
 //	Z db version score member        sorted-set score order, scores encoded so byte order is numeric
 //	X expire-at db key               the expiry index, read by the background sweeper
+//	T db version expire-at field     a hash's volatile fields in expiry order
+//	F expire-at db key               hashes by earliest field expiry, read by the sweeper
 //	\x00 name                        system records (applied index, database map)
 //
 // The package is pure and deterministic: time comes in as Tx.Now, new versions from the caller,

@@ -12,6 +12,10 @@ const (
 	prefixElem   = 'E'
 	prefixScore  = 'Z'
 	prefixExpire = 'X'
+	// Hash field expiry: FieldTime orders one hash's volatile fields by expiry; FieldExpire is
+	// the keyspace-wide index of hashes by their earliest field expiry, read by the sweeper.
+	prefixFieldTime   = 'T'
+	prefixFieldExpire = 'F'
 )
 
 // MetaKey appends the metadata key of (db, key) to dst.
@@ -58,6 +62,31 @@ func ParseExpireKey(k []byte) (at int64, db byte, key []byte, ok bool) {
 	}
 	return int64(binary.BigEndian.Uint64(k[1:9])), k[9], k[10:], true
 }
+
+// FieldTimePrefix appends the prefix of the field expiry order of one version of a hash.
+func FieldTimePrefix(dst []byte, db byte, version uint64) []byte {
+	return collectionPrefix(dst, prefixFieldTime, db, version)
+}
+
+// FieldExpireKey appends the key of the field expiry index entry of the hash (db, key), whose
+// earliest field expires at ms.
+func FieldExpireKey(dst []byte, at int64, db byte, key []byte) []byte {
+	dst = append(dst, prefixFieldExpire)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(at))
+	dst = append(dst, db)
+	return append(dst, key...)
+}
+
+// ParseFieldExpireKey splits a field expiry index key.
+func ParseFieldExpireKey(k []byte) (at int64, db byte, key []byte, ok bool) {
+	if len(k) < 10 || k[0] != prefixFieldExpire {
+		return 0, 0, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(k[1:9])), k[9], k[10:], true
+}
+
+// FieldExpirePrefix is the prefix of the field expiry index.
+func FieldExpirePrefix() []byte { return []byte{prefixFieldExpire} }
 
 // ExpirePrefix is the prefix of the expiry index.
 func ExpirePrefix() []byte { return []byte{prefixExpire} }

@@ -160,10 +160,10 @@ func LoadApplied(r pebble.Reader) (uint64, error) {
 	return binary.BigEndian.Uint64(v), nil
 }
 
-// FlushDB removes every record of a physical database. Expiry index entries of the removed keys
-// are left behind; the sweeper finds them pointing at nothing and removes them.
+// FlushDB removes every record of a physical database. Expiry index entries (key and hash field)
+// of the removed keys are left behind; the sweeper finds them pointing at nothing and removes them.
 func (tx *Tx) FlushDB(s *State) error {
-	for _, kind := range []byte{prefixMeta, prefixElem, prefixScore} {
+	for _, kind := range []byte{prefixMeta, prefixElem, prefixScore, prefixFieldTime} {
 		start := []byte{kind, tx.db}
 		if err := tx.w.DeleteRange(start, []byte{kind, tx.db + 1}, nil); err != nil {
 			return err

@@ -94,6 +94,9 @@ type Entry struct {
 	onDisk     Type
 	oldExpire  int64
 	oldVersion uint64
+	// oldFieldExp is the on-disk record's earliest hash field expiry (0 if none), which names
+	// its field expiry index entry.
+	oldFieldExp int64
 }
 
 // Exists reports whether the key holds a live value.
@@ -145,6 +148,7 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 		return err
 	}
 	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
+	e.oldFieldExp = fieldMinOf(&e.Meta)
 	if e.ExpireAt != 0 && e.ExpireAt <= tx.Now {
 		e.Meta = Meta{}
 	}
@@ -246,6 +250,10 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 			}
 		}
 	}
+	fieldExp := fieldMinOf(&e.Meta)
+	if err := tx.moveFieldExpire(key, e.oldFieldExp, fieldExp); err != nil {
+		return err
+	}
 	tx.account(e.onDisk != TypeNone, e.oldExpire != 0, true, e.ExpireAt != 0)
 	if tx.Index != 0 {
 		e.ModIndex = tx.Index
@@ -264,7 +272,7 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if tx.overlay != nil {
 		tx.overlay.record(tx.kbuf, tx.vbuf)
 	}
-	e.onDisk, e.oldExpire, e.oldVersion = e.Type, e.ExpireAt, e.Version
+	e.onDisk, e.oldExpire, e.oldVersion, e.oldFieldExp = e.Type, e.ExpireAt, e.Version, fieldExp
 	tx.modified(key)
 	return nil
 }
@@ -299,6 +307,9 @@ func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 			return err
 		}
 	}
+	if err := tx.moveFieldExpire(key, e.oldFieldExp, 0); err != nil {
+		return false, err
+	}
 	tx.account(true, e.oldExpire != 0, false, false)
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)
 	if err := tx.w.Delete(tx.kbuf, nil); err != nil {
@@ -329,6 +340,12 @@ func (tx *Tx) dropElements(key []byte, t Type, version uint64) error {
 	}
 	if t == TypeZSet {
 		tx.kb2 = ScorePrefix(tx.kb2[:0], tx.db, version)
+		if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
+			return err
+		}
+	}
+	if t == TypeHash {
+		tx.kb2 = FieldTimePrefix(tx.kb2[:0], tx.db, version)
 		if err := tx.w.DeleteRange(tx.kb2, PrefixEnd(tx.kb2), nil); err != nil {
 			return err
 		}
