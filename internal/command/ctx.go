@@ -70,6 +70,9 @@ func (c *Ctx) ParseTimeout(arg []byte) (int64, bool) {
 // event loop while apply reads them, so they are atomic.
 type Limits struct {
 	maxBulkLen atomic.Int64
+	// Encodings are the encoding thresholds OBJECT ENCODING reports by; nil means Redis's
+	// defaults.
+	Encodings *EncodingLimits
 }
 
 // NewLimits returns limits with proto-max-bulk-len set to maxBulkLen.

@@ -298,8 +298,8 @@ func (tx *Tx) Delete(key []byte, e *Entry) (bool, error) {
 	return live, nil
 }
 
-// deleteMeta removes the metadata record e was looked up from, and its expiry index entry, but
-// not a collection's elements (RENAME keeps them under their version). Afterwards e is empty.
+// deleteMeta removes the metadata record e was looked up from, and its expiry index entries (key
+// and hash field), but not a collection's elements (RENAME keeps them under their version). Afterwards e is empty.
 func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 	if e.oldExpire != 0 {
 		tx.kb2 = ExpireKey(tx.kb2[:0], e.oldExpire, tx.db, key)
@@ -308,7 +308,7 @@ func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 		}
 	}
 	if err := tx.moveFieldExpire(key, e.oldFieldExp, 0); err != nil {
-		return false, err
+		return err
 	}
 	tx.account(true, e.oldExpire != 0, false, false)
 	tx.kbuf = MetaKey(tx.kbuf[:0], tx.db, key)

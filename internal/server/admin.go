@@ -88,8 +88,18 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 // configChanged pushes changed parameters to the parts of the server that cache them.
 func (s *Server) configChanged() {
 	s.limits.SetMaxBulkLen(s.cfg.ProtoMaxBulkLen())
+	s.syncEncodingLimits()
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil && s.cluster == nil {
 		s.eng.SetSyncPolicy(p)
+	}
+}
+
+// syncEncodingLimits copies the encoding thresholds OBJECT ENCODING reports by.
+func (s *Server) syncEncodingLimits() {
+	for _, name := range command.EncodingParams {
+		if v, ok := s.cfg.Get(name); ok {
+			s.limits.Encodings.Set(name, v)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
@@ -48,24 +50,36 @@ func (s *Server) stopCron() {
 	<-s.cronDone
 }
 
-// sweep removes expired keys through the log, batch by batch, until none are left or the
-// server is stopping. Reads never see expired keys; this reclaims their space.
+// sweep removes expired keys, then expired hash fields, through the log, batch by batch, until
+// none are left or the server is stopping. Reads never see expired keys or fields; this reclaims
+// their space.
 func (s *Server) sweep() {
 	if s.cluster != nil && !s.cluster.raft.IsLeader() {
 		return // the leader sweeps for everyone: its deletions are replicated
 	}
+	if s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs) {
+		s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs)
+	}
+}
+
+// expiryIndex reads what an expiry index lists as due (keyspace.ExpiredKeys, ExpiredFieldKeys).
+type expiryIndex func(r pebble.Reader, now int64, limit int) ([]keyspace.ExpiredKey, error)
+
+// sweepIndex proposes the removals an expiry index lists as due, with args building each
+// operation. It reports false if it stopped early (an error, or the server stopping).
+func (s *Server) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte) bool {
 	for {
-		keys, err := s.expiredKeys()
+		keys, err := s.expiredKeys(due)
 		if err != nil {
 			s.logger.Error("expiry sweep failed", "err", err)
-			return
+			return false
 		}
 		if len(keys) == 0 {
-			return
+			return true
 		}
 		cmds := make([][][]byte, len(keys))
 		for i, k := range keys {
-			cmds[i] = command.SweepArgs(k.DB, k.Key, k.At)
+			cmds[i] = args(k.DB, k.Key, k.At)
 		}
 		done := make(chan error, 1)
 		data := command.AppendOp(nil, 2, 0, command.OpSystem, s.now(), cmds...)
@@ -74,19 +88,19 @@ func (s *Server) sweep() {
 			select {
 			case err = <-done:
 			case <-s.shutdown:
-				return
+				return false
 			}
 		}
 		if err != nil {
 			s.logger.Error("expiry sweep failed", "err", err)
-			return
+			return false
 		}
 		if len(keys) < sweepBatch {
-			return
+			return true
 		}
 		select {
 		case <-s.shutdown:
-			return
+			return false
 		default:
 		}
 	}
@@ -104,10 +118,10 @@ func (s *Server) closeIdleClients() {
 	}
 }
 
-func (s *Server) expiredKeys() ([]keyspace.ExpiredKey, error) {
+func (s *Server) expiredKeys(due expiryIndex) ([]keyspace.ExpiredKey, error) {
 	if s.cluster != nil {
 		s.engMu.RLock()
 		defer s.engMu.RUnlock()
 	}
-	return keyspace.ExpiredKeys(s.eng.DB(), s.now(), sweepBatch)
+	return due(s.eng.DB(), s.now(), sweepBatch)
 }

@@ -146,6 +146,8 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.cmdStats = newCmdStats()
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
+	s.limits.Encodings = command.NewEncodingLimits()
+	s.syncEncodingLimits()
 	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
 	s.filters, err = keyspace.NewFilters(eng.DB(), state.TotalKeys())
 	if err != nil {
