@@ -527,6 +527,7 @@ func TestHScan(t *testing.T) {
 	}{
 		{[]string{"HSCAN", "h", "x"}, colErr("ERR invalid cursor")},
 		{[]string{"HSCAN", "h", "-1"}, colErr("ERR invalid cursor")},
+		{[]string{"HSCAN", "h", "18446744073709551616"}, colErr("ERR invalid cursor")},
 		{[]string{"HSCAN", "h", "0", "COUNT", "0"}, colErr("ERR syntax error")},
 		{[]string{"HSCAN", "h", "0", "COUNT", "x"}, colErr("ERR value is not an integer or out of range")},
 		{[]string{"HSCAN", "h", "0", "MATCH"}, colErr("ERR syntax error")},
@@ -549,17 +550,15 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-// TestHScanUnknownCursor: a cursor the server no longer knows (another node, a restart) resumes
-// from the element prefix it carries, so nothing after that prefix is skipped.
+// TestHScanUnknownCursor: a cursor the server does not know (issued before a restart, or made
+// up) starts the scan over, so nothing is skipped.
 func TestHScanUnknownCursor(t *testing.T) {
 	srv := servertest.Start(t)
 	c := srv.Dial()
 	c.Do("HSET", "h", "aaa1", "1", "bbb1", "2", "bbb2", "3", "ccc", "4")
-	// len(prefix)=3, prefix "bbb", table id 0xFFFFFFFF (never issued in this test).
-	cursor := uint64(3)<<56 | uint64('b')<<48 | uint64('b')<<40 | uint64('b')<<32 | 0xFFFFFFFF
-	r := colParse(t, c.Do("HSCAN", "h", strconv.FormatUint(cursor, 10), "NOVALUES"))
+	r := colParse(t, c.Do("HSCAN", "h", "123456789", "NOVALUES"))
 	got := r.items[1].strs(t)
-	if strings.Join(got, ",") != "bbb1,bbb2,ccc" || r.items[0].str != "0" {
-		t.Fatalf("HSCAN from an unknown cursor = %v, cursor %s; want bbb1,bbb2,ccc and 0", got, r.items[0].str)
+	if strings.Join(got, ",") != "aaa1,bbb1,bbb2,ccc" || r.items[0].str != "0" {
+		t.Fatalf("HSCAN from an unknown cursor = %v, cursor %s; want every field and 0", got, r.items[0].str)
 	}
 }

@@ -2,9 +2,7 @@ package command
 
 import (
 	"bytes"
-	"encoding/binary"
 	"strconv"
-	"sync"
 
 	"github.com/cairn-db/cairn/internal/glob"
 	"github.com/cairn-db/cairn/internal/keyspace"
@@ -12,14 +10,9 @@ import (
 )
 
 // HSCAN and SSCAN. Elements are stored in byte order, so a scan's position is the element it
-// resumes at — but Redis cursors are 64-bit integers and elements are arbitrary bytes. A cursor
-// therefore names an entry of a server-side table that holds the exact resume element, and also
-// carries the element's first bytes: if the entry is gone (evicted, another node, a restart), the
-// scan resumes at those first bytes instead, which may return some elements again — SCAN allows
+// resumes at, kept in the server's cursor table (cursors.go) as SCAN keeps keys: a cursor the
+// table no longer knows starts the scan over, which may return elements again — SCAN allows
 // that — but never skips one.
-//
-// Cursor layout: len(p) (8 bits) | p padded to 3 bytes (24 bits) | table id (32 bits, never 0),
-// where p is the resume element's first bytes (at most 3).
 
 func init() {
 	Register(
@@ -28,84 +21,37 @@ func init() {
 	)
 }
 
-// scanCursors is the process-wide table of resume positions.
-var scanCursors = newCursorTable(1 << 16)
-
-type cursorEntry struct {
-	db      byte
-	key     string
-	version uint64
-	resume  []byte
-}
-
-type cursorTable struct {
-	mu      sync.Mutex
-	entries map[uint32]cursorEntry
-	ring    []uint32 // ids in insertion order, for eviction
-	next    int
-	id      uint32
-}
-
-func newCursorTable(size int) *cursorTable {
-	return &cursorTable{entries: make(map[uint32]cursorEntry, size), ring: make([]uint32, size)}
-}
-
-// maxCursorBytes bounds what one entry holds; a longer key or element gets no entry and its scan
-// resumes from the cursor's prefix bytes.
-const maxCursorBytes = 1024
-
-// save records a resume position and returns its cursor.
-func (t *cursorTable) save(db byte, key []byte, version uint64, resume []byte) uint64 {
-	p := resume[:min(3, len(resume))]
-	var hi [4]byte
-	hi[0] = byte(len(p))
-	copy(hi[1:], p)
-	cursor := uint64(binary.BigEndian.Uint32(hi[:])) << 32
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.id++
-	if t.id == 0 {
-		t.id++
+// parseElemCursor reads HSCAN's and SSCAN's cursor, writing the error reply if it is invalid.
+func (c *Ctx) parseElemCursor(arg []byte) (uint64, bool) {
+	cursor, ok := parseCursor(arg)
+	if !ok {
+		c.Err("ERR invalid cursor")
 	}
-	cursor |= uint64(t.id)
-	if len(key)+len(resume) > maxCursorBytes {
-		return cursor
-	}
-	if old := t.ring[t.next]; old != 0 {
-		delete(t.entries, old)
-	}
-	t.ring[t.next] = t.id
-	t.next = (t.next + 1) % len(t.ring)
-	t.entries[t.id] = cursorEntry{db: db, key: string(key), version: version, resume: append([]byte(nil), resume...)}
-	return cursor
+	return cursor, ok
 }
 
-// resume returns where a scan of (db, key) continues for cursor: the exact element if the table
-// still has it, else the prefix the cursor carries.
-func (t *cursorTable) resume(db byte, key []byte, cursor uint64) []byte {
+// fallbackCursors serves contexts built without the server's table (tests of single commands).
+var fallbackCursors = NewScanCursors(0, 0)
+
+func (c *Ctx) cursorTable() *ScanCursors {
+	if c.Cursors != nil {
+		return c.Cursors
+	}
+	return fallbackCursors
+}
+
+// resumeAt is where a scan continues for cursor: the element the table holds, or the start.
+func (c *Ctx) resumeAt(cursor uint64) []byte {
 	if cursor == 0 {
 		return nil
 	}
-	t.mu.Lock()
-	e, ok := t.entries[uint32(cursor)]
-	t.mu.Unlock()
-	if ok && e.db == db && e.key == string(key) {
-		return e.resume
-	}
-	var hi [4]byte
-	binary.BigEndian.PutUint32(hi[:], uint32(cursor>>32))
-	n := min(int(hi[0]), 3)
-	return append([]byte(nil), hi[1:1+n]...)
+	elem, _ := c.cursorTable().Get(cursor)
+	return elem
 }
 
-// parseScanCursor reads a cursor as Redis does (an unsigned 64-bit decimal).
-func (c *Ctx) parseScanCursor(arg []byte) (uint64, bool) {
-	v, err := strconv.ParseUint(string(arg), 10, 64)
-	if err != nil {
-		c.Err("ERR invalid cursor")
-		return 0, false
-	}
-	return v, true
+// cursorFor stores a resume element and returns its cursor.
+func (c *Ctx) cursorFor(elem []byte) uint64 {
+	return c.cursorTable().Put(append([]byte(nil), elem...))
 }
 
 // scanOptions are the options of HSCAN and SSCAN.
@@ -157,7 +103,7 @@ func (c *Ctx) parseScanOptions(args [][]byte, isHash bool) (scanOptions, bool) {
 // passing those whose element matches to fn (which may still skip them, returning false), and
 // writes the SCAN reply: the next cursor, then what emit wrote.
 func (c *Ctx) scanElems(key []byte, version uint64, cursor uint64, o scanOptions, emit func(w *resp.Writer, elem, raw []byte) int) {
-	start := scanCursors.resume(c.Tx.DB(), key, cursor)
+	start := c.resumeAt(cursor)
 	var prefix []byte
 	if o.match != nil {
 		prefix = glob.LiteralPrefix(o.match)
@@ -196,7 +142,7 @@ func (c *Ctx) scanElems(key []byte, version uint64, cursor uint64, o scanOptions
 	}
 	var nextCursor uint64
 	if next != nil {
-		nextCursor = scanCursors.save(c.Tx.DB(), key, version, next)
+		nextCursor = c.cursorFor(next)
 	}
 	if err := it.Close(); err != nil {
 		c.Fail(err)
@@ -216,7 +162,7 @@ func emptyScan(c *Ctx) {
 }
 
 func runSScan(c *Ctx) {
-	cursor, ok := c.parseScanCursor(c.Args[2])
+	cursor, ok := c.parseElemCursor(c.Args[2])
 	if !ok {
 		return
 	}
@@ -240,7 +186,7 @@ func runSScan(c *Ctx) {
 }
 
 func runHScan(c *Ctx) {
-	cursor, ok := c.parseScanCursor(c.Args[2])
+	cursor, ok := c.parseElemCursor(c.Args[2])
 	if !ok {
 		return
 	}

@@ -263,12 +263,13 @@ func runHIncrBy(c *Ctx) {
 
 func runHIncrByFloat(c *Ctx) {
 	incr := c.Args[3]
-	if _, ok := parseLongDouble(incr); !ok {
-		if isInf(incr) {
-			c.Err("ERR value is NaN or Infinity")
-		} else {
-			c.Err(ErrNotFloat)
-		}
+	f, ok := parseLongDouble(incr)
+	if !ok {
+		c.Err(ErrNotFloat)
+		return
+	}
+	if f.IsInf() {
+		c.Err("ERR value is NaN or Infinity")
 		return
 	}
 	key, field := c.Args[1], c.Args[2]
@@ -298,15 +299,4 @@ func runHIncrByFloat(c *Ctx) {
 	}
 	c.Tx.Notify('h', "hincrbyfloat", key)
 	c.W.Bulk(value)
-}
-
-// isInf reports whether b is an infinity as strtold reads one, which Redis's float arguments
-// accept before rejecting it.
-func isInf(b []byte) bool {
-	for _, s := range []string{"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"} {
-		if EqualFold(b, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -45,6 +45,10 @@ func (c *Ctx) lookupObject() (*keyspace.Entry, bool) {
 
 func runObjectEncoding(c *Ctx) {
 	if e, ok := c.lookupObject(); ok {
+		if enc := c.collectionEncoding(e); enc != "" {
+			c.W.BulkString(enc) // hashes and sets follow their history
+			return
+		}
 		c.W.BulkString(encodingOf(e))
 	}
 }

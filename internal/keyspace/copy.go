@@ -28,9 +28,10 @@ func (tx *Tx) Rename(src []byte, se *Entry, dst []byte, de *Entry) error {
 }
 
 // CopyElements copies the element records of version from in database fromDB to version to in
-// database toDB: the E records of every collection, and the Z records of a sorted set. The Tx's
-// own database is not used. Collections that need copying (COPY, MOVE to another database) get a
-// new version, so the copy never shares records with the original.
+// database toDB: the E records of every collection, the Z records of a sorted set, and the
+// field-time records of a hash. The Tx's own database is not used. Collections that need copying
+// (COPY, MOVE to another database) get a new version, so the copy never shares records with the
+// original.
 //
 // It costs one write per record; the copy is as large as the collection.
 func (tx *Tx) CopyElements(t Type, fromDB byte, from uint64, toDB byte, to uint64) error {
@@ -39,6 +40,9 @@ func (tx *Tx) CopyElements(t Type, fromDB byte, from uint64, toDB byte, to uint6
 	}
 	if t == TypeZSet {
 		return tx.copyRange(prefixScore, fromDB, from, toDB, to)
+	}
+	if t == TypeHash {
+		return tx.copyRange(prefixFieldTime, fromDB, from, toDB, to)
 	}
 	return nil
 }
