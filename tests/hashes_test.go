@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -340,8 +341,8 @@ func TestHashGetExSetExGetDel(t *testing.T) {
 	})
 }
 
-// fillHash writes n fields f000000..=v000000.. in pipelined HSETs.
-func fillHash(t *testing.T, c *servertest.Conn, key string, n int) {
+// colFillHash writes n fields f000000..=v000000.. in pipelined HSETs.
+func colFillHash(t *testing.T, c *servertest.Conn, key string, n int) {
 	t.Helper()
 	for start := 0; start < n; start += 500 {
 		args := []string{"HSET", key}
@@ -360,8 +361,8 @@ func TestHRandField(t *testing.T) {
 			c := colDial(t, servertest.Start(t), proto)
 			for _, n := range []int{5, 3000} { // read whole, then sampled by seeks
 				key := fmt.Sprintf("h%d", n)
-				fillHash(t, c, key, n)
-				checkRandFields(t, c, key, n, proto)
+				colFillHash(t, c, key, n)
+				colCheckRandFields(t, c, key, n, proto)
 			}
 			null := colNull2
 			if proto == 3 {
@@ -391,7 +392,7 @@ func TestHRandField(t *testing.T) {
 	}
 }
 
-func checkRandFields(t *testing.T, c *servertest.Conn, key string, n, proto int) {
+func colCheckRandFields(t *testing.T, c *servertest.Conn, key string, n, proto int) {
 	t.Helper()
 	valid := func(f string) bool {
 		i, err := strconv.Atoi(strings.TrimPrefix(f, "f"))
@@ -457,7 +458,7 @@ func checkRandFields(t *testing.T, c *servertest.Conn, key string, n, proto int)
 func TestHScan(t *testing.T) {
 	srv := servertest.Start(t)
 	c := srv.Dial()
-	fillHash(t, c, "h", 2000)
+	colFillHash(t, c, "h", 2000)
 	scan := func(extra ...string) (fields, values []string) {
 		t.Helper()
 		cursor := "0"
@@ -471,7 +472,7 @@ func TestHScan(t *testing.T) {
 			}
 			cursor = r.items[0].str
 			items := r.items[1].strs(t)
-			if slicesContains(extra, "NOVALUES") {
+			if slices.Contains(extra, "NOVALUES") {
 				fields = append(fields, items...)
 			} else {
 				for j := 0; j+1 < len(items); j += 2 {
@@ -541,15 +542,6 @@ func TestHScan(t *testing.T) {
 	}
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // TestHScanUnknownCursor: a cursor the server does not know (issued before a restart, or made
 // up) starts the scan over, so nothing is skipped.
 func TestHScanUnknownCursor(t *testing.T) {
@@ -561,4 +553,33 @@ func TestHScanUnknownCursor(t *testing.T) {
 	if strings.Join(got, ",") != "aaa1,bbb1,bbb2,ccc" || r.items[0].str != "0" {
 		t.Fatalf("HSCAN from an unknown cursor = %v, cursor %s; want every field and 0", got, r.items[0].str)
 	}
+}
+
+// TestHashObjectEncoding: OBJECT ENCODING names what Redis would use for a hash with the same
+// history, following CONFIG SET of the thresholds.
+func TestHashObjectEncoding(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	enc := func(key, want string) {
+		t.Helper()
+		if got := c.Do("OBJECT", "ENCODING", key); got != colBulk(want) {
+			t.Fatalf("OBJECT ENCODING %s = %q, want %s", key, got, want)
+		}
+	}
+	colFillHash(t, c, "small", 128)
+	enc("small", "listpack")
+	c.Do("HSET", "small", "one", "more")
+	enc("small", "hashtable")
+	c.Do("HDEL", "small", "one", "f000000", "f000001")
+	enc("small", "hashtable") // Redis never converts back
+	c.Do("HSET", "long", "f", strings.Repeat("v", 64))
+	enc("long", "listpack")
+	c.Do("HSET", "long", "g", strings.Repeat("v", 65))
+	enc("long", "hashtable")
+	c.Do("HSET", "ttl", "f", "v")
+	c.Do("HEXPIRE", "ttl", "100", "FIELDS", "1", "f")
+	enc("ttl", "listpackex")
+	c.Do("CONFIG", "SET", "hash-max-listpack-entries", "1")
+	c.Do("HSET", "two", "a", "1", "b", "2")
+	enc("two", "hashtable")
 }

@@ -9,18 +9,23 @@ import (
 
 func init() {
 	Register(
-		fieldExpireCmd("hexpire", "seconds", "integer", runHExpire),
-		fieldExpireCmd("hpexpire", "milliseconds", "integer", runHExpire),
-		fieldExpireCmd("hexpireat", "unix-time-seconds", "unix-time", runHExpire),
-		fieldExpireCmd("hpexpireat", "unix-time-milliseconds", "unix-time", runHExpire),
-		fieldTTLCmd("httl"), fieldTTLCmd("hpttl"), fieldTTLCmd("hexpiretime"), fieldTTLCmd("hpexpiretime"),
+		fieldExpireCmd("hexpire", "seconds", "integer", "Sets the time to live of hash fields, in seconds."),
+		fieldExpireCmd("hpexpire", "milliseconds", "integer", "Sets the time to live of hash fields, in milliseconds."),
+		fieldExpireCmd("hexpireat", "unix-time-seconds", "unix-time", "Sets hash fields to expire at a Unix time in seconds."),
+		fieldExpireCmd("hpexpireat", "unix-time-milliseconds", "unix-time", "Sets hash fields to expire at a Unix time in milliseconds."),
+		fieldTTLCmd("httl", "Returns the time to live of hash fields, in seconds."),
+		fieldTTLCmd("hpttl", "Returns the time to live of hash fields, in milliseconds."),
+		fieldTTLCmd("hexpiretime", "Returns the Unix time in seconds at which hash fields expire."),
+		fieldTTLCmd("hpexpiretime", "Returns the Unix time in milliseconds at which hash fields expire."),
 		&Command{Name: "hpersist", Arity: -5, Flags: FlagWrite | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
 			Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "7.4.0",
+			Summary:  "Removes the expiry of hash fields.",
 			KeySpecs: []KeySpec{rwKeySpec("RW", "UPDATE")},
 			Args:     []Arg{keyArg(), fieldsBlock(false)},
 			Run:      runHPersist},
 		&Command{Name: "hgetex", Arity: -5, Flags: FlagWrite | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
 			Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "8.0.0",
+			Summary:  "Returns the values of hash fields and optionally sets or removes their expiry.",
 			KeySpecs: []KeySpec{rwKeySpec("RW", "ACCESS", "UPDATE")},
 			Args: []Arg{keyArg(),
 				{Name: "expiration", Type: "oneof", Optional: true, KeySpecIndex: -1, Args: append(expiryArgs(),
@@ -29,6 +34,7 @@ func init() {
 			Run: runHGetEx},
 		&Command{Name: "hsetex", Arity: -6, Flags: FlagWrite | FlagDenyOOM | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
 			Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "8.0.0",
+			Summary:  "Sets hash fields, optionally only if none or all exist, with an optional expiry.",
 			KeySpecs: []KeySpec{rwKeySpec("RW", "UPDATE")},
 			Args: []Arg{keyArg(),
 				{Name: "condition", Type: "oneof", Optional: true, KeySpecIndex: -1, Args: []Arg{
@@ -40,6 +46,7 @@ func init() {
 			Run: runHSetEx},
 		&Command{Name: "hgetdel", Arity: -5, Flags: FlagWrite | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
 			Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "8.0.0",
+			Summary:  "Returns the values of hash fields and deletes them.",
 			KeySpecs: []KeySpec{rwKeySpec("RW", "ACCESS", "DELETE")},
 			Args:     []Arg{keyArg(), fieldsBlock(false)},
 			Run:      runHGetDel},
@@ -73,9 +80,9 @@ func expiryArgs() []Arg {
 	}
 }
 
-func fieldExpireCmd(name, argName, argType string, run func(*Ctx)) *Command {
+func fieldExpireCmd(name, argName, argType, summary string) *Command {
 	return &Command{Name: name, Arity: -6, Flags: FlagWrite | FlagDenyOOM | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
-		Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "7.4.0",
+		Categories: []string{"write", "hash", "fast"}, Group: "hash", Since: "7.4.0", Summary: summary,
 		KeySpecs: []KeySpec{rwKeySpec("RW", "UPDATE")},
 		Args: []Arg{keyArg(),
 			{Name: argName, Type: argType, KeySpecIndex: -1},
@@ -85,12 +92,12 @@ func fieldExpireCmd(name, argName, argType string, run func(*Ctx)) *Command {
 				{Name: "gt", Type: "pure-token", Token: "GT", KeySpecIndex: -1},
 				{Name: "lt", Type: "pure-token", Token: "LT", KeySpecIndex: -1}}},
 			fieldsBlock(false)},
-		Run: run}
+		Run: runHExpire}
 }
 
-func fieldTTLCmd(name string) *Command {
+func fieldTTLCmd(name, summary string) *Command {
 	return &Command{Name: name, Arity: -5, Flags: FlagReadOnly | FlagFast, FirstKey: 1, LastKey: 1, Step: 1,
-		Categories: []string{"read", "hash", "fast"}, Group: "hash", Since: "7.4.0",
+		Categories: []string{"read", "hash", "fast"}, Group: "hash", Since: "7.4.0", Summary: summary,
 		KeySpecs: []KeySpec{rwKeySpec("RO", "ACCESS")},
 		Args:     []Arg{keyArg(), fieldsBlock(false)},
 		Run:      runHTTL}
@@ -215,6 +222,7 @@ func runHExpire(c *Ctx) {
 	if !ok {
 		return
 	}
+	mark := c.W.Len()
 	c.W.Array(n)
 	if !h.Exists() {
 		for range n {
@@ -222,7 +230,6 @@ func runHExpire(c *Ctx) {
 		}
 		return
 	}
-	mark := c.W.Len()
 	var updated, deleted int
 	for _, field := range c.Args[numAt+1:] {
 		res, err := setFieldExpire(&h, field, at, cond, c.Now)

@@ -25,7 +25,7 @@ func init() {
 		&Command{Name: "sinterstore", Run: runSetOpStore},
 		&Command{Name: "sunionstore", Run: runSetOpStore},
 		&Command{Name: "sdiffstore", Run: runSetOpStore},
-		&Command{Name: "sintercard", Run: runSInterCard, Keys: sinterCardKeys},
+		&Command{Name: "sintercard", Run: runSInterCard},
 	)
 }
 
@@ -222,22 +222,6 @@ func runSetOpStore(c *Ctx) {
 		c.Tx.Notify('s', c.Cmd.Name, dstKey)
 	}
 	c.W.Int(dst.Len())
-}
-
-// sinterCardKeys finds SINTERCARD's keys: numkeys, then that many keys.
-func sinterCardKeys(args [][]byte) []int {
-	if len(args) < 2 {
-		return nil
-	}
-	n, ok := ParseInt(args[1])
-	if !ok || n < 1 || n > int64(len(args)-2) {
-		return nil
-	}
-	out := make([]int, n)
-	for i := range out {
-		out[i] = 2 + i
-	}
-	return out
 }
 
 func runSInterCard(c *Ctx) {

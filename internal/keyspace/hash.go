@@ -355,50 +355,29 @@ func (h *Hash) Del(field []byte) (bool, error) {
 // Each visits the live fields in byte order of their names until fn returns false. field and
 // value are valid only during the call.
 func (h *Hash) Each(fn func(field, value []byte, at int64) bool) error {
-	_, err := h.Scan(nil, 0, fn)
-	return err
-}
-
-// Scan visits the live fields from the first whose name is >= start, in byte order, until fn
-// returns false or, when limit > 0, limit records (live or expired) have been read. It returns the
-// name at which a later scan should resume, nil at the end.
-func (h *Hash) Scan(start []byte, limit int, fn func(field, value []byte, at int64) bool) ([]byte, error) {
 	if !h.Exists() {
-		return nil, nil
+		return nil
 	}
 	it, err := h.tx.Elems(h.key, h.e.Version)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var next []byte
-	visited := 0
-	for valid := it.SeekGE(start); valid; valid = it.Next() {
-		if limit > 0 && visited >= limit {
-			next = append([]byte(nil), it.Elem()...)
-			break
-		}
-		visited++
+	for valid := it.First(); valid; valid = it.Next() {
 		raw, err := it.Value()
 		if err != nil {
 			it.Close()
-			return nil, err
+			return err
 		}
 		value, at, err := DecodeFieldValue(raw)
 		if err != nil {
 			it.Close()
-			return nil, err
+			return err
 		}
-		if !h.live(at) {
-			continue
-		}
-		if !fn(it.Elem(), value, at) {
-			if it.Next() {
-				next = append([]byte(nil), it.Elem()...)
-			}
+		if h.live(at) && !fn(it.Elem(), value, at) {
 			break
 		}
 	}
-	return next, it.Close()
+	return it.Close()
 }
 
 // Save writes the hash's metadata after changes, or deletes the key when no field is left. It
