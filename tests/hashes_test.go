@@ -522,6 +522,11 @@ func TestHScan(t *testing.T) {
 			t.Fatalf("HSCAN with concurrent changes missed %s", f)
 		}
 	}
+	// A hash Redis keeps as a listpack comes back whole, whatever COUNT says.
+	c.Do("HSET", "small", "a", "1", "b", "2", "c", "3")
+	if got := c.Do("HSCAN", "small", "0", "COUNT", "1"); got != colArr(colBulk("0"), colBulks("a", "1", "b", "2", "c", "3")) {
+		t.Fatalf("HSCAN of a small hash = %q", got)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -418,6 +418,15 @@ func TestSScan(t *testing.T) {
 	if ms := r.items[1].strs(t); len(ms) != 100 || r.items[0].str != "0" {
 		t.Fatalf("SSCAN MATCH m0014* = %d members, cursor %s", len(ms), r.items[0].str)
 	}
+	ints := []string{"SADD", "ints"}
+	for i := 0; i < 300; i++ {
+		ints = append(ints, strconv.Itoa(i))
+	}
+	c.Do(ints...)
+	r = colParse(t, c.Do("SSCAN", "ints", "0", "COUNT", "10"))
+	if ms := r.items[1].strs(t); len(ms) != 300 || r.items[0].str != "0" {
+		t.Fatalf("SSCAN of an intset = %d members, cursor %s; want all 300 at once", len(ms), r.items[0].str)
+	}
 	if got := c.Do("SSCAN", "nokey", "0"); got != colArr(colBulk("0"), "*0\r\n") {
 		t.Fatalf("SSCAN of a missing key = %q", got)
 	}

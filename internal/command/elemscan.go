@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 
 	"github.com/cairn-db/cairn/internal/glob"
@@ -10,9 +11,10 @@ import (
 )
 
 // HSCAN and SSCAN. Elements are stored in byte order, so a scan's position is the element it
-// resumes at, kept in the server's cursor table (cursors.go) as SCAN keeps keys: a cursor the
-// table no longer knows starts the scan over, which may return elements again — SCAN allows
-// that — but never skips one.
+// resumes at, kept in the server's cursor table (cursors.go) as SCAN keeps keys, scoped to the
+// collection's version: a cursor the table does not know for it starts the scan over, which may
+// return elements again — SCAN allows that — but never skips one. A collection Redis would keep
+// in a compact encoding (listpack, intset) is returned whole in one call, as Redis does.
 
 func init() {
 	Register(
@@ -40,18 +42,19 @@ func (c *Ctx) cursorTable() *ScanCursors {
 	return fallbackCursors
 }
 
-// resumeAt is where a scan continues for cursor: the element the table holds, or the start.
-func (c *Ctx) resumeAt(cursor uint64) []byte {
+// resumeAt is where a scan of scope continues for cursor: the element the table holds, or the
+// start.
+func (c *Ctx) resumeAt(scope string, cursor uint64) []byte {
 	if cursor == 0 {
 		return nil
 	}
-	elem, _ := c.cursorTable().Get(cursor)
+	elem, _ := c.cursorTable().Get(cursor, scope)
 	return elem
 }
 
 // cursorFor stores a resume element and returns its cursor.
-func (c *Ctx) cursorFor(elem []byte) uint64 {
-	return c.cursorTable().Put(append([]byte(nil), elem...))
+func (c *Ctx) cursorFor(scope string, elem []byte) uint64 {
+	return c.cursorTable().Put(scope, append([]byte(nil), elem...))
 }
 
 // scanOptions are the options of HSCAN and SSCAN.
@@ -99,11 +102,18 @@ func (c *Ctx) parseScanOptions(args [][]byte, isHash bool) (scanOptions, bool) {
 	return o, true
 }
 
-// scanElems visits up to count element records of (key, version) from the cursor's position,
-// passing those whose element matches to fn (which may still skip them, returning false), and
-// writes the SCAN reply: the next cursor, then what emit wrote.
-func (c *Ctx) scanElems(key []byte, version uint64, cursor uint64, o scanOptions, emit func(w *resp.Writer, elem, raw []byte) int) {
-	start := c.resumeAt(cursor)
+// scanElems visits up to COUNT element records of the collection e at key (all of them if whole)
+// from the cursor's position, passing those whose element matches to emit, which writes them and
+// returns how many items it wrote, and writes the SCAN reply: the next cursor, then the items.
+func (c *Ctx) scanElems(key []byte, e *keyspace.Entry, whole bool, cursor uint64, o scanOptions, emit func(w *resp.Writer, elem, raw []byte) int) {
+	scope := c.Cmd.Name + ":" + strconv.FormatUint(e.Version, 10)
+	var start []byte
+	if !whole {
+		start = c.resumeAt(scope, cursor)
+	} else {
+		o.count = math.MaxInt
+	}
+	version := e.Version
 	var prefix []byte
 	if o.match != nil {
 		prefix = glob.LiteralPrefix(o.match)
@@ -142,7 +152,7 @@ func (c *Ctx) scanElems(key []byte, version uint64, cursor uint64, o scanOptions
 	}
 	var nextCursor uint64
 	if next != nil {
-		nextCursor = c.cursorFor(next)
+		nextCursor = c.cursorFor(scope, next)
 	}
 	if err := it.Close(); err != nil {
 		c.Fail(err)
@@ -179,7 +189,8 @@ func runSScan(c *Ctx) {
 	if !ok {
 		return
 	}
-	c.scanElems(key, s.Version(), cursor, o, func(w *resp.Writer, elem, _ []byte) int {
+	whole := c.collectionEncoding(s.Entry()) != "hashtable"
+	c.scanElems(key, s.Entry(), whole, cursor, o, func(w *resp.Writer, elem, _ []byte) int {
 		w.Bulk(elem)
 		return 1
 	})
@@ -204,7 +215,8 @@ func runHScan(c *Ctx) {
 		return
 	}
 	now := c.Now
-	c.scanElems(key, h.Entry().Version, cursor, o, func(w *resp.Writer, field, raw []byte) int {
+	whole := c.collectionEncoding(h.Entry()) != "hashtable"
+	c.scanElems(key, h.Entry(), whole, cursor, o, func(w *resp.Writer, field, raw []byte) int {
 		value, at, err := keyspace.DecodeFieldValue(raw)
 		if err != nil || (at != 0 && at <= now) {
 			return 0

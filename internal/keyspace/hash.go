@@ -171,7 +171,11 @@ func (tx *Tx) OpenHash(key []byte) (Hash, error) {
 		}
 		h.x, h.existed = x, true
 	}
-	h.e.Extra, h.e.Value = nil, nil // they alias the Tx's buffer
+	// Extra and Value alias the Tx's buffers: keep a copy of the extra state of our own.
+	h.e.Extra, h.e.Value = nil, nil
+	if h.Exists() {
+		h.e.Extra = h.x.append(h.xbuf[:0])
+	}
 	return h, nil
 }
 

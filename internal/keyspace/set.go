@@ -138,7 +138,11 @@ func (tx *Tx) OpenSet(key []byte) (Set, error) {
 		}
 		s.x, s.existed = x, true
 	}
-	s.e.Extra, s.e.Value = nil, nil // they alias the Tx's buffer
+	// Extra and Value alias the Tx's buffers: keep a copy of the extra state of our own.
+	s.e.Extra, s.e.Value = nil, nil
+	if s.Exists() {
+		s.e.Extra = s.x.append(s.xbuf[:0])
+	}
 	return s, nil
 }
 

@@ -169,3 +169,35 @@ func TestSetStats(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenedEntryKeepsStats: the entry a handle exposes carries the encoding history, for OBJECT
+// ENCODING and the scans that depend on it.
+func TestOpenedEntryKeepsStats(t *testing.T) {
+	s := newCollStore(t)
+	s.write(1, func(tx *Tx) {
+		set, err := tx.OpenSet([]byte("s"))
+		must(t, err)
+		_, err = set.Add([]byte("abc"))
+		must(t, err)
+		_, err = set.Save()
+		must(t, err)
+		h, err := tx.OpenHash([]byte("h"))
+		must(t, err)
+		_, err = h.Set([]byte("f"), []byte("12345"), 0, false)
+		must(t, err)
+		_, err = h.Save()
+		must(t, err)
+	})
+	s.read(1, func(tx *Tx) {
+		set, err := tx.OpenSet([]byte("s"))
+		must(t, err)
+		if got, want := SetStatsOf(&set.Entry().Meta), (SetStats{NonInt: true, Peak: 1, Longest: 3}); got != want {
+			t.Fatalf("set stats through the handle %+v, want %+v", got, want)
+		}
+		h, err := tx.OpenHash([]byte("h"))
+		must(t, err)
+		if got, want := HashStatsOf(&h.Entry().Meta), (HashStats{Peak: 1, Longest: 5}); got != want {
+			t.Fatalf("hash stats through the handle %+v, want %+v", got, want)
+		}
+	})
+}
