@@ -167,6 +167,12 @@ func TestNotifyEventClasses(t *testing.T) {
 			{[]any{"GET", "k"}, nil},
 		}},
 		{"new", "Kn", []notifyStep{
+			{[]any{"LPUSH", "l", "a"}, []string{"new l"}},
+			{[]any{"LPUSH", "l", "b"}, nil},
+			{[]any{"ZADD", "z", "1", "a"}, []string{"new z"}},
+			{[]any{"SET", "src", "1"}, []string{"new src"}},
+			{[]any{"RENAME", "src", "dst"}, []string{"new dst"}},
+			{[]any{"COPY", "dst", "cp"}, []string{"new cp"}},
 			{[]any{"SET", "k", "v"}, []string{"new k"}},
 			{[]any{"SET", "k", "v2"}, nil},
 			{[]any{"INCR", "cnt"}, []string{"new cnt"}},
@@ -184,6 +190,72 @@ func TestNotifyEventClasses(t *testing.T) {
 			{[]any{"SET", "k", "v"}, nil},
 			{[]any{"GET", "k"}, nil},
 			{[]any{"MGET", "nokey", "k", "other"}, []string{"keymiss nokey", "keymiss other"}},
+		}},
+		{"generic keys", "Kg", []notifyStep{
+			{[]any{"SET", "k", "v"}, nil},
+			{[]any{"EXPIRE", "k", "100"}, []string{"expire k"}},
+			{[]any{"PEXPIRE", "k", "100000"}, []string{"expire k"}},
+			{[]any{"EXPIREAT", "k", "9999999999"}, []string{"expire k"}},
+			{[]any{"PEXPIREAT", "k", "9999999999999"}, []string{"expire k"}},
+			{[]any{"PERSIST", "k"}, []string{"persist k"}},
+			{[]any{"PERSIST", "k"}, nil},
+			{[]any{"EXPIRE", "k", "0"}, []string{"del k"}},
+			{[]any{"SET", "k", "v"}, nil},
+			{[]any{"RENAME", "k", "k2"}, []string{"rename_from k", "rename_to k2"}},
+			{[]any{"RENAMENX", "k2", "k3"}, []string{"rename_from k2", "rename_to k3"}},
+			{[]any{"COPY", "k3", "k4"}, []string{"copy_to k4"}},
+			{[]any{"TOUCH", "k3"}, nil},
+			{[]any{"SET", "t", "1"}, nil},
+			{[]any{"EXPIRE", "t", "-1"}, []string{"del t"}},
+		}},
+		{"list", "Klg", []notifyStep{
+			{[]any{"LPUSH", "l", "a", "b", "c"}, []string{"lpush l"}},
+			{[]any{"RPUSH", "l", "d"}, []string{"rpush l"}},
+			{[]any{"LPUSHX", "l", "e"}, []string{"lpush l"}},
+			{[]any{"RPUSHX", "nol", "e"}, nil},
+			{[]any{"LPOP", "l"}, []string{"lpop l"}},
+			{[]any{"RPOP", "l"}, []string{"rpop l"}},
+			{[]any{"LPOP", "l", "2"}, []string{"lpop l"}},
+			{[]any{"LSET", "l", "0", "z"}, []string{"lset l"}},
+			{[]any{"LINSERT", "l", "BEFORE", "z", "y"}, []string{"linsert l"}},
+			{[]any{"LINSERT", "l", "BEFORE", "nope", "y"}, nil},
+			{[]any{"LREM", "l", "1", "y"}, []string{"lrem l"}},
+			{[]any{"LTRIM", "l", "0", "0"}, []string{"ltrim l"}},
+			{[]any{"RPUSH", "l2", "a", "b"}, []string{"rpush l2"}},
+			{[]any{"LMOVE", "l2", "l3", "LEFT", "RIGHT"}, []string{"rpush l3", "lpop l2"}},
+			{[]any{"LMOVE", "l2", "l3", "RIGHT", "LEFT"}, []string{"lpush l3", "rpop l2", "del l2"}},
+			{[]any{"RPOPLPUSH", "l3", "l4"}, []string{"lpush l4", "rpop l3"}},
+			{[]any{"LMPOP", "1", "l3", "LEFT", "COUNT", "5"}, []string{"lpop l3", "del l3"}},
+			{[]any{"BLPOP", "l4", "0"}, []string{"lpop l4", "del l4"}},
+			{[]any{"RPUSH", "big", "1", "2", "3"}, []string{"rpush big"}},
+			{[]any{"LTRIM", "big", "5", "10"}, []string{"ltrim big", "del big"}},
+			{[]any{"RPUSH", "sl", "3", "1", "2"}, []string{"rpush sl"}},
+			{[]any{"SORT", "sl", "STORE", "sorted"}, []string{"sortstore sorted"}},
+			{[]any{"SORT", "sl", "LIMIT", "5", "5", "STORE", "sorted"}, []string{"del sorted"}},
+		}},
+		{"zset", "Kzg", []notifyStep{
+			{[]any{"ZADD", "z", "1", "a", "2", "b"}, []string{"zadd z"}},
+			{[]any{"ZADD", "z", "1", "a"}, nil},
+			{[]any{"ZADD", "z", "XX", "5", "a"}, []string{"zadd z"}},
+			{[]any{"ZINCRBY", "z", "1", "a"}, []string{"zincr z"}},
+			{[]any{"ZREM", "z", "nope"}, nil},
+			{[]any{"ZREM", "z", "a"}, []string{"zrem z"}},
+			{[]any{"ZADD", "z", "1", "c", "3", "d"}, []string{"zadd z"}},
+			{[]any{"ZREMRANGEBYSCORE", "z", "1", "1"}, []string{"zremrangebyscore z"}},
+			{[]any{"ZREMRANGEBYRANK", "z", "0", "0"}, []string{"zremrangebyrank z"}},
+			{[]any{"ZREMRANGEBYLEX", "z", "-", "+"}, []string{"zremrangebylex z", "del z"}},
+			{[]any{"ZADD", "z", "1", "a", "2", "b", "3", "c"}, []string{"zadd z"}},
+			{[]any{"ZPOPMIN", "z"}, []string{"zpopmin z"}},
+			{[]any{"ZPOPMAX", "z"}, []string{"zpopmax z"}},
+			{[]any{"ZMPOP", "1", "z", "MIN"}, []string{"zpopmin z", "del z"}},
+			{[]any{"ZADD", "z1", "1", "a"}, []string{"zadd z1"}},
+			{[]any{"ZADD", "z2", "2", "a"}, []string{"zadd z2"}},
+			{[]any{"ZUNIONSTORE", "zu", "2", "z1", "z2"}, []string{"zunionstore zu"}},
+			{[]any{"ZINTERSTORE", "zi", "2", "z1", "z2"}, []string{"zinterstore zi"}},
+			{[]any{"ZDIFFSTORE", "zd", "1", "z1"}, []string{"zdiffstore zd"}},
+			{[]any{"ZRANGESTORE", "zr", "z1", "0", "-1"}, []string{"zrangestore zr"}},
+			{[]any{"ZRANGESTORE", "zr", "z1", "5", "6"}, []string{"del zr"}},
+			{[]any{"BZPOPMIN", "z1", "0"}, []string{"zpopmin z1", "del z1"}},
 		}},
 		{"keyevent only", "E$g", []notifyStep{
 			{[]any{"SET", "k", "v"}, []string{"set k"}},
@@ -282,4 +354,31 @@ func TestNotifyOff(t *testing.T) {
 			t.Fatalf("flags %q: events %v, want none", flags, got)
 		}
 	}
+}
+
+// A write that finds its key expired removes it first, with an 'expired' event, as Redis's lazy
+// expiry does; the background sweeper is off here so only the write can see it.
+func TestNotifyExpiredOnWrite(t *testing.T) {
+	srv := servertest.Start(t, "--notify-keyspace-events", "KEA", "--enable-debug-command", "yes")
+	ctx := servertest.Ctx(t)
+	rdb := srv.Client()
+	if err := rdb.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t, srv, 2)
+	if err := rdb.Set(ctx, "e", "v", time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	l.collect()
+	pollUntil(t, "the key to expire", func() bool { return rdb.Exists(ctx, "e").Val() == 0 })
+	steps := []notifyStep{
+		{[]any{"SET", "e", "v2"}, []string{"expired e", "set e"}},
+		{[]any{"LPUSH", "l", "a"}, []string{"lpush l"}},
+		{[]any{"PEXPIRE", "l", "1"}, []string{"expire l"}},
+	}
+	runNotifySteps(t, rdb, l, true, true, steps)
+	pollUntil(t, "the list to expire", func() bool { return rdb.Exists(ctx, "l").Val() == 0 })
+	runNotifySteps(t, rdb, l, true, true, []notifyStep{
+		{[]any{"LPUSH", "l", "b"}, []string{"expired l", "lpush l"}},
+	})
 }
