@@ -157,7 +157,9 @@ func (s *Server) flushClient(cl *Client) {
 	s.stats.netOut.Add(int64(len(buf)))
 	_, _ = cl.conn.Write(buf)
 	cl.returnOutbox(buf)
-	s.checkOutputLimits(cl)
+	pending := int64(cl.conn.OutboundBuffered())
+	cl.omem.Store(pending) // for CLIENT LIST
+	s.checkOutputLimits(cl, pending)
 }
 
 // drainOutbox appends cl's pending pushes to w, the reply being built in cl's own event, so they
@@ -178,15 +180,14 @@ func (o *outbox) hasPending() bool {
 	return len(o.buf) > 0
 }
 
-// checkOutputLimits enforces client-output-buffer-limit on what cl's connection has not yet
-// sent, as Redis does after adding output: over the hard limit, or over the soft limit for
-// longer than its seconds, the client is closed. It runs on cl's loop.
-func (s *Server) checkOutputLimits(cl *Client) {
+// checkOutputLimits enforces client-output-buffer-limit on the output cl's connection has not
+// yet sent (pending), as Redis does after adding output: over the hard limit, or over the soft
+// limit for longer than its seconds, the client is closed. It runs on cl's loop.
+func (s *Server) checkOutputLimits(cl *Client, pending int64) {
 	lim := s.outputLimitFor(cl)
 	if lim.hard == 0 && lim.soft == 0 {
 		return
 	}
-	pending := int64(cl.conn.OutboundBuffered())
 	o := &cl.ps.out
 	over := lim.hard > 0 && pending >= lim.hard
 	if lim.soft > 0 && pending >= lim.soft {
@@ -221,10 +222,9 @@ func (s *Server) closeOverLimit(cl *Client) {
 	_ = cl.conn.Close() // gnet closes it on its own loop
 }
 
-// describeClient names a client in log lines.
+// describeClient names a client in log lines as Redis does, with its CLIENT LIST line.
 func (s *Server) describeClient(cl *Client) string {
-	return fmt.Sprintf("id=%d addr=%s laddr=%s sub=%d psub=%d ssub=%d", cl.id, cl.raddr, cl.laddr,
-		cl.ps.nsub.Load(), cl.ps.npsub.Load(), cl.ps.nssub.Load())
+	return s.clientLine(cl, cl.snapshotInfo(), time.Now().UnixMilli())
 }
 
 // afterEvent runs at the end of each event of cl's loop: it flushes the pushes the event
@@ -232,6 +232,6 @@ func (s *Server) describeClient(cl *Client) string {
 func (s *Server) afterEvent(cl *Client) {
 	s.flushPushes(cl.loop)
 	if !cl.ps.closed {
-		s.checkOutputLimits(cl)
+		s.checkOutputLimits(cl, int64(cl.conn.OutboundBuffered()))
 	}
 }
