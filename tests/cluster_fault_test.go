@@ -153,6 +153,12 @@ func TestClusterFailover(t *testing.T) {
 	}
 	before := load.count()
 	waitCluster(t, "more writes on the new leader", 10*time.Second, func() bool { return load.count() > before+200 })
+	// go-redis's ClusterClient, seeded with every address including the dead node's, finds the
+	// new leader.
+	cctx := servertest.Ctx(t)
+	waitCluster(t, "a ClusterClient write after the failover", 20*time.Second, func() bool {
+		return c.Client().Set(cctx, "after-failover", "1", 0).Err() == nil
+	})
 	leader.Restart()
 	load.halt()
 	acked := load.acked
