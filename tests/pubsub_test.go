@@ -607,3 +607,66 @@ func TestPubSubClientList(t *testing.T) {
 	}
 	pollUntil(t, "the subscriber to go", func() bool { return rdb.PubSubNumPat(ctx).Val() == 0 })
 }
+
+// The soft limit cuts a subscriber off only after it has stayed over it for longer than its
+// seconds.
+func TestPubSubSoftLimit(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx := servertest.Ctx(t)
+	pub := srv.Client()
+	if err := pub.ConfigSet(ctx, "client-output-buffer-limit", "pubsub 0 64kb 1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	raw, err := d.DialContext(ctx, "tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Write([]byte(encode("SUBSCRIBE", "soft"))); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the subscription", func() bool { return pub.PubSubNumSub(ctx, "soft").Val()["soft"] == 1 })
+	payload := strings.Repeat("y", 4096)
+	var over time.Time // when its pending output was first seen over the soft limit
+	deadline := time.Now().Add(30 * time.Second)
+	for cut := false; !cut; {
+		for i := 0; i < 50 && !cut; i++ {
+			n, err := pub.Publish(ctx, "soft", payload).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut = n == 0
+		}
+		if over.IsZero() {
+			for _, l := range strings.Split(pub.ClientList(ctx).Val(), "\n") {
+				if strings.Contains(l, "flags=P") && omemOf(l) >= 64*1024 {
+					over = time.Now()
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the subscriber over the soft limit was not cut off")
+		}
+	}
+	if over.IsZero() {
+		t.Fatalf("cut off before its output was seen over the soft limit")
+	}
+	if held := time.Since(over); held < time.Second {
+		t.Fatalf("cut off %v after passing the soft limit, want more than its 1 second", held)
+	}
+}
+
+func omemOf(line string) int {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, "omem="); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
+}
