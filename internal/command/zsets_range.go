@@ -275,12 +275,8 @@ func (c *Ctx) zrangeVisit(e *keyspace.Entry, sp *zrangeSpec, fn keyspace.ZVisito
 	if sp.offset < 0 || (sp.offset > 0 && sp.offset >= e.Count) || sp.limit == 0 {
 		return nil
 	}
-	skip, left := sp.offset, sp.limit
+	left := sp.limit
 	limited := func(m []byte, s float64) bool {
-		if skip > 0 {
-			skip--
-			return true
-		}
 		if !fn(m, s) {
 			return false
 		}
@@ -288,9 +284,9 @@ func (c *Ctx) zrangeVisit(e *keyspace.Entry, sp *zrangeSpec, fn keyspace.ZVisito
 		return left != 0 // a negative limit never reaches 0
 	}
 	if sp.kind == zrangeScore {
-		return c.Tx.ZScoreRange(e, &sp.score, sp.reverse, limited)
+		return c.Tx.ZScoreRangeSkip(e, &sp.score, sp.reverse, sp.offset, limited)
 	}
-	return c.Tx.ZLexRange(e, &sp.lex, sp.reverse, limited)
+	return c.Tx.ZLexRangeSkip(e, &sp.lex, sp.reverse, sp.offset, limited)
 }
 
 func runZRange(c *Ctx) {

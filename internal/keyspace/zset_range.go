@@ -85,6 +85,12 @@ type ZVisitor func(member []byte, score float64) bool
 // ZScoreRange visits the members of the sorted set e whose scores are in r, from the lowest
 // score up, or from the highest down when reverse. It seeks to the first one.
 func (tx *Tx) ZScoreRange(e *Entry, r *ScoreRange, reverse bool, fn ZVisitor) error {
+	return tx.ZScoreRangeSkip(e, r, reverse, 0, fn)
+}
+
+// ZScoreRangeSkip is ZScoreRange after stepping over skip members from the first one without
+// testing them against the range, as Redis applies a LIMIT offset.
+func (tx *Tx) ZScoreRangeSkip(e *Entry, r *ScoreRange, reverse bool, skip int64, fn ZVisitor) error {
 	it, err := tx.ZOrder(e)
 	if err != nil {
 		return err
@@ -94,6 +100,9 @@ func (tx *Tx) ZScoreRange(e *Entry, r *ScoreRange, reverse bool, fn ZVisitor) er
 		ok = it.SeekScoreBefore(r.Max, r.MaxEx)
 	} else {
 		ok = it.SeekScore(r.Min, r.MinEx)
+	}
+	for ; ok && skip > 0; skip-- {
+		ok = it.Step(reverse)
 	}
 	for ; ok; ok = it.Step(reverse) {
 		s := it.Score()
@@ -122,11 +131,20 @@ func (z *ZIter) Step(reverse bool) bool {
 // does what Redis does for a small set: walk from the start (or end) to the first member in
 // range, then visit while members stay in range — which costs a walk over the set.
 func (tx *Tx) ZLexRange(e *Entry, r *LexRange, reverse bool, fn ZVisitor) error {
+	return tx.ZLexRangeSkip(e, r, reverse, 0, fn)
+}
+
+// ZLexRangeSkip is ZLexRange after stepping over skip members from the first one without testing
+// them against the range, as Redis applies a LIMIT offset (which matters with mixed scores).
+func (tx *Tx) ZLexRangeSkip(e *Entry, r *LexRange, reverse bool, skip int64, fn ZVisitor) error {
 	it, err := tx.ZOrder(e)
 	if err != nil {
 		return err
 	}
 	ok := tx.zLexStart(it, r, reverse)
+	for ; ok && skip > 0; skip-- {
+		ok = it.Step(reverse)
+	}
 	for ; ok; ok = it.Step(reverse) {
 		m := it.Member()
 		inRange := r.LteMax(m)
