@@ -146,3 +146,28 @@ func TestSortStore(t *testing.T) {
 		{zcmd("SORT s STORE dst"), wrongType, ""},
 	})
 }
+
+func TestSortSetAndHashWeights(t *testing.T) {
+	srv := servertest.Start(t)
+	zrunBoth(t, srv, []zstep{
+		{zcmd("SADD s 3 1 2 10"), ":4", ""},
+		{zcmd("SORT s"), `["1" "2" "3" "10"]`, ""},
+		{zcmd("SORT s DESC LIMIT 1 2"), `["3" "2"]`, ""},
+		{zcmd("SORT s ALPHA"), `["1" "10" "2" "3"]`, ""},
+		// A set has no order of its own, so a stored result is sorted (ALPHA) even BY nosort.
+		{zcmd("SORT s BY nosort STORE d"), ":4", ""},
+		{zcmd("LRANGE d 0 -1"), `["1" "10" "2" "3"]`, ""},
+		{zcmd("HSET h_1 f 30 g x"), ":2", ""},
+		{zcmd("HSET h_2 f 20"), ":1", ""},
+		{zcmd("HSET h_3 f 10"), ":1", ""},
+		{zcmd("SORT s BY h_*->f"), `["10" "3" "2" "1"]`, ""},
+		{zcmd("SORT s BY h_*->f GET # GET h_*->f GET h_*->g"), `["10" nil nil "3" "10" nil "2" "20" nil "1" "30" "x"]`, ""},
+		{zcmd("SORT s BY h_*-> GET h_*->"), "[nil nil nil nil]", ""},
+		{zcmd("SET h_10 str"), "+OK", ""},
+		{zcmd("SORT s GET h_*->f"), `["30" "20" "10" nil]`, ""},
+		{zcmd("ZADD z 1 3 2 1"), ":2", ""},
+		{zcmd("SORT z BY h_*->f GET h_*->f"), `["10" "30"]`, ""},
+		{zcmd("SORT s BY h_*->f STORE d GET h_*->g"), ":4", ""},
+		{zcmd("LRANGE d 0 -1"), `["" "" "" "x"]`, ""},
+	})
+}

@@ -517,6 +517,15 @@ func TestZSetOps(t *testing.T) {
 		{zcmd("ZINTERCARD 2 a b LIMIT 1"), ":1", ""},
 		{zcmd("ZINTERCARD 2 a b LIMIT 0"), ":2", ""},
 		{zcmd("ZINTERCARD 2 a nokey"), ":0", ""},
+		// Plain sets take part with every member scored 1.
+		{zcmd("SADD set x w q"), ":3", ""},
+		{zcmd("ZUNION 3 a b set WITHSCORES"), `["q" "1" "x" "2" "y" "12" "z" "23" "w" "31"]`,
+			`[["q" ,1] ["x" ,2] ["y" ,12] ["z" ,23] ["w" ,31]]`},
+		{zcmd("ZINTER 2 a set WEIGHTS 1 5 WITHSCORES"), `["x" "6"]`, `[["x" ,6]]`},
+		{zcmd("ZDIFF 2 a set"), `["y" "z"]`, ""},
+		{zcmd("ZINTERCARD 2 set b"), ":1", ""},
+		{zcmd("ZINTERSTORE d 2 set set"), ":3", ""},
+		{zcmd("ZRANGE d 0 -1 WITHSCORES"), `["q" "2" "w" "2" "x" "2"]`, `[["q" ,2] ["w" ,2] ["x" ,2]]`},
 		{zcmd("ZADD pinf +inf p"), ":1", ""},
 		{zcmd("ZADD ninf -inf p"), ":1", ""},
 		{zcmd("ZUNION 2 pinf ninf WITHSCORES"), `["p" "0"]`, `[["p" ,0]]`},
@@ -706,6 +715,23 @@ func TestZSetObjectEncoding(t *testing.T) {
 	rdb.ZUnionStore(ctx, "union", &redis.ZStore{Keys: []string{"small", "long"}})
 	if got := encoding("union"); got != "skiplist" {
 		t.Fatalf("ZUNIONSTORE with a 65-byte member: %s", got)
+	}
+	// The thresholds are the configured ones, at the time of the write.
+	if err := rdb.ConfigSet(ctx, "zset-max-listpack-entries", "4").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.ZAdd(ctx, "four", many(4, "m")...)
+	if got := encoding("four"); got != "listpack" {
+		t.Fatalf("4 members with zset-max-listpack-entries 4: %s", got)
+	}
+	rdb.ZAdd(ctx, "four", redis.Z{Score: 9, Member: "fifth"})
+	if got := encoding("four"); got != "skiplist" {
+		t.Fatalf("5 members with zset-max-listpack-entries 4: %s", got)
+	}
+	rdb.ConfigSet(ctx, "zset-max-listpack-value", "3")
+	rdb.ZAdd(ctx, "short", redis.Z{Score: 1, Member: "abcd"})
+	if got := encoding("short"); got != "skiplist" {
+		t.Fatalf("a 4-byte member with zset-max-listpack-value 3: %s", got)
 	}
 }
 

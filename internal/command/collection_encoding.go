@@ -19,6 +19,7 @@ import (
 type EncodingLimits struct {
 	HashMaxListpackEntries, HashMaxListpackValue                    atomic.Int64
 	SetMaxIntsetEntries, SetMaxListpackEntries, SetMaxListpackValue atomic.Int64
+	ZsetMaxListpackEntries, ZsetMaxListpackValue                    atomic.Int64
 }
 
 // NewEncodingLimits returns Redis's defaults.
@@ -29,6 +30,8 @@ func NewEncodingLimits() *EncodingLimits {
 	l.SetMaxIntsetEntries.Store(512)
 	l.SetMaxListpackEntries.Store(128)
 	l.SetMaxListpackValue.Store(64)
+	l.ZsetMaxListpackEntries.Store(128)
+	l.ZsetMaxListpackValue.Store(64)
 	return l
 }
 
@@ -51,12 +54,17 @@ func (l *EncodingLimits) Set(name, value string) {
 		l.SetMaxListpackEntries.Store(v)
 	case "set-max-listpack-value":
 		l.SetMaxListpackValue.Store(v)
+	case "zset-max-listpack-entries":
+		l.ZsetMaxListpackEntries.Store(v)
+	case "zset-max-listpack-value":
+		l.ZsetMaxListpackValue.Store(v)
 	}
 }
 
 // EncodingParams are the configuration parameters EncodingLimits mirrors.
 var EncodingParams = []string{"hash-max-listpack-entries", "hash-max-listpack-value",
-	"set-max-intset-entries", "set-max-listpack-entries", "set-max-listpack-value"}
+	"set-max-intset-entries", "set-max-listpack-entries", "set-max-listpack-value",
+	"zset-max-listpack-entries", "zset-max-listpack-value"}
 
 func (c *Ctx) encodingLimits() *EncodingLimits {
 	if c.Limits != nil && c.Limits.Encodings != nil {

@@ -1,8 +1,6 @@
 package command
 
 import (
-	"errors"
-
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
@@ -40,7 +38,15 @@ func (c *Ctx) storeList(dst []byte, elems [][]byte) bool {
 	return true
 }
 
-// sortHashField reads field of the hash e at key.
-func (c *Ctx) sortHashField(key []byte, e *keyspace.Entry, field []byte) ([]byte, bool, error) {
-	return nil, false, errors.New("SORT by hash fields needs the hash type, which this build lacks")
+// sortHashField reads field of the hash at key (a field that expired reads as missing).
+func (c *Ctx) sortHashField(key []byte, _ *keyspace.Entry, field []byte) ([]byte, bool, error) {
+	h, err := c.Tx.OpenHash(key)
+	if err != nil || !h.Exists() {
+		return nil, false, err
+	}
+	v, _, ok, err := h.Get(field)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return append([]byte(nil), v...), true, nil
 }

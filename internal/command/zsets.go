@@ -33,19 +33,13 @@ const (
 	errZInvalidCur = "ERR invalid cursor"
 )
 
-// Redis keeps a sorted set in a listpack while it has at most zset-max-listpack-entries members
-// of at most zset-max-listpack-value bytes; OBJECT ENCODING and ZSCAN follow the same limits.
-const (
-	zsetListpackEntries = 128
-	zsetListpackValue   = 64
-)
-
 var errZCorrupt = errors.New("corrupt sorted-set record")
 
 // zsetFlagSkiplist, in the first byte of a sorted set's Meta.Extra, records that Redis would
 // have converted the set to a skiplist by now: it was created with or grew past
-// zset-max-listpack-entries members, or took a member longer than zset-max-listpack-value bytes.
-// Redis never converts back, so the flag stays for the life of the set.
+// zset-max-listpack-entries members, or took a member longer than zset-max-listpack-value bytes,
+// as those were configured then. Redis never converts back, so the flag stays for the life of
+// the set. OBJECT ENCODING and ZSCAN (which returns a listpack whole) read it.
 const zsetFlagSkiplist = 1
 
 func zsetIsSkiplist(e *keyspace.Entry) bool {
@@ -71,8 +65,9 @@ func zsetEncoding(e *keyspace.Entry) string {
 
 // zsetOverListpack reports whether Redis would not keep n members, the longest maxLen bytes,
 // in a listpack.
-func zsetOverListpack(n int64, maxLen int) bool {
-	return n > zsetListpackEntries || maxLen > zsetListpackValue
+func (c *Ctx) zsetOverListpack(n int64, maxLen int) bool {
+	l := c.encodingLimits()
+	return n > l.ZsetMaxListpackEntries.Load() || int64(maxLen) > l.ZsetMaxListpackValue.Load()
 }
 
 // errCorruptZSet is err, or errZCorrupt when a record was malformed without an error.
@@ -229,7 +224,7 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 	// Redis sizes a new set by the number of pairs and the first member, converts an existing
 	// listpack when the pairs alone exceed it, and converts on inserting past its limits.
 	marked := false
-	if created && zsetOverListpack(int64(len(scores)), len(pairs[1])) || len(scores) > zsetListpackEntries {
+	if created && c.zsetOverListpack(int64(len(scores)), len(pairs[1])) || c.zsetOverListpack(int64(len(scores)), 0) {
 		marked = zsetMarkSkiplist(&e)
 	}
 	var added, updated int64
@@ -250,7 +245,7 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 				c.Fail(err)
 				return
 			}
-			if zsetOverListpack(e.Count, len(member)) && zsetMarkSkiplist(&e) {
+			if c.zsetOverListpack(e.Count, len(member)) && zsetMarkSkiplist(&e) {
 				marked = true
 			}
 			added++

@@ -400,7 +400,7 @@ func (c *Ctx) zstore(dst []byte, es []zentry, event string) {
 		}
 		longest = max(longest, len(z.member))
 	}
-	if zsetOverListpack(e.Count, longest) {
+	if c.zsetOverListpack(e.Count, longest) {
 		zsetMarkSkiplist(&e)
 	}
 	if !c.put(dst, &e) {

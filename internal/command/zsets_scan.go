@@ -10,10 +10,6 @@ import (
 	"github.com/cairn-db/cairn/internal/resp"
 )
 
-// zscanWhole is the size up to which ZSCAN returns a whole sorted set in one call, as Redis
-// does for a listpack-encoded set (zset-max-listpack-entries).
-const zscanWhole = zsetListpackEntries
-
 // zscanOptions are the MATCH and COUNT options of the SCAN family.
 type zscanOptions struct {
 	match []byte // nil: everything
@@ -76,12 +72,14 @@ func runZScan(c *Ctx) {
 	var found []zentry
 	var next uint64
 	var err error
-	if c.Cursors == nil && e.Count > zscanWhole {
+	// A set Redis would hold as a listpack comes whole, as Redis returns one.
+	whole := !zsetIsSkiplist(&e)
+	if c.Cursors == nil && !whole {
 		// As SCAN: without the table a scan could not go on past its first page.
 		c.Err("ERR ZSCAN is not available here: no cursor table")
 		return
 	}
-	if e.Count <= zscanWhole {
+	if whole {
 		found, err = c.zscanWhole(&e, &o)
 	} else {
 		found, next, err = c.zscanPage(&e, cursor, &o)
