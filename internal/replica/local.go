@@ -15,6 +15,10 @@ const maxRun = 1024
 type Local struct {
 	sm StateMachine
 
+	// applyMu serializes applying: the log's own goroutine and callers of ApplyNow take it
+	// around numbering and applying a run, so the log stays one sequence.
+	applyMu sync.Mutex
+
 	mu      sync.Mutex
 	queue   []Proposal
 	wake    chan struct{}
@@ -80,6 +84,40 @@ func (l *Local) Close() error {
 	return nil
 }
 
+// ApplyNow applies ps at once on the caller's goroutine, in order with everything else the log
+// applies, and fills results; the proposals' Done functions are not called. It lets an event
+// loop apply its own writes when nothing needs to wait for a disk sync, without handing them to
+// the log's goroutine and being woken again.
+func (l *Local) ApplyNow(ps []Proposal, results [][]byte) error {
+	if len(ps) > maxRun {
+		if err := l.ApplyNow(ps[:maxRun], results[:maxRun]); err != nil {
+			return err
+		}
+		return l.ApplyNow(ps[maxRun:], results[maxRun:])
+	}
+	var entries [16]Entry
+	_, err := l.applyRun(ps, entries[:0], results)
+	return err
+}
+
+// applyRun numbers and applies one run of proposals under applyMu.
+func (l *Local) applyRun(run []Proposal, entries []Entry, results [][]byte) ([]Entry, error) {
+	l.applyMu.Lock()
+	defer l.applyMu.Unlock()
+	entries = entries[:0]
+	next := l.applied.Load()
+	for _, p := range run {
+		next++
+		entries = append(entries, Entry{Index: next, Data: p.Data})
+	}
+	err := l.sm.Apply(entries, results)
+	if err == nil {
+		l.applied.Store(next)
+		l.waits.release(next)
+	}
+	return entries, err
+}
+
 func (l *Local) run() {
 	defer close(l.done)
 	var (
@@ -105,21 +143,12 @@ func (l *Local) run() {
 
 		for start := 0; start < len(batch); start += maxRun {
 			run := batch[start:min(start+maxRun, len(batch))]
-			entries = entries[:0]
-			next := l.applied.Load()
-			for _, p := range run {
-				next++
-				entries = append(entries, Entry{Index: next, Data: p.Data})
-			}
 			results = results[:0]
 			for range run {
 				results = append(results, nil)
 			}
-			err := l.sm.Apply(entries, results)
-			if err == nil {
-				l.applied.Store(next)
-				l.waits.release(next)
-			}
+			var err error
+			entries, err = l.applyRun(run, entries, results)
 			for i, p := range run {
 				p.Done(results[i], err)
 				results[i] = nil

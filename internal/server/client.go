@@ -166,6 +166,7 @@ type loop struct {
 	w       resp.Writer
 	tx      keyspace.Tx
 	ctx     command.Ctx
+	results [][]byte // replies of writes applied inline
 	opbuf   []byte
 	pending []proposalSlot
 
@@ -193,6 +194,21 @@ func (cl *Client) complete(result []byte, err error) {
 		return // stays in flight until served, timed out or unblocked
 	}
 	cl.finish(result)
+}
+
+// completeInline completes a write applied on the connection's own event loop: like complete,
+// but it wakes no one, since the loop goes on to send the reply itself.
+func (cl *Client) completeInline(result []byte, err error) {
+	if err != nil {
+		result = errorReply(err)
+	} else if timeout, blocked := command.IsBlocked(result); blocked {
+		cl.blockedOn(timeout)
+		return
+	}
+	cl.mu.Lock()
+	cl.replies = append(cl.replies, result)
+	cl.inflight--
+	cl.mu.Unlock()
 }
 
 // finish hands one reply to the connection; the last reply in flight wakes its event loop.

@@ -328,19 +328,9 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	lp.w.Proto = cl.proto
 	lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 
-	cl.mu.Lock()
-	if cl.inflight > 0 {
-		cl.mu.Unlock()
+	if !s.drainReplies(cl) {
 		return s.checkQueryBuffer(c)
 	}
-	replies := cl.replies
-	cl.replies = cl.replies[:0]
-	cl.mu.Unlock()
-	for _, r := range replies {
-		s.emit(cl, r)
-	}
-	clear(replies)
-
 	action := s.process(c, cl, lp)
 	if lp.w.Len() > 0 {
 		s.stats.netOut.Add(int64(lp.w.Len()))
@@ -387,6 +377,7 @@ func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
 // process runs the complete requests in c's buffer until it is empty, a request is incomplete,
 // or a write must wait for apply (the connection is then parked until its replies arrive).
 func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
+outer:
 	for {
 		avail := c.InboundBuffered()
 		if avail == 0 || (cl.need > 0 && avail < cl.need) {
@@ -413,7 +404,9 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 				if len(batch) > 0 {
 					// Answer the writes before it first; the bad request is parsed again
 					// when their replies are in.
-					s.submit(cl, batch)
+					if s.submit(cl, batch) && s.drainReplies(cl) {
+						continue outer
+					}
 					return gnet.None
 				}
 				s.stats.protoErrors.Add(1)
@@ -474,8 +467,10 @@ func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 		}
 		discard(c, off)
 		if len(batch) > 0 {
-			s.submit(cl, batch)
-			return gnet.None
+			if !s.submit(cl, batch) || !s.drainReplies(cl) {
+				return gnet.None // parked until apply replies (or a blocked client is served)
+			}
+			continue
 		}
 		if stop || cl.need > 0 || off == 0 {
 			return s.checkQueryBuffer(c)
@@ -494,22 +489,59 @@ func discard(c gnet.Conn, n int) {
 // Proposal is a write waiting to be submitted to the log.
 type Proposal = replica.Proposal
 
-func (s *Server) submit(cl *Client, batch []Proposal) {
+// submit hands a run of writes to the log. It reports whether they were applied at once on
+// this goroutine (their replies are then waiting in cl.replies); otherwise the connection stays
+// parked until apply completes them.
+//
+// A single node applies inline when it need not wait for a disk sync (appendfsync everysec or
+// no): handing the writes to the log's goroutine and being woken again costs more than applying
+// them. Under appendfsync always they go to the log's goroutine, which syncs once for every
+// client's writes that arrived meanwhile (group commit).
+func (s *Server) submit(cl *Client, batch []Proposal) bool {
 	if len(batch) == 0 {
-		return
+		return false
 	}
 	cl.mu.Lock()
 	cl.inflight += len(batch)
 	cl.mu.Unlock()
 	if c := s.cluster; c != nil && !c.raft.IsLeader() && s.cfg.ClusterProxy() {
 		go c.forward(cl, batch)
-		return
+		return false
+	}
+	if local, ok := s.log.(*replica.Local); ok && s.eng.SyncPolicy() != engine.SyncAlways {
+		lp := cl.loop
+		lp.results = append(lp.results[:0], make([][]byte, len(batch))...)
+		err := local.ApplyNow(batch, lp.results)
+		for _, r := range lp.results {
+			cl.completeInline(r, err)
+		}
+		clear(lp.results)
+		return true
 	}
 	if err := s.log.Propose(batch...); err != nil {
 		for range batch {
 			cl.complete(nil, err)
 		}
 	}
+	return false
+}
+
+// drainReplies writes the replies of completed writes into the loop's buffer. It reports false,
+// writing nothing, while writes are still in flight.
+func (s *Server) drainReplies(cl *Client) bool {
+	cl.mu.Lock()
+	if cl.inflight > 0 {
+		cl.mu.Unlock()
+		return false
+	}
+	replies := cl.replies
+	cl.replies = cl.replies[:0]
+	cl.mu.Unlock()
+	for _, r := range replies {
+		s.emit(cl, r)
+	}
+	clear(replies)
+	return true
 }
 
 // now returns the time to assign to an operation: the wall clock in Unix ms, never going back.
