@@ -430,3 +430,70 @@ func TestClusterLinearizable(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// A follower that was down while the log moved past its compaction point is sent a snapshot:
+// its engine is replaced, and what the server keeps in memory about the data (record cache,
+// key filter, key counts) must follow — no stale value, no resurrected or missing key.
+func TestClusterSnapshotInstall(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-snapshot-entries", "50")
+	leader := c.Leader()
+	ctx := servertest.Ctx(t)
+	lc := leader.Client()
+	for i := 0; i < 20; i++ {
+		if err := lc.Set(ctx, fmt.Sprintf("k%d", i), "old", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lagger := c.Followers(leader)[0]
+	fc := lagger.Client(func(o *redis.Options) { o.PoolSize = 1 })
+	if err := fc.Do(ctx, "CONSISTENCY", "session").Err(); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := lc.Do(ctx, "SESSION", "TOKEN").Text()
+	fc.Do(ctx, "SESSION", "RESUME", tok)
+	for i := 0; i < 20; i++ { // warm the follower's record cache and key filter
+		if v, err := fc.Get(ctx, fmt.Sprintf("k%d", i)).Result(); err != nil || v != "old" {
+			t.Fatalf("follower GET k%d = %q, %v", i, v, err)
+		}
+	}
+	lagger.Kill()
+	for i := 0; i < 10; i++ {
+		lc.Set(ctx, fmt.Sprintf("k%d", i), "new", 0)
+	}
+	for i := 10; i < 20; i++ {
+		lc.Del(ctx, fmt.Sprintf("k%d", i))
+	}
+	for i := 0; i < 300; i++ { // far past the compaction point
+		lc.Set(ctx, fmt.Sprintf("fresh%d", i), i, 0)
+	}
+	lagger.Restart()
+	waitCluster(t, "the follower to install a snapshot", 30*time.Second, func() bool {
+		return strings.Contains(lagger.Log(), "installed snapshot")
+	})
+	lc.Set(ctx, "marker", "1", 0)
+	tok, _ = lc.Do(ctx, "SESSION", "TOKEN").Text()
+	rc := lagger.Client(func(o *redis.Options) { o.PoolSize = 1 })
+	rc.Do(ctx, "SESSION", "RESUME", tok)
+	rc.Do(ctx, "CONSISTENCY", "session")
+	if v, err := rc.Get(ctx, "marker").Result(); err != nil || v != "1" {
+		t.Fatalf("GET marker on the restored follower = %q, %v", v, err)
+	}
+	for i := 0; i < 20; i++ {
+		v, err := rc.Get(ctx, fmt.Sprintf("k%d", i)).Result()
+		if i < 10 && (err != nil || v != "new") {
+			t.Fatalf("k%d on the restored follower = %q, %v; want new", i, v, err)
+		}
+		if i >= 10 && err != redis.Nil {
+			t.Fatalf("deleted k%d on the restored follower = %q, %v; want no value", i, v, err)
+		}
+	}
+	for _, i := range []int{0, 1, 100, 299} { // brought by the snapshot, or by the log after it
+		k := fmt.Sprintf("fresh%d", i)
+		if v, err := rc.Get(ctx, k).Result(); err != nil || v != strconv.Itoa(i) {
+			t.Fatalf("%s on the restored follower = %q, %v", k, v, err)
+		}
+	}
+	if n, err := rc.DBSize(ctx).Result(); err != nil || n != 10+300+1 {
+		t.Fatalf("DBSIZE on the restored follower = %d, %v; want 311", n, err)
+	}
+}

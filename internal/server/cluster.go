@@ -93,12 +93,14 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 	}
 	timeout := time.Duration(cfg.ClusterNodeTimeout) * time.Millisecond
 	c.host, err = replica.OpenHost(replica.HostConfig{
-		Dir:            filepath.Join(cfg.Dir, "raft"),
-		Network:        c.bus,
-		Logger:         s.logger,
-		TickInterval:   timeout / 10,
-		ElectionTicks:  10,
-		HeartbeatTicks: 1,
+		Dir:             filepath.Join(cfg.Dir, "raft"),
+		Network:         c.bus,
+		Logger:          s.logger,
+		TickInterval:    timeout / 10,
+		ElectionTicks:   10,
+		HeartbeatTicks:  1,
+		SnapshotEntries: uint64(cfg.ClusterSnapshotEntries),
+		KeepEntries:     uint64(max(cfg.ClusterSnapshotEntries/10, 5)),
 		OnFatal: func(err error) {
 			s.logger.Error("replication failed; shutting down", "err", err)
 			s.Shutdown()

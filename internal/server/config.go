@@ -42,7 +42,9 @@ type Config struct {
 	ClusterJoin        string
 	ClusterPort        int
 	ClusterAnnounceIP  string
-	clusterProxy       atomic.Bool
+	// ClusterSnapshotEntries is how many entries are applied between two checkpoints.
+	ClusterSnapshotEntries int
+	clusterProxy           atomic.Bool
 
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string

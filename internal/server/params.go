@@ -189,6 +189,9 @@ var params = []*param{
 	{name: "cluster-node-timeout", def: "750", kind: kindInt, min: 50, max: 600000, immutable: true, apply: func(c *Config, v string) { c.ClusterNodeTimeout = atoi(v) }},
 	{name: "cluster-proxy", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterProxy.Store(v == "yes") }},
 	{name: "cluster-initial", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterInitial = v }},
+	// cluster-snapshot-entries is how many entries a node applies between checkpoints of its
+	// data; the Raft log is compacted behind them (cairn's own).
+	{name: "cluster-snapshot-entries", def: "50000", kind: kindInt, min: 10, max: math.MaxInt32, immutable: true, apply: func(c *Config, v string) { c.ClusterSnapshotEntries = atoi(v) }},
 	{name: "cluster-join", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterJoin = v }},
 	{name: "cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", def: "10", kind: kindInt, min: 0, max: math.MaxInt32},
 	{name: "cluster-replica-no-failover", alias: "cluster-slave-no-failover", def: "no", kind: kindBool},
