@@ -1,8 +1,10 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -26,6 +28,8 @@ type Applier struct {
 	// OnApplied is called after each committed batch with what it did and the waiters it served,
 	// before the proposers' completions run. It must not keep eff or served.
 	OnApplied func(eff *keyspace.Effects, served []Served)
+	// OnPanic is told of a command that panicked in apply (its batch was dropped).
+	OnPanic func(*PanicError)
 	// Cursors is the SCAN cursor table, shared with the reads the server runs itself (SCAN
 	// queued in MULTI runs here).
 	Cursors *ScanCursors
@@ -95,10 +99,72 @@ func (a *Applier) nextVersion() uint64 {
 }
 
 // Apply implements replica.StateMachine.
+//
+// A command that panics is a bug, and it must neither take the server down nor leave half a
+// batch behind. The batch it was in is dropped, uncommitted, and applied again one entry at a
+// time; the entry that panics becomes a no-op that replies with an error. The panic is a
+// property of the operation and the data, so every replica isolates the same entry and they stay
+// identical, where stopping would stop every replica at the same place.
 func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
+	err := a.applyBatch(entries, results)
+	var pe *PanicError
+	if !errors.As(err, &pe) || len(entries) == 0 {
+		return err
+	}
+	for i := range entries {
+		err := a.applyBatch(entries[i:i+1], results[i:i+1])
+		if !errors.As(err, &pe) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := a.skip(entries[i].Index); err != nil {
+			return err
+		}
+		w := resp.Writer{Proto: 2}
+		w.Error(pe.Error())
+		results[i] = w.Buf
+	}
+	return nil
+}
+
+// skip records an entry as applied without applying it.
+func (a *Applier) skip(index uint64) error {
+	b := a.eng.NewBatch()
+	defer b.Close()
+	a.eff.Reset()
+	if err := a.state.Stage(b, &a.eff, index); err != nil {
+		a.state.Abandon()
+		return err
+	}
+	if err := a.eng.Commit(b); err != nil {
+		a.state.Abandon()
+		return fmt.Errorf("commit: %w", err)
+	}
+	a.state.Publish(&a.eff)
+	return nil
+}
+
+// applyBatch applies entries over one engine batch.
+func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err error) {
 	if len(entries) == 0 {
 		return nil
 	}
+	defer func() {
+		// A command that panics is a bug; it must not take the server down, nor leave half a
+		// batch behind. Nothing of this batch has been committed: drop it, and tell its writers.
+		if r := recover(); r != nil {
+			a.results = nil
+			a.abandon()
+			clear(results)
+			pe := &PanicError{Value: r, Stack: debug.Stack()}
+			if a.OnPanic != nil && len(entries) == 1 {
+				a.OnPanic(pe)
+			}
+			err = pe
+		}
+	}()
 	if a.filters != nil {
 		a.filters.BatchStarted()
 		defer a.filters.BatchDone()
@@ -134,6 +200,16 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// PanicError reports a command that panicked while being applied: its batch was not applied.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("ERR internal error (a bug): %v; the write was not applied", e.Value)
 }
 
 // abandon forgets a batch that did not commit. The waiter index may now be ahead of the

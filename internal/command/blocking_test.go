@@ -1,6 +1,7 @@
 package command
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cairn-db/cairn/internal/engine"
@@ -173,4 +174,28 @@ func TestNoBlockInMulti(t *testing.T) {
 
 func tokenBytes(t uint64) []byte {
 	return UnblockArgs(t, "")[1]
+}
+
+func init() {
+	Register(&Command{Name: "testpanic", Arity: 1, Flags: FlagWrite, Run: func(c *Ctx) { panic("boom") }})
+}
+
+// A command that panics in apply is isolated: the rest of its batch is applied, it becomes a
+// no-op answering an error, and the applier keeps working.
+func TestApplyPanicIsolated(t *testing.T) {
+	h := newApplyHarness(t)
+	r := h.apply(op(1, "SET", "a", "1"), op(1, "testpanic"), op(1, "INCR", "a"))
+	if string(r[0]) != "+OK\r\n" || string(r[2]) != ":2\r\n" {
+		t.Fatalf("the entries around a panicking one = %q, %q; want OK and 2", r[0], r[2])
+	}
+	if !strings.HasPrefix(string(r[1]), "-ERR internal error (a bug): boom") {
+		t.Fatalf("the panicking entry = %q, want an internal error", r[1])
+	}
+	if got := h.a.eng.DB(); got == nil {
+		t.Fatal("engine closed")
+	}
+	applied, err := keyspace.LoadApplied(h.a.eng.DB())
+	if err != nil || applied != h.index {
+		t.Fatalf("applied index = %d, %v; want %d (the skipped entry counts as applied)", applied, err, h.index)
+	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -70,6 +72,13 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 	// ran is the command that ran and replied at once; refused one turned away before running.
 	var ran, refused *command.Command
 	defer func() {
+		if r := recover(); r != nil {
+			// A command that panics is a bug: the client gets an error, the server stays up.
+			// Reads change nothing, and writes panic in apply, which drops their batch.
+			lp.w.Truncate(mark)
+			lp.w.Error(fmt.Sprintf("ERR internal error (a bug) in '%s': %v", args[0], r))
+			s.logger.Error("command panicked", "cmd", string(args[0]), "panic", r, "stack", string(debug.Stack()))
+		}
 		reply := lp.w.Buf[mark:]
 		switch {
 		case refused != nil:
@@ -264,11 +273,13 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 		return
 	}
 	snap := db.NewSnapshot()
+	defer func() {
+		snap.Close()
+		tx.Reset(nil, nil, 0, 0) // do not keep the snapshot reachable
+	}()
 	tx.Reset(snap, nil, phys, now)
 	tx.UseFilters(s.filters)
 	s.runRead(cl, cmd, args, tx)
-	snap.Close()
-	tx.Reset(nil, nil, 0, 0) // do not keep the snapshot reachable
 }
 
 func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) {

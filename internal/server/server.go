@@ -160,6 +160,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.applier.OnApplied = s.onApplied
+	s.applier.OnPanic = func(pe *command.PanicError) {
+		s.logger.Error("command panicked in apply; its batch was dropped", "panic", pe.Value, "stack", string(pe.Stack))
+	}
 	if cfg.ClusterEnabled {
 		s.relaxEngineSync()
 		if s.cluster, err = s.openCluster(applied); err != nil {
