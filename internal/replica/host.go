@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -42,6 +41,10 @@ type HostConfig struct {
 	ReadTimeout     time.Duration
 	// OnFatal is called if the node cannot go on (its log or state machine failed to write).
 	OnFatal func(error)
+	// Go runs f on a goroutine of its own (a snapshot stream); nil is the go statement. The
+	// deterministic simulation runs f inline, so a stream starts and ends at a point of its
+	// choosing.
+	Go func(f func())
 }
 
 func (c *HostConfig) defaults() {
@@ -76,6 +79,9 @@ func (c *HostConfig) defaults() {
 	if c.OnFatal == nil {
 		c.OnFatal = func(err error) { panic(err) }
 	}
+	if c.Go == nil {
+		c.Go = func(f func()) { go f() }
+	}
 }
 
 // Host runs the Raft groups (shards) of one node. One goroutine drives every shard's RawNode:
@@ -85,6 +91,7 @@ func (c *HostConfig) defaults() {
 // reads and incoming messages are queued for it.
 type Host struct {
 	cfg   HostConfig
+	fs    vfs.FS
 	store *logStore
 	id    uint64
 
@@ -113,7 +120,7 @@ func OpenHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{cfg: cfg, store: store, shards: map[uint64]*Raft{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	h := &Host{cfg: cfg, fs: fs, store: store, shards: map[uint64]*Raft{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	v, err := store.meta("id")
 	if err != nil {
 		store.close()
@@ -123,7 +130,7 @@ func OpenHost(cfg HostConfig) (*Host, error) {
 		h.id = binary.BigEndian.Uint64(v)
 	}
 	// Snapshots half-received before a restart are of no use.
-	_ = os.RemoveAll(h.inboxDir())
+	_ = fs.RemoveAll(h.inboxDir())
 	return h, nil
 }
 
@@ -248,36 +255,81 @@ func (h *Host) run() {
 	defer close(h.done)
 	ticker := h.cfg.Clock.NewTicker(h.cfg.TickInterval)
 	defer ticker.Stop()
-	ticks := 0
 	for {
-		report := false
+		tick := false
 		select {
 		case <-h.stop:
 			return
 		case <-ticker.C():
-			h.mu.Lock()
-			shards := h.shardList()
-			h.mu.Unlock()
-			now := h.cfg.Clock.Now()
-			for _, r := range shards {
-				r.tick(now)
-			}
-			ticks++
-			report = true
+			tick = true
 		case <-h.wake:
 		}
-		if err := h.round(report); err != nil {
-			h.cfg.Logger.Error("raft scheduler stopped", "err", err)
-			h.mu.Lock()
-			shards := h.shardList()
-			h.mu.Unlock()
-			for _, r := range shards {
-				r.failAll(ErrStopped)
-			}
+		if err := h.step(tick); err != nil {
+			h.fail(err)
 			h.cfg.OnFatal(err)
 			<-h.stop
 			return
 		}
+	}
+}
+
+// step is one pass of the scheduler: a Raft tick of every shard if tick is set, then a round.
+// A failed disk under the log store surfaces as ErrStorage.
+func (h *Host) step(tick bool) (err error) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		f, ok := p.(storageFatal)
+		if !ok {
+			panic(p)
+		}
+		err = fmt.Errorf("%w: %s", ErrStorage, f.msg)
+	}()
+	if tick {
+		h.mu.Lock()
+		shards := h.shardList()
+		h.mu.Unlock()
+		now := h.cfg.Clock.Now()
+		for _, r := range shards {
+			r.tick(now)
+		}
+	}
+	return h.round(tick)
+}
+
+// fail stops every shard after the scheduler hit an error it cannot go on from.
+func (h *Host) fail(err error) {
+	h.cfg.Logger.Error("raft scheduler stopped", "err", err)
+	h.mu.Lock()
+	shards := h.shardList()
+	h.mu.Unlock()
+	for _, r := range shards {
+		r.failAll(ErrStopped)
+	}
+}
+
+// Step runs one pass of the scheduler on the caller's goroutine, for a host that was not
+// started: a Raft tick first if tick is set, then a round of the Ready loop. more reports that
+// work is waiting (the round asked to go again, or a message, proposal or read was queued).
+// The deterministic simulation drives its hosts this way, so every round happens at a point
+// of its choosing. After an error the host cannot go on: its shards' waiting operations have
+// failed (OnFatal is not called), and it must be closed.
+func (h *Host) Step(tick bool) (more bool, err error) {
+	select {
+	case <-h.wake:
+	default:
+	}
+	if err := h.step(tick); err != nil {
+		h.fail(err)
+		return false, err
+	}
+	select {
+	case <-h.wake:
+		return true, nil
+	default:
+		return false, nil
 	}
 }
 

@@ -245,6 +245,17 @@ type quietPebble struct{}
 
 func (quietPebble) Infof(string, ...any)  {}
 func (quietPebble) Errorf(string, ...any) {}
+
+// Fatalf is how Pebble reports an error it cannot go on from: a failed write or sync of its
+// write-ahead log. The scheduler turns the panic into ErrStorage (Host.step).
 func (quietPebble) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
+	panic(storageFatal{fmt.Sprintf(format, args...)})
 }
+
+type storageFatal struct{ msg string }
+
+// ErrStorage is wrapped by the error a host stops with when the disk under its log failed.
+// Pebble cannot go on from a failed write or sync of its log (it may hold entries in memory
+// that never reached the disk), so neither can the node: it stops, and what it acknowledged
+// before is on disk.
+var ErrStorage = errors.New("replica: raft log storage failed")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -509,7 +508,7 @@ func (r *Raft) receiveSnapshot(m *pb.Message, dir string) {
 	r.mu.Lock()
 	idx := m.GetSnapshot().GetMetadata().GetIndex()
 	if old, ok := r.incoming[idx]; ok {
-		_ = os.RemoveAll(old)
+		_ = r.host.fs.RemoveAll(old)
 	}
 	r.incoming[idx] = dir
 	r.inbox = append(r.inbox, m)
@@ -1022,8 +1021,9 @@ func (r *Raft) maybeSnapshot() error {
 	}
 	r.force = false
 	dir := r.snapDir(applied)
-	_ = os.RemoveAll(dir)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	fs := r.host.fs
+	_ = fs.RemoveAll(dir)
+	if err := fs.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
 	if err := r.sm.Checkpoint(dir); err != nil {
@@ -1070,7 +1070,7 @@ func (r *Raft) installSnapshot(snap *pb.Snapshot) error {
 	delete(r.incoming, idx)
 	for i, d := range r.incoming {
 		if i <= idx {
-			_ = os.RemoveAll(d)
+			_ = r.host.fs.RemoveAll(d)
 			delete(r.incoming, i)
 		}
 	}
@@ -1115,8 +1115,8 @@ func (r *Raft) installSnapshot(snap *pb.Snapshot) error {
 		}
 	}
 	ck := r.snapDir(idx)
-	_ = os.RemoveAll(ck)
-	if err := os.MkdirAll(filepath.Dir(ck), 0o755); err != nil {
+	_ = r.host.fs.RemoveAll(ck)
+	if err := r.host.fs.MkdirAll(filepath.Dir(ck), 0o755); err != nil {
 		return err
 	}
 	if err := r.sm.Checkpoint(ck); err != nil {
@@ -1140,7 +1140,7 @@ func (r *Raft) sendSnapshot(m *pb.Message) {
 	}
 	dir := r.snapDir(idx)
 	r.mu.Lock()
-	_, err := os.Stat(dir)
+	_, err := r.host.fs.Stat(dir)
 	if err == nil {
 		r.snapRefs[idx]++
 	}
@@ -1159,7 +1159,7 @@ func (r *Raft) sendSnapshot(m *pb.Message) {
 	}
 	h := r.host
 	h.senders.Add(1)
-	go func() {
+	h.cfg.Go(func() {
 		defer h.senders.Done()
 		err := h.cfg.Network.SendSnapshot(to, header, dir)
 		r.mu.Lock()
@@ -1168,26 +1168,26 @@ func (r *Raft) sendSnapshot(m *pb.Message) {
 		r.mu.Unlock()
 		r.cleanSnapshots()
 		h.wakeup()
-	}()
+	})
 }
 
 // cleanSnapshots deletes checkpoints that are neither the current snapshot nor being sent.
 // Deleting one a stream still reads would race log truncation against snapshot sending.
 func (r *Raft) cleanSnapshots() {
 	base := filepath.Dir(r.snapDir(0))
-	ents, err := os.ReadDir(base)
+	names, err := r.host.fs.List(base)
 	if err != nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.snapIndex
-	for _, e := range ents {
-		idx, err := strconv.ParseUint(e.Name(), 10, 64)
+	for _, name := range names {
+		idx, err := strconv.ParseUint(name, 10, 64)
 		if err != nil || idx == cur || r.snapRefs[idx] > 0 {
 			continue
 		}
-		_ = os.RemoveAll(filepath.Join(base, e.Name()))
+		_ = r.host.fs.RemoveAll(filepath.Join(base, name))
 		delete(r.snapRefs, idx)
 	}
 }
