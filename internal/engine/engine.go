@@ -63,7 +63,21 @@ type Options struct {
 	// MemTableSize is the size of one memtable; 0 means 64 MB.
 	MemTableSize uint64
 	Logger       *slog.Logger
+	// OnFailure is called once, from the goroutine that hit it, when the disk fails under the
+	// engine (ErrFailed): the node must stop.
+	OnFailure func(error)
 }
+
+// ErrFailed is wrapped by the error of every write once the engine's disk has failed: a write or
+// sync of the write-ahead log returned an error (EIO, ENOSPC...). Pebble cannot go on from that
+// — what it holds in memory may then include writes that never reached the disk — so the
+// engine refuses writes from then on, and its owner stops the node. Data acknowledged before
+// the failure is on disk; the failed write was not acknowledged.
+var ErrFailed = errors.New("engine: storage failed")
+
+// fatal is what Pebble's fatal errors panic with (pebbleLogger.Fatalf), so the engine can tell
+// them from other panics and turn them into ErrFailed.
+type fatal struct{ msg string }
 
 // Engine is one Pebble instance.
 type Engine struct {
@@ -73,6 +87,9 @@ type Engine struct {
 	dir    string
 
 	policy atomic.Int32 // SyncPolicy
+	// failed holds the ErrFailed error once the disk failed.
+	failed    atomic.Pointer[error]
+	onFailure func(error)
 	// lastSync is the Unix time in seconds of the last background sync (for INFO).
 	lastSync atomic.Int64
 
@@ -91,7 +108,7 @@ func Open(opts Options) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{logger: logger, dir: opts.Dir, stop: make(chan struct{})}
+	e := &Engine{logger: logger, dir: opts.Dir, stop: make(chan struct{}), onFailure: opts.OnFailure}
 	e.cache = opts.Cache
 	if e.cache == nil {
 		size := opts.CacheSize
@@ -146,7 +163,7 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	err := e.db.LogData(nil, pebble.Sync)
+	err := e.guard(func() error { return e.db.LogData(nil, pebble.Sync) })
 	if cerr := e.db.Close(); err == nil {
 		err = cerr
 	}
@@ -175,14 +192,45 @@ func (e *Engine) Commit(b *pebble.Batch) error {
 	if e.SyncPolicy() == SyncAlways {
 		opts = pebble.Sync
 	}
-	return b.Commit(opts)
+	return e.guard(func() error { return b.Commit(opts) })
+}
+
+// Failed returns the ErrFailed error if the engine's disk has failed, else nil.
+func (e *Engine) Failed() error {
+	if p := e.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// guard runs a Pebble write that may hit a fatal disk error, and turns that error (a panic from
+// pebbleLogger.Fatalf) into ErrFailed. After one, every write fails at once.
+func (e *Engine) guard(write func() error) (err error) {
+	if err := e.Failed(); err != nil {
+		return err
+	}
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		f, ok := p.(fatal)
+		if !ok {
+			panic(p)
+		}
+		err = fmt.Errorf("%w: %s", ErrFailed, f.msg)
+		if e.failed.CompareAndSwap(nil, &err) && e.onFailure != nil {
+			e.onFailure(err)
+		}
+	}()
+	return write()
 }
 
 // Sync forces the write-ahead log to disk.
 func (e *Engine) Sync() error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	err := e.db.LogData(nil, pebble.Sync)
+	err := e.guard(func() error { return e.db.LogData(nil, pebble.Sync) })
 	if err == nil {
 		e.lastSync.Store(time.Now().Unix())
 	}
@@ -216,7 +264,7 @@ func (e *Engine) syncLoop() {
 func (e *Engine) Checkpoint(dir string) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.db.Checkpoint(dir, pebble.WithFlushedWAL())
+	return e.guard(func() error { return e.db.Checkpoint(dir, pebble.WithFlushedWAL()) })
 }
 
 // Flush flushes the memtable to an sstable.
@@ -276,5 +324,5 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-	panic(fmt.Sprintf(format, args...))
+	panic(fatal{fmt.Sprintf(format, args...)})
 }

@@ -102,8 +102,7 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 		SnapshotEntries: uint64(cfg.ClusterSnapshotEntries),
 		KeepEntries:     uint64(max(cfg.ClusterSnapshotEntries/10, 5)),
 		OnFatal: func(err error) {
-			s.logger.Error("replication failed; shutting down", "err", err)
-			s.Shutdown()
+			s.fail("replication failed", err)
 		},
 	})
 	if err != nil {

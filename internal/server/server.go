@@ -80,6 +80,9 @@ type Server struct {
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
 	cronDone     chan struct{}
+
+	// failure is why the server stopped itself (its disk failed), returned by Serve.
+	failure atomic.Pointer[error]
 }
 
 // stats are the counters INFO reports.
@@ -114,7 +117,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.Open(engine.Options{Dir: filepath.Join(cfg.Dir, "engine"), Logger: logger, CacheSize: cfg.CacheSize})
+	var s *Server
+	eng, err := engine.Open(engine.Options{Dir: filepath.Join(cfg.Dir, "engine"), Logger: logger, CacheSize: cfg.CacheSize,
+		OnFailure: func(err error) { s.fail("the disk failed under the data engine", err) }})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +134,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		eng.Close()
 		return nil, err
 	}
-	s := &Server{
+	s = &Server{
 		cfg:      cfg,
 		logger:   logger,
 		eng:      eng,
@@ -222,6 +227,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	_ = s.gnet.Stop(stopCtx)
 	<-errc
 	s.stopCron()
+	if p := s.failure.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 
@@ -242,6 +250,17 @@ func (s *Server) Close() error {
 // Shutdown asks Serve to return.
 func (s *Server) Shutdown() {
 	s.shutdownOnce.Do(func() { close(s.shutdown) })
+}
+
+// fail stops the server because it cannot go on safely (a disk failure: Pebble cannot continue
+// after a failed write or sync of its log, and what it holds in memory may include writes that
+// never reached the disk). Writes in flight get an error; Serve returns err, so the process
+// exits non-zero. Everything acknowledged before is on disk.
+func (s *Server) fail(why string, err error) {
+	s.logger.Error(why+"; shutting down", "err", err)
+	if s.failure.CompareAndSwap(nil, &err) {
+		s.Shutdown()
+	}
 }
 
 // OnBoot implements gnet.EventHandler.
