@@ -409,7 +409,9 @@ func (h *Host) round(report bool) error {
 			b.Close()
 			return err
 		}
-		sync = sync || s.rd.MustSync
+		// Raft does not ask to sync for a snapshot alone, but a node that lost the record of one
+		// it installed would restart with a state machine ahead of its log for long.
+		sync = sync || s.rd.MustSync || snap != nil
 	}
 	opts := pebble.NoSync
 	if sync {

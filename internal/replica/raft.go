@@ -1019,6 +1019,12 @@ func (r *Raft) maybeSnapshot() error {
 			return nil
 		}
 	}
+	if last, _ := r.ms.LastIndex(); applied > last {
+		// The state machine is ahead of the log (it installed a snapshot, or applied committed
+		// entries, whose record the log lost in a crash): a snapshot must name an index the
+		// log holds. Wait until the leader has filled the log up to here.
+		return nil
+	}
 	r.force = false
 	dir := r.snapDir(applied)
 	fs := r.host.fs
