@@ -1,0 +1,129 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Config is one run. Zero fields are drawn from the seed, so a seed alone names a run.
+type Config struct {
+	Seed    uint64
+	Nodes   int // 3 or 5
+	Shards  int // Raft groups, each on every node: 1 to 3
+	Clients int
+	Groups  int // groups of keys (check.KeysPerGroup keys sharing a hash tag)
+	// Duration is how long faults are injected; the run then heals and checks.
+	Duration time.Duration
+	// SnapshotEntries and KeepEntries are the Raft hosts' (small, so that snapshots, log
+	// compaction and snapshot streams happen often).
+	SnapshotEntries, KeepEntries uint64
+	// NoFaults runs the workload on a healthy cluster.
+	NoFaults bool
+	// Trace, if set, receives every event of the trace as a line.
+	Trace io.Writer
+}
+
+// Timing of the simulated nodes: a 100 ms Raft tick and a 1 s base election timeout, as a
+// server with cluster-node-timeout 1000 would have.
+const (
+	tickInterval  = 100 * time.Millisecond
+	electionTicks = 10
+)
+
+func (c Config) resolve() Config {
+	r := rand.New(rand.NewPCG(c.Seed, 0xc0ffee))
+	if c.Nodes == 0 {
+		c.Nodes = []int{3, 3, 5}[r.IntN(3)]
+	}
+	if c.Shards == 0 {
+		c.Shards = 1 + r.IntN(3)
+	}
+	if c.Clients == 0 {
+		c.Clients = 4 + r.IntN(6)
+	}
+	if c.Groups == 0 {
+		c.Groups = 3*c.Shards + r.IntN(4)
+	}
+	if c.Duration == 0 {
+		c.Duration = 20 * time.Second
+	}
+	if c.SnapshotEntries == 0 {
+		c.SnapshotEntries = uint64(20 + r.IntN(200))
+	}
+	if c.KeepEntries == 0 {
+		c.KeepEntries = uint64(5 + r.IntN(40))
+	}
+	return c
+}
+
+func (c Config) String() string {
+	return fmt.Sprintf("nodes=%d shards=%d clients=%d groups=%d duration=%v snapshot-every=%d keep=%d",
+		c.Nodes, c.Shards, c.Clients, c.Groups, c.Duration, c.SnapshotEntries, c.KeepEntries)
+}
+
+// Faults counts what was injected.
+type Faults struct {
+	Partitions, OneWay, LeaderIsolations int
+	Crashes, DiskFailures, Restarts      int
+	ClockJumps, SlowDisks, LossBursts    int
+	Pauses                               int
+	// Network: payloads dropped (by chance or partition), duplicated, delayed by a spike.
+	Dropped, Duplicated, Spikes, Delivered int
+	SnapshotsSent, SnapshotsDropped        int
+}
+
+func (f Faults) String() string {
+	var parts []string
+	add := func(name string, n int) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", name, n))
+		}
+	}
+	add("partition", f.Partitions)
+	add("one-way", f.OneWay)
+	add("isolate-leader", f.LeaderIsolations)
+	add("crash", f.Crashes)
+	add("disk-failure", f.DiskFailures)
+	add("restart", f.Restarts)
+	add("clock-jump", f.ClockJumps)
+	add("slow-disk", f.SlowDisks)
+	add("loss-burst", f.LossBursts)
+	add("pause", f.Pauses)
+	add("msgs-dropped", f.Dropped)
+	add("msgs-duplicated", f.Duplicated)
+	add("msgs-delayed", f.Spikes)
+	add("msgs-delivered", f.Delivered)
+	add("snapshots-sent", f.SnapshotsSent)
+	add("snapshots-lost", f.SnapshotsDropped)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
+
+// OpStats counts the operations of a run by outcome.
+type OpStats struct {
+	Writes, Acked, Unknown, Refused        int
+	Reads, Strong, Session, Eventual, Fail int
+	LogEntries                             int
+}
+
+func (s OpStats) String() string {
+	return fmt.Sprintf("writes=%d (acked %d, unknown %d, refused %d) reads=%d (strong %d, session %d, eventual %d, failed %d) log-entries=%d",
+		s.Writes, s.Acked, s.Unknown, s.Refused, s.Reads, s.Strong, s.Session, s.Eventual, s.Fail, s.LogEntries)
+}
+
+// Result is what a run found.
+type Result struct {
+	Config    Config
+	TraceHash string
+	Faults    Faults
+	Ops       OpStats
+	// Checks lists the checks that ran, each with what it covered.
+	Checks []string
+	// Violations is empty when every check passed.
+	Violations []string
+}

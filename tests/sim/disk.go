@@ -1,0 +1,54 @@
+package sim
+
+import (
+	"fmt"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+)
+
+// diskMode is a failing disk's behaviour.
+type diskMode int32
+
+const (
+	diskOK diskMode = iota
+	// diskSyncErrors fails every fsync with EIO.
+	diskSyncErrors
+	// diskFull fails every file creation and fsync with ENOSPC.
+	diskFull
+)
+
+func (m diskMode) String() string {
+	return [...]string{"ok", "fsync errors", "full"}[m]
+}
+
+// diskFault injects a node's disk errors through Pebble's errorfs. Faults hit only operations
+// a writer waits for (creating a file, fsync), never the write-ahead log's background writes,
+// so where they surface is the same on every replay.
+type diskFault struct {
+	mode atomic.Int32
+}
+
+func (f *diskFault) set(m diskMode) { f.mode.Store(int32(m)) }
+func (f *diskFault) active() bool   { return diskMode(f.mode.Load()) != diskOK }
+
+func (f *diskFault) wrap(fs vfs.FS) vfs.FS {
+	return errorfs.Wrap(fs, errorfs.InjectorFunc(f.maybeError))
+}
+
+func (f *diskFault) maybeError(op errorfs.Op) error {
+	sync := op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo
+	switch diskMode(f.mode.Load()) {
+	case diskSyncErrors:
+		if sync {
+			return fmt.Errorf("injected fsync failure on %s: %w", op.Path, syscall.EIO)
+		}
+	case diskFull:
+		if sync || op.Kind == errorfs.OpCreate {
+			return fmt.Errorf("injected on %s: %w", op.Path, syscall.ENOSPC)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/cairn-db/cairn/tests/check"
+)
+
+// Level is a read's consistency level.
+type Level uint8
+
+// Levels, as CONSISTENCY names them.
+const (
+	Strong Level = iota
+	Session
+	Eventual
+)
+
+func (l Level) String() string { return [...]string{"strong", "session", "eventual"}[l] }
+
+// Status is how an operation ended.
+type Status uint8
+
+const (
+	// Pending: no reply yet.
+	Pending Status = iota
+	// OK: the client got a reply.
+	OK
+	// Unknown: a write whose outcome the client never learned.
+	Unknown
+	// Refused: the operation certainly did not take effect (a write refused by a follower or
+	// dropped in a leader change, a read that failed).
+	Refused
+)
+
+func (s Status) String() string { return [...]string{"pending", "ok", "unknown", "refused"}[s] }
+
+// Record is one operation as its client saw it.
+type Record struct {
+	Client int
+	Level  Level
+	Node   int // index of the node it was sent to
+	Shard  uint64
+	Input  check.Input
+	Output check.Output
+	Status Status
+	Why    string // why it was refused or unknown
+	Call   time.Duration
+	Return time.Duration
+	// OpID names a write's entry in the log (the operation's client field).
+	OpID uint64
+	// StateIndex is, for a read, the index of the state it read (the node's applied index).
+	StateIndex uint64
+	// Position is, for a session read, the session's position it waited for.
+	Position uint64
+}
+
+// History is every operation of a run, in the order they were issued.
+type History struct {
+	ops  []*Record
+	byOp map[uint64]*Record
+}
+
+func (h *History) add(r *Record) {
+	h.ops = append(h.ops, r)
+	if r.OpID != 0 {
+		if h.byOp == nil {
+			h.byOp = map[uint64]*Record{}
+		}
+		h.byOp[r.OpID] = r
+	}
+}

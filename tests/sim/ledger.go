@@ -1,0 +1,80 @@
+package sim
+
+import (
+	"encoding/binary"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/cairn-db/cairn/internal/replica"
+)
+
+// Ledger is every shard's log as the replicas applied it: what each index holds, and the reply
+// applying it produced. Replicas must agree on both (state machine safety, and determinism of
+// apply), and no operation may be applied at two indexes.
+type Ledger struct {
+	w      *World
+	shards map[uint64]*shardLog
+}
+
+type shardLog struct {
+	entries map[uint64]ledgerEntry
+	byOp    map[uint64]uint64 // operation → index
+	last    uint64
+}
+
+type ledgerEntry struct {
+	opID   uint64
+	data   uint64 // hash of the entry
+	result uint64 // hash of the reply
+	node   uint64 // first node seen applying it
+}
+
+func newLedger(w *World) *Ledger { return &Ledger{w: w, shards: map[uint64]*shardLog{}} }
+
+func (l *Ledger) shard(id uint64) *shardLog {
+	s := l.shards[id]
+	if s == nil {
+		s = &shardLog{entries: map[uint64]ledgerEntry{}, byOp: map[uint64]uint64{}}
+		l.shards[id] = s
+	}
+	return s
+}
+
+// opID reads the client field of an encoded operation, where the simulation's clients put the
+// operation's ID.
+func opID(data []byte) uint64 {
+	if len(data) < 20 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(data[12:20])
+}
+
+// observe records a run of entries a node applied.
+func (l *Ledger) observe(n *Node, shard uint64, entries []replica.Entry, results [][]byte) {
+	s := l.shard(shard)
+	for i, e := range entries {
+		le := ledgerEntry{opID: opID(e.Data), data: xxh3.Hash(e.Data), result: xxh3.Hash(results[i]), node: n.id}
+		if e.Data == nil {
+			le.data = 0
+		}
+		if old, ok := s.entries[e.Index]; ok {
+			switch {
+			case old.data != le.data:
+				l.w.problem("shard %d index %d: n%d applied op %x, n%d applied op %x", shard, e.Index, old.node, old.opID, n.id, le.opID)
+			case old.result != le.result:
+				l.w.problem("shard %d index %d (op %x): n%d and n%d produced different replies", shard, e.Index, le.opID, old.node, n.id)
+			}
+			continue
+		}
+		s.entries[e.Index] = le
+		s.last = max(s.last, e.Index)
+		if le.opID == 0 {
+			continue
+		}
+		if at, ok := s.byOp[le.opID]; ok && at != e.Index {
+			l.w.problem("shard %d: op %x applied twice, at %d and %d", shard, le.opID, at, e.Index)
+			continue
+		}
+		s.byOp[le.opID] = e.Index
+	}
+}

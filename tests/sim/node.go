@@ -1,0 +1,391 @@
+package sim
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/engine"
+	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/replica"
+)
+
+// Node is one simulated server: a Raft host over its own disk, with a replica of every shard.
+type Node struct {
+	w    *World
+	id   uint64
+	idx  int
+	name string
+
+	// disk is what the node's writes reach; a crash replaces it with what was synced.
+	disk  *vfs.MemFS
+	fs    vfs.FS // disk behind the fault injector
+	fault *diskFault
+	clock *nodeClock
+	net   *endpoint
+
+	host   *replica.Host
+	shards []*Shard
+	up     bool
+	// incarnation counts restarts: a read gated on one incarnation must not run on the next.
+	incarnation int
+
+	// paused is a stopped process (a long GC pause, SIGSTOP): it neither ticks nor steps, and
+	// what clients send it waits in held until it resumes.
+	paused bool
+	held   []func()
+
+	dirty        bool
+	stepPending  bool
+	pendingTicks int
+	// slow is the time a round takes while the disk is slow; busyUntil is when the current
+	// one ends.
+	slow      time.Duration
+	busyUntil time.Duration
+	// lastTime keeps the time assigned to operations monotonic, as the server's now() does.
+	lastTime int64
+}
+
+// Shard is a node's replica of one shard: an engine, the applier over it, and its Raft.
+type Shard struct {
+	node    *Node
+	id      uint64
+	eng     *engine.Engine
+	state   *keyspace.State
+	cache   *keyspace.Cache
+	filters *keyspace.Filters
+	applier *command.Applier
+	raft    *replica.Raft
+	limits  *command.Limits
+	// readTx is reused by reads, as an event loop's is.
+	readTx  keyspace.Tx
+	readCtx command.Ctx
+}
+
+// nodeClock is a node's view of virtual time, off by a settable amount (clock jumps).
+type nodeClock struct {
+	w      *World
+	offset time.Duration
+}
+
+var epoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (c *nodeClock) Now() time.Time { return epoch.Add(c.w.now + c.offset) }
+
+// NewTicker implements replica.Clock. The simulation ticks hosts itself (Host.Step), so this
+// ticker never fires.
+func (c *nodeClock) NewTicker(time.Duration) replica.Ticker { return deadTicker{} }
+
+type deadTicker struct{}
+
+func (deadTicker) C() <-chan time.Time { return nil }
+func (deadTicker) Stop()               {}
+
+func newNode(w *World, idx int) *Node {
+	n := &Node{w: w, idx: idx, id: uint64(idx + 1), name: fmt.Sprintf("n%d", idx+1), disk: vfs.NewCrashableMem()}
+	n.clock = &nodeClock{w: w}
+	n.fault = &diskFault{}
+	n.net = &endpoint{net: w.net, from: n.id}
+	return n
+}
+
+func (n *Node) members() []replica.Member {
+	var out []replica.Member
+	for _, m := range n.w.nodes {
+		out = append(out, replica.Member{ID: m.id, Addr: m.name, BusAddr: m.name})
+	}
+	return out
+}
+
+// open starts the node's host and shards from its disk.
+func (n *Node) open() error {
+	fs := n.fault.wrap(n.disk)
+	n.fs = fs
+	host, err := replica.OpenHost(replica.HostConfig{
+		Dir:             "/raft",
+		FS:              fs,
+		Clock:           n.clock,
+		Network:         n.net,
+		Logger:          slog.New(slog.DiscardHandler),
+		TickInterval:    tickInterval,
+		ElectionTicks:   electionTicks,
+		HeartbeatTicks:  1,
+		SnapshotEntries: n.w.cfg.SnapshotEntries,
+		KeepEntries:     n.w.cfg.KeepEntries,
+		Go:              func(f func()) { f() },
+	})
+	if err != nil {
+		return err
+	}
+	n.host = host
+	if host.NodeID() == 0 {
+		if err := host.SetNodeID(n.id); err != nil {
+			return err
+		}
+	} else if host.NodeID() != n.id {
+		return fmt.Errorf("node %s came back as node %d", n.name, host.NodeID())
+	}
+	n.shards = nil
+	for sid := uint64(1); sid <= uint64(n.w.cfg.Shards); sid++ {
+		s, err := n.openShard(fs, sid)
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", sid, err)
+		}
+		n.shards = append(n.shards, s)
+	}
+	return nil
+}
+
+// openShard opens a shard's engine and state as server.New does in cluster mode, and adds its
+// replica to the host.
+func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
+	eng, err := engine.Open(engine.Options{Dir: fmt.Sprintf("/engine-%d", sid), FS: fs, CacheSize: 8 << 20, MemTableSize: 8 << 20})
+	if err != nil {
+		return nil, err
+	}
+	// The Raft log is the durable record (server.relaxEngineSync).
+	eng.SetSyncPolicy(engine.SyncNo)
+	s := &Shard{node: n, id: sid, eng: eng, limits: command.NewLimits(512 << 20)}
+	fail := func(err error) (*Shard, error) {
+		eng.Close()
+		return nil, err
+	}
+	if s.state, err = keyspace.LoadState(eng.DB()); err != nil {
+		return fail(err)
+	}
+	applied, err := keyspace.LoadApplied(eng.DB())
+	if err != nil {
+		return fail(err)
+	}
+	s.cache = keyspace.NewCache(1 << 20)
+	if s.filters, err = keyspace.NewFilters(eng.DB(), s.state.TotalKeys()); err != nil {
+		return fail(err)
+	}
+	if s.applier, err = command.NewApplier(eng, s.state, s.limits, s.cache, s.filters); err != nil {
+		return fail(err)
+	}
+	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: applied, Bootstrap: n.members()}); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// closeAll closes the host and the engines (after a crash, on a disk nobody looks at again).
+func (n *Node) closeAll() {
+	if n.host != nil {
+		_ = n.host.Close()
+		n.host = nil
+	}
+	for _, s := range n.shards {
+		_ = s.eng.Close()
+	}
+	n.shards = nil
+}
+
+// start boots the node for the first time, or after a crash.
+func (n *Node) start() {
+	if err := n.open(); err != nil {
+		n.w.problem("%s cannot start from its disk: %v", n.name, err)
+		n.closeAll()
+		return
+	}
+	n.up = true
+	n.incarnation++
+	n.busyUntil = 0
+	n.pendingTicks = 0
+	n.dirty = true
+	n.w.tracef("%s up (incarnation %d)", n.name, n.incarnation)
+}
+
+// crash stops the node the hard way: its disk keeps only what was synced.
+func (n *Node) crash(why string) {
+	if !n.up {
+		return
+	}
+	n.w.tracef("%s crash: %s", n.name, why)
+	survived := n.disk.CrashClone(vfs.CrashCloneCfg{})
+	n.up = false
+	n.paused = false
+	n.held = nil
+	n.closeAll()
+	n.disk = survived
+}
+
+// schedule asks for a round: at once, or when a slow disk is done with the last one.
+func (n *Node) schedule(tick bool) {
+	if !n.up {
+		return
+	}
+	if n.paused {
+		// A paused process's ticker fires once when it wakes, however long it slept.
+		if tick {
+			n.pendingTicks = 1
+		}
+		return
+	}
+	if tick {
+		n.pendingTicks++
+	}
+	if n.slow == 0 && n.w.now >= n.busyUntil {
+		n.step()
+		return
+	}
+	if !n.stepPending {
+		n.stepPending = true
+		inc := n.incarnation
+		n.w.after(n.busyUntil-n.w.now, func() {
+			n.stepPending = false
+			if n.incarnation == inc {
+				n.step()
+			}
+		})
+	}
+}
+
+// step runs the host's scheduler until it has nothing left to do at this instant.
+func (n *Node) step() {
+	if !n.up || n.paused {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			// The process died: report it, and carry on as after a crash.
+			n.w.problem("%s panicked: %v\n%s", n.name, p, debug.Stack())
+			n.crash("panic")
+			n.w.after(time.Second, n.restart)
+		}
+	}()
+	ticks := n.pendingTicks
+	n.pendingTicks = 0
+	var (
+		more = true
+		err  error
+	)
+	for i := 0; i < max(ticks, 1) && err == nil; i++ {
+		more, err = n.host.Step(i < ticks)
+	}
+	for i := 0; more && err == nil; i++ {
+		if i == 10000 {
+			n.w.problem("%s: the Raft scheduler keeps asking for another round", n.name)
+			break
+		}
+		more, err = n.host.Step(false)
+	}
+	n.net.flush()
+	if n.slow > 0 {
+		n.busyUntil = n.w.now + n.slow
+	}
+	if err != nil {
+		// A server stops when its scheduler fails (HostConfig.OnFatal shuts it down).
+		n.w.tracef("%s stops: %v", n.name, err)
+		n.w.faults.DiskFailures++
+		n.crash("storage failure")
+		n.w.after(n.w.between(500*time.Millisecond, 3*time.Second), func() { n.restart() })
+	}
+}
+
+// whenRunning runs a client's request on the node now, or when it resumes if it is paused.
+func (n *Node) whenRunning(f func()) {
+	if n.paused {
+		n.held = append(n.held, f)
+		return
+	}
+	f()
+}
+
+// resume wakes a paused node. Its first round and the requests that waited for it race, as a
+// server's event loops and Raft goroutine do: which goes first is drawn.
+func (n *Node) resume() {
+	if !n.paused {
+		return
+	}
+	n.paused = false
+	held := n.held
+	n.held = nil
+	n.w.tracef("%s resumes (%d requests waited)", n.name, len(held))
+	stepFirst := n.w.rng.IntN(2) == 0
+	if stepFirst {
+		n.schedule(false)
+	}
+	for _, f := range held {
+		if n.up {
+			f()
+		}
+	}
+	n.dirty = true
+}
+
+// restart brings a crashed node back, once its disk works again.
+func (n *Node) restart() {
+	if n.up {
+		return
+	}
+	if n.fault.active() {
+		n.w.after(500*time.Millisecond, func() { n.restart() })
+		return
+	}
+	n.w.faults.Restarts++
+	n.start()
+}
+
+// tickLoop ticks the node's Raft every tick interval, for the whole run.
+func (n *Node) tickLoop() {
+	n.w.after(tickInterval, func() {
+		n.schedule(true)
+		n.tickLoop()
+	})
+}
+
+// opTime is the time a node assigns to an operation it proposes.
+func (n *Node) opTime() int64 {
+	t := n.clock.Now().UnixMilli()
+	if t <= n.lastTime {
+		return n.lastTime
+	}
+	n.lastTime = t
+	return t
+}
+
+func (n *Node) shard(id uint64) *Shard { return n.shards[id-1] }
+
+// machine is the shard's state machine as Raft replicates it, as the server's clusterSM is:
+// the applier, engine checkpoints, and their installation. It also reports every applied
+// entry to the ledger.
+type machine struct{ s *Shard }
+
+func (m machine) Apply(entries []replica.Entry, results [][]byte) error {
+	if err := m.s.applier.Apply(entries, results); err != nil {
+		return err
+	}
+	m.s.node.w.ledger.observe(m.s.node, m.s.id, entries, results)
+	return nil
+}
+
+func (m machine) Checkpoint(dir string) error { return m.s.eng.Checkpoint(dir) }
+
+// Restore mirrors server.clusterSM.Restore.
+func (m machine) Restore(dir string) (uint64, error) {
+	s := m.s
+	if err := s.eng.Restore(dir); err != nil {
+		return 0, err
+	}
+	if err := s.state.Reload(s.eng.DB()); err != nil {
+		return 0, err
+	}
+	s.cache.Clear()
+	if err := s.filters.Reset(s.eng.DB(), s.state.TotalKeys()); err != nil {
+		return 0, err
+	}
+	if err := s.applier.Reload(); err != nil {
+		return 0, err
+	}
+	applied, err := keyspace.LoadApplied(s.eng.DB())
+	if err == nil {
+		s.node.w.tracef("%s shard %d installed a snapshot at %d", s.node.name, s.id, applied)
+	}
+	return applied, err
+}

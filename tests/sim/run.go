@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/tests/check"
+)
+
+// Run runs one simulation, heals it, and checks what it recorded.
+func Run(cfg Config) Result {
+	cfg = cfg.resolve()
+	w := newWorld(cfg)
+	w.net = newNetwork(w)
+	if cfg.NoFaults {
+		w.net.drop, w.net.dup, w.net.spike = 0, 0, 0
+	}
+	w.tracef("seed %d: %s", cfg.Seed, cfg)
+	for i := range cfg.Nodes {
+		w.nodes = append(w.nodes, newNode(w, i))
+	}
+	w.pickGroups()
+	for _, n := range w.nodes {
+		n.start()
+		// Nodes tick out of step with each other, as real ones do.
+		w.after(w.between(0, tickInterval), n.tickLoop)
+	}
+	levels := []Level{Strong, Session, Eventual, Strong, Session}
+	for i := range cfg.Clients {
+		c := newClient(w, i, levels[i%len(levels)])
+		w.clients = append(w.clients, c)
+		c.schedule(w.between(0, 300*time.Millisecond))
+	}
+	if !cfg.NoFaults {
+		w.nemesis(cfg.Duration)
+	}
+	w.runUntil(cfg.Duration, nil)
+
+	// Heal, keep the clients going a little while the cluster recovers, then stop them.
+	w.healAll()
+	w.runUntil(w.now+3*time.Second, nil)
+	w.stopping = true
+	w.runUntil(w.now+writeTimeout+time.Second, func() bool {
+		for _, c := range w.clients {
+			if c.cur != nil {
+				return false
+			}
+		}
+		return true
+	})
+	converged := w.awaitConvergence(60 * time.Second)
+	if converged {
+		w.finalReads()
+		w.compareEngines()
+	}
+	res := Result{Config: cfg, Faults: w.faults}
+	res.Ops, res.Checks = w.check(converged)
+	res.Violations = w.problems
+	res.TraceHash = w.traceHash()
+	for _, n := range w.nodes {
+		n.closeAll()
+	}
+	return res
+}
+
+// pickGroups chooses key groups spread evenly over the shards. The sim's shards split the hash
+// slots into equal ranges (the server holds one shard, so there is no slot map to use yet).
+func (w *World) pickGroups() {
+	w.groupShard = map[int]uint64{}
+	per := (w.cfg.Groups + w.cfg.Shards - 1) / w.cfg.Shards
+	count := map[uint64]int{}
+	for g := 0; len(w.groups) < w.cfg.Groups && g < 100000; g++ {
+		slot := cluster.KeySlot([]byte(check.Key(g, 0)))
+		shard := uint64(1 + slot*w.cfg.Shards/16384)
+		if count[shard] >= per {
+			continue
+		}
+		count[shard]++
+		w.groups = append(w.groups, g)
+		w.groupShard[g] = shard
+	}
+}
+
+// awaitConvergence runs until every node is up and has applied everything its shard's leader
+// committed, twice in a row a tick apart.
+func (w *World) awaitConvergence(limit time.Duration) bool {
+	deadline := w.now + limit
+	stable := 0
+	for w.now < deadline {
+		w.runUntil(w.now+tickInterval, nil)
+		if w.converged() {
+			stable++
+			if stable == 3 {
+				w.tracef("converged")
+				return true
+			}
+		} else {
+			stable = 0
+		}
+	}
+	var state []string
+	for _, n := range w.nodes {
+		if !n.up {
+			state = append(state, n.name+" down")
+			continue
+		}
+		for _, s := range n.shards {
+			st := s.raft.Status()
+			state = append(state, fmt.Sprintf("%s/%d %s term %d commit %d applied %d", n.name, s.id, st.Role, st.Term, st.Commit, st.Applied))
+		}
+	}
+	w.problem("no convergence %v after faults healed: %v", limit, state)
+	return false
+}
+
+func (w *World) converged() bool {
+	for _, n := range w.nodes {
+		if !n.up {
+			return false
+		}
+	}
+	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+		var lead *Shard
+		for _, n := range w.nodes {
+			s := n.shard(sid)
+			if s.raft.IsLeader() && (lead == nil || s.raft.Term() > lead.raft.Term()) {
+				lead = s
+			}
+		}
+		if lead == nil {
+			return false
+		}
+		commit := lead.raft.Status().Commit
+		for _, n := range w.nodes {
+			if n.shard(sid).raft.Applied() != commit {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// finalReads reads every key at strong once the cluster has healed: the last word on what the
+// history did, for the linearizability check.
+func (w *World) finalReads() {
+	c := newClient(w, len(w.clients), Strong)
+	c.final = true
+	w.clients = append(w.clients, c)
+	for _, g := range w.groups {
+		for slot := range check.KeysPerGroup {
+			deadline := w.now + 30*time.Second
+			for {
+				rec := c.start(check.Input{Kind: check.Get, Group: g, Slot: slot})
+				w.runUntil(w.now+readTimeout+time.Second, func() bool { return rec.Status != Pending })
+				if rec.Status == OK {
+					break
+				}
+				if w.now >= deadline {
+					w.problem("final read of %s never succeeded: %s", check.Key(g, slot), rec.Why)
+					break
+				}
+				w.runUntil(w.now+100*time.Millisecond, nil)
+			}
+		}
+	}
+}
+
+// compareEngines checks that every replica of a shard holds the same bytes.
+func (w *World) compareEngines() {
+	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+		var ref [][2][]byte
+		for i, n := range w.nodes {
+			kvs, err := dump(n.shard(sid))
+			if err != nil {
+				w.problem("reading %s shard %d: %v", n.name, sid, err)
+				continue
+			}
+			if i == 0 {
+				ref = kvs
+				continue
+			}
+			if d := firstDiff(ref, kvs); d != "" {
+				w.problem("shard %d: %s and %s differ after healing: %s", sid, w.nodes[0].name, n.name, d)
+			}
+		}
+	}
+}
+
+func dump(s *Shard) ([][2][]byte, error) {
+	it, err := s.eng.DB().NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	var out [][2][]byte
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, [2][]byte{append([]byte(nil), it.Key()...), append([]byte(nil), it.Value()...)})
+	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func firstDiff(a, b [][2][]byte) string {
+	for i := 0; i < len(a) || i < len(b); i++ {
+		switch {
+		case i >= len(a):
+			return fmt.Sprintf("extra key %q", b[i][0])
+		case i >= len(b):
+			return fmt.Sprintf("missing key %q", a[i][0])
+		case !bytes.Equal(a[i][0], b[i][0]):
+			return fmt.Sprintf("key %q against %q", a[i][0], b[i][0])
+		case !bytes.Equal(a[i][1], b[i][1]):
+			return fmt.Sprintf("key %q: value %q against %q", a[i][0], a[i][1], b[i][1])
+		}
+	}
+	return ""
+}
