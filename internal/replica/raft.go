@@ -628,29 +628,14 @@ func (r *Raft) drain(now time.Time) {
 		r.rn.ReportSnapshot(rep.to, status)
 	}
 	for _, m := range inbox {
-		if r.removedPeer(m.GetFrom()) {
+		// Proposals are never forwarded between nodes (each is tracked by its proposer), so
+		// one arriving from the network is dropped.
+		if r.removedPeer(m.GetFrom()) || m.GetType() == pb.MsgProp {
 			continue
 		}
 		_ = r.rn.Step(m)
 	}
-	leader := r.rn.BasicStatus().RaftState == raft.StateLeader
-	for _, p := range props {
-		if !leader {
-			p.Done(nil, ErrNotLeader)
-			continue
-		}
-		r.nextPID++
-		data := make([]byte, headerLen, headerLen+len(p.Data))
-		data[0] = entryMarker
-		binary.BigEndian.PutUint64(data[1:], r.host.id)
-		binary.BigEndian.PutUint64(data[9:], r.nextPID)
-		data = append(data, p.Data...)
-		if err := r.rn.Propose(data); err != nil {
-			p.Done(nil, ErrNotLeader)
-			continue
-		}
-		r.pending[r.nextPID] = &pending{done: p.Done, at: now}
-	}
+	r.propose(props, now)
 	if len(reads) > 0 {
 		if r.rn.BasicStatus().Lead == raft.None {
 			for _, f := range reads {
@@ -665,6 +650,39 @@ func (r *Raft) drain(now time.Time) {
 	}
 	for _, c := range confs {
 		r.proposeConf(c)
+	}
+}
+
+// propose appends a round's proposals as one Raft proposal of many entries: the leader sends
+// them to each follower in one append message, which each acknowledges once, instead of one
+// message and one acknowledgement per operation. Host goroutine.
+func (r *Raft) propose(props []Proposal, now time.Time) {
+	if len(props) == 0 {
+		return
+	}
+	if r.rn.BasicStatus().RaftState != raft.StateLeader {
+		for _, p := range props {
+			p.Done(nil, ErrNotLeader)
+		}
+		return
+	}
+	first := r.nextPID + 1
+	ents := make([]*pb.Entry, len(props))
+	for i, p := range props {
+		r.nextPID++
+		data := make([]byte, headerLen, headerLen+len(p.Data))
+		data[0] = entryMarker
+		binary.BigEndian.PutUint64(data[1:], r.host.id)
+		binary.BigEndian.PutUint64(data[9:], r.nextPID)
+		ents[i] = &pb.Entry{Data: append(data, p.Data...)}
+	}
+	err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.host.id), Entries: ents})
+	for i, p := range props {
+		if err != nil {
+			p.Done(nil, ErrNotLeader)
+			continue
+		}
+		r.pending[first+uint64(i)] = &pending{done: p.Done, at: now}
 	}
 }
 
