@@ -20,6 +20,8 @@ type EncodingLimits struct {
 	HashMaxListpackEntries, HashMaxListpackValue                    atomic.Int64
 	SetMaxIntsetEntries, SetMaxListpackEntries, SetMaxListpackValue atomic.Int64
 	ZsetMaxListpackEntries, ZsetMaxListpackValue                    atomic.Int64
+	// HLLSparseMaxBytes is hll-sparse-max-bytes: past it a HyperLogLog turns dense (hll.go).
+	HLLSparseMaxBytes atomic.Int64
 }
 
 // NewEncodingLimits returns Redis's defaults.
@@ -32,6 +34,7 @@ func NewEncodingLimits() *EncodingLimits {
 	l.SetMaxListpackValue.Store(64)
 	l.ZsetMaxListpackEntries.Store(128)
 	l.ZsetMaxListpackValue.Store(64)
+	l.HLLSparseMaxBytes.Store(3000)
 	return l
 }
 
@@ -58,13 +61,15 @@ func (l *EncodingLimits) Set(name, value string) {
 		l.ZsetMaxListpackEntries.Store(v)
 	case "zset-max-listpack-value":
 		l.ZsetMaxListpackValue.Store(v)
+	case "hll-sparse-max-bytes":
+		l.HLLSparseMaxBytes.Store(v)
 	}
 }
 
 // EncodingParams are the configuration parameters EncodingLimits mirrors.
 var EncodingParams = []string{"hash-max-listpack-entries", "hash-max-listpack-value",
 	"set-max-intset-entries", "set-max-listpack-entries", "set-max-listpack-value",
-	"zset-max-listpack-entries", "zset-max-listpack-value"}
+	"zset-max-listpack-entries", "zset-max-listpack-value", "hll-sparse-max-bytes"}
 
 func (c *Ctx) encodingLimits() *EncodingLimits {
 	if c.Limits != nil && c.Limits.Encodings != nil {

@@ -42,6 +42,12 @@ type Ctx struct {
 	NoBlock      bool
 	// Waiters is apply's registry of blocked clients (nil outside apply).
 	Waiters *keyspace.Waiters
+
+	// WantWrite is set by a read that found it should change data (PFCOUNT refreshing the
+	// cardinality a HyperLogLog caches, as Redis's PFCOUNT does). It has written its reply all
+	// the same; the server may drop that reply and run the command again as a write through the
+	// log, so every replica changes the same bytes, or keep it where it cannot write (a follower).
+	WantWrite bool
 }
 
 // CanBlock reports whether a blocking command that found nothing may block.

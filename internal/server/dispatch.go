@@ -33,7 +33,8 @@ func resolve(args [][]byte) (cmd *command.Command, sub *command.Command) {
 
 // isWrite reports whether dispatching args would submit a write to the log (and reply later),
 // as opposed to replying at once. It must agree exactly with dispatch, since a command that
-// replies at once may not run while writes before it are still in flight.
+// replies at once may not run while writes before it are still in flight. (A read that turns
+// into a write, command.Ctx.WantWrite, counts as a read here: it runs with no write in flight.)
 func (s *Server) isWrite(cl *Client, args [][]byte) bool {
 	if cl.monitor {
 		return false
@@ -201,17 +202,32 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		return nil, cl.closeAfterReply
 	}
 	if full.IsWrite() {
-		if s.cfg.ProtoMaxBulkLen() > 0 {
-			s.noteBigValues(args)
-		}
-		s.feedMonitors(cl, db, full, args)
-		cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop})
-		return s.proposal(cl, 0, args), false
+		return s.proposeWrite(cl, full, args, db, start, drop), false
 	}
 	ran = full
-	s.read(cl, full, args)
+	if s.read(cl, full, args) && s.mayWrite() {
+		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
+		// and it runs again in apply. No write is in flight here, or the read would have waited.
+		lp.w.Truncate(mark)
+		ran = nil
+		return s.proposeWrite(cl, full, args, db, start, drop), false
+	}
 	return nil, false
 }
+
+// proposeWrite queues a write's reply and returns its proposal.
+func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, db int, start time.Time, drop bool) *Proposal {
+	if s.cfg.ProtoMaxBulkLen() > 0 {
+		s.noteBigValues(args)
+	}
+	s.feedMonitors(cl, db, cmd, args)
+	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop})
+	return s.proposal(cl, 0, args)
+}
+
+// mayWrite reports whether this node may propose writes of its own accord: a follower leaves
+// them to the leader.
+func (s *Server) mayWrite() bool { return s.cluster == nil || s.cluster.raft.IsLeader() }
 
 func isTxControl(name string) bool {
 	switch name {
@@ -252,8 +268,9 @@ func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
 }
 
 // read runs a read command at once against the engine: directly for single point lookups, over
-// a snapshot otherwise so that multi-key and collection reads see one point in time.
-func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
+// a snapshot otherwise so that multi-key and collection reads see one point in time. It reports
+// whether the command asked to run as a write instead (command.Ctx.WantWrite).
+func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) bool {
 	lp := cl.loop
 	if s.cluster != nil {
 		s.engMu.RLock()
@@ -269,8 +286,7 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 		tx.Reset(db, nil, phys, now)
 		tx.UseCache(s.cache, nil)
 		tx.UseFilters(s.filters)
-		s.runRead(cl, cmd, args, tx)
-		return
+		return s.runRead(cl, cmd, args, tx)
 	}
 	snap := db.NewSnapshot()
 	defer func() {
@@ -279,10 +295,10 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) {
 	}()
 	tx.Reset(snap, nil, phys, now)
 	tx.UseFilters(s.filters)
-	s.runRead(cl, cmd, args, tx)
+	return s.runRead(cl, cmd, args, tx)
 }
 
-func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) {
+func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) (wantWrite bool) {
 	ctx := &cl.loop.ctx
 	*ctx = command.Ctx{
 		Cmd:     cmd,
@@ -304,6 +320,7 @@ func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *ke
 		s.stats.keyspaceMisses.Add(tx.Misses)
 	}
 	ctx.Args, ctx.Tx = nil, nil
+	return ctx.WantWrite
 }
 
 func (s *Server) flagMultiError(cl *Client) {
