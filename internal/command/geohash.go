@@ -118,10 +118,28 @@ func (a geoArea) center() (long, lat float64) {
 	return long, lat
 }
 
-// geoDecodeScore decodes a geo set score (52 bits at step 26) into a point.
+// geoDecodeScore decodes a geo set score (52 bits at step 26) into a point. A score no GEOADD
+// wrote (a plain sorted set's) still decodes, through C's conversion as Redis does it.
 func geoDecodeScore(score float64) (long, lat float64) {
-	a, _ := geohashDecode(geoLongRange, geoLatRange, geoBits{bits: uint64(score), step: geoStepMax})
+	a, _ := geohashDecode(geoLongRange, geoLatRange, geoBits{bits: cUint64(score), step: geoStepMax})
 	return a.center()
+}
+
+// cUint64 converts a double to uint64 as C does on x86-64 (Redis's (uint64_t)score): values
+// from 2^63 have 2^63 taken off first, and what is out of range becomes 2^63, the processor's
+// "integer indefinite". Go leaves out-of-range conversions to the implementation.
+func cUint64(f float64) uint64 {
+	const two63 = 1 << 63
+	cvt := func(x float64) uint64 {
+		if x != x || x >= two63 || x < -two63 {
+			return 1 << 63
+		}
+		return uint64(int64(x))
+	}
+	if f < two63 {
+		return cvt(f)
+	}
+	return cvt(f-two63) ^ 1<<63
 }
 
 // geoScore is the sorted-set score of a point.

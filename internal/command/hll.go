@@ -195,10 +195,11 @@ func sparseWalk(sp []byte, f func(start, n, val int)) bool {
 			n = spZeroLen(sp[p])
 			p++
 		case spIsXZero(sp[p]):
-			if p+1 >= len(sp) {
-				return false
+			next := byte(0) // past a truncated opcode Redis reads the string's terminator
+			if p+1 < len(sp) {
+				next = sp[p+1]
 			}
-			n = spXZeroLen(sp[p:])
+			n = spXZeroLen([]byte{sp[p], next})
 			p += 2
 		default:
 			n, val = spValLen(sp[p]), spValValue(sp[p])
