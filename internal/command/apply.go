@@ -256,6 +256,9 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	for _, args := range cmds {
 		a.run(b, args, multi)
 		if a.ctx.Block {
+			if a.ctx.BlockArgs != nil {
+				args = a.ctx.BlockArgs
+			}
 			r, err := a.register(args)
 			if err != nil {
 				a.w.Error("ERR " + err.Error())

@@ -182,8 +182,11 @@ func (a *Applier) serve(b *pebble.Batch, from int) {
 		held := e.Type
 		for _, token := range tokens {
 			served, wants := a.serveOne(b, token, held)
-			if wants && !served {
-				break // the key has nothing left for waiters of its type
+			if wants && !served && held != keyspace.TypeStream {
+				// The key has nothing left for waiters of its type. Not so for a stream:
+				// its readers wait for different things (entries after different IDs, new
+				// entries for different groups), so each is tried.
+				break
 			}
 		}
 	}
@@ -207,14 +210,16 @@ func (a *Applier) serveOne(b *pebble.Batch, token uint64, held keyspace.Type) (s
 	if cmd == nil || cmd.Run == nil {
 		return false, false
 	}
-	if want, ok := blockedType(cmd.Name); ok && held != want {
+	if want, ok := blockedType(cmd.Name); ok && held != want && cmd.Name != "xreadgroup" {
+		// XREADGROUP is the exception: as in Redis, its waiter is answered NOGROUP or
+		// WRONGTYPE when the stream is deleted or replaced.
 		return false, false
 	}
 	a.sw.Reset()
 	a.sw.Proto = a.waitOp.Proto
 	a.resetTx(b, a.state.PendingPhysical(a.waitOp.DB))
 	ctx := Ctx{Cmd: cmd, Args: args, W: &a.sw, Tx: &a.tx, State: a.state, DB: a.waitOp.DB, Now: a.op.Time,
-		Rand: a.rng, Limits: a.limits, InApply: true, Waiters: a.waiters}
+		Rand: a.rng, Limits: a.limits, InApply: true, Waiters: a.waiters, Rerun: true}
 	cmd.Run(&ctx)
 	if ctx.Block {
 		return false, true

@@ -40,6 +40,12 @@ type Ctx struct {
 	BlockTimeout int64    // ms; 0 waits forever
 	BlockKeys    [][]byte // the keys whose changes may serve it
 	NoBlock      bool
+	// BlockArgs, if set when the command blocks, are the arguments to record for the waiter
+	// instead of Args: XREAD resolves "$" to an ID once, when it first blocks.
+	BlockArgs [][]byte
+	// Rerun is set when the command runs again for a waiter; one that blocks again must then
+	// leave no writes behind.
+	Rerun bool
 	// Waiters is apply's registry of blocked clients (nil outside apply).
 	Waiters *keyspace.Waiters
 
