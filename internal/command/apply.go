@@ -301,15 +301,16 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 		return
 	}
 	cmd := Lookup(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) > 1 {
+		// A container (XGROUP) may have no Run of its own: its subcommands do.
+		if sub := cmd.LookupSub(args[1]); sub != nil {
+			cmd = sub
+		}
+	}
 	if cmd == nil || cmd.Run == nil {
 		a.ctx = Ctx{}
 		a.w.Error("ERR unknown command '" + string(args[0]) + "'")
 		return
-	}
-	if len(cmd.Subcommands) > 0 && len(args) > 1 {
-		if sub := cmd.LookupSub(args[1]); sub != nil {
-			cmd = sub
-		}
 	}
 	a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 	a.ctx = Ctx{
