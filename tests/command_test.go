@@ -129,7 +129,7 @@ func TestCommandCountAndList(t *testing.T) {
 		want []string
 	}{
 		{[]any{"COMMAND", "LIST", "FILTERBY", "ACLCAT", "hyperloglog"}, []string{"pfadd", "pfcount", "pfdebug", "pfmerge", "pfselftest"}},
-		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "xa*"}, []string{"xack", "xadd", "xautoclaim"}},
+		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "xa*"}, []string{"xack", "xackdel", "xadd", "xautoclaim"}},
 		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "config|g*"}, []string{"config|get"}},
 		{[]any{"COMMAND", "LIST", "FILTERBY", "MODULE", "search"}, nil},
 		{[]any{"COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"}, nil},
