@@ -36,8 +36,9 @@ type outbox struct {
 	softSince int64 // Unix seconds the pending output went over the soft limit, 0 if under
 }
 
-// maxKeptOutbox is the largest outbox buffer kept for reuse after a flush.
-const maxKeptOutbox = 256 << 10
+// maxKeptOutbox is the largest outbox buffer kept for reuse after a flush: enough for the usual
+// batch, small enough that a burst to many subscribers does not stay allocated after it.
+const maxKeptOutbox = 16 << 10
 
 // pushQueue is one loop's list of connections with pushes to flush.
 type pushQueue struct {
