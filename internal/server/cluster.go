@@ -42,7 +42,10 @@ type clusterNode struct {
 	bus     *transport.Bus
 	id      uint64
 	addr    string // client address as the cluster knows this node
-	busAddr string
+	busAddr string // bus address as the cluster knows this node
+	// busListen is where the bus listens: busAddr unless cluster-announce-bus-port says the
+	// others reach it elsewhere.
+	busListen string
 
 	// ready is set once host and raft are in place; the bus delivers nothing before.
 	ready atomic.Bool
@@ -83,7 +86,7 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 	if len(cfg.Bind) > 0 {
 		bind = cfg.Bind[0]
 	}
-	_, busPort, err := cluster.SplitHostPort(c.busAddr)
+	_, busPort, err := cluster.SplitHostPort(c.busListen)
 	if err != nil {
 		return nil, err
 	}
@@ -185,13 +188,18 @@ func (c *clusterNode) resolveSelf(initial []cluster.InitialNode) error {
 		return fmt.Errorf("several cluster-initial entries have port %d; set cluster-announce-ip", cfg.Port)
 	}
 	h, _, _ := cluster.SplitHostPort(c.addr)
+	var err error
 	if cfg.ClusterPort != 0 {
 		c.busAddr = net.JoinHostPort(h, strconv.Itoa(cfg.ClusterPort))
-		return nil
+	} else if c.busAddr, err = cluster.BusAddr(c.addr); err != nil {
+		return err
 	}
-	var err error
-	c.busAddr, err = cluster.BusAddr(c.addr)
-	return err
+	c.busListen = c.busAddr
+	if cfg.ClusterAnnounceBusPort != 0 {
+		// The others reach this node's bus at another port (NAT, a proxy in between).
+		c.busAddr = net.JoinHostPort(h, strconv.Itoa(cfg.ClusterAnnounceBusPort))
+	}
+	return nil
 }
 
 // join asks the node at target (a client address) to admit this one, retrying while the

@@ -42,6 +42,9 @@ type Config struct {
 	ClusterJoin        string
 	ClusterPort        int
 	ClusterAnnounceIP  string
+	// ClusterAnnounceBusPort is the bus port the other nodes reach this one at, if not the one
+	// it listens on.
+	ClusterAnnounceBusPort int
 	// ClusterSnapshotEntries is how many entries are applied between two checkpoints.
 	ClusterSnapshotEntries int
 	clusterProxy           atomic.Bool

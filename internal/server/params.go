@@ -204,7 +204,7 @@ var params = []*param{
 	{name: "cluster-announce-ip", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterAnnounceIP = v }},
 	{name: "cluster-announce-port", def: "0", kind: kindInt, min: 0, max: 65535},
 	{name: "cluster-announce-tls-port", def: "0", kind: kindInt, min: 0, max: 65535},
-	{name: "cluster-announce-bus-port", def: "0", kind: kindInt, min: 0, max: 65535},
+	{name: "cluster-announce-bus-port", def: "0", kind: kindInt, min: 0, max: 65535, immutable: true, apply: func(c *Config, v string) { c.ClusterAnnounceBusPort = atoi(v) }},
 	{name: "cluster-announce-hostname", def: ""},
 	{name: "cluster-announce-human-nodename", def: ""},
 	{name: "cluster-preferred-endpoint-type", def: "ip", kind: kindEnum, enum: []string{"ip", "hostname", "unknown-endpoint"}},
