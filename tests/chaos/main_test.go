@@ -1,0 +1,22 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestChaosShort runs a short chaos run: a real three-node cluster, its bus behind the proxies
+// (cluster-announce-bus-port), a few kills, pauses and partitions, and the checks.
+func TestChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	dir := t.TempDir()
+	failed, err := chaos(options{duration: 8 * time.Second, nodes: 3, clients: 6, seed: 1, timeout: 500}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed {
+		t.Fatal("a check failed (see the output above)")
+	}
+}
