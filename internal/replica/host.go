@@ -246,6 +246,12 @@ func (h *Host) ReceiveSnapshot(from uint64, header []byte, dir string) error {
 	if r == nil {
 		return fmt.Errorf("replica: no shard %d here", shard)
 	}
+	if v, ok := r.sm.(SnapshotVerifier); ok {
+		if err := v.VerifySnapshot(dir); err != nil {
+			h.cfg.Logger.Error("refused a snapshot that fails verification", "shard", shard, "from", from, "err", err)
+			return fmt.Errorf("snapshot of shard %d fails verification: %w", shard, err)
+		}
+	}
 	r.receiveSnapshot(m, dir)
 	h.wakeup()
 	return nil

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
+	"path/filepath"
 
+	crerrors "github.com/cockroachdb/errors"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	pb "go.etcd.io/raft/v3/raftpb"
@@ -42,6 +45,11 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // errCorruptLog reports a record whose checksum does not match.
 var errCorruptLog = errors.New("replica: corrupt raft log record")
+
+// ErrCorrupt is wrapped by the error of reading a Raft log whose records fail their checksums
+// (or whose entries have a gap): the node's Raft state cannot be trusted, and the node must be
+// rebuilt from the others.
+var ErrCorrupt = errCorruptLog
 
 func openLogStore(dir string, fs vfs.FS) (*logStore, error) {
 	opts := &pebble.Options{FS: fs, MemTableSize: 16 << 20, Logger: quietPebble{}}
@@ -259,3 +267,41 @@ type storageFatal struct{ msg string }
 // that never reached the disk), so neither can the node: it stops, and what it acknowledged
 // before is on disk.
 var ErrStorage = errors.New("replica: raft log storage failed")
+
+// VerifyLog opens the Raft log store in dir (a HostConfig's Dir) and reads the node's ID and
+// the whole state of each shard, verifying every checksum; it changes nothing. A node checks
+// its log this way before it starts, so that a corrupted one is rebuilt rather than trusted.
+// It returns the node's ID (0 if it has none, or if the record holding it is corrupt).
+func VerifyLog(dir string, fs vfs.FS, shards ...uint64) (id uint64, err error) {
+	if fs == nil {
+		fs = vfs.Default
+	}
+	path := filepath.Join(dir, "log")
+	if _, err := fs.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	s, err := openLogStore(path, fs)
+	if err != nil {
+		if crerrors.Is(err, pebble.ErrCorruption) {
+			return 0, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		return 0, err
+	}
+	defer s.close()
+	v, err := s.meta("id")
+	if err != nil {
+		return 0, err
+	}
+	if len(v) == 8 {
+		id = binary.BigEndian.Uint64(v)
+	}
+	for _, shard := range shards {
+		if _, err := s.load(shard); err != nil {
+			if crerrors.Is(err, pebble.ErrCorruption) {
+				err = fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			return id, fmt.Errorf("shard %d: %w", shard, err)
+		}
+	}
+	return id, nil
+}

@@ -30,6 +30,13 @@ type Snapshotter interface {
 	Restore(dir string) (applied uint64, err error)
 }
 
+// SnapshotVerifier is a state machine that can check a snapshot received from the leader (its
+// checksums) before it is installed. One that fails is refused: the stream reports an error to
+// the leader, which sends a snapshot again, and the bad copy is never applied.
+type SnapshotVerifier interface {
+	VerifySnapshot(dir string) error
+}
+
 // Role is a replica's part in its group.
 type Role int
 
