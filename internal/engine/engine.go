@@ -260,11 +260,15 @@ func (e *Engine) syncLoop() {
 }
 
 // Checkpoint writes a consistent copy of the engine to dir, which must not exist, with the
-// write-ahead log flushed first so the copy holds every committed write.
+// write-ahead log flushed first so the copy holds every committed write, and the checksum of
+// every file of it (checksums.go), so the copy can be verified wherever it is read.
 func (e *Engine) Checkpoint(dir string) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.guard(func() error { return e.db.Checkpoint(dir, pebble.WithFlushedWAL()) })
+	if err := e.guard(func() error { return e.db.Checkpoint(dir, pebble.WithFlushedWAL()) }); err != nil {
+		return err
+	}
+	return writeChecksums(e.opts.FS, dir)
 }
 
 // Flush flushes the memtable to an sstable.
