@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -132,11 +134,19 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 		}
 		bootstrap = append(bootstrap, m)
 	}
+	old, rebuilding := rebuildingFrom(cfg.Dir)
 	if c.host.NodeID() == 0 {
 		if applied > 0 {
 			return fail(errors.New("the data directory holds data written outside a cluster; start a cluster node on an empty directory"))
 		}
 		switch {
+		case rebuilding:
+			if old == 0 {
+				old = c.id // the log was too damaged to say; the initial list does
+			}
+			if c.id, err = c.rejoin(old, initial); err != nil {
+				return fail(err)
+			}
 		case cfg.ClusterJoin != "":
 			bootstrap = nil
 			if c.id, err = c.join(cfg.ClusterJoin); err != nil {
@@ -151,7 +161,12 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 			return fail(err)
 		}
 	}
-	if cfg.ClusterJoin != "" {
+	if rebuilding {
+		_ = os.Remove(filepath.Join(cfg.Dir, rebuildMarker))
+	}
+	// Only an initial member bootstraps the group, under its initial ID: a node that joined (or
+	// rebuilt itself under a new ID) gets its state from the leader.
+	if cfg.ClusterJoin != "" || rebuilding || !slices.ContainsFunc(bootstrap, func(m replica.Member) bool { return m.ID == c.id }) {
 		bootstrap = nil
 	}
 	c.bus.SetID(c.id)
@@ -298,6 +313,9 @@ func (m clusterSM) Apply(entries []replica.Entry, results [][]byte) error {
 }
 
 func (m clusterSM) Checkpoint(dir string) error { return m.s.eng.Checkpoint(dir) }
+
+// VerifySnapshot checks a snapshot received from the leader before it is installed.
+func (m clusterSM) VerifySnapshot(dir string) error { return engine.VerifyCheckpoint(dir, nil) }
 
 // Restore swaps the engine for a snapshot. Readers are held off meanwhile (engMu), and
 // everything kept in memory about the data is reloaded: the keyspace state, the record cache,

@@ -117,6 +117,11 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ClusterEnabled {
+		if err := checkState(cfg, logger); err != nil {
+			return nil, err
+		}
+	}
 	var s *Server
 	eng, err := engine.Open(engine.Options{Dir: filepath.Join(cfg.Dir, "engine"), Logger: logger, CacheSize: cfg.CacheSize,
 		OnFailure: func(err error) { s.fail("the disk failed under the data engine", err) }})

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/engine"
+	"github.com/cairn-db/cairn/internal/replica"
+)
+
+// Rebuilding a corrupted replica.
+//
+// A cluster node verifies its state before it starts: every record of its Raft log against its
+// checksum (replica.VerifyLog), and its engine by opening it (Pebble checks its manifest and
+// log). If either fails, the node cannot be trusted: its log may lack entries it told the
+// leader it had, its hard state the vote it gave in a term. It must not take part under its old
+// ID again — Raft's safety rests on a voter remembering its votes, and an ID is never reused —
+// so it rebuilds itself from the others:
+//
+//  1. It writes a marker (dir/rebuild, holding its old ID) and moves its state aside to
+//     dir/corrupt-<unix time>/ for the operator, and logs why.
+//  2. It starts empty, asks the cluster (through a peer named in cluster-initial or
+//     cluster-join) to remove its old ID, and joins as a new member.
+//  3. The leader streams it a snapshot (verified on receipt) and makes it a voter once it has
+//     caught up.
+//
+// A crash in between resumes at step 2: the marker stays until the node has its new ID.
+const rebuildMarker = "rebuild"
+
+// checkState verifies a cluster node's state and moves a corrupted one aside. Errors that are
+// not corruption (a permission, a missing disk) are returned and nothing is moved.
+func checkState(cfg *Config, logger *slog.Logger) error {
+	raftDir := filepath.Join(cfg.Dir, "raft")
+	engineDir := filepath.Join(cfg.Dir, "engine")
+	id, err := replica.VerifyLog(raftDir, nil, mainShard)
+	var cause error
+	switch {
+	case errors.Is(err, replica.ErrCorrupt):
+		cause = fmt.Errorf("raft log: %w", err)
+	case err != nil:
+		return fmt.Errorf("verify the raft log: %w", err)
+	default:
+		eng, err := engine.Open(engine.Options{Dir: engineDir, Logger: logger, CacheSize: 8 << 20})
+		switch {
+		case err == nil:
+			if err := eng.Close(); err != nil && engine.IsCorruption(err) {
+				cause = fmt.Errorf("engine: %w", err)
+			}
+		case engine.IsCorruption(err):
+			cause = fmt.Errorf("engine: %w", err)
+		default:
+			return err
+		}
+	}
+	if cause == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, rebuildMarker)); err == nil {
+		// A rebuild was under way: what is here is the new, partial state. Keep the old ID.
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir, rebuildMarker)); err == nil {
+			id, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		}
+	}
+	if err := writeFileSync(filepath.Join(cfg.Dir, rebuildMarker), []byte(strconv.FormatUint(id, 10)+"\n")); err != nil {
+		return fmt.Errorf("state failed verification (%v), and marking it for a rebuild failed: %w", cause, err)
+	}
+	aside := filepath.Join(cfg.Dir, fmt.Sprintf("corrupt-%d", time.Now().Unix()))
+	if err := os.MkdirAll(aside, 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{raftDir, engineDir} {
+		if err := os.Rename(d, filepath.Join(aside, filepath.Base(d))); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("move corrupted state aside: %w", err)
+		}
+	}
+	logger.Error("this node's state failed verification: it was moved aside and the node rebuilds itself from the cluster as a new member",
+		"cause", cause, "moved_to", aside, "old_node", id)
+	return nil
+}
+
+// rebuildingFrom reports whether a rebuild is under way, and the ID the node had.
+func rebuildingFrom(dir string) (old uint64, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, rebuildMarker))
+	if err != nil {
+		return 0, false
+	}
+	old, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return old, true
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// rejoin takes the node back into the cluster under a new ID: it has the old ID removed, then
+// joins through a peer. It retries until a peer with a leader behind it answers.
+func (c *clusterNode) rejoin(old uint64, initial []cluster.InitialNode) (uint64, error) {
+	cfg := c.s.cfg
+	var targets []string
+	if cfg.ClusterJoin != "" {
+		targets = append(targets, cfg.ClusterJoin)
+	}
+	for _, n := range initial {
+		if n.Addr != c.addr {
+			targets = append(targets, n.Addr)
+		}
+	}
+	if len(targets) == 0 {
+		return 0, errors.New("rebuilding a corrupted node needs a peer to rebuild from: set cluster-join")
+	}
+	for attempt := 0; ; attempt++ {
+		target := targets[attempt%len(targets)]
+		if old != 0 {
+			if err := c.removeThrough(target, old); err != nil {
+				c.logger.Warn("rebuild: removing the old node ID failed; retrying", "old_node", old, "through", target, "err", err)
+				time.Sleep(time.Second)
+				continue
+			}
+			c.logger.Info("rebuild: the old node ID was removed from the cluster", "old_node", old)
+			old = 0
+		}
+		id, err := c.join(target)
+		if err == nil {
+			c.logger.Info("rebuild: joined the cluster as a new member; a snapshot from the leader follows", "node", id)
+			return id, nil
+		}
+		c.logger.Warn("rebuild: joining failed; retrying", "through", target, "err", err)
+	}
+}
+
+// removeThrough asks the node at target (a client address) to have the leader remove id. An ID
+// already removed counts as done.
+func (c *clusterNode) removeThrough(target string, id uint64) error {
+	bus, err := cluster.BusAddr(target)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = c.bus.Call(ctx, bus, reqRemove, binary.BigEndian.AppendUint64(nil, id))
+	if err != nil && strings.Contains(err.Error(), fmt.Sprintf("no node %d", id)) {
+		return nil
+	}
+	return err
+}
