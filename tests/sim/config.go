@@ -73,6 +73,7 @@ type Faults struct {
 	// Network: payloads dropped (by chance or partition), duplicated, delayed by a spike.
 	Dropped, Duplicated, Spikes, Delivered int
 	SnapshotsSent, SnapshotsDropped        int
+	SnapshotsCorrupted, SnapshotsRefused   int
 }
 
 func (f Faults) String() string {
@@ -98,6 +99,8 @@ func (f Faults) String() string {
 	add("msgs-delivered", f.Delivered)
 	add("snapshots-sent", f.SnapshotsSent)
 	add("snapshots-lost", f.SnapshotsDropped)
+	add("snapshots-damaged", f.SnapshotsCorrupted)
+	add("snapshots-refused", f.SnapshotsRefused)
 	if len(parts) == 0 {
 		return "none"
 	}

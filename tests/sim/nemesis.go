@@ -234,7 +234,7 @@ func (w *World) lossBurst() {
 func (w *World) healAll() {
 	w.net.blocked = map[[2]uint64]bool{}
 	w.healed = true
-	w.net.drop, w.net.dup, w.net.spike = 0, 0, 0
+	w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
 	for _, n := range w.nodes {
 		n.fault.set(diskOK)
 		n.slow = 0

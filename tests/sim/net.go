@@ -19,12 +19,12 @@ type Network struct {
 	// blocked[from][to] cuts the link from one node to another (one way).
 	blocked map[[2]uint64]bool
 	// drop is the chance a payload is lost; dup that it arrives twice; spike that it is held
-	// up far longer than usual.
-	drop, dup, spike float64
+	// up far longer than usual; corruptSnap that a snapshot stream has a bit flipped.
+	drop, dup, spike, corruptSnap float64
 }
 
 func newNetwork(w *World) *Network {
-	return &Network{w: w, blocked: map[[2]uint64]bool{}, drop: 0.01, dup: 0.01, spike: 0.02}
+	return &Network{w: w, blocked: map[[2]uint64]bool{}, drop: 0.01, dup: 0.01, spike: 0.02, corruptSnap: 0.3}
 }
 
 func (nw *Network) cut(from, to uint64) bool { return nw.blocked[[2]uint64{from, to}] }
@@ -132,6 +132,18 @@ func (e *endpoint) SendSnapshot(to uint64, header []byte, dir string) error {
 		size += len(f.data)
 	}
 	w.faults.SnapshotsSent++
+	if w.chance(nw.corruptSnap) && size > 0 {
+		// A bit flips on the way: the receiver must refuse the copy, not install it.
+		i := w.rng.IntN(len(files))
+		for len(files[i].data) == 0 {
+			i = (i + 1) % len(files)
+		}
+		f := &files[i]
+		f.data = append([]byte(nil), f.data...)
+		f.data[w.rng.IntN(len(f.data))] ^= byte(1 << w.rng.IntN(8))
+		w.faults.SnapshotsCorrupted++
+		w.tracef("snapshot n%d->n%d: %s damaged in transit", e.from, to, f.name)
+	}
 	d := nw.latency() + time.Duration(size/(100<<10))*time.Millisecond
 	w.tracef("snapshot n%d->n%d %d files %d bytes in %v", e.from, to, len(files), size, d)
 	header = append([]byte(nil), header...)
@@ -192,6 +204,7 @@ func (nw *Network) deliverSnapshot(from, to uint64, header []byte, files []snapF
 		return
 	}
 	if err := n.host.ReceiveSnapshot(from, header, dir); err != nil {
+		w.faults.SnapshotsRefused++
 		w.tracef("snapshot n%d->n%d refused: %v", from, to, err)
 		_ = fs.RemoveAll(dir)
 		return

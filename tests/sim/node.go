@@ -367,6 +367,10 @@ func (m machine) Apply(entries []replica.Entry, results [][]byte) error {
 
 func (m machine) Checkpoint(dir string) error { return m.s.eng.Checkpoint(dir) }
 
+// VerifySnapshot is server.clusterSM's: every block of a received checkpoint is read and its
+// checksum checked before it is installed.
+func (m machine) VerifySnapshot(dir string) error { return engine.VerifyCheckpoint(dir, m.s.node.fs) }
+
 // Restore mirrors server.clusterSM.Restore.
 func (m machine) Restore(dir string) (uint64, error) {
 	s := m.s

@@ -15,7 +15,7 @@ func Run(cfg Config) Result {
 	w := newWorld(cfg)
 	w.net = newNetwork(w)
 	if cfg.NoFaults {
-		w.net.drop, w.net.dup, w.net.spike = 0, 0, 0
+		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
 	}
 	w.tracef("seed %d: %s", cfg.Seed, cfg)
 	for i := range cfg.Nodes {

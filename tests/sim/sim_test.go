@@ -27,6 +27,9 @@ var regressions = []struct {
 	{44, "a node crashed after installing a snapshot whose log record was not synced; it restarted " +
 		"with its state machine ahead of its log and panicked at every start when it checkpointed " +
 		"(replica: sync a snapshot's record; never snapshot past the log's last index)"},
+	{14, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
+		"a damaged last record as a torn tail) and was installed short of writes: replicas diverged " +
+		"(engine: checkpoints carry a checksum list of their files, verified before install)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
