@@ -12,14 +12,56 @@ import (
 
 func init() {
 	Register(
-		&Command{Name: "xadd", Run: runXAdd},
+		&Command{Name: "xadd", Run: runXAdd, Args: xaddArgs()},
 		&Command{Name: "xlen", Run: runXLen},
 		&Command{Name: "xrange", Run: runXRange},
 		&Command{Name: "xrevrange", Run: runXRange},
 		&Command{Name: "xdel", Run: runXDel},
-		&Command{Name: "xtrim", Run: runXTrim},
+		&Command{Name: "xtrim", Run: runXTrim, Args: xtrimArgs()},
 		&Command{Name: "xsetid", Run: runXSetID},
 	)
+}
+
+// refPolicyArg is Redis 8.2's deletion policy argument of XADD and XTRIM.
+var refPolicyArg = Arg{Name: "condition", Type: "oneof", Optional: true, KeySpecIndex: -1, Since: "8.2.0", Args: []Arg{
+	{Name: "keepref", Type: "pure-token", Token: "KEEPREF", KeySpecIndex: -1},
+	{Name: "delref", Type: "pure-token", Token: "DELREF", KeySpecIndex: -1},
+	{Name: "acked", Type: "pure-token", Token: "ACKED", KeySpecIndex: -1},
+}}
+
+func trimArg(optional bool) Arg {
+	return Arg{Name: "trim", Type: "block", Optional: optional, KeySpecIndex: -1, Args: []Arg{
+		{Name: "strategy", Type: "oneof", KeySpecIndex: -1, Args: []Arg{
+			{Name: "maxlen", Type: "pure-token", Token: "MAXLEN", KeySpecIndex: -1},
+			{Name: "minid", Type: "pure-token", Token: "MINID", KeySpecIndex: -1, Since: "6.2.0"},
+		}},
+		{Name: "operator", Type: "oneof", Optional: true, KeySpecIndex: -1, Args: []Arg{
+			{Name: "equal", Type: "pure-token", Token: "=", KeySpecIndex: -1},
+			{Name: "approximately", Type: "pure-token", Token: "~", KeySpecIndex: -1},
+		}},
+		{Name: "threshold", Type: "string", KeySpecIndex: -1},
+		{Name: "count", Type: "integer", Token: "LIMIT", Optional: true, KeySpecIndex: -1, Since: "6.2.0"},
+	}}
+}
+
+// xaddArgs and xtrimArgs are the 8.2 grammars, with the deletion policy.
+func xaddArgs() []Arg {
+	return []Arg{{Name: "key", Type: "key", KeySpecIndex: 0},
+		{Name: "nomkstream", Type: "pure-token", Token: "NOMKSTREAM", Optional: true, KeySpecIndex: -1, Since: "6.2.0"},
+		refPolicyArg, trimArg(true),
+		{Name: "id-selector", Type: "oneof", KeySpecIndex: -1, Args: []Arg{
+			{Name: "auto-id", Type: "pure-token", Token: "*", KeySpecIndex: -1},
+			{Name: "id", Type: "string", KeySpecIndex: -1},
+		}},
+		{Name: "data", Type: "block", Multiple: true, KeySpecIndex: -1, Args: []Arg{
+			{Name: "field", Type: "string", KeySpecIndex: -1},
+			{Name: "value", Type: "string", KeySpecIndex: -1},
+		}},
+	}
+}
+
+func xtrimArgs() []Arg {
+	return []Arg{{Name: "key", Type: "key", KeySpecIndex: 0}, trimArg(false), refPolicyArg}
 }
 
 // streamNodeSize is the number of entries per node Redis's approximate trimming removes at once

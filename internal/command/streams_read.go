@@ -317,11 +317,17 @@ func (c *Ctx) serveGroup(w *resp.Writer, a *readArgs, src *readSource) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if cons == nil {
+	created := cons == nil
+	if created {
 		if cons, err = s.CreateConsumer(g, a.consumer, c.Now); err != nil {
 			return false, err
 		}
-		c.Tx.Notify('t', "xgroup-createconsumer", src.key)
+	}
+	save := func() error {
+		if created {
+			c.Tx.Notify('t', "xgroup-createconsumer", src.key)
+		}
+		return s.Save()
 	}
 	cons.SeenTime = c.Now
 	s.MarkConsumer(cons)
@@ -340,9 +346,9 @@ func (c *Ctx) serveGroup(w *resp.Writer, a *readArgs, src *readSource) (bool, er
 		if c.Rerun && a.timeout >= 0 {
 			return false, nil // blocks again; nothing is saved
 		}
-		return false, s.Save()
+		return false, save()
 	}
-	if err := s.Save(); err != nil {
+	if err := save(); err != nil {
 		return false, err
 	}
 	readItem(w, src.key)
