@@ -93,6 +93,12 @@ type pendingReply struct {
 	multi []*command.Command // EXEC's queued commands
 	start time.Time
 	drop  bool
+	// The command's arguments, for the slow log if it turns out slow: args for a server-side
+	// command that replies later, op (the encoded operation) for a write, multiArgs for EXEC's
+	// queued commands.
+	args      [][]byte
+	op        []byte
+	multiArgs [][][]byte
 }
 
 // clientInfo is the copy of a client's session state that other goroutines may read.

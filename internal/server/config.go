@@ -71,6 +71,11 @@ type liveConfig struct {
 	notifyFlags     atomic.Uint32
 	outputLimits    atomic.Pointer[outputLimits]
 	trackingMaxKeys atomic.Int64
+
+	// Diagnostics (slowlog.go, latency.go).
+	slowlogSlower, slowlogMaxLen atomic.Int64
+	latencyThreshold             atomic.Int64
+	latencyTracking              atomic.Bool
 }
 
 // RequirePass is the password of the default user ("" for none).

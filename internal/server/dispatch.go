@@ -85,7 +85,9 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		case refused != nil:
 			s.reject(refused, reply)
 		case ran != nil:
-			s.account(ran, start, reply)
+			if d := s.account(ran, start, reply); s.isSlow(d) {
+				s.observeSlow(cl, ran, args, d)
+			}
 			s.feedMonitors(cl, db, ran, args)
 		case len(reply) > 0 && reply[0] == '-':
 			s.noteError(reply)
@@ -156,7 +158,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 			s.feedMonitors(cl, db, qc, q)
 		}
 		s.feedMonitors(cl, db, full, args)
-		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, start: start, drop: drop})
+		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queued, start: start, drop: drop})
 		p := s.execProposal(cl)
 		cl.publish()
 		return p, false
@@ -194,7 +196,7 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		if cl.deferred {
 			// The handler replies later, through complete (DEBUG SLEEP).
 			cl.deferred = false
-			cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop})
+			cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop, args: copyArgs(args)})
 			s.feedMonitors(cl, db, full, args)
 			return nil, true
 		}
@@ -221,8 +223,9 @@ func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, d
 		s.noteBigValues(args)
 	}
 	s.feedMonitors(cl, db, cmd, args)
-	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop})
-	return s.proposal(cl, 0, args)
+	p := s.proposal(cl, 0, args)
+	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, op: p.Data})
+	return p
 }
 
 // mayWrite reports whether this node may propose writes of its own accord: a follower leaves

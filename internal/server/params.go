@@ -138,15 +138,15 @@ var params = []*param{
 	{name: "set-max-listpack-value", def: "64", kind: kindInt, min: 0, max: math.MaxInt64},
 	{name: "zset-max-listpack-entries", alias: "zset-max-ziplist-entries", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
 	{name: "zset-max-listpack-value", alias: "zset-max-ziplist-value", def: "64", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "hll-sparse-max-bytes", def: "3000", kind: kindMemory, min: 0, max: math.MaxInt64},
+	{name: "hll-sparse-max-bytes", def: "3000", kind: kindMemory, min: 0, max: math.MaxInt64, used: true},
 	{name: "stream-node-max-bytes", def: "4096", kind: kindMemory, min: 0, max: math.MaxInt64},
 	{name: "stream-node-max-entries", def: "100", kind: kindInt, min: 0, max: math.MaxInt64},
 
 	// Diagnostics.
-	{name: "slowlog-log-slower-than", def: "10000", kind: kindInt, min: -1, max: math.MaxInt64},
-	{name: "slowlog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "latency-monitor-threshold", def: "0", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "latency-tracking", def: "yes", kind: kindBool},
+	{name: "slowlog-log-slower-than", def: "10000", kind: kindInt, min: -1, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.slowlogSlower.Store(int64(atoi(v))) }},
+	{name: "slowlog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.slowlogMaxLen.Store(int64(atoi(v))) }},
+	{name: "latency-monitor-threshold", def: "0", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.latencyThreshold.Store(int64(atoi(v))) }},
+	{name: "latency-tracking", def: "yes", kind: kindBool, used: true, apply: func(c *Config, v string) { c.live.latencyTracking.Store(v == "yes") }},
 	{name: "latency-tracking-info-percentiles", def: "50 99 99.9", kind: kindPercentiles},
 	{name: "notify-keyspace-events", def: "", kind: kindNotify, used: true, apply: applyNotify},
 	{name: "tracking-table-max-keys", def: "1000000", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) {

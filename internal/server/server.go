@@ -65,6 +65,8 @@ type Server struct {
 	blockedClients atomic.Int64
 	cmdStats       cmdStats
 	errStats       errorStats
+	slow           slowLog
+	latency        latencyMonitor
 	rates          rates
 	pause          pauseState
 	mon            monitors
@@ -381,7 +383,9 @@ func (s *Server) emit(cl *Client, r []byte) {
 		p := cl.pending[0]
 		copy(cl.pending, cl.pending[1:])
 		cl.pending = cl.pending[:len(cl.pending)-1]
-		s.account(p.cmd, p.start, r)
+		if d := s.account(p.cmd, p.start, r); s.isSlow(d) {
+			s.observePending(cl, &p, d)
+		}
 		if p.multi != nil && len(r) > 0 && r[0] == '*' {
 			s.accountExec(p.multi, p.start, r)
 		}

@@ -13,6 +13,8 @@ import (
 // loop, so they are atomic.
 type cmdStat struct {
 	calls, usec, rejected, failed atomic.Int64
+	// hist is the distribution of the command's durations, for LATENCY HISTOGRAM (latency.go).
+	hist latencyHist
 }
 
 // cmdStats holds a cmdStat for every command and subcommand. The map is built once, before the
@@ -36,6 +38,7 @@ func (m cmdStats) reset() {
 		st.usec.Store(0)
 		st.rejected.Store(0)
 		st.failed.Store(0)
+		st.hist.reset()
 	}
 }
 
@@ -100,20 +103,26 @@ func (s *Server) noteError(reply []byte) {
 }
 
 // account records a command that ran: its time and whether it failed (replied with an error).
-func (s *Server) account(c *command.Command, start time.Time, reply []byte) {
+// It returns the time the command took.
+func (s *Server) account(c *command.Command, start time.Time, reply []byte) time.Duration {
+	d := time.Since(start)
 	failed := len(reply) > 0 && reply[0] == '-'
 	if failed {
 		s.noteError(reply)
 	}
 	st := s.cmdStats[c]
 	if st == nil {
-		return
+		return d
 	}
 	st.calls.Add(1)
-	st.usec.Add(time.Since(start).Microseconds())
+	st.usec.Add(d.Microseconds())
 	if failed {
 		st.failed.Add(1)
 	}
+	if s.cfg.live.latencyTracking.Load() {
+		st.hist.record(d)
+	}
+	return d
 }
 
 // reject records a command refused before it ran (arity, authentication, transaction state).
