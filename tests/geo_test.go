@@ -12,7 +12,10 @@ import (
 // Geo tests. The step tables were recorded from redis-server 7.0, whose geo commands Redis 8
 // keeps unchanged.
 
-func TestGeoScript(t *testing.T) { runSections(t, geoSections) }
+func TestGeoScript(t *testing.T) {
+	runSections(t, geoSections)
+	runSections(t, geoTieSections)
+}
 
 func TestGeoRESP3(t *testing.T) {
 	srv := servertest.Start(t)
@@ -319,4 +322,17 @@ var geoRESP3Steps = []respStep{
 	{[]string{"georadius", "g", "15", "37", "200", "km", "withcoord"}, "*2\r\n*2\r\n$7\r\nPalermo\r\n*2\r\n,13.36138933897018433\r\n,38.11555639549629859\r\n*2\r\n$7\r\nCatania\r\n*2\r\n,15.08726745843887329\r\n,37.50266842333162032\r\n"},
 	{[]string{"geosearch", "nokey", "frommember", "x", "byradius", "1", "km"}, "*0\r\n"},
 	{[]string{"geosearch", "g", "fromlonlat", "0", "0", "byradius", "1", "km"}, "*0\r\n"},
+}
+
+// Matches at equal distances, ordered as Redis's pqsort (COUNT) and qsort order them.
+var geoTieSections = []respSection{
+	{"equal distances", []respStep{
+		{[]string{"geoadd", "t", "10.100000", "40.100000", "m41", "10.900000", "40.900000", "m19", "10.300000", "40.700000", "m50", "10.100000", "40.100000", "m83", "10.900000", "40.900000", "m06", "10.300000", "40.700000", "m09", "10.100000", "40.100000", "m68", "10.900000", "40.900000", "m12", "10.300000", "40.700000", "m46", "10.100000", "40.100000", "m74", "10.900000", "40.900000", "m07", "10.300000", "40.700000", "m64", "10.100000", "40.100000", "m27", "10.900000", "40.900000", "m04", "10.300000", "40.700000", "m11", "10.100000", "40.100000", "m55", "10.900000", "40.900000", "m53", "10.300000", "40.700000", "m08", "10.100000", "40.100000", "m30", "10.900000", "40.900000", "m11", "10.300000", "40.700000", "m70", "10.100000", "40.100000", "m54", "10.900000", "40.900000", "m07", "10.300000", "40.700000", "m72"}, ":22\r\n"},
+		{[]string{"geosearch", "t", "fromlonlat", "10.5", "40.5", "byradius", "500", "km", "asc", "count", "5"}, "*5\r\n$3\r\nm64\r\n$3\r\nm72\r\n$3\r\nm70\r\n$3\r\nm08\r\n$3\r\nm50\r\n"},
+		{[]string{"geosearch", "t", "fromlonlat", "10.5", "40.5", "byradius", "500", "km", "desc", "count", "7", "withdist"}, "*7\r\n*2\r\n$3\r\nm83\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm30\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm41\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm54\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm55\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm68\r\n$7\r\n55.9530\r\n*2\r\n$3\r\nm74\r\n$7\r\n55.9530\r\n"},
+		{[]string{"geosearch", "t", "fromlonlat", "10.5", "40.5", "byradius", "500", "km", "asc", "count", "11"}, "*11\r\n$3\r\nm64\r\n$3\r\nm72\r\n$3\r\nm70\r\n$3\r\nm08\r\n$3\r\nm50\r\n$3\r\nm46\r\n$3\r\nm09\r\n$3\r\nm53\r\n$3\r\nm04\r\n$3\r\nm06\r\n$3\r\nm07\r\n"},
+		{[]string{"geosearch", "t", "fromlonlat", "10.5", "40.5", "byradius", "500", "km", "asc"}, "*22\r\n$3\r\nm08\r\n$3\r\nm09\r\n$3\r\nm46\r\n$3\r\nm50\r\n$3\r\nm64\r\n$3\r\nm70\r\n$3\r\nm72\r\n$3\r\nm04\r\n$3\r\nm06\r\n$3\r\nm07\r\n$3\r\nm11\r\n$3\r\nm12\r\n$3\r\nm19\r\n$3\r\nm53\r\n$3\r\nm27\r\n$3\r\nm30\r\n$3\r\nm41\r\n$3\r\nm54\r\n$3\r\nm55\r\n$3\r\nm68\r\n$3\r\nm74\r\n$3\r\nm83\r\n"},
+		{[]string{"geosearch", "t", "fromlonlat", "10.5", "40.5", "byradius", "500", "km", "desc"}, "*22\r\n$3\r\nm27\r\n$3\r\nm30\r\n$3\r\nm41\r\n$3\r\nm54\r\n$3\r\nm55\r\n$3\r\nm68\r\n$3\r\nm74\r\n$3\r\nm83\r\n$3\r\nm04\r\n$3\r\nm06\r\n$3\r\nm07\r\n$3\r\nm11\r\n$3\r\nm12\r\n$3\r\nm19\r\n$3\r\nm53\r\n$3\r\nm08\r\n$3\r\nm09\r\n$3\r\nm46\r\n$3\r\nm50\r\n$3\r\nm64\r\n$3\r\nm70\r\n$3\r\nm72\r\n"},
+		{[]string{"georadius", "t", "10.5", "40.5", "500", "km", "count", "3"}, "*3\r\n$3\r\nm64\r\n$3\r\nm72\r\n$3\r\nm70\r\n"},
+	}},
 }

@@ -31,6 +31,7 @@ func TestHLLRESP3(t *testing.T) {
 		{[]string{"pfcount", "h", "nokey"}, ":2\r\n"},
 		{[]string{"pfmerge", "m", "h"}, "+OK\r\n"},
 		{[]string{"pfdebug", "encoding", "m"}, "+sparse\r\n"},
+		{[]string{"object", "encoding", "m"}, "$3\r\nraw\r\n"},
 		{[]string{"pfdebug", "decode", "nokey"}, "-ERR The specified key does not exist\r\n"},
 		{[]string{"set", "s", "x"}, "+OK\r\n"},
 		{[]string{"pfcount", "s"}, "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n"},

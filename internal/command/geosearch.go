@@ -86,12 +86,7 @@ func geoSearch(c *Ctx, src int, flags int) {
 		c.Fail(err)
 		return
 	}
-	switch q.sort {
-	case geoSortAsc:
-		sort.SliceStable(points, func(i, j int) bool { return points[i].dist < points[j].dist })
-	case geoSortDesc:
-		sort.SliceStable(points, func(i, j int) bool { return points[i].dist > points[j].dist })
-	}
+	geoSort(points, q.sort, q.count)
 	if q.count != 0 && int64(len(points)) > q.count {
 		points = points[:q.count]
 	}
@@ -114,6 +109,33 @@ func geoSearch(c *Ctx, src int, flags int) {
 		return
 	}
 	c.geoReply(&q, points)
+}
+
+// geoSort orders the matches by distance as Redis does: all of them with the C library's qsort
+// (glibc's is a stable merge sort), or with pqsort only as far as the first count when fewer are
+// returned, which decides the order of equal distances there.
+func geoSort(points []geoPoint, order int, count int64) {
+	if order == geoSortNone {
+		return
+	}
+	cmp := func(a, b *geoPoint) int {
+		c := 0
+		switch {
+		case a.dist > b.dist:
+			c = 1
+		case a.dist < b.dist:
+			c = -1
+		}
+		if order == geoSortDesc {
+			c = -c
+		}
+		return c
+	}
+	if count != 0 && int64(len(points)) > count {
+		pqsort(points, cmp, 0, int(count)-1)
+		return
+	}
+	sort.SliceStable(points, func(i, j int) bool { return cmp(&points[i], &points[j]) < 0 })
 }
 
 // parseGeoQuery parses the centre, the shape and the options of a search, with Redis's checks

@@ -82,12 +82,13 @@ func encodingOf(e *keyspace.Entry) string {
 }
 
 // stringEncoding is Redis's encoding of a string value: "int" for a 64-bit integer in canonical
-// form, "embstr" up to 44 bytes, "raw" beyond.
+// form, "embstr" up to 44 bytes, "raw" beyond, and "raw" for a HyperLogLog, which PFADD and
+// PFMERGE build as raw strings whatever their length.
 func stringEncoding(v []byte) string {
 	if _, ok := stringInt(v); ok {
 		return "int"
 	}
-	if len(v) <= embstrLimit {
+	if len(v) <= embstrLimit && !isHLL(v) {
 		return "embstr"
 	}
 	return "raw"
