@@ -336,3 +336,23 @@ var geoTieSections = []respSection{
 		{[]string{"georadius", "t", "10.5", "40.5", "500", "km", "count", "3"}, "*3\r\n$3\r\nm64\r\n$3\r\nm72\r\n$3\r\nm70\r\n"},
 	}},
 }
+
+// TestHLLGeoEvents checks the keyspace events of the HyperLogLog and geo commands, as
+// redis-server sends them for the same commands.
+func TestHLLGeoEvents(t *testing.T) {
+	srv := servertest.Start(t, "--notify-keyspace-events", "KEA")
+	l := listen(t, srv, 2)
+	runNotifySteps(t, srv.Client(), l, true, true, []notifyStep{
+		{[]any{"PFADD", "h", "a"}, []string{"pfadd h"}},
+		{[]any{"PFADD", "h", "a"}, nil},
+		{[]any{"PFCOUNT", "h"}, nil},
+		{[]any{"PFMERGE", "m", "h"}, []string{"pfadd m"}},
+		{[]any{"PFDEBUG", "TODENSE", "h"}, nil},
+		{[]any{"GEOADD", "g", "1", "1", "a", "2", "2", "b"}, []string{"zadd g"}},
+		{[]any{"GEOADD", "g", "1", "1", "a"}, nil},
+		{[]any{"GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "1", "1", "BYRADIUS", "500", "km"}, []string{"geosearchstore d"}},
+		{[]any{"GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "50", "50", "BYRADIUS", "1", "m"}, []string{"del d"}},
+		{[]any{"GEORADIUS", "g", "1", "1", "500", "km", "STOREDIST", "d2"}, []string{"georadiusstore d2"}},
+		{[]any{"GEORADIUS", "nokey", "50", "50", "1", "km", "STORE", "g"}, []string{"del g"}},
+	})
+}
