@@ -113,15 +113,18 @@ func (s *Server) start() {
 	}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
 	args := append([]string{"server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir}, s.Args...)
-	s.cmd = exec.Command(Binary(s.t), args...)
-	s.log = &bytes.Buffer{}
-	s.cmd.Stdout = &lockedWriter{b: s.log, mu: &s.mu}
-	s.cmd.Stderr = s.cmd.Stdout
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(Binary(s.t), args...)
+	if s.log == nil {
+		s.log = &bytes.Buffer{} // kept across restarts, so a failure shows every run's log
+	}
+	cmd.Stdout = &lockedWriter{b: s.log, mu: &s.mu}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	done := make(chan struct{})
+	s.cmd, s.done = cmd, done
+	go func() { _ = cmd.Wait(); close(done) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
