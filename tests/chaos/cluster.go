@@ -42,7 +42,10 @@ type cluster struct {
 }
 
 // freePorts finds n client ports whose bus ports (port + 10000) are free too, and n more for
-// the buses to listen on.
+// the buses to listen on. The ports the processes bind (client and bus) lie below the kernel's
+// ephemeral range (32768 and up), so no outgoing connection of another program can take one
+// while its node is down between a kill and a restart; the proxies, which hold theirs for the
+// whole run, take the ports above.
 func freePorts(n int) (client, bus []int, err error) {
 	taken := map[int]bool{}
 	free := func(p int) bool {
@@ -62,7 +65,7 @@ func freePorts(n int) (client, bus []int, err error) {
 			taken[p], taken[p+10000] = true, true
 		}
 	}
-	for p := 40000 + os.Getpid()%5000; len(bus) < n && p < 65000; p++ {
+	for p := 10000 + os.Getpid()%5000; len(bus) < n && p < 20000; p++ {
 		if free(p) {
 			bus = append(bus, p)
 			taken[p] = true
@@ -259,8 +262,33 @@ func (c *cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster not ready after %v", timeout)
+			return fmt.Errorf("cluster not ready after %v%s", timeout, c.describe(ctx))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// describe says, for each node, what CLUSTER INFO answers (or why not) and the end of its log:
+// what a failed readiness wait needs to be diagnosed.
+func (c *cluster) describe(ctx context.Context) string {
+	var b strings.Builder
+	for _, nd := range c.nodes {
+		state := "running"
+		switch {
+		case nd.crashed():
+			state = "exited on its own"
+		case !nd.running():
+			state = "down or paused"
+		}
+		info, err := clusterInfo(ctx, nd.addr)
+		fmt.Fprintf(&b, "\nnode %d (%s, %s): cluster_state=%q raft_role=%q err=%v", nd.id, nd.addr, state, info["cluster_state"], info["raft_role"], err)
+		if data, err := os.ReadFile(filepath.Join(c.logDir, fmt.Sprintf("node%d.log", nd.id))); err == nil {
+			lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+			if len(lines) > 15 {
+				lines = lines[len(lines)-15:]
+			}
+			b.WriteString("\n    " + strings.Join(lines, "\n    "))
+		}
+	}
+	return b.String()
 }

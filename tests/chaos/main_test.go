@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestChaosShort runs a short chaos run: a real three-node cluster, its bus behind the proxies
@@ -11,6 +13,7 @@ func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
+	redis.SetLogger(quiet{}) // dial failures are expected: nodes are killed on purpose
 	dir := t.TempDir()
 	failed, err := chaos(options{duration: 8 * time.Second, nodes: 3, clients: 6, seed: 1, timeout: 500}, dir)
 	if err != nil {
