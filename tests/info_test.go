@@ -1,7 +1,12 @@
 package tests
 
 import (
+	"fmt"
+	"math"
+	"math/bits"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,8 +40,9 @@ func TestInfoSections(t *testing.T) {
 	}{
 		{[]string{"INFO"}, dflt},
 		{[]string{"INFO", "default"}, dflt},
-		{[]string{"INFO", "all"}, append(append([]string{}, dflt...), "Commandstats")},
-		{[]string{"INFO", "everything"}, append(append([]string{}, dflt...), "Commandstats")},
+		{[]string{"INFO", "all"}, append(append([]string{}, dflt...), "Commandstats", "Latencystats")},
+		{[]string{"INFO", "everything"}, append(append([]string{}, dflt...), "Commandstats", "Latencystats")},
+		{[]string{"INFO", "latencystats"}, []string{"Latencystats"}},
 		{[]string{"INFO", "server"}, []string{"Server"}},
 		{[]string{"INFO", "CLIENTS", "keyspace", "commandstats"}, []string{"Clients", "Keyspace", "Commandstats"}},
 		{[]string{"INFO", "nosuch"}, nil},
@@ -122,5 +128,84 @@ func TestInfoCounters(t *testing.T) {
 	_, f = parseInfo(t, c.Do("INFO", "all"))
 	if f["total_error_replies"] != "0" || f["keyspace_hits"] != "0" || f["cmdstat_get"] != "" {
 		t.Errorf("after RESETSTAT: errors=%s hits=%s get=%q", f["total_error_replies"], f["keyspace_hits"], f["cmdstat_get"])
+	}
+}
+
+// hdrBounds returns the lowest and highest value of the HDR counter (1 ns..1 s, two digits)
+// holding ns, as Redis's hdr_histogram computes them.
+func hdrBounds(ns int64) (lo, hi int64) {
+	b := bits.Len64(uint64(ns)|255) - 8
+	lo = ns >> b << b
+	return lo, lo + 1<<b - 1
+}
+
+// TestInfoLatencystats checks INFO latencystats as redis-server 7.0 writes it: a line per
+// command that ran, its latencies at latency-tracking-info-percentiles in µs with three
+// decimals, each the top of an HDR counter (the bottom for p0), in percentile order.
+func TestInfoLatencystats(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	c.Do("CONFIG", "RESETSTAT")
+	for i := 0; i < 20; i++ {
+		c.Do("SET", "k", "v")
+		c.Do("GET", "k")
+	}
+	_, f := parseInfo(t, c.Do("INFO", "latencystats"))
+	def := regexp.MustCompile(`^p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}$`)
+	for _, k := range []string{"latency_percentiles_usec_get", "latency_percentiles_usec_set", "latency_percentiles_usec_config|resetstat"} {
+		if !def.MatchString(f[k]) {
+			t.Errorf("%s = %q, want p50, p99 and p99.9", k, f[k])
+		}
+	}
+
+	c.Do("CONFIG", "SET", "latency-tracking-info-percentiles", "0 0.1 50 99.99 100")
+	_, f = parseInfo(t, c.Do("INFO", "latencystats"))
+	var names []string
+	for k := range f {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	want := "latency_percentiles_usec_config|resetstat,latency_percentiles_usec_config|set,latency_percentiles_usec_get,latency_percentiles_usec_info,latency_percentiles_usec_set"
+	if strings.Join(names, ",") != want {
+		t.Fatalf("INFO latencystats fields = %v, want %s", names, want)
+	}
+	line := regexp.MustCompile(`^p0=(\d+\.\d{3}),p0\.1=(\d+\.\d{3}),p50=(\d+\.\d{3}),p99\.99=(\d+\.\d{3}),p100=(\d+\.\d{3})$`)
+	for _, k := range names {
+		m := line.FindStringSubmatch(f[k])
+		if m == nil {
+			t.Fatalf("%s = %q", k, f[k])
+		}
+		var prev int64
+		for i, s := range m[1:] {
+			v, _ := strconv.ParseFloat(s, 64)
+			ns := int64(math.Round(v * 1000))
+			lo, hi := hdrBounds(ns)
+			if i == 0 && ns != lo || i > 0 && ns != hi || ns < prev {
+				t.Fatalf("%s = %q: %s is not the %s of an HDR counter or is out of order", k, f[k], s, map[bool]string{true: "bottom", false: "top"}[i == 0])
+			}
+			prev = ns
+		}
+		// One call: every percentile is in its counter, p0 at the bottom (HdrHistogram_c
+		// counts at least one call), the rest at the top.
+		if k == "latency_percentiles_usec_config|set" {
+			p0, _ := strconv.ParseFloat(m[1], 64)
+			_, hi := hdrBounds(int64(math.Round(p0 * 1000)))
+			top := fmt.Sprintf("%.3f", float64(hi)/1000)
+			if m[2] != top || m[3] != top || m[4] != top || m[5] != top {
+				t.Fatalf("%s = %q, want every percentile but p0 at %s", k, f[k], top)
+			}
+		}
+	}
+
+	c.Do("CONFIG", "SET", "latency-tracking-info-percentiles", "")
+	if _, f = parseInfo(t, c.Do("INFO", "latencystats")); f["latency_percentiles_usec_get"] != "" {
+		t.Fatalf("with no percentiles get = %q, want empty", f["latency_percentiles_usec_get"])
+	}
+	if raw := c.Do("INFO", "latencystats"); !strings.Contains(raw, "\r\nlatency_percentiles_usec_get:\r\n") {
+		t.Fatalf("with no percentiles INFO latencystats = %q", raw)
+	}
+	c.Do("CONFIG", "RESETSTAT")
+	if _, f = parseInfo(t, c.Do("INFO", "latencystats")); len(f) != 1 || f["latency_percentiles_usec_config|resetstat"] != "" {
+		t.Fatalf("after RESETSTAT INFO latencystats = %v, want only config|resetstat", f)
 	}
 }

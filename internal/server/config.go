@@ -356,7 +356,7 @@ func (p *param) normalizeKind(v string) (string, error) {
 		words := strings.Fields(v)
 		for i, w := range words {
 			f, err := strconv.ParseFloat(w, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(f) { // Redis's string2d refuses nan too
 				return "", errors.New("latency-tracking-info-percentiles parameters should be a list of doubles")
 			}
 			if f < 0 || f > 100 {

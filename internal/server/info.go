@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,7 @@ var infoSections = []infoSection{
 	{"cluster", "Cluster", true, infoCluster},
 	{"keyspace", "Keyspace", true, infoKeyspace},
 	{"commandstats", "Commandstats", false, infoCommandstats},
+	{"latencystats", "Latencystats", false, infoLatencystats},
 }
 
 func cmdInfo(s *Server, cl *Client, args [][]byte) {
@@ -266,6 +268,49 @@ func infoCommandstats(s *Server, cl *Client, b *strings.Builder) {
 		fmt.Fprintf(b, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
 			r.name, calls, usec, per, r.st.rejected.Load(), r.st.failed.Load())
 	}
+}
+
+// infoLatencystats gives, for each command with a latency histogram, the latencies at the
+// latency-tracking-info-percentiles in microseconds, as fillPercentileDistributionLatencies
+// writes them: p<percentile as %f without trailing zeros>=<%.3f>.
+func infoLatencystats(s *Server, cl *Client, b *strings.Builder) {
+	spec, _ := s.cfg.Get("latency-tracking-info-percentiles")
+	var ps []float64
+	for _, w := range strings.Fields(spec) {
+		p, err := strconv.ParseFloat(w, 64)
+		if err != nil {
+			continue // CONFIG SET checked the list; a word that does not parse was never stored
+		}
+		ps = append(ps, p)
+	}
+	type row struct {
+		name string
+		snap *hdrSnapshot
+	}
+	var rows []row
+	for c, st := range s.cmdStats {
+		if snap := st.hist.snapshot(); snap != nil {
+			rows = append(rows, row{c.Name, snap})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
+	for _, r := range rows {
+		b.WriteString("latency_percentiles_usec_" + r.name + ":")
+		for j, p := range ps {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(b, "p%s=%.3f", percentileLabel(p), float64(r.snap.percentile(p))/1000)
+		}
+		b.WriteString("\r\n")
+	}
+}
+
+// percentileLabel prints p as C's %f trimmed of trailing zeros (trimDoubleString): 50, 99.9.
+func percentileLabel(p float64) string {
+	s := strconv.FormatFloat(p, 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
 }
 
 func human(n int64) string {

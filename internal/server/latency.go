@@ -1,13 +1,11 @@
 package server
 
 import (
-	"math/bits"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/command"
@@ -336,49 +334,6 @@ func anonHugePages() int64 {
 	return 0
 }
 
-// latencyHist counts a command's durations in the buckets LATENCY HISTOGRAM reports. Redis keeps
-// an HDR histogram of nanoseconds (1 ns to 1 s, two significant digits) and reports it at the
-// powers of two from 1024 ns, each level covering the values up to the top of its HDR
-// sub-bucket: level i ends at 1024<<i + 8<<i - 1 ns and is reported as that over 1000, in
-// microseconds (1, 2, 4, 8, 16, 33, 66, 132...).
-type latencyHist struct {
-	buckets [histBuckets]atomic.Int64
-}
-
-// histBuckets covers 1 ns to 1 s: level 20 ends past 10^9 ns.
-const histBuckets = 21
-
-func histTop(i int) int64 { return 1024<<i + 8<<i - 1 }
-
-func histBucket(ns int64) int {
-	ns = max(1, min(ns, 1e9))
-	if ns <= histTop(0) {
-		return 0
-	}
-	i := bits.Len64(uint64(ns)) - 1 - 10
-	if ns > histTop(i) {
-		i++
-	}
-	return i
-}
-
-func (h *latencyHist) record(d time.Duration) { h.buckets[histBucket(d.Nanoseconds())].Add(1) }
-
-func (h *latencyHist) reset() {
-	for i := range h.buckets {
-		h.buckets[i].Store(0)
-	}
-}
-
-// snapshot returns the bucket counts and their total.
-func (h *latencyHist) snapshot() (counts [histBuckets]int64, total int64) {
-	for i := range h.buckets {
-		counts[i] = h.buckets[i].Load()
-		total += counts[i]
-	}
-	return counts, total
-}
-
 // latencyHistogram writes LATENCY HISTOGRAM's map: for the named commands (and their
 // subcommands), or all commands with no names, those that have run.
 func (s *Server) latencyHistogram(w *resp.Writer, names [][]byte) {
@@ -399,9 +354,9 @@ func (s *Server) latencyHistogram(w *resp.Writer, names [][]byte) {
 		}
 	}
 	type row struct {
-		name   string
-		counts [histBuckets]int64
-		total  int64
+		name       string
+		total      int64
+		keys, cums []int64
 	}
 	var rows []row
 	for _, c := range cmds {
@@ -409,8 +364,9 @@ func (s *Server) latencyHistogram(w *resp.Writer, names [][]byte) {
 		if st == nil {
 			continue
 		}
-		if counts, total := st.hist.snapshot(); total > 0 {
-			rows = append(rows, row{c.Name, counts, total})
+		if snap := st.hist.snapshot(); snap != nil {
+			keys, cums := snap.cdf()
+			rows = append(rows, row{c.Name, snap.total, keys, cums})
 		}
 	}
 	w.Map(len(rows))
@@ -420,21 +376,10 @@ func (s *Server) latencyHistogram(w *resp.Writer, names [][]byte) {
 		w.BulkString("calls")
 		w.Int(r.total)
 		w.BulkString("histogram_usec")
-		n := 0
-		for _, c := range r.counts {
-			if c > 0 {
-				n++
-			}
-		}
-		w.Map(n)
-		var cum int64
-		for i, c := range r.counts {
-			if c == 0 {
-				continue
-			}
-			cum += c
-			w.Int(histTop(i) / 1000)
-			w.Int(cum)
+		w.Map(len(r.keys))
+		for i := range r.keys {
+			w.Int(r.keys[i])
+			w.Int(r.cums[i])
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 // loop, so they are atomic.
 type cmdStat struct {
 	calls, usec, rejected, failed atomic.Int64
-	// hist is the distribution of the command's durations, for LATENCY HISTOGRAM (latency.go).
+	// hist is the distribution of the command's durations, for LATENCY HISTOGRAM and INFO
+	// latencystats (hdrhist.go).
 	hist latencyHist
 }
 
