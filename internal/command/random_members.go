@@ -133,15 +133,29 @@ func runSRandMember(c *Ctx) {
 		return
 	}
 	if !s.Exists() || (withCount && count == 0) {
-		if withCount {
-			c.W.Array(0)
-		} else {
-			c.W.Null()
-		}
+		c.emptyRandReply(withCount)
 		return
 	}
 	smp := c.setSampler(&s, key)
 	defer smp.close()
+	c.randReply(smp, withCount, count, s.Len(), false)
+}
+
+// emptyRandReply answers a random-member command on a missing or empty collection, or with
+// COUNT 0.
+func (c *Ctx) emptyRandReply(withCount bool) {
+	if withCount {
+		c.W.Array(0)
+	} else {
+		c.W.Null()
+	}
+}
+
+// randReply answers a random-member command on a collection of n live elements: without a
+// count, one element or nil; with a count, distinct elements for a positive count (at most n),
+// count draws with repetition for a negative one. withValues pairs each element with its
+// value: flat in RESP2, as two-element arrays in RESP3.
+func (c *Ctx) randReply(smp *sampler, withCount bool, count, n int64, withValues bool) {
 	if !withCount {
 		one, found, err := smp.one()
 		switch {
@@ -154,13 +168,6 @@ func runSRandMember(c *Ctx) {
 		}
 		return
 	}
-	c.randReply(smp, count, s.Len(), false)
-}
-
-// randReply writes count random elements of a collection of n live elements: distinct ones for a
-// positive count (at most n), count draws with repetition for a negative one. withValues pairs
-// each element with its value: flat in RESP2, as two-element arrays in RESP3.
-func (c *Ctx) randReply(smp *sampler, count, n int64, withValues bool) {
 	mark := c.W.Len()
 	emit := func(p sample) {
 		if withValues && c.W.RESP3() {
@@ -254,26 +261,10 @@ func runHRandField(c *Ctx) {
 		return
 	}
 	if live == 0 || (withCount && count == 0) {
-		if withCount {
-			c.W.Array(0)
-		} else {
-			c.W.Null()
-		}
+		c.emptyRandReply(withCount)
 		return
 	}
 	smp := c.hashSampler(&h, key)
 	defer smp.close()
-	if !withCount {
-		one, found, err := smp.one()
-		switch {
-		case err != nil:
-			c.Fail(err)
-		case !found:
-			c.W.Null()
-		default:
-			c.W.Bulk(one.elem)
-		}
-		return
-	}
-	c.randReply(smp, count, live, withValues)
+	c.randReply(smp, withCount, count, live, withValues)
 }
