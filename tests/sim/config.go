@@ -8,9 +8,23 @@ import (
 	"time"
 )
 
+// Versions of the simulation. A new kind of fault changes what every seed does; a seed is
+// replayed at the version it was found with, so the regression table keeps meaning.
+const (
+	// Version1 is the first: network, partitions, crashes, disk failures, clock jumps, slow
+	// disks, pauses.
+	Version1 = 1
+	// Version2 adds snapshot streams damaged in transit.
+	Version2 = 2
+	// Latest is what new seeds run.
+	Latest = Version2
+)
+
 // Config is one run. Zero fields are drawn from the seed, so a seed alone names a run.
 type Config struct {
-	Seed    uint64
+	Seed uint64
+	// Version is the simulation version (0: Latest).
+	Version int
 	Nodes   int // 3 or 5
 	Shards  int // Raft groups, each on every node: 1 to 3
 	Clients int
@@ -34,6 +48,9 @@ const (
 )
 
 func (c Config) resolve() Config {
+	if c.Version == 0 {
+		c.Version = Latest
+	}
 	r := rand.New(rand.NewPCG(c.Seed, 0xc0ffee))
 	if c.Nodes == 0 {
 		c.Nodes = []int{3, 3, 5}[r.IntN(3)]
@@ -60,8 +77,8 @@ func (c Config) resolve() Config {
 }
 
 func (c Config) String() string {
-	return fmt.Sprintf("nodes=%d shards=%d clients=%d groups=%d duration=%v snapshot-every=%d keep=%d",
-		c.Nodes, c.Shards, c.Clients, c.Groups, c.Duration, c.SnapshotEntries, c.KeepEntries)
+	return fmt.Sprintf("v%d nodes=%d shards=%d clients=%d groups=%d duration=%v snapshot-every=%d keep=%d",
+		c.Version, c.Nodes, c.Shards, c.Clients, c.Groups, c.Duration, c.SnapshotEntries, c.KeepEntries)
 }
 
 // Faults counts what was injected.

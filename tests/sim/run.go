@@ -14,6 +14,9 @@ func Run(cfg Config) Result {
 	cfg = cfg.resolve()
 	w := newWorld(cfg)
 	w.net = newNetwork(w)
+	if cfg.Version < Version2 {
+		w.net.corruptSnap = 0
+	}
 	if cfg.NoFaults {
 		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
 	}

@@ -14,6 +14,7 @@ import (
 var (
 	seedsFlag    = flag.Int("seeds", 4, "how many random seeds TestSimulation runs")
 	seedFlag     = flag.Uint64("seed", 0, "run only this seed (replays it exactly)")
+	versionFlag  = flag.Int("version", 0, "simulation version of -seed (0: the latest; regression seeds name theirs)")
 	firstFlag    = flag.Uint64("first-seed", 0, "run seeds first-seed, first-seed+1, ... instead of random ones")
 	durationFlag = flag.Duration("duration", 0, "how long faults are injected per seed (0: 20s of simulated time)")
 	traceFlag    = flag.String("sim-trace", "", "write the event trace of -seed to this file")
@@ -21,13 +22,14 @@ var (
 
 // regressions are seeds that once found a bug, replayed on every run. Each names what it found.
 var regressions = []struct {
-	seed uint64
-	bug  string
+	seed    uint64
+	version int
+	bug     string
 }{
-	{44, "a node crashed after installing a snapshot whose log record was not synced; it restarted " +
+	{44, Version1, "a node crashed after installing a snapshot whose log record was not synced; it restarted " +
 		"with its state machine ahead of its log and panicked at every start when it checkpointed " +
 		"(replica: sync a snapshot's record; never snapshot past the log's last index)"},
-	{14, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
+	{14, Version2, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
 		"a damaged last record as a torn tail) and was installed short of writes: replicas diverged " +
 		"(engine: checkpoints carry a checksum list of their files, verified before install)"},
 }
@@ -35,26 +37,31 @@ var regressions = []struct {
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
 // -first-seed=S for S, S+1, ...), -seed=S to replay one, plus every regression seed.
 func TestSimulation(t *testing.T) {
-	var seeds []uint64
+	type run struct {
+		seed    uint64
+		version int
+	}
+	var runs []run
 	switch {
 	case *seedFlag != 0:
-		seeds = []uint64{*seedFlag}
+		runs = []run{{*seedFlag, *versionFlag}}
 	default:
 		for _, r := range regressions {
-			seeds = append(seeds, r.seed)
+			runs = append(runs, run{r.seed, r.version})
 		}
 		for i := range *seedsFlag {
 			if *firstFlag != 0 {
-				seeds = append(seeds, *firstFlag+uint64(i))
+				runs = append(runs, run{seed: *firstFlag + uint64(i)})
 			} else {
-				seeds = append(seeds, rand.Uint64()%1_000_000_000+1)
+				runs = append(runs, run{seed: rand.Uint64()%1_000_000_000 + 1})
 			}
 		}
 	}
 	failed := 0
-	for _, seed := range seeds {
+	for _, r := range runs {
+		seed := r.seed
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			cfg := Config{Seed: seed, Duration: *durationFlag}
+			cfg := Config{Seed: seed, Version: r.version, Duration: *durationFlag}
 			if *traceFlag != "" && *seedFlag != 0 {
 				f, err := os.Create(*traceFlag)
 				if err != nil {
@@ -67,12 +74,13 @@ func TestSimulation(t *testing.T) {
 			report(t, res)
 			if len(res.Violations) > 0 {
 				failed++
-				t.Errorf("seed %d: %d violations (replay: go test ./tests/sim -run TestSimulation -seed=%d -sim-trace=/tmp/sim.trace)", seed, len(res.Violations), seed)
+				t.Errorf("seed %d: %d violations (replay: go test ./tests/sim -run 'TestSimulation$' -v -seed=%d -version=%d -sim-trace=/tmp/sim.trace)",
+					seed, len(res.Violations), seed, res.Config.Version)
 			}
 		})
 	}
-	if len(seeds) > 1 {
-		t.Logf("%d seeds, %d failed", len(seeds), failed)
+	if len(runs) > 1 {
+		t.Logf("%d seeds, %d failed", len(runs), failed)
 	}
 }
 
