@@ -94,6 +94,9 @@ type Host struct {
 	fs    vfs.FS
 	store *logStore
 	id    uint64
+	// boot numbers this start of the node (counted in the log store); it is the high bits of
+	// every proposal ID, so IDs never repeat across restarts.
+	boot uint64
 
 	mu     sync.Mutex
 	shards map[uint64]*Raft
@@ -129,9 +132,34 @@ func OpenHost(cfg HostConfig) (*Host, error) {
 	if len(v) == 8 {
 		h.id = binary.BigEndian.Uint64(v)
 	}
+	if err := h.countBoot(); err != nil {
+		store.close()
+		return nil, err
+	}
 	// Snapshots half-received before a restart are of no use.
 	_ = fs.RemoveAll(h.inboxDir())
 	return h, nil
+}
+
+// countBoot numbers this start. An entry this node proposed before a restart can commit after
+// it; if a proposal of this start had the same ID, the old entry's result would complete it —
+// a reply to the wrong command, before its own entry is even applied. Found by the simulation
+// (tests/sim, seed 2016).
+func (h *Host) countBoot() error {
+	v, err := h.store.meta("boot")
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 {
+		h.boot = binary.BigEndian.Uint64(v)
+	}
+	h.boot++
+	b := h.store.db.NewBatch()
+	defer b.Close()
+	if err := h.store.setMeta(b, "boot", binary.BigEndian.AppendUint64(nil, h.boot)); err != nil {
+		return err
+	}
+	return b.Commit(pebble.Sync)
 }
 
 // NodeID is this node's ID; 0 if it has none yet.

@@ -87,6 +87,7 @@ type pending struct {
 	done  Done
 	index uint64
 	at    time.Time
+	conf  bool // a membership change
 }
 
 type readBatch struct {
@@ -189,6 +190,8 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 		pending: map[uint64]*pending{}, byIndex: map[uint64]uint64{}, reads: map[uint64]*readBatch{},
 		incoming: map[uint64]string{}, peerApp: map[uint64]uint64{}, snapRefs: map[uint64]int{},
 		smApplied: opts.Applied,
+		// Proposal IDs of this start: the start's number above 2^40 proposals of it.
+		nextPID: h.boot << 40,
 	}
 	st, err := h.store.load(shard)
 	if err != nil {
@@ -763,7 +766,7 @@ func (r *Raft) proposeConf(c confRequest) {
 		return
 	}
 	member := m
-	r.pending[r.nextPID] = &pending{at: r.host.cfg.Clock.Now(), done: func(_ []byte, err error) { c.done(member, err) }}
+	r.pending[r.nextPID] = &pending{at: r.host.cfg.Clock.Now(), conf: true, done: func(_ []byte, err error) { c.done(member, err) }}
 }
 
 // outgoing routes a Ready's messages: snapshots are streamed on their own, the rest batched.
@@ -806,8 +809,25 @@ func (r *Raft) persisted(rd raft.Ready) error {
 			r.byIndex[p.index] = pid
 		}
 	}
+	// Raft appends a membership change proposed while another is still pending as an empty
+	// entry instead, without a word: such a change is in no entry now, and would otherwise
+	// wait for ProposalTimeout to learn it. Found by the simulation (tests/sim).
+	var replaced []uint64
+	for pid, p := range r.pending {
+		if p.conf && p.index == 0 {
+			replaced = append(replaced, pid)
+		}
+	}
+	slices.Sort(replaced)
+	for _, pid := range replaced {
+		r.resolve(pid, nil, errConfPending)
+	}
 	return nil
 }
+
+// errConfPending is reported to a membership change refused because another is still under
+// way. It was not applied.
+var errConfPending = errors.New("replica: another membership change is in progress; try again")
 
 func entryOwner(e *pb.Entry) (node, pid uint64, ok bool) {
 	data := e.Data

@@ -32,6 +32,9 @@ var regressions = []struct {
 	{14, Version2, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
 		"a damaged last record as a torn tail) and was installed short of writes: replicas diverged " +
 		"(engine: checkpoints carry a checksum list of their files, verified before install)"},
+	{2016, Version2, "a proposal made before a restart committed after it, and its result answered the proposal " +
+		"of the new start that reused its ID: an APPEND was told another command's reply " +
+		"(replica: proposal IDs carry the node's start number, counted in the log store)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
