@@ -40,7 +40,7 @@ type Client struct {
 func newClient(w *World, id int, level Level) *Client {
 	c := &Client{w: w, id: id, level: level, leader: make([]int, w.cfg.Shards), pos: make([]uint64, w.cfg.Shards)}
 	for i := range c.leader {
-		c.leader[i] = w.rng.IntN(len(w.nodes))
+		c.leader[i] = w.pick().idx
 	}
 	return c
 }
@@ -122,6 +122,11 @@ func (c *Client) write(rec *Record) {
 	rec.OpID = uint64(c.id+1)<<32 | c.seq
 	w.hist.add(rec)
 	w.tracef("c%d %s -> %s (op %x)", c.id, rec.Input, n.name, rec.OpID)
+	if n.gone {
+		c.followLeader(rec)
+		c.finish(rec, Refused, "connection refused")
+		return
+	}
 	if !n.up {
 		c.finish(rec, Refused, "connection refused")
 		return
@@ -196,14 +201,14 @@ func (c *Client) followLeader(rec *Record) {
 			return
 		}
 	}
-	c.leader[rec.Shard-1] = w.rng.IntN(len(w.nodes))
+	c.leader[rec.Shard-1] = w.pick().idx
 }
 
 // read sends a read to a node, through its read gate (route.go's readGate).
 func (c *Client) read(rec *Record) {
 	w := c.w
-	rec.Node = w.rng.IntN(len(w.nodes))
-	n := w.nodes[rec.Node]
+	n := w.pick()
+	rec.Node = n.idx
 	w.hist.add(rec)
 	w.tracef("c%d %s %s -> %s", c.id, rec.Level, rec.Input, n.name)
 	if !n.up {

@@ -16,8 +16,11 @@ const (
 	Version1 = 1
 	// Version2 adds snapshot streams damaged in transit.
 	Version2 = 2
+	// Version3 adds membership changes: a node replaced by a new one under a new ID (it joins
+	// as a learner, is promoted, then the old one is removed).
+	Version3 = 3
 	// Latest is what new seeds run.
-	Latest = Version2
+	Latest = Version3
 )
 
 // Config is one run. Zero fields are drawn from the seed, so a seed alone names a run.
@@ -86,7 +89,7 @@ type Faults struct {
 	Partitions, OneWay, LeaderIsolations int
 	Crashes, DiskFailures, Restarts      int
 	ClockJumps, SlowDisks, LossBursts    int
-	Pauses                               int
+	Pauses, Replacements                 int
 	// Network: payloads dropped (by chance or partition), duplicated, delayed by a spike.
 	Dropped, Duplicated, Spikes, Delivered int
 	SnapshotsSent, SnapshotsDropped        int
@@ -110,6 +113,7 @@ func (f Faults) String() string {
 	add("slow-disk", f.SlowDisks)
 	add("loss-burst", f.LossBursts)
 	add("pause", f.Pauses)
+	add("replace-node", f.Replacements)
 	add("msgs-dropped", f.Dropped)
 	add("msgs-duplicated", f.Duplicated)
 	add("msgs-delayed", f.Spikes)

@@ -8,7 +8,8 @@
 // everything around them: the network (replica.Network: drops, delays, duplicates,
 // reorders, partitions), the clock (replica.Clock, with jumps), the disks (a crashable
 // in-memory Pebble vfs per node: a crash keeps only what was synced; an error-injecting vfs
-// for failing disks; slow disks delay a node's rounds), and the clients.
+// for failing disks; slow disks delay a node's rounds), membership (a node replaced by a new
+// one: learner, promotion, removal through joint consensus, membership.go), and the clients.
 //
 // The clients stand in for the server's connection code, which is tied to gnet's event loops
 // and real sockets: they encode operations as the server does (command.AppendOpHeader),

@@ -68,6 +68,7 @@ func (l *Ledger) observe(n *Node, shard uint64, entries []replica.Entry, results
 		}
 		s.entries[e.Index] = le
 		s.last = max(s.last, e.Index)
+		l.w.tracef("apply shard %d index %d op %x on n%d: %q", shard, e.Index, le.opID, n.id, results[i])
 		if le.opID == 0 {
 			continue
 		}

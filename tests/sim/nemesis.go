@@ -31,6 +31,12 @@ func (w *World) injectFault() {
 		{1, w.lossBurst},
 		{2, w.pause},
 	}
+	if w.cfg.Version >= Version3 {
+		faults = append(faults, struct {
+			weight int
+			run    func()
+		}{1, w.replaceNode})
+	}
 	total := 0
 	for _, f := range faults {
 		total += f.weight
@@ -71,7 +77,7 @@ func (w *World) cutLinks(links [][2]uint64) {
 // partition splits the nodes into two sides that cannot talk to each other.
 func (w *World) partition() {
 	var a, b []uint64
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		if w.rng.IntN(2) == 0 {
 			a = append(a, n.id)
 		} else {
@@ -96,7 +102,7 @@ func (w *World) partition() {
 func (w *World) isolateLeader() {
 	shard := uint64(1 + w.rng.IntN(w.cfg.Shards))
 	var lead *Node
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		if n.up && n.shard(shard).raft.IsLeader() {
 			lead = n
 		}
@@ -107,7 +113,7 @@ func (w *World) isolateLeader() {
 	w.faults.LeaderIsolations++
 	w.tracef("isolate %s, leader of shard %d", lead.name, shard)
 	var links [][2]uint64
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		if n != lead {
 			links = append(links, [2]uint64{lead.id, n.id}, [2]uint64{n.id, lead.id})
 		}
@@ -117,10 +123,10 @@ func (w *World) isolateLeader() {
 
 // oneWay cuts one direction between a node and the others (or one other).
 func (w *World) oneWay() {
-	a := w.nodes[w.rng.IntN(len(w.nodes))]
+	a := w.pick()
 	inbound := w.rng.IntN(2) == 0
 	var links [][2]uint64
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		if n == a || (len(links) > 0 && w.rng.IntN(2) == 0) {
 			continue
 		}
@@ -137,7 +143,7 @@ func (w *World) oneWay() {
 
 // crashNode kills a node; it restarts from what its disk synced.
 func (w *World) crashNode() {
-	n := w.nodes[w.rng.IntN(len(w.nodes))]
+	n := w.pick()
 	if !n.up {
 		return
 	}
@@ -149,7 +155,7 @@ func (w *World) crashNode() {
 // diskFailure makes a node's disk fail its fsyncs (or fill up) for a while: the node stops at
 // its next sync and can come back once the disk works.
 func (w *World) diskFailure() {
-	n := w.nodes[w.rng.IntN(len(w.nodes))]
+	n := w.pick()
 	if n.fault.active() {
 		return
 	}
@@ -167,7 +173,7 @@ func (w *World) diskFailure() {
 
 // clockJump moves a node's clock, forwards or back.
 func (w *World) clockJump() {
-	n := w.nodes[w.rng.IntN(len(w.nodes))]
+	n := w.pick()
 	d := w.between(time.Second, 90*time.Second)
 	if w.rng.IntN(2) == 0 {
 		d = -d
@@ -179,7 +185,7 @@ func (w *World) clockJump() {
 
 // slowDisk makes a node's rounds take long for a while.
 func (w *World) slowDisk() {
-	n := w.nodes[w.rng.IntN(len(w.nodes))]
+	n := w.pick()
 	if n.slow > 0 {
 		return
 	}
@@ -195,10 +201,10 @@ func (w *World) slowDisk() {
 // pause stops a node's process for a while (preferring a leader: the classic trap is a leader
 // that wakes up believing it still leads).
 func (w *World) pause() {
-	n := w.nodes[w.rng.IntN(len(w.nodes))]
+	n := w.pick()
 	if w.rng.IntN(2) == 0 {
 		shard := uint64(1 + w.rng.IntN(w.cfg.Shards))
-		for _, m := range w.nodes {
+		for _, m := range w.activeNodes() {
 			if m.up && m.shard(shard).raft.IsLeader() {
 				n = m
 			}
@@ -235,7 +241,7 @@ func (w *World) healAll() {
 	w.net.blocked = map[[2]uint64]bool{}
 	w.healed = true
 	w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		n.fault.set(diskOK)
 		n.slow = 0
 		n.resume()

@@ -31,6 +31,10 @@ type Node struct {
 	host   *replica.Host
 	shards []*Shard
 	up     bool
+	// joined marks a node that joined after the cluster formed (it bootstraps nothing);
+	// gone one removed from the cluster for good (it may run on a while, but clients and
+	// faults leave it alone, and it never restarts).
+	joined, gone bool
 	// incarnation counts restarts: a read gated on one incarnation must not run on the next.
 	incarnation int
 
@@ -93,12 +97,21 @@ func newNode(w *World, idx int) *Node {
 	return n
 }
 
-func (n *Node) members() []replica.Member {
+// bootstrap is the initial membership a node forms the cluster with; nil for a node that
+// joined later.
+func (n *Node) bootstrap() []replica.Member {
+	if n.joined {
+		return nil
+	}
 	var out []replica.Member
-	for _, m := range n.w.nodes {
-		out = append(out, replica.Member{ID: m.id, Addr: m.name, BusAddr: m.name})
+	for _, m := range n.w.nodes[:n.w.cfg.Nodes] {
+		out = append(out, m.member())
 	}
 	return out
+}
+
+func (n *Node) member() replica.Member {
+	return replica.Member{ID: n.id, Addr: n.name, BusAddr: n.name}
 }
 
 // open starts the node's host and shards from its disk.
@@ -168,7 +181,7 @@ func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
 	if s.applier, err = command.NewApplier(eng, s.state, s.limits, s.cache, s.filters); err != nil {
 		return fail(err)
 	}
-	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: applied, Bootstrap: n.members()}); err != nil {
+	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: applied, Bootstrap: n.bootstrap()}); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -321,7 +334,7 @@ func (n *Node) resume() {
 
 // restart brings a crashed node back, once its disk works again.
 func (n *Node) restart() {
-	if n.up {
+	if n.up || n.gone {
 		return
 	}
 	if n.fault.active() {
@@ -332,8 +345,12 @@ func (n *Node) restart() {
 	n.start()
 }
 
-// tickLoop ticks the node's Raft every tick interval, for the whole run.
+// tickLoop ticks the node's Raft every tick interval, until it has left the cluster and is
+// down for good.
 func (n *Node) tickLoop() {
+	if n.gone && !n.up {
+		return
+	}
 	n.w.after(tickInterval, func() {
 		n.schedule(true)
 		n.tickLoop()

@@ -104,7 +104,7 @@ func (w *World) awaitConvergence(limit time.Duration) bool {
 		}
 	}
 	var state []string
-	for _, n := range w.nodes {
+	for _, n := range w.activeNodes() {
 		if !n.up {
 			state = append(state, n.name+" down")
 			continue
@@ -119,14 +119,18 @@ func (w *World) awaitConvergence(limit time.Duration) bool {
 }
 
 func (w *World) converged() bool {
-	for _, n := range w.nodes {
+	if w.replacing {
+		return false
+	}
+	active := w.activeNodes()
+	for _, n := range active {
 		if !n.up {
 			return false
 		}
 	}
 	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
 		var lead *Shard
-		for _, n := range w.nodes {
+		for _, n := range active {
 			s := n.shard(sid)
 			if s.raft.IsLeader() && (lead == nil || s.raft.Term() > lead.raft.Term()) {
 				lead = s
@@ -136,7 +140,7 @@ func (w *World) converged() bool {
 			return false
 		}
 		commit := lead.raft.Status().Commit
-		for _, n := range w.nodes {
+		for _, n := range active {
 			if n.shard(sid).raft.Applied() != commit {
 				return false
 			}
@@ -174,7 +178,8 @@ func (w *World) finalReads() {
 func (w *World) compareEngines() {
 	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
 		var ref [][2][]byte
-		for i, n := range w.nodes {
+		active := w.activeNodes()
+		for i, n := range active {
 			kvs, err := dump(n.shard(sid))
 			if err != nil {
 				w.problem("reading %s shard %d: %v", n.name, sid, err)
@@ -185,7 +190,7 @@ func (w *World) compareEngines() {
 				continue
 			}
 			if d := firstDiff(ref, kvs); d != "" {
-				w.problem("shard %d: %s and %s differ after healing: %s", sid, w.nodes[0].name, n.name, d)
+				w.problem("shard %d: %s and %s differ after healing: %s", sid, active[0].name, n.name, d)
 			}
 		}
 	}

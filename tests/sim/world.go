@@ -41,6 +41,8 @@ type World struct {
 
 	// healed is set once every fault has been undone for good.
 	healed bool
+	// replacing is set while a node is being replaced (membership.go).
+	replacing bool
 	// stopping is set once faults have healed: clients finish what they are doing and stop.
 	stopping bool
 	// problems are violations found while running (the checkers add theirs after).
