@@ -128,10 +128,11 @@ type Raft struct {
 	snapIndex uint64
 	members   Members
 	force     bool // take a snapshot at the next chance
-	lastAuto  time.Time
-	runBuf    []Entry
-	ownBuf    []owner
-	resBuf    [][]byte
+	// autoWait is the ticks left before autoPromote may propose again.
+	autoWait int
+	runBuf   []Entry
+	ownBuf   []owner
+	resBuf   [][]byte
 
 	applied atomic.Uint64
 	// applying bounds what a reader can see: it is raised before a batch commits, applied
@@ -594,13 +595,20 @@ func (r *Raft) tick(now time.Time) {
 	for _, w := range expired {
 		w.done(w.n)
 	}
-	r.autoPromote(now)
+	r.autoPromote()
 	r.publishProgress()
 }
 
-// autoPromote proposes making a learner a voter once it has caught up with the leader's log.
-func (r *Raft) autoPromote(now time.Time) {
-	if !r.IsLeader() || now.Sub(r.lastAuto) < r.host.ElectionTimeout() {
+// autoPromote proposes making a learner a voter once it has caught up with the leader's log,
+// at most once an election timeout. The wait is counted in ticks, not read off the clock: a
+// clock set back would hold promotions off for as long as it jumped (found by the simulation,
+// tests/sim seed 1284: a new node stayed a learner for 65 s after its leader's clock went
+// back, and the replacement it was part of did not finish).
+func (r *Raft) autoPromote() {
+	if r.autoWait > 0 {
+		r.autoWait--
+	}
+	if !r.IsLeader() || r.autoWait > 0 {
 		return
 	}
 	st := r.rn.Status()
@@ -609,7 +617,7 @@ func (r *Raft) autoPromote(now time.Time) {
 	}
 	for id, pr := range st.Progress {
 		if pr.IsLearner && pr.Match >= st.HardState.GetCommit() && pr.RecentActive {
-			r.lastAuto = now
+			r.autoWait = r.host.cfg.ElectionTicks
 			r.proposeConf(confRequest{op: "promote", member: Member{ID: id}, done: func(m Member, err error) {
 				if err != nil {
 					r.host.cfg.Logger.Warn("promoting a learner failed", "shard", r.shard, "node", id, "err", err)

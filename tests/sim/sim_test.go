@@ -35,6 +35,9 @@ var regressions = []struct {
 	{2016, Version2, "a proposal made before a restart committed after it, and its result answered the proposal " +
 		"of the new start that reused its ID: an APPEND was told another command's reply " +
 		"(replica: proposal IDs carry the node's start number, counted in the log store)"},
+	{1284, Version3, "a shard leader's clock jumped back 79 s; automatic promotion waited an election timeout " +
+		"read off that clock, so a new node stayed a learner for 65 s and its replacement of another " +
+		"did not finish: no convergence (replica: autoPromote counts its wait in ticks)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
