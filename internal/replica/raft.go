@@ -600,10 +600,10 @@ func (r *Raft) tick(now time.Time) {
 }
 
 // autoPromote proposes making a learner a voter once it has caught up with the leader's log,
-// at most once an election timeout. The wait is counted in ticks, not read off the clock: a
-// clock set back would hold promotions off for as long as it jumped (found by the simulation,
-// tests/sim seed 1284: a new node stayed a learner for 65 s after its leader's clock went
-// back, and the replacement it was part of did not finish).
+// at most once an election timeout. The wait is counted in ticks, as Raft counts its own, not
+// read off the Clock: a Clock without a monotonic reading (the simulation's; time.Now has one)
+// set back would hold promotions off for as long as it jumped (tests/sim seed 1284: a new node
+// stayed a learner for 65 s, and the replacement it was part of did not finish).
 func (r *Raft) autoPromote() {
 	if r.autoWait > 0 {
 		r.autoWait--

@@ -37,7 +37,8 @@ var regressions = []struct {
 		"(replica: proposal IDs carry the node's start number, counted in the log store)"},
 	{1284, Version3, "a shard leader's clock jumped back 79 s; automatic promotion waited an election timeout " +
 		"read off that clock, so a new node stayed a learner for 65 s and its replacement of another " +
-		"did not finish: no convergence (replica: autoPromote counts its wait in ticks)"},
+		"did not finish: no convergence (replica: autoPromote counts its wait in ticks; in production " +
+		"time.Now's monotonic reading hid it)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
