@@ -29,6 +29,9 @@ func ClusterPort(t testing.TB) int {
 }
 
 // ClusterPorts returns the first of n consecutive ports that are free with their bus ports.
+// Client ports lie in 15000-20000 and bus ports in 25000-30000: below the kernel's ephemeral
+// range (32768 and up), so no outgoing connection can take a node's port while it is down
+// between a kill and a restart, and apart from the ranges tests/chaos uses.
 func ClusterPorts(t testing.TB, n int) int {
 	t.Helper()
 	free := func(p int) bool {
@@ -41,7 +44,7 @@ func ClusterPorts(t testing.TB, n int) int {
 	}
 next:
 	for i := 0; i < 1000; i++ {
-		base := 20000 + rand.IntN(25000)
+		base := 15000 + rand.IntN(5000-n)
 		for p := base; p < base+n; p++ {
 			if !free(p) || !free(p+10000) {
 				continue next
