@@ -1,7 +1,6 @@
 package command
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 
 	"github.com/cairn-db/cairn/internal/keyspace"
@@ -10,8 +9,8 @@ import (
 // Random elements of a collection (SPOP, SRANDMEMBER, HRANDFIELD).
 //
 // Elements are stored in byte order, not in a hash table, so there is no O(1) uniform pick. A
-// collection of at most smallCollection records is read whole and sampled exactly uniformly. A
-// larger one is sampled by seeking to a random key between its first and last element and taking
+// collection of at most smallCollection records (and, for a set, that never held more) is read
+// whole and sampled exactly uniformly. A larger one is sampled by seeking to a random key between its first and last element and taking
 // the element at or after it: O(log n) per draw and no memory, but not exactly uniform — an
 // element that follows a wide gap in key space is drawn more often than one in a dense run. The
 // same holds for distinct draws, which fall back to reading everything only when they would
@@ -33,6 +32,10 @@ type sampler struct {
 	key     []byte
 	version uint64
 	records int64 // element records, some possibly not live
+	// span bounds the records the version's key range has held, deleted ones included: a
+	// popped-down set still has its deleted members' tombstones until compaction, and reading
+	// it whole would step over all of them.
+	span int64
 	// live filters records (expired hash fields); nil keeps every record.
 	live func(raw []byte) bool
 	// value, if set, extracts what to keep of a record's value (a hash field's value).
@@ -129,7 +132,12 @@ func (s *sampler) seekRandom() (sample, bool, error) {
 }
 
 // randomBetween returns a random key k with first <= k's prefix <= last: the bytes the two share,
-// a random byte between theirs at the first difference, then random bytes.
+// a random byte between theirs at the first difference, then random bytes drawn from the range
+// of byte values the two use after it. Drawing those from the alphabet the members use (digits,
+// hex, letters) rather than from all 256 values spreads the seeks over the members: with all 256
+// most seeks would fall past or before every member sharing the drawn prefix and land on the same
+// few members, and SPOP, popping those, would pile its deleted records at the same spots for
+// every later seek to step over.
 func randomBetween(rng *rand.Rand, first, last []byte) []byte {
 	p := 0
 	for p < len(first) && p < len(last) && first[p] == last[p] {
@@ -145,12 +153,24 @@ func randomBetween(rng *rand.Rand, first, last []byte) []byte {
 	k := make([]byte, p, p+9)
 	copy(k, first[:p])
 	k = append(k, byte(lo+rng.IntN(int(last[p])-lo+1)))
-	return binary.LittleEndian.AppendUint64(k, rng.Uint64())
+	alo, ahi := 255, 0
+	for _, tail := range [][]byte{first[min(p+1, len(first)):], last[p+1:]} {
+		for _, b := range tail {
+			alo, ahi = min(alo, int(b)), max(ahi, int(b))
+		}
+	}
+	if alo > ahi {
+		alo, ahi = 0, 255
+	}
+	for range 8 {
+		k = append(k, byte(alo+rng.IntN(ahi-alo+1)))
+	}
+	return k
 }
 
 // one draws one live element.
 func (s *sampler) one() (sample, bool, error) {
-	if s.records > smallCollection {
+	if max(s.records, s.span) > smallCollection {
 		return s.seekRandom()
 	}
 	all, err := s.all()
@@ -162,7 +182,7 @@ func (s *sampler) one() (sample, bool, error) {
 
 // distinct draws k different live elements, k less than the live count n.
 func (s *sampler) distinct(k, n int64) ([]sample, error) {
-	if s.records <= smallCollection || 2*k >= n {
+	if max(s.records, s.span) <= smallCollection || 2*k >= n {
 		all, err := s.all()
 		if err != nil {
 			return nil, err
@@ -238,7 +258,7 @@ func (s *sampler) repeated(k int64, fn func(sample) bool) error {
 
 // setSampler draws members of a set.
 func (c *Ctx) setSampler(s *keyspace.Set, key []byte) *sampler {
-	return &sampler{tx: c.Tx, key: key, version: s.Version(), records: s.Len(), rng: c.rng()}
+	return &sampler{tx: c.Tx, key: key, version: s.Version(), records: s.Len(), span: s.Peak(), rng: c.rng()}
 }
 
 // hashSampler draws live fields of a hash, with their values.

@@ -228,6 +228,7 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 		marked = zsetMarkSkiplist(&e)
 	}
 	var added, updated int64
+	bounded := keyspace.ZHasBounds(&e)
 	processed := false
 	var last float64
 	for j, score := range scores {
@@ -275,7 +276,8 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 		}
 	}
 	if added+updated > 0 {
-		if _, ok := c.commitZSet(key, &e, e.Count != before || marked, created); !ok {
+		reopened := bounded && !keyspace.ZHasBounds(&e)
+		if _, ok := c.commitZSet(key, &e, e.Count != before || marked || reopened, created); !ok {
 			return
 		}
 		event := "zadd"

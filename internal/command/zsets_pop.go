@@ -110,6 +110,10 @@ func (c *Ctx) zpopKey(key []byte, e *keyspace.Entry, max bool, count int64, shap
 			return
 		}
 	}
+	if n := len(popped); n > 0 && e.Count > 0 {
+		last := keyspace.EncodeScore(nil, popped[n-1].score)
+		keyspace.ZPopped(e, append(last, popped[n-1].member...), max)
+	}
 	event := "zpopmin"
 	if max {
 		event = "zpopmax"

@@ -187,9 +187,13 @@ func TestZSetCommandsMatchModel(t *testing.T) {
 	m := zmodel{}
 	scores := []string{"-inf", "-1", "0", "0.5", "1", "2", "+inf"}
 	for i := 0; i < 1500; i++ {
-		member := fmt.Sprintf("m%d", rng.IntN(40))
+		id := rng.IntN(40)
+		member := fmt.Sprintf("m%d", id)
+		if id%3 == 0 { // longer than a pop bound keeps (boundMax): bounds are truncated
+			member += strings.Repeat("x", 70) + member
+		}
 		var args []string
-		switch op := rng.IntN(10); {
+		switch op := rng.IntN(11); {
 		case op < 5:
 			s := scores[rng.IntN(len(scores))]
 			args = []string{"zadd", "z", s, member}
@@ -206,9 +210,15 @@ func TestZSetCommandsMatchModel(t *testing.T) {
 			}
 			m[member] = v
 		case op < 9:
-			args = []string{"zpopmin", "z"}
+			n := 1 + rng.IntN(3)
+			args = []string{"zpopmin", "z", strconv.Itoa(n)}
+			for _, e := range m.sorted()[:min(n, len(m))] {
+				delete(m, string(e.member))
+			}
+		case op < 10:
+			args = []string{"zpopmax", "z"}
 			if es := m.sorted(); len(es) > 0 {
-				delete(m, string(es[0].member))
+				delete(m, string(es[len(es)-1].member))
 			}
 		default:
 			args = []string{"zremrangebyrank", "z", "-2", "-1"}

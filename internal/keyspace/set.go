@@ -180,6 +180,10 @@ func (s *Set) Len() int64 {
 	return s.e.Count
 }
 
+// Peak is the most members the set has held: an upper bound on how many element records,
+// live or deleted but not yet compacted away, its key range may hold.
+func (s *Set) Peak() int64 { return int64(max(s.x.intPeak, s.x.peak)) }
+
 // NoteSize records that a command announced n members at once, the first being first, as SADD
 // does: Redis picks (or converts) the encoding for them before adding.
 func (s *Set) NoteSize(n int, first []byte) {

@@ -38,7 +38,8 @@ func (tx *Tx) ZScore(e *Entry, member []byte) (score float64, found bool, err er
 
 // ZPut sets member's score in the sorted set e, writing both of its records and counting it in
 // e.Count if it is new. old and had are what ZScore said of member in this command, so the old
-// score record can be removed without reading it again. The caller writes e afterwards.
+// score record can be removed without reading it again. The caller writes e afterwards — also
+// when only a score changed, if e had pop bounds (ZHasBounds), which ZPut may have dropped.
 func (tx *Tx) ZPut(e *Entry, member []byte, score, old float64, had bool) error {
 	if had {
 		if old == score { // -0 and +0 are one record
@@ -50,7 +51,11 @@ func (tx *Tx) ZPut(e *Entry, member []byte, score, old float64, had bool) error 
 	} else {
 		e.Count++
 	}
-	if err := tx.w.Set(tx.scoreKey(e.Version, score, member), nil, nil); err != nil {
+	sk := tx.scoreKey(e.Version, score, member)
+	if b := zsetBoundsOf(e); (b.floor != nil || b.ceil != nil) && !b.inside(sk[len(sk)-8-len(member):]) {
+		setZsetBounds(e, zbounds{}) // a record outside the pop bounds: open them again
+	}
+	if err := tx.w.Set(sk, nil, nil); err != nil {
 		return err
 	}
 	tx.kbuf = ElemPrefix(tx.kbuf[:0], tx.db, e.Version)
@@ -88,11 +93,12 @@ type ZIter struct {
 
 // ZOrder opens an iterator over the score order of the sorted set e.
 func (tx *Tx) ZOrder(e *Entry) (*ZIter, error) {
-	it, err := tx.openElems(ScorePrefix(nil, tx.db, e.Version))
+	prefix, lower, upper := tx.zorderBounds(e)
+	it, err := tx.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, err
 	}
-	return &ZIter{ElemIter: *it}, nil
+	return &ZIter{ElemIter: ElemIter{it: it, prefix: len(prefix), seek: prefix}}, nil
 }
 
 // Score is the current member's score.
