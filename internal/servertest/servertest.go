@@ -189,9 +189,13 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
-// Restart starts the server again on the same port and directory (after Stop or Kill).
+// Restart starts the server again on the same port and directory, stopping it gracefully
+// first if it is still running (a second process on the port would answer in its place).
 func (s *Server) Restart() {
 	s.t.Helper()
+	if !s.Exited() {
+		s.Stop()
+	}
 	s.start()
 }
 
