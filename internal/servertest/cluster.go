@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,13 +29,25 @@ func ClusterPort(t testing.TB) int {
 	return ClusterPorts(t, 1)
 }
 
+// handedOut holds every port ClusterPorts has returned in this process: a port is never given
+// twice, even before its node listens on it or while it is down between a kill and a restart.
+var (
+	portsMu   sync.Mutex
+	handedOut = map[int]bool{}
+)
+
 // ClusterPorts returns the first of n consecutive ports that are free with their bus ports.
 // Client ports lie in 15000-20000 and bus ports in 25000-30000: below the kernel's ephemeral
 // range (32768 and up), so no outgoing connection can take a node's port while it is down
 // between a kill and a restart, and apart from the ranges tests/chaos uses.
 func ClusterPorts(t testing.TB, n int) int {
 	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	free := func(p int) bool {
+		if handedOut[p] {
+			return false // given to a node that may not be listening yet, or is down for a restart
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err != nil {
 			return false
@@ -49,6 +62,9 @@ next:
 			if !free(p) || !free(p+10000) {
 				continue next
 			}
+		}
+		for p := base; p < base+n; p++ {
+			handedOut[p], handedOut[p+10000] = true, true
 		}
 		return base
 	}
