@@ -79,26 +79,10 @@ func writeChecksums(fs vfs.FS, dir string) error {
 		fmt.Fprintf(&b, "%s %d %08x\n", n, size, sum)
 	}
 	fmt.Fprintf(&b, "%08x\n", crc32.Checksum(b.Bytes(), castagnoli))
-	f, err := fs.Create(fs.PathJoin(dir, checksumsFile), vfs.WriteCategoryUnspecified)
-	if err != nil {
+	if err := WriteFileSync(fs, fs.PathJoin(dir, checksumsFile), b.Bytes()); err != nil {
 		return err
 	}
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return SyncDir(fs, dir)
 }
 
 // verifyChecksums checks every file of the checkpoint in dir against its checksum list: the

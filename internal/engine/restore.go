@@ -33,7 +33,7 @@ func (e *Engine) Restore(dir string) error {
 		return e.reopen(err)
 	}
 	_ = fs.Remove(fs.PathJoin(e.dir, checksumsFile)) // describes the copy, not the engine
-	if err := syncParent(fs, e.dir); err != nil {
+	if err := SyncDir(fs, fs.PathDir(e.dir)); err != nil {
 		return e.reopen(err)
 	}
 	db, err := pebble.Open(e.dir, e.opts)
@@ -53,15 +53,6 @@ func (e *Engine) reopen(cause error) error {
 	}
 	e.db = db
 	return fmt.Errorf("restore: %w", cause)
-}
-
-func syncParent(fs vfs.FS, path string) error {
-	d, err := fs.OpenDir(fs.PathDir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // recoverRestore finishes a restore a crash interrupted: if the engine directory is missing

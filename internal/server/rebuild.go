@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/engine"
 	"github.com/cairn-db/cairn/internal/replica"
@@ -70,7 +72,7 @@ func checkState(cfg *Config, logger *slog.Logger) error {
 			id, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 		}
 	}
-	if err := writeFileSync(filepath.Join(cfg.Dir, rebuildMarker), []byte(strconv.FormatUint(id, 10)+"\n")); err != nil {
+	if err := engine.WriteFileSync(vfs.Default, filepath.Join(cfg.Dir, rebuildMarker), []byte(strconv.FormatUint(id, 10)+"\n")); err != nil {
 		return fmt.Errorf("state failed verification (%v), and marking it for a rebuild failed: %w", cause, err)
 	}
 	aside := filepath.Join(cfg.Dir, fmt.Sprintf("corrupt-%d", time.Now().Unix()))
@@ -95,21 +97,6 @@ func rebuildingFrom(dir string) (old uint64, ok bool) {
 	}
 	old, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	return old, true
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // rejoin takes the node back into the cluster under a new ID: it has the old ID removed, then

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/zeebo/xxh3"
+
+	"github.com/cairn-db/cairn/internal/engine"
 )
 
 // Network carries payloads between simulated nodes: each one is delayed, and may be dropped,
@@ -222,25 +224,9 @@ func writeTree(fs vfs.FS, dir string, files []snapFile) error {
 		if err := fs.MkdirAll(path.Dir(p), 0o755); err != nil {
 			return err
 		}
-		f, err := fs.Create(p, vfs.WriteCategoryUnspecified)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(sf.data)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := engine.WriteFileSync(fs, p, sf.data); err != nil {
 			return err
 		}
 	}
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return engine.SyncDir(fs, dir)
 }
