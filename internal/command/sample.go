@@ -132,8 +132,8 @@ func (s *sampler) seekRandom() (sample, bool, error) {
 }
 
 // randomBetween returns a random key k with first <= k's prefix <= last: the bytes the two share,
-// a random byte between theirs at the first difference, then random bytes drawn from the range
-// of byte values the two use after it. Drawing those from the alphabet the members use (digits,
+// a random byte between theirs at the first difference, then 8 random bytes drawn from the range
+// of byte values the two use at those positions. Drawing those from the alphabet the members use (digits,
 // hex, letters) rather than from all 256 values spreads the seeks over the members: with all 256
 // most seeks would fall past or before every member sharing the drawn prefix and land on the same
 // few members, and SPOP, popping those, would pile its deleted records at the same spots for
@@ -155,7 +155,7 @@ func randomBetween(rng *rand.Rand, first, last []byte) []byte {
 	k = append(k, byte(lo+rng.IntN(int(last[p])-lo+1)))
 	alo, ahi := 255, 0
 	for _, tail := range [][]byte{first[min(p+1, len(first)):], last[p+1:]} {
-		for _, b := range tail {
+		for _, b := range tail[:min(len(tail), 8)] { // the positions drawn, not a whole long member
 			alo, ahi = min(alo, int(b)), max(ahi, int(b))
 		}
 	}
