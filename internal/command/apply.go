@@ -50,8 +50,10 @@ type Applier struct {
 	waitOp      Op
 	sw          resp.Writer
 
-	index  uint64 // entry being applied
-	verSeq uint64
+	index uint64 // entry being applied
+	// versions is the collection version counter (keyspace.VersionOf); committedVersions the
+	// value the engine holds, which an abandoned batch returns to.
+	versions, committedVersions uint64
 	// lastTime is the time of the last applied operation: an operation runs at the later of its
 	// own time and this, so time never goes back when the proposer changes (a new leader with a
 	// slower clock).
@@ -70,6 +72,10 @@ func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache
 	if a.lastTime, err = keyspace.LoadOpTime(eng.DB()); err != nil {
 		return nil, err
 	}
+	if a.versions, err = keyspace.LoadVersions(eng.DB()); err != nil {
+		return nil, err
+	}
+	a.committedVersions = a.versions
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
@@ -87,15 +93,18 @@ func (a *Applier) Reload() error {
 	if err != nil {
 		return err
 	}
-	a.waiters, a.lastTime = waiters, t
+	v, err := keyspace.LoadVersions(a.eng.DB())
+	if err != nil {
+		return err
+	}
+	a.waiters, a.lastTime, a.versions, a.committedVersions = waiters, t, v, v
 	return nil
 }
 
-// nextVersion hands out collection versions unique across the log: the entry's index in the high
-// bits and a counter within the entry in the low 20.
+// nextVersion hands out the counter part of collection versions, unique within the shard.
 func (a *Applier) nextVersion() uint64 {
-	a.verSeq++
-	return a.index<<20 | a.verSeq
+	a.versions++
+	return a.versions
 }
 
 // Apply implements replica.StateMachine.
@@ -184,6 +193,12 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.abandon()
 		return err
 	}
+	if a.versions != a.committedVersions {
+		if err := keyspace.StageVersions(b, a.versions); err != nil {
+			a.abandon()
+			return err
+		}
+	}
 	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
 		a.abandon()
 		return err
@@ -193,6 +208,7 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		return fmt.Errorf("commit: %w", err)
 	}
 	a.state.Publish(&a.eff)
+	a.committedVersions = a.versions
 	if a.cache != nil {
 		a.cache.Publish(a.overlay)
 	}
@@ -216,6 +232,7 @@ func (e *PanicError) Error() string {
 // records; rebuild it from them.
 func (a *Applier) abandon() {
 	a.state.Abandon()
+	a.versions = a.committedVersions
 	if w, err := keyspace.LoadWaiters(a.eng.DB()); err == nil {
 		a.waiters = w
 	}
@@ -231,7 +248,7 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 		a.w.Error("ERR malformed operation in the log")
 		return append([]byte(nil), a.w.Buf...)
 	}
-	a.index, a.verSeq = e.Index, 0
+	a.index = e.Index
 	a.op.Time = max(a.op.Time, a.lastTime)
 	a.lastTime = a.op.Time
 	a.eff.Client = a.op.Client

@@ -173,7 +173,7 @@ func runCopy(c *Ctx) {
 func (c *Ctx) copyValue(se *keyspace.Entry, srcDB byte, key []byte, de *keyspace.Entry) bool {
 	m := se.Meta
 	if m.Type.IsCollection() {
-		m.Version = c.Tx.NewVersion()
+		m.Version = c.Tx.NewVersion(key)
 		if err := c.Tx.CopyElements(m.Type, srcDB, se.Version, c.Tx.DB(), m.Version); err != nil {
 			c.Fail(err)
 			return false

@@ -108,9 +108,9 @@ func (c *Ctx) peekZSet(key []byte) (keyspace.Entry, bool) {
 }
 
 // newZSet turns e (looked up at a key that holds nothing live) into an empty sorted set.
-func (c *Ctx) newZSet(e *keyspace.Entry) {
+func (c *Ctx) newZSet(key []byte, e *keyspace.Entry) {
 	e.Type = keyspace.TypeZSet
-	e.Version = c.Tx.NewVersion()
+	e.Version = c.Tx.NewVersion(key)
 	e.Count, e.ExpireAt, e.Extra, e.Value = 0, 0, nil, nil
 }
 
@@ -217,7 +217,7 @@ func (c *Ctx) zadd(key []byte, f zaddFlags, scores []float64, pairs [][]byte) {
 			c.zaddReply(f, 0, 0, false, 0)
 			return
 		}
-		c.newZSet(&e)
+		c.newZSet(key, &e)
 		created = true
 	}
 	before := e.Count

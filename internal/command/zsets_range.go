@@ -391,7 +391,7 @@ func (c *Ctx) zstore(dst []byte, es []zentry, event string) {
 		c.W.Int(0)
 		return
 	}
-	c.newZSet(&e)
+	c.newZSet(dst, &e)
 	longest := 0
 	for _, z := range es {
 		if err := c.Tx.ZPut(&e, z.member, z.score, 0, false); err != nil {

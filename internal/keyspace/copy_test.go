@@ -2,8 +2,10 @@ package keyspace
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
+	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -34,7 +36,7 @@ func putZSet(t *testing.T, tx *Tx, key []byte, members map[string]float64) Entry
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Meta = Meta{Type: TypeZSet, Version: tx.NewVersion(), Count: int64(len(members))}
+	e.Meta = Meta{Type: TypeZSet, Version: tx.NewVersion(key), Count: int64(len(members))}
 	_, w := tx.Raw()
 	for m, s := range members {
 		if err := tx.SetElem(key, e.Version, []byte(m), EncodeScore(nil, s)); err != nil {
@@ -80,7 +82,7 @@ func TestCopyElementsZSet(t *testing.T) {
 	putZSet(t, tx, []byte("other"), map[string]float64{"x": 0})
 
 	for _, toDB := range []byte{0, 3} {
-		to := tx.NewVersion()
+		to := tx.NewVersion([]byte("z"))
 		if err := tx.CopyElements(TypeZSet, 0, src.Version, toDB, to); err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func TestCopyElementsZSet(t *testing.T) {
 
 func TestCopyElementsHashSkipsZ(t *testing.T) {
 	_, b, tx := memTx(t, 1000)
-	v := tx.NewVersion()
+	v := tx.NewVersion([]byte("h"))
 	for i := 0; i < 50; i++ {
 		if err := tx.SetElem(nil, v, fmt.Appendf(nil, "f%03d", i), fmt.Appendf(nil, "v%d", i)); err != nil {
 			t.Fatal(err)
@@ -108,7 +110,7 @@ func TestCopyElementsHashSkipsZ(t *testing.T) {
 	if err := w.Set(append(ScorePrefix(nil, 0, v), 'x'), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	to := tx.NewVersion()
+	to := tx.NewVersion([]byte("h"))
 	if err := tx.CopyElements(TypeHash, 0, v, 5, to); err != nil {
 		t.Fatal(err)
 	}
@@ -234,21 +236,69 @@ func TestRandomKeyOnlyExpired(t *testing.T) {
 	}
 }
 
-func TestScanKeysSeekBelowPrefix(t *testing.T) {
+// TestScanKeysSkipsSlots checks a prefix scan across slots: it finds the keys with the prefix in
+// every slot, resumes from any key a scan returned, and starting below the prefix in a slot
+// finds the prefix there.
+func TestScanKeysSkipsSlots(t *testing.T) {
 	_, _, tx := memTx(t, 1000)
-	for _, k := range []string{"a", "b:1", "b:2", "c"} {
-		e, _ := tx.Lookup([]byte(k))
-		e.Meta = Meta{Type: TypeString}
-		if err := tx.Put([]byte(k), &e); err != nil {
+	var want []string
+	for i := 0; i < 200; i++ {
+		for _, k := range []string{fmt.Sprintf("a%d", i), fmt.Sprintf("b:%d", i), fmt.Sprintf("c%d", i)} {
+			e, _ := tx.Lookup([]byte(k))
+			e.Meta = Meta{Type: TypeString}
+			if err := tx.Put([]byte(k), &e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want = append(want, fmt.Sprintf("b:%d", i))
+	}
+	scan := func(start []byte, limit int) (got []string, next []byte) {
+		t.Helper()
+		next, err := tx.ScanKeys([]byte("b:"), start, 0, func(k []byte, _ Type, _ int64) bool {
+			got = append(got, string(k))
+			return limit == 0 || len(got) < limit
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return got, next
 	}
-	var got []string
-	next, err := tx.ScanKeys([]byte("b:"), []byte("a"), 0, func(k []byte, _ Type, _ int64) bool {
-		got = append(got, string(k))
-		return true
-	})
-	if err != nil || next != nil || fmt.Sprint(got) != "[b:1 b:2]" {
-		t.Fatalf("ScanKeys(prefix b:, start a) = %v, next %q, %v; want [b:1 b:2], nil", got, next, err)
+	all, next := scan(nil, 0)
+	if next != nil || len(all) != len(want) {
+		t.Fatalf("ScanKeys(prefix b:) = %d keys, next %q; want %d keys, nil", len(all), next, len(want))
+	}
+	slices.Sort(all)
+	slices.Sort(want)
+	if !slices.Equal(all, want) {
+		t.Fatalf("ScanKeys(prefix b:) = %v, want %v", all, want)
+	}
+	// Page through ten at a time: every key once.
+	var paged []string
+	var start []byte
+	for {
+		got, next := scan(start, 10)
+		paged = append(paged, got...)
+		if next == nil {
+			break
+		}
+		start = next
+	}
+	slices.Sort(paged)
+	if !slices.Equal(paged, want) {
+		t.Fatalf("paged ScanKeys = %v, want %v", paged, want)
+	}
+	// A start below the prefix in its slot ("a..." sorts before "b:") resumes at the prefix in
+	// that slot: the keys of earlier slots are not visited again.
+	from := []byte("a7")
+	got, _ := scan(from, 0)
+	for _, k := range got {
+		if slot.KeySlot([]byte(k)) < slot.KeySlot(from) {
+			t.Fatalf("ScanKeys from %q returned %q of an earlier slot", from, k)
+		}
+	}
+	for _, k := range want {
+		if slot.KeySlot([]byte(k)) > slot.KeySlot(from) && !slices.Contains(got, k) {
+			t.Fatalf("ScanKeys from %q missed %q", from, k)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package keyspace
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // Key prefixes of the record kinds.
@@ -18,17 +20,41 @@ const (
 	prefixFieldExpire = 'F'
 )
 
-// MetaKey appends the metadata key of (db, key) to dst.
+// MetaKey appends the metadata key of (db, key) to dst: the key's hash slot comes before the key,
+// so the keys of one slot are contiguous within a database.
 func MetaKey(dst []byte, db byte, key []byte) []byte {
-	dst = append(dst, prefixMeta, db)
+	s := slot.KeySlot(key)
+	dst = append(dst, prefixMeta, db, byte(s>>8), byte(s))
 	return append(dst, key...)
 }
+
+// metaKeyLen is the length of a metadata key's header: kind, database, slot.
+const metaKeyLen = 4
 
 // MetaPrefix is the prefix of every metadata key of db.
 func MetaPrefix(db byte) []byte { return []byte{prefixMeta, db} }
 
+// MetaSlotPrefix appends the prefix of the metadata keys of one slot of db.
+func MetaSlotPrefix(dst []byte, db byte, s int) []byte {
+	return append(dst, prefixMeta, db, byte(s>>8), byte(s))
+}
+
 // UserKey returns the user key of a metadata key.
-func UserKey(metaKey []byte) []byte { return metaKey[2:] }
+func UserKey(metaKey []byte) []byte { return metaKey[metaKeyLen:] }
+
+// A collection's version is unique within its shard and carries the hash slot of the key that
+// created it in its top 16 bits, above a 48-bit counter. Element records begin with the version,
+// so they sort by slot like metadata records do, and one slot's records can be iterated, copied
+// or dropped without looking at any other slot's.
+const versionCounterBits = 48
+
+// VersionOf is the version made of a slot and a counter value.
+func VersionOf(s int, counter uint64) uint64 {
+	return uint64(s)<<versionCounterBits | counter&(1<<versionCounterBits-1)
+}
+
+// VersionSlot is the hash slot a version was created in.
+func VersionSlot(version uint64) int { return int(version >> versionCounterBits) }
 
 // ElemPrefix appends the prefix of every element of one version of a collection. Versions are
 // unique across the keyspace, so the user key need not be part of element keys: that keeps them

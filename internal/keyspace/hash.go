@@ -267,7 +267,7 @@ func (h *Hash) create() {
 		return
 	}
 	h.e.Type = TypeHash
-	h.e.Version = h.tx.NewVersion()
+	h.e.Version = h.tx.NewVersion(h.key)
 	h.e.Count, h.e.ExpireAt = 0, 0
 	h.dirty = true
 }

@@ -101,7 +101,7 @@ func (tx *Tx) ListPush(key []byte, e *Entry, left bool, values ...[]byte) error 
 			return err
 		}
 	} else {
-		e.Type, e.Version, e.Count, e.ExpireAt, e.Value = TypeList, tx.NewVersion(), 0, 0, nil
+		e.Type, e.Version, e.Count, e.ExpireAt, e.Value = TypeList, tx.NewVersion(key), 0, 0, nil
 		st = listState{head: listHeadStart, lpBytes: listpackEmpty}
 	}
 	var raw uint64
@@ -372,7 +372,7 @@ func (tx *Tx) StoreList(key []byte, values [][]byte) (deleted bool, err error) {
 	if len(values) == 0 {
 		return tx.Delete(key, &e)
 	}
-	e.Type, e.Version, e.Count, e.ExpireAt, e.Value = TypeList, tx.NewVersion(), 0, 0, nil
+	e.Type, e.Version, e.Count, e.ExpireAt, e.Value = TypeList, tx.NewVersion(key), 0, 0, nil
 	st := listState{head: listHeadStart, lpBytes: listpackEmpty}
 	for _, v := range values {
 		if err := tx.w.Set(tx.listKey(&e, st.head+uint64(e.Count)), v, nil); err != nil {

@@ -23,18 +23,37 @@ func (s *State) Reload(r pebble.Reader) error {
 	return nil
 }
 
-var opTimeKey = SystemKey("optime")
+var (
+	opTimeKey   = SystemKey("optime")
+	versionsKey = SystemKey("versions")
+)
+
+// StageVersions records in b the last collection version counter handed out (see VersionOf). It
+// is part of the replicated state, so every replica hands out the same versions.
+func StageVersions(b *pebble.Batch, counter uint64) error {
+	var buf [8]byte
+	return b.Set(versionsKey, binary.BigEndian.AppendUint64(buf[:0], counter), nil)
+}
+
+// LoadVersions reads the last collection version counter handed out (0 if none).
+func LoadVersions(r pebble.Reader) (uint64, error) {
+	t, err := loadUint64(r, versionsKey)
+	return uint64(t), err
+}
 
 // StageOpTime records in b the time of the last applied operation. Apply never lets time go
 // back (each operation runs at the later of its own time and this one), and since the value is
 // part of the replicated state every replica computes the same times.
 func StageOpTime(b *pebble.Batch, t int64) error {
-	return b.Set(opTimeKey, binary.BigEndian.AppendUint64(nil, uint64(t)), nil)
+	var buf [8]byte
+	return b.Set(opTimeKey, binary.BigEndian.AppendUint64(buf[:0], uint64(t)), nil)
 }
 
 // LoadOpTime reads the time of the last applied operation (0 if none).
-func LoadOpTime(r pebble.Reader) (int64, error) {
-	v, closer, err := r.Get(opTimeKey)
+func LoadOpTime(r pebble.Reader) (int64, error) { return loadUint64(r, opTimeKey) }
+
+func loadUint64(r pebble.Reader, key []byte) (int64, error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}

@@ -1,35 +1,72 @@
 package keyspace
 
 import (
+	"bytes"
+
+	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// ScanKeys visits the live keys of the Tx's database in key order, starting at the first key
-// >= start that has the given prefix, and calls fn with each key, its type and expiry until fn
-// returns false. It returns the key at which a later scan should resume (nil when the end was
-// reached). The key passed to fn is valid only during the call.
+// ScanKeys visits the live keys of the Tx's database that have the given prefix, in storage
+// order (by hash slot, then by key), starting at start (a key a previous scan returned, or nil),
+// and calls fn with each key, its type and expiry until fn returns false. It returns the key at
+// which a later scan should resume (nil when the end was reached). The key passed to fn is valid
+// only during the call.
 //
-// visitLimit bounds how many records (live or expired) are read, so a scan over a keyspace full
-// of expired keys still returns; 0 means no bound.
+// Metadata keys begin with the key's slot, so the keys with a prefix are not contiguous unless the
+// prefix holds a hash tag (then they are all in one slot). Otherwise the scan skips from slot to
+// slot: it seeks to the prefix in the next slot that has any key at all, so it costs one seek per
+// non-empty slot plus one step per key with the prefix, never a walk over keys without it.
+//
+// visitLimit bounds how many records (live or expired) and seeks are spent, so a scan over a
+// keyspace full of expired keys still returns; 0 means no bound.
 func (tx *Tx) ScanKeys(prefix, start []byte, visitLimit int, fn func(key []byte, t Type, expireAt int64) bool) ([]byte, error) {
-	lower := MetaKey(nil, tx.db, prefix)
-	upper := PrefixEnd(lower)
+	lower, upper := MetaPrefix(tx.db), PrefixEnd(MetaPrefix(tx.db))
+	if s, ok := slot.PrefixSlot(prefix); ok {
+		lower = MetaSlotPrefix(nil, tx.db, s)
+		upper = PrefixEnd(lower)
+	}
 	it, err := tx.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	seek := lower
+	seek := MetaKey(nil, tx.db, prefix)
 	if len(start) > 0 {
 		seek = MetaKey(nil, tx.db, start)
+		if bytes.Compare(start, prefix) < 0 {
+			seek = MetaSlotPrefix(seek[:0], tx.db, slot.KeySlot(start))
+			seek = append(seek, prefix...)
+		}
+	} else if len(prefix) > 0 {
+		seek = append(MetaSlotPrefix(seek[:0], tx.db, 0), prefix...)
+	} else {
+		seek = lower
 	}
 	visited := 0
-	for valid := it.SeekGE(seek); valid; valid = it.Next() {
-		k := it.Key()
+	resume := func(k []byte) []byte { return append([]byte(nil), UserKey(k)...) }
+	valid := it.SeekGE(seek)
+	for valid {
 		if visitLimit > 0 && visited >= visitLimit {
-			return append([]byte(nil), UserKey(k)...), nil
+			return resume(it.Key()), nil
 		}
 		visited++
+		k := it.Key()
+		if !bytes.HasPrefix(UserKey(k), prefix) {
+			// Past the prefix in this slot (or not yet at it in a later one): go to the prefix
+			// in the slot the iterator is in, or in the next one.
+			target := MetaSlotPrefix(seek[:0], tx.db, int(k[2])<<8|int(k[3]))
+			if bytes.Compare(UserKey(k), prefix) > 0 {
+				next := int(k[2])<<8 | int(k[3]) + 1
+				if next >= slot.Count {
+					break
+				}
+				target = MetaSlotPrefix(target[:0], tx.db, next)
+			}
+			seek = append(target, prefix...)
+			valid = it.SeekGE(seek)
+			continue
+		}
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, err
@@ -38,15 +75,15 @@ func (tx *Tx) ScanKeys(prefix, start []byte, visitLimit int, fn func(key []byte,
 		if !ok {
 			return nil, errCorrupt
 		}
-		if exp != 0 && exp <= tx.Now {
-			continue
-		}
-		if !fn(UserKey(k), t, exp) {
-			if it.Next() {
-				return append([]byte(nil), UserKey(it.Key())...), nil
+		if exp == 0 || exp > tx.Now {
+			if !fn(UserKey(k), t, exp) {
+				if it.Next() {
+					return resume(it.Key()), nil
+				}
+				return nil, it.Error()
 			}
-			return nil, it.Error()
 		}
+		valid = it.Next()
 	}
 	return nil, it.Error()
 }

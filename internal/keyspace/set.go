@@ -155,7 +155,7 @@ func (tx *Tx) ReplaceSet(key []byte) (Set, error) {
 		return s, err
 	}
 	s.existed = s.e.Type != TypeNone
-	s.e.Meta = Meta{Type: TypeSet, Version: tx.NewVersion()}
+	s.e.Meta = Meta{Type: TypeSet, Version: tx.NewVersion(key)}
 	s.dirty = true
 	return s, nil
 }
@@ -213,7 +213,7 @@ func (s *Set) Add(member []byte) (bool, error) {
 		}
 	} else {
 		x := s.x // what NoteSize recorded
-		s.e.Type, s.e.Version, s.e.Count, s.e.ExpireAt = TypeSet, s.tx.NewVersion(), 0, 0
+		s.e.Type, s.e.Version, s.e.Count, s.e.ExpireAt = TypeSet, s.tx.NewVersion(s.key), 0, 0
 		s.x = x
 	}
 	return true, s.AddNew(member)

@@ -117,7 +117,7 @@ func (s *Stream) WrongType() bool { return s.e.Type != TypeNone && s.e.Type != T
 // Create makes the handle a new, empty stream.
 func (s *Stream) Create() {
 	s.e.Type = TypeStream
-	s.e.Version = s.tx.NewVersion()
+	s.e.Version = s.tx.NewVersion(s.key)
 	s.e.Count, s.e.ExpireAt = 0, 0
 	s.st = streamState{}
 	s.dirty = true

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // streamModel is what a stream should hold.
@@ -45,7 +47,7 @@ func TestStreamLayout(t *testing.T) {
 		must(t, st.SetPending(g, StreamID{1, 0}, nil, c, 1000, 1))
 		must(t, st.Save())
 	})
-	prefix := ElemPrefix(nil, 0, 1)
+	prefix := ElemPrefix(nil, 0, VersionOf(slot.KeySlot(key), 1))
 	var kinds []string
 	for _, k := range s.keys(prefix) {
 		kinds = append(kinds, fmt.Sprintf("%c%d", k[len(prefix)], len(k)-len(prefix)-1))

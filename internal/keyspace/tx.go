@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
+	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -18,7 +19,8 @@ type Tx struct {
 	db  byte
 	Now int64 // Unix ms: the operation's time in apply, the wall clock for reads
 
-	// Versions hands out collection versions; set in apply.
+	// Versions hands out the counter part of collection versions (NewVersion adds the slot);
+	// set in apply. It never returns the same value twice in one shard.
 	Versions func() uint64
 	// Index is the log index of the operation being applied; records written get it as their
 	// ModIndex. Zero outside apply.
@@ -353,12 +355,13 @@ func (tx *Tx) dropElements(key []byte, t Type, version uint64) error {
 	return nil
 }
 
-// NewVersion returns a fresh collection version.
-func (tx *Tx) NewVersion() uint64 {
+// NewVersion returns a fresh version for a collection at key. Its top bits are the key's hash
+// slot, so the collection's element records sort under that slot (see VersionSlot).
+func (tx *Tx) NewVersion(key []byte) uint64 {
 	if tx.Versions == nil {
 		panic("keyspace: NewVersion outside apply")
 	}
-	return tx.Versions()
+	return VersionOf(slot.KeySlot(key), tx.Versions())
 }
 
 func (tx *Tx) modified(key []byte) {

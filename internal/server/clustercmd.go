@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 func init() {
@@ -83,7 +84,7 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 	case "myshardid":
 		w.BulkString(cluster.Name(mainShard))
 	case "keyslot":
-		w.Int(int64(cluster.KeySlot(args[2])))
+		w.Int(int64(slot.KeySlot(args[2])))
 	case "slots":
 		clusterSlots(c, w)
 	case "shards":
@@ -162,12 +163,12 @@ func clusterInfo(c *clusterNode) string {
 	nodes, st := c.topology()
 	ok := st.Lead != 0
 	var b strings.Builder
-	state, slotsOK, slotsFail := "ok", cluster.Slots, 0
+	state, slotsOK, slotsFail := "ok", slot.Count, 0
 	if !ok {
-		state, slotsOK, slotsFail = "fail", 0, cluster.Slots
+		state, slotsOK, slotsFail = "fail", 0, slot.Count
 	}
 	kv(&b, "cluster_state", state)
-	kv(&b, "cluster_slots_assigned", cluster.Slots)
+	kv(&b, "cluster_slots_assigned", slot.Count)
 	kv(&b, "cluster_slots_ok", slotsOK)
 	kv(&b, "cluster_slots_pfail", 0)
 	kv(&b, "cluster_slots_fail", slotsFail)
@@ -208,7 +209,7 @@ func clusterSlots(c *clusterNode, w *resp.Writer) {
 	w.Array(1)
 	w.Array(2 + len(nodes))
 	w.Int(0)
-	w.Int(cluster.Slots - 1)
+	w.Int(slot.Count - 1)
 	for _, n := range nodes {
 		writeSlotNode(w, n)
 	}
@@ -222,7 +223,7 @@ func clusterShards(c *clusterNode, w *resp.Writer) {
 	if st.Lead != 0 {
 		w.Array(2)
 		w.Int(0)
-		w.Int(cluster.Slots - 1)
+		w.Int(slot.Count - 1)
 	} else {
 		w.Array(0)
 	}

@@ -7,10 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // level is how fresh a read must be.
@@ -243,7 +243,7 @@ func firstKeySlot(args [][]byte) int {
 		cmd = sub
 	}
 	for _, i := range cmd.KeyPositions(args) {
-		return cluster.KeySlot(args[i])
+		return slot.KeySlot(args[i])
 	}
 	return -1
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cairn-db/cairn/tests/check"
 )
 
@@ -75,7 +75,7 @@ func (w *World) pickGroups() {
 	per := (w.cfg.Groups + w.cfg.Shards - 1) / w.cfg.Shards
 	count := map[uint64]int{}
 	for g := 0; len(w.groups) < w.cfg.Groups && g < 100000; g++ {
-		slot := cluster.KeySlot([]byte(check.Key(g, 0)))
+		slot := slot.KeySlot([]byte(check.Key(g, 0)))
 		shard := uint64(1 + slot*w.cfg.Shards/16384)
 		if count[shard] >= per {
 			continue

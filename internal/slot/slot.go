@@ -1,7 +1,7 @@
-package cluster
+package slot
 
-// Slots is the number of hash slots, as Redis Cluster.
-const Slots = 16384
+// Count is the number of hash slots, as Redis Cluster.
+const Count = 16384
 
 // crc16tab is CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with.
 var crc16tab = func() [256]uint16 {
@@ -44,5 +44,26 @@ func KeySlot(key []byte) int {
 			break
 		}
 	}
-	return int(crc16(key)) & (Slots - 1)
+	return int(crc16(key)) & (Count - 1)
+}
+
+// PrefixSlot reports the slot every key starting with prefix hashes to, if the prefix decides
+// it: when it holds the key's hash tag whole (the first '{' and the next '}', with something
+// between them).
+func PrefixSlot(prefix []byte) (int, bool) {
+	for i, c := range prefix {
+		if c != '{' {
+			continue
+		}
+		for j := i + 1; j < len(prefix); j++ {
+			if prefix[j] == '}' {
+				if j > i+1 {
+					return int(crc16(prefix[i+1:j])) & (Count - 1), true
+				}
+				return 0, false // "{}": the whole key is hashed
+			}
+		}
+		return 0, false
+	}
+	return 0, false
 }

@@ -2,27 +2,6 @@ package cluster
 
 import "testing"
 
-// Values from redis-server 7.0's CLUSTER KEYSLOT.
-func TestKeySlot(t *testing.T) {
-	for _, tc := range []struct {
-		key  string
-		want int
-	}{
-		{"foo", 12182},
-		{"bar", 5061},
-		{"foo{bar}", 5061},
-		{"{bar}foo", 5061},
-		{"foo{}bar", 14292},
-		{"foo{{bar}}", 4015},
-		{"", 0},
-		{"123456789", 12739},
-	} {
-		if got := KeySlot([]byte(tc.key)); got != tc.want {
-			t.Fatalf("KeySlot(%q) = %d, want %d", tc.key, got, tc.want)
-		}
-	}
-}
-
 func TestParseInitial(t *testing.T) {
 	nodes, err := ParseInitial("127.0.0.1:7003, 127.0.0.1:7001,127.0.0.1:7002")
 	if err != nil {
