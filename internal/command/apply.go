@@ -60,43 +60,46 @@ type Applier struct {
 	lastTime int64
 }
 
-// NewApplier returns the state machine over eng. cache, if not nil, is the record cache that
-// apply writes through; filters, if not nil, the key filter it adds new keys to.
-func NewApplier(eng *engine.Engine, state *keyspace.State, limits *Limits, cache *keyspace.Cache, filters *keyspace.Filters) (*Applier, error) {
-	waiters, err := keyspace.LoadWaiters(eng.DB())
-	if err != nil {
-		return nil, err
-	}
-	a := &Applier{eng: eng, state: state, limits: limits, cache: cache, overlay: keyspace.NewOverlay(),
-		filters: filters, waiters: waiters, blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
-	if a.lastTime, err = keyspace.LoadOpTime(eng.DB()); err != nil {
-		return nil, err
-	}
-	if a.versions, err = keyspace.LoadVersions(eng.DB()); err != nil {
-		return nil, err
-	}
-	a.committedVersions = a.versions
+// Storage is what an applier writes to: an engine and the in-memory structures kept beside it.
+// Cache and Filters may be nil.
+type Storage struct {
+	Engine  *engine.Engine
+	State   *keyspace.State
+	Cache   *keyspace.Cache
+	Filters *keyspace.Filters
+}
+
+// NewApplier returns the state machine over st. The cache, if not nil, is the record cache that
+// apply writes through; the filters, if not nil, the key filter it adds new keys to.
+func NewApplier(st Storage, limits *Limits) (*Applier, error) {
+	a := &Applier{limits: limits, overlay: keyspace.NewOverlay(), blockedHere: map[uint64]int{}, Cursors: NewScanCursors(0, 0)}
 	a.rng = rand.New(&a.pcg)
 	a.tx.Versions = a.nextVersion
 	a.tx.Effects = &a.eff
+	if err := a.Reset(st); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
-// Reload rereads what the applier keeps from the engine, after the engine was replaced by a
-// snapshot.
-func (a *Applier) Reload() error {
-	waiters, err := keyspace.LoadWaiters(a.eng.DB())
+// Reset points the applier at st and rereads what it keeps from the engine: the blocked clients,
+// the time of the last operation, the version counter. A shard calls it after a snapshot
+// replaced its engine. Apply must not be running.
+func (a *Applier) Reset(st Storage) error {
+	db := st.Engine.DB()
+	waiters, err := keyspace.LoadWaiters(db)
 	if err != nil {
 		return err
 	}
-	t, err := keyspace.LoadOpTime(a.eng.DB())
+	t, err := keyspace.LoadOpTime(db)
 	if err != nil {
 		return err
 	}
-	v, err := keyspace.LoadVersions(a.eng.DB())
+	v, err := keyspace.LoadVersions(db)
 	if err != nil {
 		return err
 	}
+	a.eng, a.state, a.cache, a.filters = st.Engine, st.State, st.Cache, st.Filters
 	a.waiters, a.lastTime, a.versions, a.committedVersions = waiters, t, v, v
 	return nil
 }

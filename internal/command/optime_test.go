@@ -18,7 +18,7 @@ func TestApplyTimeNeverGoesBack(t *testing.T) {
 	h.check(want, "PEXPIRETIME", "b")
 	// After a restart the last time is read back from the engine.
 	state := h.app.state
-	app, err := NewApplier(h.eng, state, h.limits, nil, h.filters)
+	app, err := NewApplier(Storage{Engine: h.eng, State: state, Cache: nil, Filters: h.filters}, h.limits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -20,9 +21,9 @@ import (
 // the writes after the damage without a word. So Checkpoint lists every file of the copy with
 // its size and CRC-32C, and VerifyCheckpoint checks them all before anything trusts the copy.
 //
-// The list is a text file, one "name size crc" line per file in name order, ending with a
+// ChecksumsFile is the list: a text file, one "name size crc" line per file in name order, ending with a
 // "crc" line over the lines before it.
-const checksumsFile = "CAIRN-CHECKSUMS"
+const ChecksumsFile = "CAIRN-CHECKSUMS"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -48,7 +49,7 @@ func checkpointFiles(fs vfs.FS, dir string) ([]string, error) {
 	}
 	var out []string
 	for _, n := range names {
-		if n == checksumsFile {
+		if n == ChecksumsFile {
 			continue
 		}
 		st, err := fs.Stat(fs.PathJoin(dir, n))
@@ -79,16 +80,16 @@ func writeChecksums(fs vfs.FS, dir string) error {
 		fmt.Fprintf(&b, "%s %d %08x\n", n, size, sum)
 	}
 	fmt.Fprintf(&b, "%08x\n", crc32.Checksum(b.Bytes(), castagnoli))
-	if err := WriteFileSync(fs, fs.PathJoin(dir, checksumsFile), b.Bytes()); err != nil {
+	if err := durable.WriteFile(fs, fs.PathJoin(dir, ChecksumsFile), b.Bytes()); err != nil {
 		return err
 	}
-	return SyncDir(fs, dir)
+	return durable.SyncDir(fs, dir)
 }
 
 // verifyChecksums checks every file of the checkpoint in dir against its checksum list: the
 // same files, the same sizes, the same CRCs.
 func verifyChecksums(fs vfs.FS, dir string) error {
-	f, err := fs.Open(fs.PathJoin(dir, checksumsFile))
+	f, err := fs.Open(fs.PathJoin(dir, ChecksumsFile))
 	if err != nil {
 		return fmt.Errorf("%w: no checksum list: %v", errChecksum, err)
 	}

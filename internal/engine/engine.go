@@ -96,8 +96,7 @@ type Engine struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	// mu guards db against Restore for the engine's own background work and metrics; readers
-	// of DB() are kept away by their owner.
+	// mu keeps Close away from a checkpoint or sync in progress.
 	mu   sync.RWMutex
 	opts *pebble.Options
 }
@@ -144,7 +143,6 @@ func Open(opts Options) (*Engine, error) {
 		po.Levels[i].FilterType = pebble.TableFilter
 	}
 	e.opts = po
-	recoverRestore(po.FS, opts.Dir)
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		e.cache.Unref()

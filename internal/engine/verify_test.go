@@ -37,12 +37,12 @@ func TestVerifyCheckpoint(t *testing.T) {
 			_ = os.WriteFile(p, b, 0o644)
 		}},
 		{"checksum list damaged", func(t *testing.T, dir string) {
-			p := filepath.Join(dir, checksumsFile)
+			p := filepath.Join(dir, ChecksumsFile)
 			b, _ := os.ReadFile(p)
 			b[3] ^= 0x01
 			_ = os.WriteFile(p, b, 0o644)
 		}},
-		{"checksum list gone", func(t *testing.T, dir string) { _ = os.Remove(filepath.Join(dir, checksumsFile)) }},
+		{"checksum list gone", func(t *testing.T, dir string) { _ = os.Remove(filepath.Join(dir, ChecksumsFile)) }},
 		{"extra file", func(t *testing.T, dir string) { _ = os.WriteFile(filepath.Join(dir, "000999.sst"), []byte("x"), 0o644) }},
 	}
 	for _, d := range damage {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.etcd.io/raft/v3"
@@ -116,7 +117,7 @@ func OpenHost(cfg HostConfig) (*Host, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	if err := fs.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := durable.MkdirAll(fs, cfg.Dir); err != nil {
 		return nil, err
 	}
 	store, err := openLogStore(filepath.Join(cfg.Dir, "log"), fs)

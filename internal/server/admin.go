@@ -89,8 +89,11 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 func (s *Server) configChanged() {
 	s.limits.SetMaxBulkLen(s.cfg.ProtoMaxBulkLen())
 	s.syncEncodingLimits()
-	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil && s.cluster == nil {
-		s.eng.SetSyncPolicy(p)
+	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
+		s.policy.Store(int32(p))
+		if s.cluster == nil {
+			s.sh.SetSyncPolicy(p)
+		}
 	}
 }
 
@@ -157,7 +160,7 @@ func cmdSave(s *Server, cl *Client, args [][]byte) {
 func (s *Server) checkpoint() error {
 	dest := filepath.Join(s.cfg.Dir, "checkpoint")
 	tmp := dest + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	if err := s.eng.Checkpoint(tmp); err != nil {
+	if err := s.sh.Checkpoint(tmp); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	_ = os.RemoveAll(dest)

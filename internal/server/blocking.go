@@ -65,7 +65,7 @@ func (cl *Client) blocked() bool {
 // reply has already gone and this one says so.
 func (s *Server) unblock(cl *Client, mode string) {
 	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now()}, command.UnblockArgs(cl.token(), mode))
-	_ = s.log.Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
+	_ = s.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
 		if err != nil || !command.IsReply(result) || mode == command.UnblockGone {
 			return
 		}
@@ -89,16 +89,6 @@ func (s *Server) onServed(served []command.Served) {
 		cl.unblocked()
 		cl.finish(sv.Reply)
 	}
-}
-
-// clearWaiters removes the waiters of an earlier run: their clients are gone.
-func (s *Server) clearWaiters() error {
-	done := make(chan error, 1)
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now()}, command.UnblockAllArgs())
-	if err := s.log.Propose(replica.Proposal{Data: data, Done: func(_ []byte, err error) { done <- err }}); err != nil {
-		return err
-	}
-	return <-done
 }
 
 func cmdClientUnblock(s *Server, cl *Client, args [][]byte) {

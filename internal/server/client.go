@@ -8,8 +8,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cairn-db/cairn/internal/command"
-	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // Client is one connection's session: the database it selected, its protocol version, its
@@ -168,10 +168,10 @@ const (
 // loop is the state one event loop reuses across all its connections, so that nothing per
 // command is allocated: the request reader, the reply buffer, the read view.
 type loop struct {
-	reader  resp.Reader
-	w       resp.Writer
-	tx      keyspace.Tx
-	ctx     command.Ctx
+	reader resp.Reader
+	w      resp.Writer
+	// data runs the loop's reads against shards.
+	data    shard.Reader
 	results [][]byte // replies of writes applied inline
 	opbuf   []byte
 	pending []proposalSlot

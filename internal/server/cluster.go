@@ -18,8 +18,6 @@ import (
 
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
-	"github.com/cairn-db/cairn/internal/engine"
-	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/transport"
 )
@@ -170,9 +168,10 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 		bootstrap = nil
 	}
 	c.bus.SetID(c.id)
-	if c.raft, err = c.host.AddShard(mainShard, clusterSM{s}, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap}); err != nil {
+	if c.raft, err = c.host.AddShard(mainShard, s.sh, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap}); err != nil {
 		return fail(err)
 	}
+	s.sh.SetLog(c.raft)
 	c.ready.Store(true)
 	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout)
 	return c, nil
@@ -285,7 +284,7 @@ func (c *clusterNode) watchLeadership() {
 		now := c.raft.IsLeader()
 		if now && !was {
 			c.logger.Info("this node is now the leader", "node", c.id, "term", c.raft.Term())
-			if err := c.s.clearWaiters(); err != nil {
+			if err := c.s.sh.ClearWaiters(c.s.now(), c.stop); err != nil {
 				c.logger.Warn("clearing waiters of a former leader failed", "err", err)
 				continue // try again at the next tick
 			}
@@ -302,42 +301,6 @@ func (c *clusterNode) leaderAddr() (string, bool) {
 	}
 	m, ok := c.raft.Members().Get(lead)
 	return m.Addr, ok && m.Addr != ""
-}
-
-// clusterSM is the server's state machine as Raft replicates it: the applier, plus engine
-// checkpoints for snapshots and their installation.
-type clusterSM struct{ s *Server }
-
-func (m clusterSM) Apply(entries []replica.Entry, results [][]byte) error {
-	return m.s.applier.Apply(entries, results)
-}
-
-func (m clusterSM) Checkpoint(dir string) error { return m.s.eng.Checkpoint(dir) }
-
-// VerifySnapshot checks a snapshot received from the leader before it is installed.
-func (m clusterSM) VerifySnapshot(dir string) error { return engine.VerifyCheckpoint(dir, nil) }
-
-// Restore swaps the engine for a snapshot. Readers are held off meanwhile (engMu), and
-// everything kept in memory about the data is reloaded: the keyspace state, the record cache,
-// the applier's waiters and clock.
-func (m clusterSM) Restore(dir string) (uint64, error) {
-	s := m.s
-	s.engMu.Lock()
-	defer s.engMu.Unlock()
-	if err := s.eng.Restore(dir); err != nil {
-		return 0, err
-	}
-	if err := s.state.Reload(s.eng.DB()); err != nil {
-		return 0, err
-	}
-	s.cache.Clear()
-	if err := s.filters.Reset(s.eng.DB(), s.state.TotalKeys()); err != nil {
-		return 0, err
-	}
-	if err := s.applier.Reload(); err != nil {
-		return 0, err
-	}
-	return keyspace.LoadApplied(s.eng.DB())
 }
 
 // Deliver implements transport.Handler.
@@ -547,7 +510,3 @@ func (c *clusterNode) removeNode(ctx context.Context, id uint64) error {
 	_, err := c.bus.CallPeer(ctx, lead, reqRemove, binary.BigEndian.AppendUint64(nil, id))
 	return err
 }
-
-// relaxEngineSync sets the engine's own fsync policy in cluster mode: the Raft log is the
-// durable record (synced every round) and a restart replays it from the engine's applied index.
-func (s *Server) relaxEngineSync() { s.eng.SetSyncPolicy(engine.SyncNo) }

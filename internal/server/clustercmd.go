@@ -322,7 +322,7 @@ func cmdRole(s *Server, cl *Client, args [][]byte) {
 	if c == nil {
 		w.Array(3)
 		w.BulkString("master")
-		w.Int(int64(s.log.Applied()))
+		w.Int(int64(s.sh.Log().Applied()))
 		w.Array(0)
 		return
 	}
@@ -424,7 +424,7 @@ func cmdSession(s *Server, cl *Client, args [][]byte) {
 	case command.EqualFold(args[1], "token") && len(args) == 2:
 		pos := cl.cs.position.Load()
 		if s.cluster == nil {
-			pos = max(pos, s.log.Applied())
+			pos = max(pos, s.sh.Log().Applied())
 		}
 		w.BulkString(strconv.Itoa(mainShard) + ":" + strconv.FormatUint(pos, 10))
 	case command.EqualFold(args[1], "resume") && len(args) == 3:

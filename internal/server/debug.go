@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 func init() {
@@ -110,9 +111,9 @@ func debugSleep(s *Server, cl *Client, arg []byte) {
 func (s *Server) debugObject(cl *Client, key []byte) {
 	w := &cl.loop.w
 	var tx keyspace.Tx
-	snap := s.eng.DB().NewSnapshot()
-	defer snap.Close()
-	tx.Reset(snap, nil, s.state.Physical(cl.db), time.Now().UnixMilli())
+	v := s.sh.Acquire()
+	defer v.Release()
+	shard.PointTx(&tx, v, cl.db, time.Now().UnixMilli())
 	e, err := tx.Lookup(key)
 	if err != nil {
 		w.Error("ERR " + err.Error())

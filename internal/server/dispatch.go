@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cairn-db/cairn/internal/command"
-	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
 // localHandler runs a command that manages the connection or the server rather than data.
@@ -270,60 +269,23 @@ func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
 	return &Proposal{Data: data, Done: cl.done}
 }
 
-// read runs a read command at once against the engine: directly for single point lookups, over
-// a snapshot otherwise so that multi-key and collection reads see one point in time. It reports
-// whether the command asked to run as a write instead (command.Ctx.WantWrite).
+// read runs a read command at once against the shard. It reports whether the command asked to
+// run as a write instead (command.Ctx.WantWrite).
 func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) bool {
 	lp := cl.loop
-	if s.cluster != nil {
-		s.engMu.RLock()
-		defer s.engMu.RUnlock()
-	}
-	db := s.eng.DB()
-	phys := s.state.Physical(cl.db)
-	now := time.Now().UnixMilli()
-	tx := &lp.tx
-	tx.OnMiss = s.missHook(cl)
 	s.trackRead(cl, cmd, args)
-	if cmd.Flags&command.FlagPoint != 0 {
-		tx.Reset(db, nil, phys, now)
-		tx.UseCache(s.cache, nil)
-		tx.UseFilters(s.filters)
-		return s.runRead(cl, cmd, args, tx)
+	v := s.sh.Acquire()
+	defer v.Release()
+	r := &lp.data
+	r.OnMiss = s.missHook(cl)
+	want := r.Run(s.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
+	if r.Hits != 0 {
+		s.stats.keyspaceHits.Add(r.Hits)
 	}
-	snap := db.NewSnapshot()
-	defer func() {
-		snap.Close()
-		tx.Reset(nil, nil, 0, 0) // do not keep the snapshot reachable
-	}()
-	tx.Reset(snap, nil, phys, now)
-	tx.UseFilters(s.filters)
-	return s.runRead(cl, cmd, args, tx)
-}
-
-func (s *Server) runRead(cl *Client, cmd *command.Command, args [][]byte, tx *keyspace.Tx) (wantWrite bool) {
-	ctx := &cl.loop.ctx
-	*ctx = command.Ctx{
-		Cmd:     cmd,
-		Args:    args,
-		W:       &cl.loop.w,
-		Tx:      tx,
-		State:   s.state,
-		DB:      cl.db,
-		Now:     tx.Now,
-		Limits:  s.limits,
-		Cursors: s.applier.Cursors,
+	if r.Misses != 0 {
+		s.stats.keyspaceMisses.Add(r.Misses)
 	}
-	tx.Hits, tx.Misses = 0, 0
-	cmd.Run(ctx)
-	if tx.Hits != 0 {
-		s.stats.keyspaceHits.Add(tx.Hits)
-	}
-	if tx.Misses != 0 {
-		s.stats.keyspaceMisses.Add(tx.Misses)
-	}
-	ctx.Args, ctx.Tx = nil, nil
-	return ctx.WantWrite
+	return want
 }
 
 func (s *Server) flagMultiError(cl *Client) {

@@ -127,7 +127,7 @@ func infoClients(s *Server, cl *Client, b *strings.Builder) {
 func infoMemory(s *Server, cl *Client, b *strings.Builder) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := s.eng.Metrics()
+	m := s.engineMetrics()
 	used := int64(ms.HeapAlloc)
 	kv(b, "used_memory", used)
 	kv(b, "used_memory_human", human(used))
@@ -171,9 +171,9 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "aof_rewrite_in_progress", 0)
 	kv(b, "aof_rewrite_scheduled", 0)
 	kv(b, "aof_last_write_status", "ok")
-	kv(b, "appendfsync", s.eng.SyncPolicy().String())
-	kv(b, "aof_last_fsync_time", s.eng.LastSync())
-	kv(b, "log_applied_index", s.log.Applied())
+	kv(b, "appendfsync", s.syncPolicy().String())
+	kv(b, "aof_last_fsync_time", s.sh.LastSync())
+	kv(b, "log_applied_index", s.sh.Log().Applied())
 }
 
 func infoStats(s *Server, cl *Client, b *strings.Builder) {
@@ -216,7 +216,7 @@ func infoReplication(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "connected_slaves", 0)
 	kv(b, "master_failover_state", "no-failover")
 	kv(b, "master_replid", s.runID)
-	kv(b, "master_repl_offset", s.log.Applied())
+	kv(b, "master_repl_offset", s.sh.Log().Applied())
 	kv(b, "repl_backlog_active", 0)
 }
 
@@ -236,13 +236,12 @@ func infoErrorstats(s *Server, cl *Client, b *strings.Builder) {
 }
 
 func infoKeyspace(s *Server, cl *Client, b *strings.Builder) {
+	keys, expires := s.keyCounts()
 	for db := 0; db < keyspace.NumDBs; db++ {
-		phys := s.state.Physical(db)
-		keys := s.state.Keys(phys)
-		if keys <= 0 {
+		if keys[db] <= 0 {
 			continue
 		}
-		fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0,subexpiry=0\r\n", db, keys, s.state.Expires(phys))
+		fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0,subexpiry=0\r\n", db, keys[db], expires[db])
 	}
 }
 

@@ -81,7 +81,7 @@ func (s *Server) memOverhead() memOverhead {
 		active:    int64(ms.HeapInuse),
 		resident:  int64(ms.Sys - ms.HeapReleased),
 		rss:       processRSS(),
-		keys:      s.state.TotalKeys(),
+		keys:      s.totalKeys(),
 	}
 	for _, c := range s.snapshotClients() {
 		m.clients += c.qbuf.Load() + c.omem.Load()
@@ -125,7 +125,7 @@ func ratio(a, b int64) float64 {
 
 func (s *Server) memoryStats(w *resp.Writer) {
 	m := s.memOverhead()
-	em := s.eng.Metrics()
+	em := s.engineMetrics()
 	type field struct {
 		name string
 		v    any
@@ -136,8 +136,9 @@ func (s *Server) memoryStats(w *resp.Writer) {
 		{"cluster.links", int64(0)}, {"aof.buffer", int64(0)}, {"lua.caches", int64(0)},
 		{"functions.caches", int64(0)},
 	}
+	keys, _ := s.keyCounts()
 	for db := 0; db < keyspace.NumDBs; db++ {
-		if s.state.Keys(s.state.Physical(db)) > 0 {
+		if keys[db] > 0 {
 			fields = append(fields, field{"db." + strconv.Itoa(db), nil})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // Keyspace notifications. Apply records each event with its command (keyspace.Effects.Events);
@@ -126,16 +127,13 @@ type notifier struct {
 
 // notifyApplied publishes the enabled events of a committed batch. It runs on the apply
 // goroutine.
-func (s *Server) notifyApplied(events []keyspace.Event) {
+func (s *Server) notifyApplied(sh *shard.Shard, events []keyspace.Event) {
 	flags := s.cfg.live.notifyFlags.Load()
 	if flags&(notifyKeyspace|notifyKeyevent) == 0 || len(events) == 0 || s.hub.subs.Load() == 0 {
 		return
 	}
 	// Events name physical databases; subscribers know the SELECT numbers.
-	var logical [keyspace.NumDBs]int
-	for db := 0; db < keyspace.NumDBs; db++ {
-		logical[s.state.Physical(db)] = db
-	}
+	logical := sh.Logical()
 	n := &s.applyNotifier
 	for _, ev := range events {
 		if flags&classBits[ev.Class] == 0 {

@@ -15,8 +15,10 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cairn-db/cairn/internal/engine"
 	"github.com/cairn-db/cairn/internal/replica"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // Rebuilding a corrupted replica.
@@ -42,7 +44,7 @@ const rebuildMarker = "rebuild"
 // not corruption (a permission, a missing disk) are returned and nothing is moved.
 func checkState(cfg *Config, logger *slog.Logger) error {
 	raftDir := filepath.Join(cfg.Dir, "raft")
-	engineDir := filepath.Join(cfg.Dir, "engine")
+	shardsDir := filepath.Join(cfg.Dir, "shards")
 	id, err := replica.VerifyLog(raftDir, nil, mainShard)
 	var cause error
 	switch {
@@ -51,10 +53,10 @@ func checkState(cfg *Config, logger *slog.Logger) error {
 	case err != nil:
 		return fmt.Errorf("verify the raft log: %w", err)
 	default:
-		eng, err := engine.Open(engine.Options{Dir: engineDir, Logger: logger, CacheSize: 8 << 20})
+		sh, err := shard.Open(shard.Options{ID: mainShard, Dir: filepath.Join(shardsDir, strconv.Itoa(mainShard)), Logger: logger, BlockCacheSize: 8 << 20})
 		switch {
 		case err == nil:
-			if err := eng.Close(); err != nil && engine.IsCorruption(err) {
+			if err := sh.Close(); err != nil && engine.IsCorruption(err) {
 				cause = fmt.Errorf("engine: %w", err)
 			}
 		case engine.IsCorruption(err):
@@ -72,14 +74,14 @@ func checkState(cfg *Config, logger *slog.Logger) error {
 			id, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 		}
 	}
-	if err := engine.WriteFileSync(vfs.Default, filepath.Join(cfg.Dir, rebuildMarker), []byte(strconv.FormatUint(id, 10)+"\n")); err != nil {
+	if err := durable.WriteFile(vfs.Default, filepath.Join(cfg.Dir, rebuildMarker), []byte(strconv.FormatUint(id, 10)+"\n")); err != nil {
 		return fmt.Errorf("state failed verification (%v), and marking it for a rebuild failed: %w", cause, err)
 	}
 	aside := filepath.Join(cfg.Dir, fmt.Sprintf("corrupt-%d", time.Now().Unix()))
 	if err := os.MkdirAll(aside, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{raftDir, engineDir} {
+	for _, d := range []string{raftDir, shardsDir} {
 		if err := os.Rename(d, filepath.Join(aside, filepath.Base(d))); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("move corrupted state aside: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // Server is a cairn node serving the Redis protocol.
@@ -30,17 +31,14 @@ type Server struct {
 	cfg    *Config
 	logger *slog.Logger
 
-	eng     *engine.Engine
-	state   *keyspace.State
-	log     replica.Log
-	applier *command.Applier
-	// cluster is set in cluster mode (cluster.go); engMu then keeps readers away from the
-	// engine while a snapshot replaces it.
+	// sh is the shard this node serves.
+	sh *shard.Shard
+	// cluster is set in cluster mode (cluster.go).
 	cluster *clusterNode
-	engMu   sync.RWMutex
 	limits  *command.Limits
-	cache   *keyspace.Cache
-	filters *keyspace.Filters
+	// policy is appendfsync (engine.SyncPolicy), as configured; in a cluster the engines do not
+	// sync themselves (the Raft log is the durable record).
+	policy atomic.Int32
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -124,28 +122,12 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
-	var s *Server
-	eng, err := engine.Open(engine.Options{Dir: filepath.Join(cfg.Dir, "engine"), Logger: logger, CacheSize: cfg.CacheSize,
-		OnFailure: func(err error) { s.fail("the disk failed under the data engine", err) }})
-	if err != nil {
+	if err := checkLayout(cfg.Dir); err != nil {
 		return nil, err
 	}
-	eng.SetSyncPolicy(policy)
-	state, err := keyspace.LoadState(eng.DB())
-	if err != nil {
-		eng.Close()
-		return nil, err
-	}
-	applied, err := keyspace.LoadApplied(eng.DB())
-	if err != nil {
-		eng.Close()
-		return nil, err
-	}
-	s = &Server{
+	s := &Server{
 		cfg:      cfg,
 		logger:   logger,
-		eng:      eng,
-		state:    state,
 		clients:  map[int64]*Client{},
 		loops:    map[gnet.EventLoop]*loop{},
 		booted:   make(chan struct{}),
@@ -156,37 +138,39 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		hub:      newHub(),
 		trk:      newTrackingTable(),
 	}
+	s.policy.Store(int32(policy))
 	s.cmdStats = newCmdStats()
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
-	s.cache = keyspace.NewCache(cfg.RecordCacheSize)
-	s.filters, err = keyspace.NewFilters(eng.DB(), state.TotalKeys())
-	if err != nil {
-		eng.Close()
-		return nil, fmt.Errorf("build the key filter: %w", err)
+	enginePolicy := policy
+	if cfg.ClusterEnabled {
+		enginePolicy = engine.SyncNo
 	}
-	s.applier, err = command.NewApplier(eng, state, s.limits, s.cache, s.filters)
+	sh, err := shard.Open(shard.Options{
+		ID:              mainShard,
+		Dir:             filepath.Join(cfg.Dir, "shards", strconv.Itoa(mainShard)),
+		Logger:          logger,
+		BlockCacheSize:  cfg.CacheSize,
+		RecordCacheSize: cfg.RecordCacheSize,
+		Limits:          s.limits,
+		SyncPolicy:      enginePolicy,
+		OnFailure:       func(err error) { s.fail("the disk failed under the data engine", err) },
+	})
 	if err != nil {
-		eng.Close()
 		return nil, err
 	}
-	s.applier.OnApplied = s.onApplied
-	s.applier.OnPanic = func(pe *command.PanicError) {
-		s.logger.Error("command panicked in apply; its batch was dropped", "panic", pe.Value, "stack", string(pe.Stack))
-	}
+	s.sh = sh
+	sh.OnApplied(func(eff *keyspace.Effects, served []command.Served) { s.onApplied(sh, eff, served) })
 	if cfg.ClusterEnabled {
-		s.relaxEngineSync()
-		if s.cluster, err = s.openCluster(applied); err != nil {
-			eng.Close()
+		if s.cluster, err = s.openCluster(sh.Applied()); err != nil {
+			sh.Close()
 			return nil, err
 		}
-		s.log = s.cluster.raft
 	} else {
-		s.log = replica.NewLocal(s.applier, applied)
-		if err := s.clearWaiters(); err != nil {
-			s.log.Close()
-			eng.Close()
+		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
+		if err := sh.ClearWaiters(s.now(), nil); err != nil {
+			sh.Close()
 			return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
 		}
 	}
@@ -242,13 +226,11 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // Close stops the log and closes the engine. Call after Serve returns.
 func (s *Server) Close() error {
-	err := s.log.Close()
+	var err error
 	if s.cluster != nil {
-		if cerr := s.cluster.close(); err == nil {
-			err = cerr
-		}
+		err = s.cluster.close()
 	}
-	if cerr := s.eng.Close(); err == nil {
+	if cerr := s.sh.Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -539,7 +521,7 @@ func (s *Server) submit(cl *Client, batch []Proposal) bool {
 		go c.forward(cl, batch)
 		return false
 	}
-	if local, ok := s.log.(*replica.Local); ok && s.eng.SyncPolicy() != engine.SyncAlways {
+	if local, ok := s.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways {
 		lp := cl.loop
 		lp.results = append(lp.results[:0], make([][]byte, len(batch))...)
 		err := local.ApplyNow(batch, lp.results)
@@ -549,7 +531,7 @@ func (s *Server) submit(cl *Client, batch []Proposal) bool {
 		clear(lp.results)
 		return true
 	}
-	if err := s.log.Propose(batch...); err != nil {
+	if err := s.sh.Log().Propose(batch...); err != nil {
 		for range batch {
 			cl.complete(nil, err)
 		}
@@ -575,6 +557,9 @@ func (s *Server) drainReplies(cl *Client) bool {
 	return true
 }
 
+// syncPolicy is appendfsync as configured.
+func (s *Server) syncPolicy() engine.SyncPolicy { return engine.SyncPolicy(s.policy.Load()) }
+
 // now returns the time to assign to an operation: the wall clock in Unix ms, never going back.
 func (s *Server) now() int64 {
 	t := time.Now().UnixMilli()
@@ -590,7 +575,7 @@ func (s *Server) now() int64 {
 }
 
 // onApplied runs on the apply goroutine after each committed batch.
-func (s *Server) onApplied(eff *keyspace.Effects, served []command.Served) {
+func (s *Server) onApplied(sh *shard.Shard, eff *keyspace.Effects, served []command.Served) {
 	for _, ev := range eff.Events {
 		if ev.Class == 'x' {
 			s.stats.expiredKeys.Add(1)
@@ -600,7 +585,7 @@ func (s *Server) onApplied(eff *keyspace.Effects, served []command.Served) {
 	if len(served) > 0 {
 		s.onServed(served)
 	}
-	s.notifyApplied(eff.Events)
+	s.notifyApplied(sh, eff.Events)
 	s.invalidateApplied(eff)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // WATCH on the server side: what each client saw of its watched keys (sent with EXEC and checked
@@ -90,10 +91,10 @@ func cmdWatch(s *Server, cl *Client, args [][]byte) {
 		return
 	}
 	var tx keyspace.Tx
-	phys := s.state.Physical(cl.db)
-	tx.Reset(s.eng.DB(), nil, phys, nowMs())
-	tx.UseCache(s.cache, nil)
-	tx.UseFilters(s.filters)
+	v := s.sh.Acquire()
+	defer v.Release()
+	shard.PointTx(&tx, v, cl.db, nowMs())
+	phys := tx.DB()
 	for _, key := range args[1:] {
 		seen, err := command.Observe(&tx, cl.db, key)
 		if err != nil {

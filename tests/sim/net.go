@@ -8,10 +8,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/zeebo/xxh3"
-
-	"github.com/cairn-db/cairn/internal/engine"
 )
 
 // Network carries payloads between simulated nodes: each one is delayed, and may be dropped,
@@ -224,9 +223,9 @@ func writeTree(fs vfs.FS, dir string, files []snapFile) error {
 		if err := fs.MkdirAll(path.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := engine.WriteFileSync(fs, p, sf.data); err != nil {
+		if err := durable.WriteFile(fs, p, sf.data); err != nil {
 			return err
 		}
 	}
-	return engine.SyncDir(fs, dir)
+	return durable.SyncDir(fs, dir)
 }

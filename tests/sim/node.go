@@ -10,8 +10,8 @@ import (
 
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/engine"
-	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
+	"github.com/cairn-db/cairn/internal/shard"
 )
 
 // Node is one simulated server: a Raft host over its own disk, with a replica of every shard.
@@ -54,20 +54,14 @@ type Node struct {
 	lastTime int64
 }
 
-// Shard is a node's replica of one shard: an engine, the applier over it, and its Raft.
+// Shard is a node's replica of one shard: the production shard.Shard, and its Raft.
 type Shard struct {
-	node    *Node
-	id      uint64
-	eng     *engine.Engine
-	state   *keyspace.State
-	cache   *keyspace.Cache
-	filters *keyspace.Filters
-	applier *command.Applier
-	raft    *replica.Raft
-	limits  *command.Limits
-	// readTx is reused by reads, as an event loop's is.
-	readTx  keyspace.Tx
-	readCtx command.Ctx
+	*shard.Shard
+	node *Node
+	id   uint64
+	raft *replica.Raft
+	// reader is reused by reads, as an event loop's is.
+	reader shard.Reader
 }
 
 // nodeClock is a node's view of virtual time, off by a settable amount (clock jumps).
@@ -153,37 +147,24 @@ func (n *Node) open() error {
 	return nil
 }
 
-// openShard opens a shard's engine and state as server.New does in cluster mode, and adds its
-// replica to the host.
+// openShard opens a shard as server.New does in cluster mode, and adds its replica to the host.
 func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
-	eng, err := engine.Open(engine.Options{Dir: fmt.Sprintf("/engine-%d", sid), FS: fs, CacheSize: 8 << 20, MemTableSize: 8 << 20})
+	sh, err := shard.Open(shard.Options{
+		ID: sid, Dir: fmt.Sprintf("/shards/%d", sid), FS: fs,
+		BlockCacheSize: 8 << 20, MemTableSize: 8 << 20, RecordCacheSize: 1 << 20,
+		Limits: command.NewLimits(512 << 20),
+		// The Raft log is the durable record.
+		SyncPolicy: engine.SyncNo,
+	})
 	if err != nil {
 		return nil, err
 	}
-	// The Raft log is the durable record (server.relaxEngineSync).
-	eng.SetSyncPolicy(engine.SyncNo)
-	s := &Shard{node: n, id: sid, eng: eng, limits: command.NewLimits(512 << 20)}
-	fail := func(err error) (*Shard, error) {
-		eng.Close()
+	s := &Shard{Shard: sh, node: n, id: sid}
+	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: n.bootstrap()}); err != nil {
+		sh.Close()
 		return nil, err
 	}
-	if s.state, err = keyspace.LoadState(eng.DB()); err != nil {
-		return fail(err)
-	}
-	applied, err := keyspace.LoadApplied(eng.DB())
-	if err != nil {
-		return fail(err)
-	}
-	s.cache = keyspace.NewCache(1 << 20)
-	if s.filters, err = keyspace.NewFilters(eng.DB(), s.state.TotalKeys()); err != nil {
-		return fail(err)
-	}
-	if s.applier, err = command.NewApplier(eng, s.state, s.limits, s.cache, s.filters); err != nil {
-		return fail(err)
-	}
-	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: applied, Bootstrap: n.bootstrap()}); err != nil {
-		return fail(err)
-	}
+	sh.SetLog(s.raft)
 	return s, nil
 }
 
@@ -194,7 +175,7 @@ func (n *Node) closeAll() {
 		n.host = nil
 	}
 	for _, s := range n.shards {
-		_ = s.eng.Close()
+		_ = s.Close()
 	}
 	n.shards = nil
 }
@@ -369,44 +350,25 @@ func (n *Node) opTime() int64 {
 
 func (n *Node) shard(id uint64) *Shard { return n.shards[id-1] }
 
-// machine is the shard's state machine as Raft replicates it, as the server's clusterSM is:
-// the applier, engine checkpoints, and their installation. It also reports every applied
-// entry to the ledger.
+// machine is the shard as Raft replicates it, reporting every applied entry to the ledger.
 type machine struct{ s *Shard }
 
 func (m machine) Apply(entries []replica.Entry, results [][]byte) error {
-	if err := m.s.applier.Apply(entries, results); err != nil {
+	if err := m.s.Apply(entries, results); err != nil {
 		return err
 	}
 	m.s.node.w.ledger.observe(m.s.node, m.s.id, entries, results)
 	return nil
 }
 
-func (m machine) Checkpoint(dir string) error { return m.s.eng.Checkpoint(dir) }
+func (m machine) Checkpoint(dir string) error { return m.s.Checkpoint(dir) }
 
-// VerifySnapshot is server.clusterSM's: every block of a received checkpoint is read and its
-// checksum checked before it is installed.
-func (m machine) VerifySnapshot(dir string) error { return engine.VerifyCheckpoint(dir, m.s.node.fs) }
+func (m machine) VerifySnapshot(dir string) error { return m.s.VerifySnapshot(dir) }
 
-// Restore mirrors server.clusterSM.Restore.
 func (m machine) Restore(dir string) (uint64, error) {
-	s := m.s
-	if err := s.eng.Restore(dir); err != nil {
-		return 0, err
-	}
-	if err := s.state.Reload(s.eng.DB()); err != nil {
-		return 0, err
-	}
-	s.cache.Clear()
-	if err := s.filters.Reset(s.eng.DB(), s.state.TotalKeys()); err != nil {
-		return 0, err
-	}
-	if err := s.applier.Reload(); err != nil {
-		return 0, err
-	}
-	applied, err := keyspace.LoadApplied(s.eng.DB())
+	applied, err := m.s.Restore(dir)
 	if err == nil {
-		s.node.w.tracef("%s shard %d installed a snapshot at %d", s.node.name, s.id, applied)
+		m.s.node.w.tracef("%s shard %d installed a snapshot at %d", m.s.node.name, m.s.id, applied)
 	}
 	return applied, err
 }

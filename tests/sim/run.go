@@ -197,7 +197,9 @@ func (w *World) compareEngines() {
 }
 
 func dump(s *Shard) ([][2][]byte, error) {
-	it, err := s.eng.DB().NewIter(nil)
+	v := s.Acquire()
+	defer v.Release()
+	it, err := v.Engine.DB().NewIter(nil)
 	if err != nil {
 		return nil, err
 	}

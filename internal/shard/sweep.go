@@ -1,0 +1,76 @@
+package shard
+
+import (
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/replica"
+)
+
+// sweepBatch is how many expired keys one sweep operation removes.
+const sweepBatch = 512
+
+// Sweep removes expired keys, then expired hash fields, through the log, batch by batch, until
+// none are left or stop is closed. Reads never see expired keys or fields; this reclaims their
+// space. Only the shard's leader sweeps: its deletions are replicated. now gives the time to
+// assign to each operation.
+func (s *Shard) Sweep(now func() int64, stop <-chan struct{}) error {
+	if err := s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs, now, stop); err != nil {
+		return err
+	}
+	return s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs, now, stop)
+}
+
+// expiryIndex reads what an expiry index lists as due (keyspace.ExpiredKeys, ExpiredFieldKeys).
+type expiryIndex func(r pebble.Reader, now int64, limit int) ([]keyspace.ExpiredKey, error)
+
+// errStopping ends a sweep early; it is not reported.
+var errStopping error
+
+func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte, now func() int64, stop <-chan struct{}) error {
+	for {
+		v := s.Acquire()
+		keys, err := due(v.Engine.DB(), now(), sweepBatch)
+		v.Release()
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		cmds := make([][][]byte, len(keys))
+		for i, k := range keys {
+			cmds[i] = args(k.DB, k.Key, k.At)
+		}
+		if err := s.proposeWait(command.AppendOp(nil, 2, 0, command.OpSystem, now(), cmds...), stop); err != nil {
+			return err
+		}
+		if len(keys) < sweepBatch {
+			return nil
+		}
+		select {
+		case <-stop:
+			return errStopping
+		default:
+		}
+	}
+}
+
+// ClearWaiters removes the blocked clients an earlier run (or a former leader) left in the
+// replicated state: their connections are gone.
+func (s *Shard) ClearWaiters(now int64, stop <-chan struct{}) error {
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: now}, command.UnblockAllArgs())
+	return s.proposeWait(data, stop)
+}
+
+// proposeWait proposes one operation and waits until it is applied or stop is closed.
+func (s *Shard) proposeWait(data []byte, stop <-chan struct{}) error {
+	done := make(chan error, 1)
+	if err := s.log.Propose(replica.Proposal{Data: data, Done: func(_ []byte, err error) { done <- err }}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-stop:
+		return errStopping
+	}
+}
