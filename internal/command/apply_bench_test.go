@@ -26,7 +26,7 @@ func openBench(b *testing.B) (*engine.Engine, *Applier) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := NewApplier(Storage{Engine: eng, State: st, Cache: keyspace.NewCache(64<<20), Filters: fs}, DefaultLimits())
+	a, err := NewApplier(Storage{Engine: eng, State: st, Cache: keyspace.NewCache(64 << 20), Filters: fs}, DefaultLimits())
 	if err != nil {
 		b.Fatal(err)
 	}

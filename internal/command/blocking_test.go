@@ -59,7 +59,7 @@ func newApplyHarness(t *testing.T) *applyHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewApplier(Storage{Engine: eng, State: st, Cache: keyspace.NewCache(1<<20), Filters: fs}, DefaultLimits())
+	a, err := NewApplier(Storage{Engine: eng, State: st, Cache: keyspace.NewCache(1 << 20), Filters: fs}, DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

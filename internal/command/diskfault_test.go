@@ -117,7 +117,7 @@ func openSingleNode(t *testing.T, fs vfs.FS, onFailure func(error)) (*replica.Lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1<<20), Filters: filters}, DefaultLimits())
+	app, err := NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1 << 20), Filters: filters}, DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

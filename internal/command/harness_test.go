@@ -39,7 +39,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1<<20), Filters: h.filters}, h.limits)
+	h.app, err = NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1 << 20), Filters: h.filters}, h.limits)
 	if err != nil {
 		t.Fatal(err)
 	}

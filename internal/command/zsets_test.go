@@ -45,7 +45,7 @@ func newZHarness(t testing.TB, cacheSize int64) *zharness {
 		t.Fatal(err)
 	}
 	h := &zharness{t: t, eng: eng, limits: DefaultLimits(), now: 1_700_000_000_000, proto: 2}
-	if h.a, err = NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1<<20), Filters: filters}, h.limits); err != nil {
+	if h.a, err = NewApplier(Storage{Engine: eng, State: state, Cache: keyspace.NewCache(1 << 20), Filters: filters}, h.limits); err != nil {
 		t.Fatal(err)
 	}
 	h.a.OnApplied = func(eff *keyspace.Effects, _ []Served) {
