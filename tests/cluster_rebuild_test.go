@@ -135,7 +135,7 @@ func corruptRaftEntry(t *testing.T, dir string) {
 // corruptManifest flips a byte in the middle of the engine's manifest.
 func corruptManifest(t *testing.T, dir string) {
 	t.Helper()
-	ms, _ := filepath.Glob(filepath.Join(dir, "engine", "MANIFEST-*"))
+	ms, _ := filepath.Glob(filepath.Join(dir, "shards", "*", "engine-*", "MANIFEST-*"))
 	if len(ms) == 0 {
 		t.Fatal("no engine manifest to damage")
 	}

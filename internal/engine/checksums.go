@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -65,19 +66,50 @@ func checkpointFiles(fs vfs.FS, dir string) ([]string, error) {
 	return out, nil
 }
 
-// writeChecksums writes the checksum list of the checkpoint in dir and syncs it.
-func writeChecksums(fs vfs.FS, dir string) error {
+// tableSums remembers the checksums of an engine's tables. A table file never changes once
+// written, and a checkpoint links the engine's tables rather than copying them, so a table is
+// read once for its checksum however many checkpoints include it; only the small files (the
+// manifest, the options, the write-ahead log) are read every time.
+type tableSums struct {
+	mu   sync.Mutex
+	sums map[string]fileSum
+}
+
+// writeChecksums writes the checksum list of the checkpoint in dir and syncs it, taking the
+// checksums of tables from ts (and adding the new ones) when ts is not nil.
+func writeChecksums(fs vfs.FS, dir string, ts *tableSums) error {
 	files, err := checkpointFiles(fs, dir)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
+	var seen map[string]fileSum
+	if ts != nil {
+		seen = make(map[string]fileSum, len(files))
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+	}
 	for _, n := range files {
-		size, sum, err := fileCRC(fs, fs.PathJoin(dir, n))
-		if err != nil {
-			return err
+		table := ts != nil && strings.HasSuffix(n, ".sst")
+		var sum fileSum
+		ok := false
+		if table {
+			sum, ok = ts.sums[n]
 		}
-		fmt.Fprintf(&b, "%s %d %08x\n", n, size, sum)
+		if !ok {
+			size, crc, err := fileCRC(fs, fs.PathJoin(dir, n))
+			if err != nil {
+				return err
+			}
+			sum = fileSum{size, crc}
+		}
+		if table {
+			seen[n] = sum
+		}
+		fmt.Fprintf(&b, "%s %d %08x\n", n, sum.size, sum.sum)
+	}
+	if ts != nil {
+		ts.sums = seen // tables no longer in the engine are forgotten
 	}
 	fmt.Fprintf(&b, "%08x\n", crc32.Checksum(b.Bytes(), castagnoli))
 	if err := durable.WriteFile(fs, fs.PathJoin(dir, ChecksumsFile), b.Bytes()); err != nil {

@@ -99,6 +99,8 @@ type Engine struct {
 	// mu keeps Close away from a checkpoint or sync in progress.
 	mu   sync.RWMutex
 	opts *pebble.Options
+	// tables caches the checksums of table files for checkpoints.
+	tables tableSums
 }
 
 // Open opens (creating if needed) the engine in opts.Dir.
@@ -266,7 +268,7 @@ func (e *Engine) Checkpoint(dir string) error {
 	if err := e.guard(func() error { return e.db.Checkpoint(dir, pebble.WithFlushedWAL()) }); err != nil {
 		return err
 	}
-	return writeChecksums(e.opts.FS, dir)
+	return writeChecksums(e.opts.FS, dir, &e.tables)
 }
 
 // Flush flushes the memtable to an sstable.
