@@ -2,6 +2,7 @@ package replica
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -46,6 +47,10 @@ type HostConfig struct {
 	// deterministic simulation runs f inline, so a stream starts and ends at a point of its
 	// choosing.
 	Go func(f func())
+	// ManualApply leaves applying to the caller: shards get no apply goroutines, and Apply
+	// does their queued work on the caller's goroutine. The deterministic simulation applies
+	// this way, at points of its choosing.
+	ManualApply bool
 }
 
 func (c *HostConfig) defaults() {
@@ -85,11 +90,12 @@ func (c *HostConfig) defaults() {
 	}
 }
 
-// Host runs the Raft groups (shards) of one node. One goroutine drives every shard's RawNode:
-// each round it takes every shard's Ready, makes all their entries and hard states durable with
-// one batch and one fsync, sends all messages for a peer as one payload, applies committed
-// entries in runs, and advances. Raft's state is touched by that goroutine only; proposals,
-// reads and incoming messages are queued for it.
+// Host runs the Raft groups (shards) of one node. One goroutine, the scheduler, drives every
+// shard's RawNode: each round it takes every shard's Ready, hands committed entries to the
+// shard's apply worker (apply.go), makes all their entries and hard states durable with one
+// batch and one fsync, sends all messages for a peer node as one payload, and advances. Raft's
+// state is touched by that goroutine only; proposals, reads and incoming messages are queued
+// for it, and nothing it does waits for a state machine.
 type Host struct {
 	cfg   HostConfig
 	fs    vfs.FS
@@ -107,6 +113,10 @@ type Host struct {
 	done    chan struct{}
 	started bool
 	senders sync.WaitGroup
+	// fatalOnce makes the first fatal error (of the scheduler or a worker) the one reported.
+	fatalOnce sync.Once
+	// ticks counts scheduler ticks.
+	ticks uint64
 }
 
 // OpenHost opens the node's Raft log store. The node ID is read from it (NodeID is 0 for a new
@@ -196,6 +206,9 @@ func (h *Host) Start() {
 		return
 	}
 	h.started = true
+	for _, r := range h.shards {
+		r.startWorker()
+	}
 	go h.run()
 }
 
@@ -213,6 +226,7 @@ func (h *Host) Close() error {
 	shards := h.shardList()
 	h.mu.Unlock()
 	for _, r := range shards {
+		r.stopWorker()
 		r.failAll(ErrStopped)
 	}
 	return h.store.close()
@@ -249,8 +263,8 @@ func (h *Host) SnapshotInbox() string { return h.inboxDir() }
 func (h *Host) Deliver(from uint64, payload []byte) error {
 	woke := false
 	err := decodePayload(payload, func(shard uint64, m *pb.Message) {
-		if r := h.shard(shard); r != nil {
-			r.receive(m)
+		if r := h.shard(shard); r != nil && m.GetTo() == r.id {
+			r.receive(m, from)
 			woke = true
 		}
 	}, func(shard, applied uint64) {
@@ -275,13 +289,16 @@ func (h *Host) ReceiveSnapshot(from uint64, header []byte, dir string) error {
 	if r == nil {
 		return fmt.Errorf("replica: no shard %d here", shard)
 	}
+	if m.GetTo() != r.id {
+		return fmt.Errorf("replica: a snapshot of shard %d for replica %d, but this node is replica %d", shard, m.GetTo(), r.id)
+	}
 	if v, ok := r.sm.(SnapshotVerifier); ok {
 		if err := v.VerifySnapshot(dir); err != nil {
 			h.cfg.Logger.Error("refused a snapshot that fails verification", "shard", shard, "from", from, "err", err)
 			return fmt.Errorf("snapshot of shard %d fails verification: %w", shard, err)
 		}
 	}
-	r.receiveSnapshot(m, dir)
+	r.receiveSnapshot(m, dir, from)
 	h.wakeup()
 	return nil
 }
@@ -300,8 +317,7 @@ func (h *Host) run() {
 		case <-h.wake:
 		}
 		if err := h.step(tick); err != nil {
-			h.fail(err)
-			h.cfg.OnFatal(err)
+			h.fatal(err)
 			<-h.stop
 			return
 		}
@@ -327,11 +343,21 @@ func (h *Host) step(tick bool) (err error) {
 		shards := h.shardList()
 		h.mu.Unlock()
 		now := h.cfg.Clock.Now()
+		h.ticks++
 		for _, r := range shards {
 			r.tick(now)
 		}
 	}
 	return h.round(tick)
+}
+
+// fatal reports an error the node cannot go on from (its log or a state machine failed to
+// write), once: every shard stops, and OnFatal is told.
+func (h *Host) fatal(err error) {
+	h.fatalOnce.Do(func() {
+		h.fail(err)
+		h.cfg.OnFatal(err)
+	})
 }
 
 // fail stops every shard after the scheduler hit an error it cannot go on from.
@@ -343,6 +369,27 @@ func (h *Host) fail(err error) {
 	for _, r := range shards {
 		r.failAll(ErrStopped)
 	}
+}
+
+// Apply does the queued apply work of every shard on the caller's goroutine, for a host with
+// ManualApply. It reports whether there was any. After an error the host cannot go on, as
+// after one of Step.
+func (h *Host) Apply() (did bool, err error) {
+	h.mu.Lock()
+	shards := h.shardList()
+	h.mu.Unlock()
+	for _, r := range shards {
+		if !r.hasWork() {
+			continue
+		}
+		did = true
+		if err := r.applyQueued(); err != nil {
+			err = fmt.Errorf("apply shard %d: %w", r.shard, err)
+			h.fail(err)
+			return did, err
+		}
+	}
+	return did, nil
 }
 
 // Step runs one pass of the scheduler on the caller's goroutine, for a host that was not
@@ -368,85 +415,60 @@ func (h *Host) Step(tick bool) (more bool, err error) {
 	}
 }
 
-type shardReady struct {
-	r      *Raft
-	rd     raft.Ready
-	leader bool
-}
-
 // round runs one pass of the Ready loop over every shard.
-func (h *Host) round(report bool) error {
+func (h *Host) round(tick bool) error {
 	h.mu.Lock()
 	shards := h.shardList()
 	h.mu.Unlock()
 	var (
-		readies []shardReady
+		readies []*readyState
 		out     outbox
+		compact = map[*Raft]uint64{}
 	)
 	now := h.cfg.Clock.Now()
+	b := h.store.db.NewBatch()
+	defer b.Close()
+	sync := false
 	for _, r := range shards {
 		if r.closing(h) {
 			continue
 		}
 		wasLeader, term := r.IsLeader(), r.term.Load()
 		r.drain(now)
-		if r.rn.HasReady() {
-			rd := r.rn.Ready()
-			// Only a leader that led before this round, in the same term, sends ahead of its
-			// fsync: messages from an election just won may carry a vote not yet durable.
-			leader := wasLeader && r.rn.BasicStatus().RaftState == raft.StateLeader && (rd.HardState == nil || rd.HardState.GetTerm() == term)
-			readies = append(readies, shardReady{r: r, rd: rd, leader: leader})
+		if c, err := r.recordCheckpoints(b); err != nil {
+			return fmt.Errorf("record snapshot of shard %d: %w", r.shard, err)
+		} else if c > 0 {
+			compact[r] = c
+			sync = true
 		}
-		if report {
-			out.reports = append(out.reports, appliedReport{r.shard, r.applied.Load()})
+		if tick {
+			r.report(&out)
 		}
+		st := r.begin(&out, wasLeader, term)
+		if st == nil {
+			continue
+		}
+		ok, err := st.handOff()
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", r.shard, err)
+		}
+		if !ok {
+			r.held = st
+			continue
+		}
+		readies = append(readies, st)
 	}
-	if len(readies) == 0 {
-		if report {
-			h.send(&out)
-		}
-		return nil
-	}
-	// A leader may send its entries before making them durable itself (Raft thesis 10.2.1):
-	// they commit only once a quorum, counting the leader's own append below, has them.
-	for _, s := range readies {
-		if s.leader {
-			s.r.outgoing(&out, s.rd.Messages)
-		}
-	}
-	// Snapshots are installed in the state machine before the log records them, so a crash in
-	// between leaves a state machine ahead of its log (replay skips what it holds), never behind.
-	for _, s := range readies {
-		if !raft.IsEmptySnap(s.rd.Snapshot) {
-			if err := s.r.installSnapshot(s.rd.Snapshot); err != nil {
-				return fmt.Errorf("install snapshot of shard %d: %w", s.r.shard, err)
-			}
-		}
-	}
-	// Committed entries are durable on a quorum already, so they are applied (and their
-	// proposers answered) before this round's own append is made durable: the fsync stays off
-	// the reply's path. A crash in between leaves the state machine ahead of the local log, and
-	// replay skips what it holds.
-	for _, s := range readies {
-		if err := s.r.applyCommitted(s.rd.CommittedEntries); err != nil {
-			return fmt.Errorf("apply shard %d: %w", s.r.shard, err)
-		}
-		s.r.readStates(s.rd.ReadStates)
-	}
-	b := h.store.db.NewBatch()
-	sync := false
-	for _, s := range readies {
-		var snap = s.rd.Snapshot
+	for _, st := range readies {
+		snap := st.rd.Snapshot
 		if raft.IsEmptySnap(snap) {
 			snap = nil
 		}
-		if err := h.store.stage(b, s.r.shard, s.rd.Entries, s.rd.HardState, snap); err != nil {
-			b.Close()
+		if err := h.store.stage(b, st.r.shard, st.rd.Entries, st.rd.HardState, snap); err != nil {
 			return err
 		}
 		// Raft does not ask to sync for a snapshot alone, but a node that lost the record of one
 		// it installed would restart with a state machine ahead of its log for long.
-		sync = sync || s.rd.MustSync || snap != nil
+		sync = sync || st.rd.MustSync || snap != nil
 	}
 	opts := pebble.NoSync
 	if sync {
@@ -454,61 +476,67 @@ func (h *Host) round(report bool) error {
 	}
 	if !b.Empty() {
 		if err := b.Commit(opts); err != nil {
-			b.Close()
 			return fmt.Errorf("write raft log: %w", err)
 		}
 	}
-	b.Close()
-	for _, s := range readies {
-		if err := s.r.persisted(s.rd); err != nil {
+	for r, c := range compact {
+		if err := r.ms.Compact(c); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return err
 		}
-		if !s.leader {
-			s.r.outgoing(&out, s.rd.Messages)
+		r.cleanSnapshots()
+	}
+	for _, st := range readies {
+		if err := st.r.persisted(st.rd); err != nil {
+			return err
+		}
+		if !st.early {
+			st.r.outgoing(&out, st.rd.Messages)
 		}
 	}
 	h.send(&out)
-	for _, s := range readies {
-		s.r.rn.Advance(s.rd)
-		if err := s.r.maybeSnapshot(); err != nil {
-			return fmt.Errorf("snapshot shard %d: %w", s.r.shard, err)
-		}
-		s.r.publish()
+	for _, st := range readies {
+		st.r.rn.Advance(st.rd)
+		st.r.publish()
 	}
-	// More may be ready (entries committed by this round's appends); go again.
-	h.wakeup()
+	if len(readies) > 0 {
+		// More may be ready (entries committed by this round's appends); go again.
+		h.wakeup()
+	}
 	return nil
 }
 
+// send sends each peer node its payload of the round.
 func (h *Host) send(o *outbox) {
-	peers := map[uint64]bool{}
-	for to := range o.msgs {
-		peers[to] = true
-	}
-	if len(o.reports) > 0 {
-		h.mu.Lock()
-		for _, r := range h.shards {
-			for _, id := range r.peerIDs() {
-				peers[id] = true
-			}
-		}
-		h.mu.Unlock()
-	}
-	for to := range peers {
-		if to == h.id || to == 0 {
+	for node, p := range o.peers {
+		if node == h.id || node == 0 {
 			continue
 		}
-		payload, err := encodePayload(o.msgs[to], o.reports)
+		payload, err := encodePayload(p.msgs, p.reports)
 		if err != nil {
 			h.cfg.Logger.Error("encode raft messages", "err", err)
 			continue
 		}
-		if !h.cfg.Network.Send(to, payload) {
-			for _, m := range o.msgs[to] {
+		if !h.cfg.Network.Send(node, payload) {
+			for _, m := range p.msgs {
 				if r := h.shard(m.shard); r != nil {
-					r.rn.ReportUnreachable(to)
+					r.rn.ReportUnreachable(m.msg.GetTo())
 				}
 			}
 		}
 	}
+}
+
+// hostsPeer reports whether a shard other than except has a member on node. Host goroutine.
+func (h *Host) hostsPeer(node, except uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, r := range h.shards {
+		if id == except {
+			continue
+		}
+		if _, ok := r.members.ByNode(node); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -37,6 +37,7 @@ import (
 //	'h' shard         hard state: crc(4) term(8) vote(8) commit(8)
 //	's' shard         latest snapshot (metadata, members): crc(4) protobuf
 //	'm' shard         membership table: crc(4) encoded members
+//	'r' shard         this node's replica ID in the shard: crc(4) id(8)
 type logStore struct {
 	db *pebble.DB
 }
@@ -146,6 +147,28 @@ func (s *logStore) stage(b *pebble.Batch, shard uint64, ents []*pb.Entry, hs *pb
 		}
 	}
 	return nil
+}
+
+// replicaID reads this node's replica ID in shard; 0 if it has none yet.
+func (s *logStore) replicaID(shard uint64) (uint64, error) {
+	v, closer, err := s.db.Get(shardKey('r', shard))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	body, err := unseal(v)
+	if err != nil || len(body) != 8 {
+		return 0, fmt.Errorf("replica ID of shard %d: %w", shard, errCorruptLog)
+	}
+	return binary.BigEndian.Uint64(body), nil
+}
+
+// setReplicaID records this node's replica ID in shard durably.
+func (s *logStore) setReplicaID(shard, id uint64) error {
+	return s.db.Set(shardKey('r', shard), seal(binary.BigEndian.AppendUint64(nil, id)), pebble.Sync)
 }
 
 // compact drops the entries of shard below index.

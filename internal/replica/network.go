@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Network carries a node's messages to the other nodes. The real one is the transport bus; the
+// Network carries a node's messages to the other nodes, addressed by node ID. The real one is the transport bus; the
 // simulation's drops, delays and partitions them deterministically.
 type Network interface {
 	// Send queues one payload for a peer and returns at once. It may drop the payload (the
@@ -17,8 +17,8 @@ type Network interface {
 	// SendSnapshot streams the files of dir to a peer, preceded by header, and returns when the
 	// peer has them or the stream failed.
 	SendSnapshot(to uint64, header []byte, dir string) error
-	// SetPeer tells the network where a peer's bus listens ("" forgets the peer).
-	SetPeer(id uint64, addr string)
+	// SetPeer tells the network where a peer node's bus listens ("" forgets the peer).
+	SetPeer(node uint64, addr string)
 }
 
 // A payload is every message of one round for one peer:
@@ -37,17 +37,36 @@ type appliedReport struct {
 	shard, applied uint64
 }
 
-// outbox gathers a round's messages per peer.
+// outbox gathers a round's messages and applied reports per peer node.
 type outbox struct {
-	msgs    map[uint64][]outMsg
+	peers map[uint64]*peerPayload
+}
+
+type peerPayload struct {
+	msgs    []outMsg
 	reports []appliedReport
 }
 
-func (o *outbox) add(shard uint64, m *pb.Message) {
-	if o.msgs == nil {
-		o.msgs = map[uint64][]outMsg{}
+func (o *outbox) peer(node uint64) *peerPayload {
+	if o.peers == nil {
+		o.peers = map[uint64]*peerPayload{}
 	}
-	o.msgs[m.GetTo()] = append(o.msgs[m.GetTo()], outMsg{shard, m})
+	p := o.peers[node]
+	if p == nil {
+		p = &peerPayload{}
+		o.peers[node] = p
+	}
+	return p
+}
+
+func (o *outbox) add(node, shard uint64, m *pb.Message) {
+	p := o.peer(node)
+	p.msgs = append(p.msgs, outMsg{shard, m})
+}
+
+func (o *outbox) report(node, shard, applied uint64) {
+	p := o.peer(node)
+	p.reports = append(p.reports, appliedReport{shard, applied})
 }
 
 func encodePayload(msgs []outMsg, reports []appliedReport) ([]byte, error) {

@@ -14,7 +14,6 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/protobuf/proto"
 )
 
 // Snapshotter is what a state machine adds to be replicated: a consistent copy of itself to
@@ -72,11 +71,11 @@ type Peer struct {
 	Active bool
 }
 
-// Status describes a replica and its group.
+// Status describes a replica and its group. ID and Lead are replica IDs.
 type Status struct {
 	Shard, ID, Lead, Term, Commit, Applied uint64
 	Role                                   Role
-	Peers                                  []Peer // every non-removed member, this node included
+	Peers                                  []Peer // every non-removed member, this replica included
 }
 
 const headerLen = 17 // marker(1) node(8) proposal id(8)
@@ -110,53 +109,76 @@ type replicaWait struct {
 
 // Raft is one shard's replica on this node: a Log whose entries are committed by a Raft quorum
 // before they are applied.
+//
+// Three goroutines touch it: the host's scheduler, which alone drives the RawNode; the shard's
+// apply worker (apply.go), which applies committed entries, installs snapshots and takes
+// checkpoints; and callers of the public methods, which queue work under mu.
 type Raft struct {
 	host  *Host
 	shard uint64
-	sm    Snapshotter
-	rn    *raft.RawNode
-	ms    *raft.MemoryStorage
+	// id is this replica's ID in the group (Member.ID), not the node's.
+	id uint64
+	sm Snapshotter
+	rn *raft.RawNode
+	ms *raft.MemoryStorage
 
 	// Owned by the host goroutine.
-	nextPID   uint64
-	pending   map[uint64]*pending
-	byIndex   map[uint64]uint64
 	nextRead  uint64
 	reads     map[uint64]*readBatch
 	confState *pb.ConfState
-	smApplied uint64 // the state machine holds every entry up to here
-	snapIndex uint64
 	members   Members
-	force     bool // take a snapshot at the next chance
 	// autoWait is the ticks left before autoPromote may propose again.
 	autoWait int
-	runBuf   []Entry
-	ownBuf   []owner
-	resBuf   [][]byte
+	// held is a Ready whose processing waits for the apply worker (ready.go).
+	held *readyState
+	// reported is the applied index last reported to peers; reportIn the ticks until it is
+	// reported again anyway (a report can be lost).
+	reported uint64
+	reportIn int
+
+	// Proposals: registered by the host, settled by the apply worker, timed out by the host.
+	pmu     sync.Mutex
+	nextPID uint64
+	pending map[uint64]*pending
+	byIndex map[uint64]uint64
+
+	work applyQueue
 
 	applied atomic.Uint64
 	// applying bounds what a reader can see: it is raised before a batch commits, applied
 	// only after.
 	applying atomic.Uint64
 	lead     atomic.Uint64
+	leadNode atomic.Uint64
 	term     atomic.Uint64
 	role     atomic.Int32
-	waits    waiters
+	// force asks the apply worker for a checkpoint at its next chance (a new member needs a
+	// snapshot whose configuration includes it).
+	force atomic.Bool
+	waits waiters
+	// snapIndex is the index of the snapshot the log store records; written by the host.
+	snapIndex atomic.Uint64
 
-	mu        sync.Mutex
-	props     []Proposal
-	readQ     []func(error)
-	confQ     []confRequest
-	inbox     []*pb.Message
-	snapRep   []snapReport
-	incoming  map[uint64]string // snapshot index → received dir
-	peerApp   map[uint64]uint64
-	repWaits  []replicaWait
-	status    Status
-	snapRefs  map[uint64]int
+	mu       sync.Mutex
+	props    []Proposal
+	readQ    []func(error)
+	confQ    []confRequest
+	inbox    []*pb.Message
+	snapRep  []snapReport
+	incoming map[uint64]string // snapshot index → received dir
+	peerApp  map[uint64]uint64 // replica ID → applied index it reported
+	repWaits []replicaWait
+	status   Status
+	snapRefs map[uint64]int
+	// senders maps replicas that sent messages to their nodes.
+	senders   map[uint64]uint64
 	stopped   bool
 	closeReq  chan struct{}
 	memberSet Members
+	// Reports of the apply worker for the host (apply.go): a snapshot installed, a checkpoint
+	// taken.
+	installed uint64
+	taken     []checkpoint
 }
 
 type owner struct {
@@ -176,9 +198,12 @@ const maxInbox = 8192
 type ShardOptions struct {
 	// Applied is the last index the state machine holds.
 	Applied uint64
-	// Bootstrap lists the initial members of a new group; nil for a node that joins an existing
-	// group (it starts empty and is sent the state by the leader).
+	// Bootstrap lists the initial members of a new group; nil for a replica that joins an
+	// existing group (it starts empty and is sent the state by the leader).
 	Bootstrap []Member
+	// ReplicaID is this node's replica ID in a group it joins (the leader gave it out). A
+	// replica that has state knows its ID already; a bootstrapping one takes it from Bootstrap.
+	ReplicaID uint64
 }
 
 // AddShard starts this node's replica of a shard over sm.
@@ -190,18 +215,31 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 		host: h, shard: shard, sm: sm, ms: raft.NewMemoryStorage(),
 		pending: map[uint64]*pending{}, byIndex: map[uint64]uint64{}, reads: map[uint64]*readBatch{},
 		incoming: map[uint64]string{}, peerApp: map[uint64]uint64{}, snapRefs: map[uint64]int{},
-		smApplied: opts.Applied,
 		// Proposal IDs of this start: the start's number above 2^40 proposals of it.
 		nextPID: h.boot << 40,
 	}
+	r.work.init(opts.Applied)
 	st, err := h.store.load(shard)
 	if err != nil {
+		return nil, err
+	}
+	if r.id, err = h.store.replicaID(shard); err != nil {
 		return nil, err
 	}
 	if st.snap == nil && st.hard == nil && len(st.entries) == 0 && opts.Bootstrap != nil {
 		if st, err = r.bootstrap(opts.Bootstrap); err != nil {
 			return nil, err
 		}
+	}
+	if r.id == 0 {
+		if r.id = opts.ReplicaID; r.id == 0 {
+			return nil, fmt.Errorf("replica: shard %d has no replica ID for this node", shard)
+		}
+		if err := h.store.setReplicaID(shard, r.id); err != nil {
+			return nil, err
+		}
+	} else if opts.ReplicaID != 0 && opts.ReplicaID != r.id {
+		return nil, fmt.Errorf("replica: shard %d: this node is replica %d, not %d", shard, r.id, opts.ReplicaID)
 	}
 	if r.members, err = decodeMembers(st.members); err != nil {
 		return nil, fmt.Errorf("members of shard %d: %w", shard, err)
@@ -210,7 +248,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 		if err := r.ms.ApplySnapshot(st.snap); err != nil {
 			return nil, err
 		}
-		r.snapIndex = st.snap.GetMetadata().GetIndex()
+		r.snapIndex.Store(st.snap.GetMetadata().GetIndex())
 		r.confState = st.snap.GetMetadata().GetConfState()
 		if m, err := decodeMembers(st.snap.Data); err == nil {
 			for _, x := range m.List {
@@ -231,11 +269,11 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 	}
 	r.cleanSnapshots()
 	c := &raft.Config{
-		ID:                        h.id,
+		ID:                        r.id,
 		ElectionTick:              h.cfg.ElectionTicks,
 		HeartbeatTick:             h.cfg.HeartbeatTicks,
 		Storage:                   r.ms,
-		Applied:                   r.snapIndex,
+		Applied:                   r.snapIndex.Load(),
 		MaxSizePerMsg:             1 << 20,
 		MaxCommittedSizePerReady:  16 << 20,
 		MaxUncommittedEntriesSize: 256 << 20,
@@ -250,18 +288,27 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 	if r.rn, err = raft.NewRawNode(c); err != nil {
 		return nil, err
 	}
-	r.applied.Store(max(r.snapIndex, r.smApplied))
-	r.applying.Store(r.applied.Load())
+	applied := max(r.snapIndex.Load(), opts.Applied)
+	r.applied.Store(applied)
+	r.applying.Store(applied)
+	// The apply worker checkpoints with the configuration as of what it applied; until it
+	// applies a membership change, that is the one the log starts from.
+	r.work.conf = confMark{index: r.snapIndex.Load(), cs: r.confState, members: r.members.clone()}
+	r.work.checkpointed = r.snapIndex.Load()
 	r.memberSet = r.members.clone()
 	for _, m := range r.members.List {
-		if m.ID != h.id && !m.Removed {
-			h.cfg.Network.SetPeer(m.ID, m.BusAddr)
+		if m.Node != h.id && !m.Removed {
+			h.cfg.Network.SetPeer(m.Node, m.BusAddr)
 		}
 	}
 	r.publish()
 	h.mu.Lock()
 	h.shards[shard] = r
+	started := h.started
 	h.mu.Unlock()
+	if started {
+		r.startWorker()
+	}
 	h.wakeup()
 	return r, nil
 }
@@ -275,6 +322,14 @@ func (r *Raft) bootstrap(initial []Member) (*shardState, error) {
 		ms.apply(memberChange{Op: "learner", Member: m})
 		cs.Voters = append(cs.Voters, m.ID)
 	}
+	self, ok := ms.ByNode(r.host.id)
+	if !ok {
+		return nil, fmt.Errorf("replica: node %d is not among the initial members of shard %d", r.host.id, r.shard)
+	}
+	if r.id != 0 && r.id != self.ID {
+		return nil, fmt.Errorf("replica: shard %d: this node is replica %d, the initial members say %d", r.shard, r.id, self.ID)
+	}
+	r.id = self.ID
 	snap := &pb.Snapshot{Data: ms.encode(), Metadata: &pb.SnapshotMetadata{Index: new(uint64(1)), Term: new(uint64(1)), ConfState: cs}}
 	hard := &pb.HardState{Term: new(uint64(1)), Commit: new(uint64(1))}
 	if err := r.sm.Checkpoint(r.snapDir(1)); err != nil {
@@ -288,11 +343,20 @@ func (r *Raft) bootstrap(initial []Member) (*shardState, error) {
 	if err := b.Set(shardKey('m', r.shard), seal(ms.encode()), nil); err != nil {
 		return nil, err
 	}
+	if err := b.Set(shardKey('r', r.shard), seal(binary.BigEndian.AppendUint64(nil, r.id)), nil); err != nil {
+		return nil, err
+	}
 	if err := b.Commit(syncOpt); err != nil {
 		return nil, err
 	}
 	return &shardState{hard: hard, snap: snap, members: ms.encode()}, nil
 }
+
+// Shard is the shard this replica belongs to.
+func (r *Raft) Shard() uint64 { return r.shard }
+
+// ID is this replica's ID in its group.
+func (r *Raft) ID() uint64 { return r.id }
 
 // Propose implements Log. Only the leader accepts proposals; elsewhere they fail with
 // ErrNotLeader.
@@ -337,8 +401,11 @@ func (r *Raft) WaitApplied(index uint64, done func(error)) {
 // state older than this.
 func (r *Raft) Visible() uint64 { return max(r.applying.Load(), r.applied.Load()) }
 
-// Leader returns the current leader's ID (0 if none is known).
+// Leader returns the current leader's replica ID (0 if none is known).
 func (r *Raft) Leader() uint64 { return r.lead.Load() }
+
+// LeaderNode returns the ID of the node hosting the current leader (0 if none is known).
+func (r *Raft) LeaderNode() uint64 { return r.leadNode.Load() }
 
 // IsLeader reports whether this replica leads its group.
 func (r *Raft) IsLeader() bool { return Role(r.role.Load()) == RoleLeader }
@@ -353,7 +420,7 @@ func (r *Raft) Status() Status {
 	st := r.status
 	st.Peers = slices.Clone(st.Peers)
 	for i := range st.Peers {
-		if st.Peers[i].ID == r.host.id {
+		if st.Peers[i].ID == r.id {
 			st.Peers[i].Applied = r.applied.Load()
 		} else {
 			st.Peers[i].Applied = r.peerApp[st.Peers[i].ID]
@@ -387,16 +454,16 @@ func (r *Raft) WaitReplicas(index uint64, n int, deadline time.Time, done func(i
 func (r *Raft) countApplied(index uint64) int {
 	n := 0
 	for _, m := range r.memberSet.List {
-		if m.ID != r.host.id && !m.Removed && r.peerApp[m.ID] >= index {
+		if m.ID != r.id && !m.Removed && r.peerApp[m.ID] >= index {
 			n++
 		}
 	}
 	return n
 }
 
-// AddLearner admits a new node as a non-voting member that catches up from the leader. A node
-// with ID 0 is given the next unused ID (never one a removed node had). done gets the member
-// as admitted.
+// AddLearner admits a new replica, on the node m.Node, as a non-voting member that catches up
+// from the leader. A member with ID 0 is given the next unused replica ID (never one a removed
+// member had). done gets the member as admitted.
 func (r *Raft) AddLearner(m Member, done func(Member, error)) {
 	r.changeMembers(confRequest{op: "learner", member: m, done: done})
 }
@@ -406,7 +473,7 @@ func (r *Raft) Promote(id uint64, done func(Member, error)) {
 	r.changeMembers(confRequest{op: "promote", member: Member{ID: id}, done: done})
 }
 
-// Remove takes a node out of the group for good.
+// Remove takes a replica out of the group for good.
 func (r *Raft) Remove(id uint64, done func(Member, error)) {
 	r.changeMembers(confRequest{op: "remove", member: Member{ID: id}, done: done})
 }
@@ -461,6 +528,7 @@ func (r *Raft) closing(h *Host) bool {
 	h.mu.Lock()
 	delete(h.shards, r.shard)
 	h.mu.Unlock()
+	r.stopWorker()
 	r.failAll(ErrStopped)
 	select {
 	case <-ch:
@@ -470,6 +538,7 @@ func (r *Raft) closing(h *Host) bool {
 	return true
 }
 
+// failAll fails everything waiting on the shard. The apply worker has stopped.
 func (r *Raft) failAll(err error) {
 	r.mu.Lock()
 	if r.stopped {
@@ -492,9 +561,11 @@ func (r *Raft) failAll(err error) {
 	for _, w := range waits {
 		w.done(0)
 	}
-	// The host goroutine has stopped or no longer sees this shard: its state is ours.
-	for pid, p := range r.pending {
-		delete(r.pending, pid)
+	r.pmu.Lock()
+	pend := r.pending
+	r.pending, r.byIndex = map[uint64]*pending{}, map[uint64]uint64{}
+	r.pmu.Unlock()
+	for _, p := range pend {
 		p.done(nil, err)
 	}
 	for seq, b := range r.reads {
@@ -506,17 +577,26 @@ func (r *Raft) failAll(err error) {
 	r.waits.fail(err)
 }
 
-// receive queues a message from a peer.
-func (r *Raft) receive(m *pb.Message) {
+// receive queues a message from a peer, and remembers which node its sender is on: a replica
+// that joined has no membership table until its first snapshot, and must still answer.
+func (r *Raft) receive(m *pb.Message, fromNode uint64) {
 	r.mu.Lock()
 	if len(r.inbox) < maxInbox {
 		r.inbox = append(r.inbox, m)
 	}
+	if r.senders == nil {
+		r.senders = map[uint64]uint64{}
+	}
+	r.senders[m.GetFrom()] = fromNode
 	r.mu.Unlock()
 }
 
-func (r *Raft) receiveSnapshot(m *pb.Message, dir string) {
+func (r *Raft) receiveSnapshot(m *pb.Message, dir string, fromNode uint64) {
 	r.mu.Lock()
+	if r.senders == nil {
+		r.senders = map[uint64]uint64{}
+	}
+	r.senders[m.GetFrom()] = fromNode
 	idx := m.GetSnapshot().GetMetadata().GetIndex()
 	if old, ok := r.incoming[idx]; ok {
 		_ = r.host.fs.RemoveAll(old)
@@ -526,10 +606,16 @@ func (r *Raft) receiveSnapshot(m *pb.Message, dir string) {
 	r.mu.Unlock()
 }
 
-func (r *Raft) peerApplied(from, applied uint64) {
+// peerApplied records the applied index a node reported for its replica of this shard.
+func (r *Raft) peerApplied(fromNode, applied uint64) {
 	r.mu.Lock()
-	if applied > r.peerApp[from] {
-		r.peerApp[from] = applied
+	m, ok := r.memberSet.ByNode(fromNode)
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	if applied > r.peerApp[m.ID] {
+		r.peerApp[m.ID] = applied
 	}
 	var ready []replicaWait
 	keep := r.repWaits[:0]
@@ -548,28 +634,63 @@ func (r *Raft) peerApplied(from, applied uint64) {
 	}
 }
 
-func (r *Raft) peerIDs() []uint64 {
+// peerNodes lists the nodes hosting the other members. Host goroutine.
+func (r *Raft) peerNodes() []uint64 {
 	var out []uint64
-	for _, m := range r.memberSet.List {
-		if m.ID != r.host.id && !m.Removed {
-			out = append(out, m.ID)
+	for _, m := range r.members.List {
+		if m.ID != r.id && !m.Removed {
+			out = append(out, m.Node)
 		}
 	}
 	return out
+}
+
+// reportEvery is how many ticks an unchanged applied index goes unreported: reports travel
+// with every tick while it moves, and now and then while it does not, in case one was lost.
+const reportEvery = 10
+
+// report tells the other members' nodes this replica's applied index (WAIT counts replicas by
+// it). Host goroutine, once a tick.
+func (r *Raft) report(o *outbox) {
+	applied := r.applied.Load()
+	if r.reportIn--; applied == r.reported && r.reportIn > 0 {
+		return
+	}
+	r.reported, r.reportIn = applied, reportEvery
+	for _, node := range r.peerNodes() {
+		o.report(node, r.shard, applied)
+	}
+}
+
+// nodeOf is the node hosting replica id (0 if unknown): the members table says, or else the
+// node a message from that replica came from. Host goroutine.
+func (r *Raft) nodeOf(id uint64) uint64 {
+	if m, ok := r.members.Get(id); ok {
+		return m.Node
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.senders[id]
 }
 
 // tick advances Raft's clock and expires what waited too long. Host goroutine.
 func (r *Raft) tick(now time.Time) {
 	r.rn.Tick()
 	cfg := &r.host.cfg
+	var expired []*pending
+	r.pmu.Lock()
 	for pid, p := range r.pending {
 		if now.Sub(p.at) > cfg.ProposalTimeout {
 			delete(r.pending, pid)
 			if p.index != 0 {
 				delete(r.byIndex, p.index)
 			}
-			p.done(nil, ErrUnknown)
+			expired = append(expired, p)
 		}
+	}
+	r.pmu.Unlock()
+	for _, p := range expired {
+		p.done(nil, ErrUnknown)
 	}
 	for seq, b := range r.reads {
 		if now.Sub(b.at) > cfg.ReadTimeout {
@@ -580,19 +701,19 @@ func (r *Raft) tick(now time.Time) {
 		}
 	}
 	r.mu.Lock()
-	var expired []replicaWait
+	var late []replicaWait
 	keep := r.repWaits[:0]
 	for _, w := range r.repWaits {
 		if !w.deadline.IsZero() && !now.Before(w.deadline) {
 			w.n = r.countApplied(w.index)
-			expired = append(expired, w)
+			late = append(late, w)
 		} else {
 			keep = append(keep, w)
 		}
 	}
 	r.repWaits = keep
 	r.mu.Unlock()
-	for _, w := range expired {
+	for _, w := range late {
 		w.done(w.n)
 	}
 	r.autoPromote()
@@ -620,9 +741,9 @@ func (r *Raft) autoPromote() {
 			r.autoWait = r.host.cfg.ElectionTicks
 			r.proposeConf(confRequest{op: "promote", member: Member{ID: id}, done: func(m Member, err error) {
 				if err != nil {
-					r.host.cfg.Logger.Warn("promoting a learner failed", "shard", r.shard, "node", id, "err", err)
+					r.host.cfg.Logger.Warn("promoting a learner failed", "shard", r.shard, "replica", id, "err", err)
 				} else {
-					r.host.cfg.Logger.Info("learner promoted to voter", "shard", r.shard, "node", id)
+					r.host.cfg.Logger.Info("learner promoted to voter", "shard", r.shard, "replica", id, "node", m.Node)
 				}
 			}})
 			return
@@ -684,24 +805,30 @@ func (r *Raft) propose(props []Proposal, now time.Time) {
 		}
 		return
 	}
+	r.pmu.Lock()
 	first := r.nextPID + 1
+	r.nextPID += uint64(len(props))
+	r.pmu.Unlock()
 	ents := make([]*pb.Entry, len(props))
 	for i, p := range props {
-		r.nextPID++
 		data := make([]byte, headerLen, headerLen+len(p.Data))
 		data[0] = entryMarker
 		binary.BigEndian.PutUint64(data[1:], r.host.id)
-		binary.BigEndian.PutUint64(data[9:], r.nextPID)
+		binary.BigEndian.PutUint64(data[9:], first+uint64(i))
 		ents[i] = &pb.Entry{Data: append(data, p.Data...)}
 	}
-	err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.host.id), Entries: ents})
-	for i, p := range props {
-		if err != nil {
+	err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.id), Entries: ents})
+	if err != nil {
+		for _, p := range props {
 			p.Done(nil, ErrNotLeader)
-			continue
 		}
+		return
+	}
+	r.pmu.Lock()
+	for i, p := range props {
 		r.pending[first+uint64(i)] = &pending{done: p.Done, at: now}
 	}
+	r.pmu.Unlock()
 }
 
 func (r *Raft) removedPeer(id uint64) bool {
@@ -717,30 +844,39 @@ func (r *Raft) proposeConf(c confRequest) {
 		return
 	}
 	m := c.member
+	if m.Node == 0 && c.op == "learner" {
+		m.Node = m.ID
+	}
 	var typ pb.ConfChangeType
 	switch c.op {
 	case "learner":
 		for _, x := range r.members.List {
-			if !x.Removed && x.Addr == m.Addr && m.Addr != "" {
+			if x.Removed {
+				continue
+			}
+			if (m.Node != 0 && x.Node == m.Node) || (m.Addr != "" && x.Addr == m.Addr) {
 				if m.ID == 0 || m.ID == x.ID {
 					c.done(x, nil) // already admitted: joining again is answered, not repeated
 					return
 				}
-				fail(fmt.Errorf("address %s belongs to node %d", m.Addr, x.ID))
+				fail(fmt.Errorf("node %d (%s) already hosts replica %d", x.Node, x.Addr, x.ID))
 				return
 			}
 		}
 		if m.ID == 0 {
 			m.ID = r.members.MaxID + 1
 		} else if _, ok := r.members.Get(m.ID); ok {
-			fail(fmt.Errorf("node ID %d was already used", m.ID))
+			fail(fmt.Errorf("replica ID %d was already used", m.ID))
 			return
+		}
+		if m.Node == 0 {
+			m.Node = m.ID
 		}
 		typ = pb.ConfChangeAddLearnerNode
 	case "promote":
 		x, ok := r.members.Get(m.ID)
 		if !ok || x.Removed {
-			fail(fmt.Errorf("no node %d", m.ID))
+			fail(fmt.Errorf("no replica %d", m.ID))
 			return
 		}
 		m = x
@@ -748,7 +884,7 @@ func (r *Raft) proposeConf(c confRequest) {
 	case "remove":
 		x, ok := r.members.Get(m.ID)
 		if !ok || x.Removed {
-			fail(fmt.Errorf("no node %d", m.ID))
+			fail(fmt.Errorf("no replica %d", m.ID))
 			return
 		}
 		m = x
@@ -758,11 +894,14 @@ func (r *Raft) proposeConf(c confRequest) {
 		return
 	}
 	body, _ := json.Marshal(memberChange{Op: c.op, Member: m})
+	r.pmu.Lock()
 	r.nextPID++
+	pid := r.nextPID
+	r.pmu.Unlock()
 	ctx := make([]byte, headerLen, headerLen+len(body))
 	ctx[0] = entryMarker
 	binary.BigEndian.PutUint64(ctx[1:], r.host.id)
-	binary.BigEndian.PutUint64(ctx[9:], r.nextPID)
+	binary.BigEndian.PutUint64(ctx[9:], pid)
 	ctx = append(ctx, body...)
 	cc := &pb.ConfChangeV2{
 		Transition: pb.ConfChangeTransitionJointImplicit.Enum(),
@@ -774,88 +913,18 @@ func (r *Raft) proposeConf(c confRequest) {
 		return
 	}
 	member := m
-	r.pending[r.nextPID] = &pending{at: r.host.cfg.Clock.Now(), conf: true, done: func(_ []byte, err error) { c.done(member, err) }}
-}
-
-// outgoing routes a Ready's messages: snapshots are streamed on their own, the rest batched.
-func (r *Raft) outgoing(o *outbox, msgs []*pb.Message) {
-	for _, m := range msgs {
-		if m.GetType() == pb.MsgSnap {
-			r.sendSnapshot(m)
-			continue
-		}
-		o.add(r.shard, m)
-	}
-}
-
-// persisted updates the in-memory log after a round's batch is durable, and notes the index
-// each of this node's proposals landed at.
-func (r *Raft) persisted(rd raft.Ready) error {
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		if err := r.ms.ApplySnapshot(rd.Snapshot); err != nil {
-			return err
-		}
-	}
-	if err := r.ms.Append(rd.Entries); err != nil {
-		return err
-	}
-	if rd.HardState != nil {
-		if err := r.ms.SetHardState(rd.HardState); err != nil {
-			return err
-		}
-	}
-	for _, e := range rd.Entries {
-		node, pid, ok := entryOwner(e)
-		if !ok || node != r.host.id {
-			continue
-		}
-		if p := r.pending[pid]; p != nil && p.index == 0 {
-			p.index = e.GetIndex()
-			if old, ok := r.byIndex[p.index]; ok && old != pid {
-				r.resolve(old, nil, ErrDropped)
-			}
-			r.byIndex[p.index] = pid
-		}
-	}
-	// Raft appends a membership change proposed while another is still pending as an empty
-	// entry instead, without a word: such a change is in no entry now, and would otherwise
-	// wait for ProposalTimeout to learn it. Found by the simulation (tests/sim).
-	var replaced []uint64
-	for pid, p := range r.pending {
-		if p.conf && p.index == 0 {
-			replaced = append(replaced, pid)
-		}
-	}
-	slices.Sort(replaced)
-	for _, pid := range replaced {
-		r.resolve(pid, nil, errConfPending)
-	}
-	return nil
+	r.pmu.Lock()
+	r.pending[pid] = &pending{at: r.host.cfg.Clock.Now(), conf: true, done: func(_ []byte, err error) { c.done(member, err) }}
+	r.pmu.Unlock()
 }
 
 // errConfPending is reported to a membership change refused because another is still under
 // way. It was not applied.
 var errConfPending = errors.New("replica: another membership change is in progress; try again")
 
-func entryOwner(e *pb.Entry) (node, pid uint64, ok bool) {
-	data := e.Data
-	if e.GetType() == pb.EntryConfChangeV2 {
-		var cc pb.ConfChangeV2
-		if proto.Unmarshal(e.Data, &cc) != nil {
-			return 0, 0, false
-		}
-		data = cc.Context
-	} else if e.GetType() != pb.EntryNormal {
-		return 0, 0, false
-	}
-	if len(data) < headerLen || data[0] != entryMarker {
-		return 0, 0, false
-	}
-	return binary.BigEndian.Uint64(data[1:]), binary.BigEndian.Uint64(data[9:]), true
-}
-
-// resolve completes a pending proposal.
-func (r *Raft) resolve(pid uint64, result []byte, err error) {
+// resolve completes a pending proposal. r.pmu is held; the completion runs after it is let go
+// (the caller collects them).
+func (r *Raft) resolveLocked(pid uint64, result []byte, err error, done *[]func()) {
 	p := r.pending[pid]
 	if p == nil {
 		return
@@ -864,132 +933,21 @@ func (r *Raft) resolve(pid uint64, result []byte, err error) {
 	if p.index != 0 && r.byIndex[p.index] == pid {
 		delete(r.byIndex, p.index)
 	}
-	p.done(result, err)
+	*done = append(*done, func() { p.done(result, err) })
 }
 
 // settle resolves the proposal this node made at index, now that the entry there is known:
-// a match succeeded, anything else means the proposal's entry was replaced.
-func (r *Raft) settle(index uint64, node, pid uint64, result []byte) {
+// a match succeeded, anything else means the proposal's entry was replaced. r.pmu is held.
+func (r *Raft) settleLocked(index uint64, node, pid uint64, result []byte, done *[]func()) {
 	if old, ok := r.byIndex[index]; ok && (node != r.host.id || old != pid) {
-		r.resolve(old, nil, ErrDropped)
+		r.resolveLocked(old, nil, ErrDropped, done)
 	}
 	if node == r.host.id {
-		r.resolve(pid, result, nil)
+		r.resolveLocked(pid, result, nil, done)
 	}
 }
 
-// applyCommitted applies committed entries: operations in runs through the state machine,
-// membership changes to Raft and the members table. Host goroutine.
-func (r *Raft) applyCommitted(ents []*pb.Entry) error {
-	run, owners := r.runBuf[:0], r.ownBuf[:0]
-	flush := func() error {
-		if len(run) == 0 {
-			return nil
-		}
-		results := r.resBuf[:0]
-		for range run {
-			results = append(results, nil)
-		}
-		r.applying.Store(run[len(run)-1].Index)
-		if err := r.sm.Apply(run, results); err != nil {
-			return err
-		}
-		last := run[len(run)-1].Index
-		r.smApplied = last
-		r.applied.Store(last)
-		for i, e := range run {
-			r.settle(e.Index, owners[i].node, owners[i].pid, results[i])
-			results[i] = nil
-		}
-		r.resBuf = results[:0]
-		r.waits.release(last)
-		run, owners = run[:0], owners[:0]
-		return nil
-	}
-	for _, e := range ents {
-		idx := e.GetIndex()
-		switch e.GetType() {
-		case pb.EntryNormal:
-			node, pid, own := entryOwner(e)
-			if idx <= r.smApplied {
-				// Already in the state machine (replay after a restart, or a snapshot that was
-				// ahead of its index): only the bookkeeping is left.
-				r.settle(idx, node, pid, nil)
-				continue
-			}
-			var data []byte
-			if own {
-				data = e.Data[headerLen:]
-			}
-			run = append(run, Entry{Index: idx, Data: data})
-			owners = append(owners, owner{node, pid})
-			if len(run) >= maxRun {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		case pb.EntryConfChange, pb.EntryConfChangeV2:
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := r.applyConf(e); err != nil {
-				return err
-			}
-			if idx > r.applied.Load() {
-				r.applied.Store(idx)
-				r.waits.release(idx)
-			}
-		}
-	}
-	err := flush()
-	r.runBuf, r.ownBuf = run[:0], owners[:0]
-	return err
-}
-
-func (r *Raft) applyConf(e *pb.Entry) error {
-	var cc pb.ConfChangeV2
-	if e.GetType() == pb.EntryConfChange {
-		var v1 pb.ConfChange
-		if err := proto.Unmarshal(e.Data, &v1); err != nil {
-			return err
-		}
-		cc = *v1.AsV2()
-	} else if err := proto.Unmarshal(e.Data, &cc); err != nil {
-		return err
-	}
-	r.confState = r.rn.ApplyConfChange(&cc)
-	node, pid, own := entryOwner(e)
-	if own && len(cc.Context) > headerLen {
-		var ch memberChange
-		if err := json.Unmarshal(cc.Context[headerLen:], &ch); err == nil {
-			r.members.apply(ch)
-			if ch.Op == "learner" {
-				// The newcomer needs a snapshot whose configuration includes it: one from before
-				// would be refused.
-				r.force = true
-			}
-			if err := r.host.store.db.Set(shardKey('m', r.shard), seal(r.members.encode()), nil); err != nil {
-				return err
-			}
-			r.mu.Lock()
-			r.memberSet = r.members.clone()
-			r.mu.Unlock()
-			if ch.Member.ID != r.host.id {
-				if ch.Op == "remove" {
-					r.host.cfg.Network.SetPeer(ch.Member.ID, "")
-				} else {
-					r.host.cfg.Network.SetPeer(ch.Member.ID, ch.Member.BusAddr)
-				}
-			} else if ch.Op == "remove" {
-				r.host.cfg.Logger.Warn("this node was removed from the group", "shard", r.shard)
-			}
-		}
-	}
-	r.settle(e.GetIndex(), node, pid, nil)
-	return nil
-}
-
-// readStates hands read indexes to the reads waiting for them.
+// readStates hands read indexes to the reads waiting for them. Host goroutine.
 func (r *Raft) readStates(rs []raft.ReadState) {
 	for _, s := range rs {
 		if len(s.RequestCtx) != 8 {
@@ -1011,6 +969,7 @@ func (r *Raft) readStates(rs []raft.ReadState) {
 func (r *Raft) publish() {
 	st := r.rn.BasicStatus()
 	r.lead.Store(st.Lead)
+	r.leadNode.Store(r.nodeOf(st.Lead))
 	r.term.Store(st.HardState.GetTerm())
 	role := RoleFollower
 	switch st.RaftState {
@@ -1019,7 +978,7 @@ func (r *Raft) publish() {
 	case raft.StateCandidate, raft.StatePreCandidate:
 		role = RoleCandidate
 	}
-	if role == RoleFollower && r.confState != nil && slices.Contains(r.confState.Learners, r.host.id) {
+	if role == RoleFollower && r.confState != nil && slices.Contains(r.confState.Learners, r.id) {
 		role = RoleLearner
 	}
 	r.role.Store(int32(role))
@@ -1029,7 +988,7 @@ func (r *Raft) publish() {
 func (r *Raft) publishProgress() {
 	r.publish()
 	st := r.rn.Status()
-	out := Status{Shard: r.shard, ID: r.host.id, Lead: st.Lead, Term: st.HardState.GetTerm(), Commit: st.HardState.GetCommit(), Role: Role(r.role.Load())}
+	out := Status{Shard: r.shard, ID: r.id, Lead: st.Lead, Term: st.HardState.GetTerm(), Commit: st.HardState.GetCommit(), Role: Role(r.role.Load())}
 	voters := map[uint64]bool{}
 	if r.confState != nil {
 		for _, id := range r.confState.Voters {
@@ -1054,199 +1013,4 @@ func (r *Raft) publishProgress() {
 // snapDir is where this node keeps the checkpoint for the snapshot at index.
 func (r *Raft) snapDir(index uint64) string {
 	return filepath.Join(r.host.cfg.Dir, "snap", strconv.FormatUint(r.shard, 10), fmt.Sprintf("%020d", index))
-}
-
-// maybeSnapshot checkpoints the state machine once enough entries were applied since the last
-// checkpoint, records the snapshot, and compacts the log behind it, keeping KeepEntries for
-// followers that lag a little. Host goroutine.
-func (r *Raft) maybeSnapshot() error {
-	applied := r.applied.Load()
-	cfg := &r.host.cfg
-	if applied <= r.snapIndex || (!r.force && applied-r.snapIndex < cfg.SnapshotEntries) {
-		return nil
-	}
-	if applied > r.smApplied {
-		// The last entries were membership changes the state machine has not recorded; its
-		// checkpoint would not hold them. Wait for the next operation.
-		if !r.force {
-			return nil
-		}
-	}
-	if last, _ := r.ms.LastIndex(); applied > last {
-		// The state machine is ahead of the log (it installed a snapshot, or applied committed
-		// entries, whose record the log lost in a crash): a snapshot must name an index the
-		// log holds. Wait until the leader has filled the log up to here.
-		return nil
-	}
-	r.force = false
-	dir := r.snapDir(applied)
-	fs := r.host.fs
-	_ = fs.RemoveAll(dir)
-	if err := fs.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	if err := r.sm.Checkpoint(dir); err != nil {
-		return err
-	}
-	snap, err := r.ms.CreateSnapshot(applied, r.confState, r.members.encode())
-	if err != nil {
-		return err
-	}
-	b := r.host.store.db.NewBatch()
-	defer b.Close()
-	data, err := proto.Marshal(snap)
-	if err != nil {
-		return err
-	}
-	if err := b.Set(shardKey('s', r.shard), seal(data), nil); err != nil {
-		return err
-	}
-	if err := b.Commit(syncOpt); err != nil {
-		return err
-	}
-	r.snapIndex = applied
-	if applied > cfg.KeepEntries {
-		compact := applied - cfg.KeepEntries
-		if first, _ := r.ms.FirstIndex(); compact > first {
-			if err := r.ms.Compact(compact); err != nil {
-				return err
-			}
-			if err := r.host.store.compact(r.shard, compact); err != nil {
-				return err
-			}
-		}
-	}
-	r.cleanSnapshots()
-	return nil
-}
-
-// installSnapshot replaces the state machine with a snapshot received from the leader, then
-// checkpoints it so this node can serve the same snapshot later. Host goroutine.
-func (r *Raft) installSnapshot(snap *pb.Snapshot) error {
-	idx := snap.GetMetadata().GetIndex()
-	r.mu.Lock()
-	dir, ok := r.incoming[idx]
-	delete(r.incoming, idx)
-	for i, d := range r.incoming {
-		if i <= idx {
-			_ = r.host.fs.RemoveAll(d)
-			delete(r.incoming, i)
-		}
-	}
-	r.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("snapshot at %d was never received", idx)
-	}
-	r.applying.Store(max(r.applying.Load(), idx))
-	applied, err := r.sm.Restore(dir)
-	if err != nil {
-		return err
-	}
-	r.smApplied = max(applied, idx)
-	r.applying.Store(max(r.applying.Load(), r.smApplied))
-	r.applied.Store(r.smApplied)
-	r.confState = snap.GetMetadata().GetConfState()
-	if m, err := decodeMembers(snap.Data); err == nil {
-		r.members = m
-		if err := r.host.store.db.Set(shardKey('m', r.shard), seal(m.encode()), nil); err != nil {
-			return err
-		}
-		r.mu.Lock()
-		r.memberSet = m.clone()
-		r.mu.Unlock()
-		for _, x := range m.List {
-			if x.ID != r.host.id {
-				addr := x.BusAddr
-				if x.Removed {
-					addr = ""
-				}
-				r.host.cfg.Network.SetPeer(x.ID, addr)
-			}
-		}
-	}
-	// Proposals this node made before are covered by the snapshot: whether they made it in is
-	// not known here.
-	for pid, p := range r.pending {
-		if p.index != 0 && p.index <= idx {
-			delete(r.pending, pid)
-			delete(r.byIndex, p.index)
-			p.done(nil, ErrUnknown)
-		}
-	}
-	ck := r.snapDir(idx)
-	_ = r.host.fs.RemoveAll(ck)
-	if err := r.host.fs.MkdirAll(filepath.Dir(ck), 0o755); err != nil {
-		return err
-	}
-	if err := r.sm.Checkpoint(ck); err != nil {
-		return err
-	}
-	r.snapIndex = idx
-	r.cleanSnapshots()
-	r.waits.release(r.applied.Load())
-	r.host.cfg.Logger.Info("installed snapshot", "shard", r.shard, "index", idx, "applied", applied)
-	return nil
-}
-
-// sendSnapshot streams the checkpoint for a MsgSnap to its follower in the background.
-func (r *Raft) sendSnapshot(m *pb.Message) {
-	idx := m.GetSnapshot().GetMetadata().GetIndex()
-	to := m.GetTo()
-	if cs := m.GetSnapshot().GetMetadata().GetConfState(); !slices.Contains(cs.GetVoters(), to) && !slices.Contains(cs.GetLearners(), to) {
-		r.force = true
-		r.rn.ReportSnapshot(to, raft.SnapshotFailure)
-		return
-	}
-	dir := r.snapDir(idx)
-	r.mu.Lock()
-	_, err := r.host.fs.Stat(dir)
-	if err == nil {
-		r.snapRefs[idx]++
-	}
-	r.mu.Unlock()
-	if err != nil {
-		// The checkpoint is gone (a crash between installing and checkpointing): make a new one
-		// and let Raft ask again.
-		r.force = true
-		r.rn.ReportSnapshot(to, raft.SnapshotFailure)
-		return
-	}
-	header, err := encodeSnapshotHeader(r.shard, m)
-	if err != nil {
-		r.rn.ReportSnapshot(to, raft.SnapshotFailure)
-		return
-	}
-	h := r.host
-	h.senders.Add(1)
-	h.cfg.Go(func() {
-		defer h.senders.Done()
-		err := h.cfg.Network.SendSnapshot(to, header, dir)
-		r.mu.Lock()
-		r.snapRefs[idx]--
-		r.snapRep = append(r.snapRep, snapReport{to: to, err: err})
-		r.mu.Unlock()
-		r.cleanSnapshots()
-		h.wakeup()
-	})
-}
-
-// cleanSnapshots deletes checkpoints that are neither the current snapshot nor being sent.
-// Deleting one a stream still reads would race log truncation against snapshot sending.
-func (r *Raft) cleanSnapshots() {
-	base := filepath.Dir(r.snapDir(0))
-	names, err := r.host.fs.List(base)
-	if err != nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur := r.snapIndex
-	for _, name := range names {
-		idx, err := strconv.ParseUint(name, 10, 64)
-		if err != nil || idx == cur || r.snapRefs[idx] > 0 {
-			continue
-		}
-		_ = r.host.fs.RemoveAll(filepath.Join(base, name))
-		delete(r.snapRefs, idx)
-	}
 }

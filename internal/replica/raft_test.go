@@ -177,11 +177,13 @@ func (e *memEnd) SendSnapshot(to uint64, header []byte, dir string) error {
 func (e *memEnd) SetPeer(uint64, string) {}
 
 type testNode struct {
-	id   uint64
-	dir  string
-	host *Host
-	r    *Raft
-	sm   *kvSM
+	id uint64
+	// replica is the node's replica ID when it joins a group (0: it has one or bootstraps).
+	replica uint64
+	dir     string
+	host    *Host
+	r       *Raft
+	sm      *kvSM
 }
 
 type testCluster struct {
@@ -226,7 +228,7 @@ func (c *testCluster) start(nd *testNode, bootstrap []Member) {
 			c.t.Fatal(err)
 		}
 	}
-	r, err := h.AddShard(1, nd.sm, ShardOptions{Applied: nd.sm.applied, Bootstrap: bootstrap})
+	r, err := h.AddShard(1, nd.sm, ShardOptions{Applied: nd.sm.applied, Bootstrap: bootstrap, ReplicaID: nd.replica})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -502,7 +504,7 @@ func TestRaftMembership(t *testing.T) {
 	if added.ID != 4 {
 		t.Fatalf("new node ID = %d, want 4", added.ID)
 	}
-	nd := &testNode{id: 4, dir: t.TempDir(), sm: newKV()}
+	nd := &testNode{id: 4, replica: added.ID, dir: t.TempDir(), sm: newKV()}
 	c.nodes[4] = nd
 	c.start(nd, nil)
 	c.waitValue(4, "n", "50")

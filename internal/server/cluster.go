@@ -168,7 +168,7 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 		bootstrap = nil
 	}
 	c.bus.SetID(c.id)
-	if c.raft, err = c.host.AddShard(mainShard, s.sh, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap}); err != nil {
+	if c.raft, err = c.host.AddShard(mainShard, s.sh, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap, ReplicaID: c.id}); err != nil {
 		return fail(err)
 	}
 	s.sh.SetLog(c.raft)

@@ -124,6 +124,7 @@ func (n *Node) open() error {
 		SnapshotEntries: n.w.cfg.SnapshotEntries,
 		KeepEntries:     n.w.cfg.KeepEntries,
 		Go:              func(f func()) { f() },
+		ManualApply:     true,
 	})
 	if err != nil {
 		return err
@@ -160,7 +161,8 @@ func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
 		return nil, err
 	}
 	s := &Shard{Shard: sh, node: n, id: sid}
-	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: n.bootstrap()}); err != nil {
+	// Replica IDs are the node IDs here: a new node is admitted to every group under its own.
+	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: n.bootstrap(), ReplicaID: n.id}); err != nil {
 		sh.Close()
 		return nil, err
 	}
@@ -262,9 +264,15 @@ func (n *Node) step() {
 	for i := 0; i < max(ticks, 1) && err == nil; i++ {
 		more, err = n.host.Step(i < ticks)
 	}
-	for i := 0; more && err == nil; i++ {
+	// The scheduler and the shards' apply workers take turns until neither has work: the
+	// workers apply what the rounds committed, and a round may wait for a worker.
+	for i := 0; err == nil; i++ {
 		if i == 10000 {
 			n.w.problem("%s: the Raft scheduler keeps asking for another round", n.name)
+			break
+		}
+		var applied bool
+		if applied, err = n.host.Apply(); err != nil || (!more && !applied) {
 			break
 		}
 		more, err = n.host.Step(false)
