@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -30,6 +31,9 @@ type Applier struct {
 	OnApplied func(eff *keyspace.Effects, served []Served)
 	// OnPanic is told of a command that panicked in apply (its batch was dropped).
 	OnPanic func(*PanicError)
+	// Shard is the shard the applier applies for (0: any); an operation proposed to another
+	// is refused.
+	Shard uint64
 	// Cursors is the SCAN cursor table, shared with the reads the server runs itself (SCAN
 	// queued in MULTI runs here).
 	Cursors *ScanCursors
@@ -118,6 +122,11 @@ func (a *Applier) nextVersion() uint64 {
 // property of the operation and the data, so every replica isolates the same entry and they stay
 // identical, where stopping would stop every replica at the same place.
 func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
+	for _, e := range entries {
+		if v := opClusterVersion(e.Data); v > ClusterVersion {
+			return fmt.Errorf("%w: the entry at %d needs cluster version %d, this binary implements %d", ErrClusterVersion, e.Index, v, ClusterVersion)
+		}
+	}
 	err := a.applyBatch(entries, results)
 	var pe *PanicError
 	if !errors.As(err, &pe) || len(entries) == 0 {
@@ -139,6 +148,19 @@ func (a *Applier) Apply(entries []replica.Entry, results [][]byte) error {
 		results[i] = w.Buf
 	}
 	return nil
+}
+
+// ErrClusterVersion is wrapped by the error of applying an operation of a cluster version this
+// binary does not implement. The replica cannot apply it as the others do, so it must stop
+// (and be upgraded) rather than diverge.
+var ErrClusterVersion = errors.New("command: operation of a newer cluster version")
+
+// opClusterVersion reads an encoded operation's cluster version (0 if it has none).
+func opClusterVersion(b []byte) uint32 {
+	if len(b) < opHeaderLen || b[0] != opVersion {
+		return 0
+	}
+	return binary.BigEndian.Uint32(b[28:32])
 }
 
 // skip records an entry as applied without applying it.
@@ -249,6 +271,12 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	if err := DecodeOp(e.Data, &a.op); err != nil || a.op.DB < 0 || a.op.DB >= keyspace.NumDBs {
 		a.w.Proto = 2
 		a.w.Error("ERR malformed operation in the log")
+		return append([]byte(nil), a.w.Buf...)
+	}
+	if a.op.Shard != 0 && a.Shard != 0 && a.op.Shard != a.Shard {
+		// Every replica of the shard refuses it alike, so they stay identical.
+		a.w.Proto = 2
+		a.w.Error(fmt.Sprintf("ERR operation for shard %d reached shard %d; not applied", a.op.Shard, a.Shard))
 		return append([]byte(nil), a.w.Buf...)
 	}
 	a.index = e.Index

@@ -9,15 +9,26 @@ import (
 // the time the proposer assigned, and the protocol version the reply is written in. Every replica
 // that applies it reaches the same bytes.
 //
-// Encoding (version 2):
+// Encoding (version 3):
 //
-//	version(1) proto(1) db(1) flags(1) time(8) client(8) ncmds(uvarint) { nargs(uvarint) { len(uvarint) bytes }* }*
+//	version(1) proto(1) db(1) flags(1) time(8) client(8) shard(8) cluster-version(4)
+//	ncmds(uvarint) { nargs(uvarint) { len(uvarint) bytes }* }*
 //
 // client is the token of the connection that proposed it (node and client id), which names the
-// waiter if a blocking command in it blocks; 0 for the server's own operations.
-const opVersion = 2
+// waiter if a blocking command in it blocks; 0 for the server's own operations. shard is the
+// shard it was proposed to (0: any, for tests and tools): a replica refuses an operation of
+// another shard rather than apply a misrouted write. cluster-version is the version of apply's
+// behaviour the proposer relied on; a node whose binary does not know it stops instead of
+// applying it differently from the others (see ClusterVersion).
+const opVersion = 3
 
-const opHeaderLen = 20
+const opHeaderLen = 32
+
+// ClusterVersion is the newest version of apply's behaviour this binary implements. An apply
+// change that would make replicas disagree bumps it, and proposers use a new version only once
+// every node runs a binary that knows it (a rolling upgrade advances the cluster's version when
+// its last node is upgraded).
+const ClusterVersion = 1
 
 // Op flags.
 const (
@@ -30,12 +41,8 @@ const (
 
 // Op is a decoded operation. Args alias the encoded bytes.
 type Op struct {
-	Proto  int
-	DB     int
-	Flags  byte
-	Time   int64
-	Client uint64
-	Cmds   [][][]byte
+	OpHeader
+	Cmds [][][]byte
 }
 
 // OpHeader is everything in an operation but its commands.
@@ -45,6 +52,9 @@ type OpHeader struct {
 	Flags  byte
 	Time   int64
 	Client uint64
+	Shard  uint64
+	// Version is the cluster version of the operation; 0 is ClusterVersion.
+	Version uint32
 }
 
 var errBadOp = errors.New("command: malformed operation")
@@ -56,9 +66,14 @@ func AppendOp(dst []byte, proto, db int, flags byte, time int64, cmds ...[][]byt
 
 // AppendOpHeader encodes an operation.
 func AppendOpHeader(dst []byte, h OpHeader, cmds ...[][]byte) []byte {
+	if h.Version == 0 {
+		h.Version = ClusterVersion
+	}
 	dst = append(dst, opVersion, byte(h.Proto), byte(h.DB), h.Flags)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(h.Time))
 	dst = binary.BigEndian.AppendUint64(dst, h.Client)
+	dst = binary.BigEndian.AppendUint64(dst, h.Shard)
+	dst = binary.BigEndian.AppendUint32(dst, h.Version)
 	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
 	for _, args := range cmds {
 		dst = binary.AppendUvarint(dst, uint64(len(args)))
@@ -87,6 +102,8 @@ func DecodeOp(b []byte, op *Op) error {
 	op.Proto, op.DB, op.Flags = int(b[1]), int(b[2]), b[3]
 	op.Time = int64(binary.BigEndian.Uint64(b[4:12]))
 	op.Client = binary.BigEndian.Uint64(b[12:20])
+	op.Shard = binary.BigEndian.Uint64(b[20:28])
+	op.Version = binary.BigEndian.Uint32(b[28:32])
 	b = b[opHeaderLen:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {

@@ -64,7 +64,7 @@ func (cl *Client) blocked() bool {
 // (the command's null, or -UNBLOCKED) goes to the client; if apply served it first, the served
 // reply has already gone and this one says so.
 func (s *Server) unblock(cl *Client, mode string) {
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now()}, command.UnblockArgs(cl.token(), mode))
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: s.sh.ID()}, command.UnblockArgs(cl.token(), mode))
 	_ = s.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
 		if err != nil || !command.IsReply(result) || mode == command.UnblockGone {
 			return

@@ -264,7 +264,7 @@ func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
 	for _, c := range cmds {
 		size += command.OpSize(c)
 	}
-	h := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token()}
+	h := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: s.sh.ID()}
 	data := command.AppendOpHeader(make([]byte, 0, size), h, cmds...)
 	return &Proposal{Data: data, Done: cl.done}
 }

@@ -103,6 +103,7 @@ func Open(opts Options) (*Shard, error) {
 		v.Release()
 		return nil, err
 	}
+	s.applier.Shard = opts.ID
 	s.applier.OnApplied = s.afterBatch
 	s.applier.OnPanic = func(pe *command.PanicError) {
 		s.logger.Error("command panicked in apply; its batch was dropped", "panic", pe.Value, "stack", string(pe.Stack))

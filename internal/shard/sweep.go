@@ -40,7 +40,8 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 		for i, k := range keys {
 			cmds[i] = args(k.DB, k.Key, k.At)
 		}
-		if err := s.proposeWait(command.AppendOp(nil, 2, 0, command.OpSystem, now(), cmds...), stop); err != nil {
+		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID}, cmds...)
+		if err := s.proposeWait(data, stop); err != nil {
 			return err
 		}
 		if len(keys) < sweepBatch {
@@ -57,7 +58,7 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 // ClearWaiters removes the blocked clients an earlier run (or a former leader) left in the
 // replicated state: their connections are gone.
 func (s *Shard) ClearWaiters(now int64, stop <-chan struct{}) error {
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: now}, command.UnblockAllArgs())
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: now, Shard: s.opts.ID}, command.UnblockAllArgs())
 	return s.proposeWait(data, stop)
 }
 

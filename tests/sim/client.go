@@ -155,7 +155,7 @@ func (c *Client) propose(rec *Record, n *Node) {
 	if rec.Input.Kind == check.Txn {
 		flags = command.OpMulti
 	}
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, DB: 0, Flags: flags, Time: n.opTime(), Client: rec.OpID}, cmds...)
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, DB: 0, Flags: flags, Time: n.opTime(), Client: rec.OpID, Shard: rec.Shard}, cmds...)
 	r := n.shard(rec.Shard).raft
 	done := func(res []byte, err error) {
 		// The server notes the session's position in the proposer's completion.
