@@ -52,3 +52,16 @@ func MkdirAll(fs vfs.FS, dir string) error {
 	}
 	return SyncDir(fs, parent)
 }
+
+// Replace replaces path with data atomically and durably: a crash leaves the old contents or
+// the new, never a mix.
+func Replace(fs vfs.FS, path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := WriteFile(fs, tmp, data); err != nil {
+		return err
+	}
+	if err := fs.Rename(tmp, path); err != nil {
+		return err
+	}
+	return SyncDir(fs, fs.PathDir(path))
+}

@@ -148,3 +148,31 @@ func (tx *Tx) DropStaleExpireEntry(at int64, key []byte) error {
 	tx.kb2 = ExpireKey(tx.kb2[:0], at, tx.db, key)
 	return tx.w.Delete(tx.kb2, nil)
 }
+
+// SlotKeys visits the live keys of one hash slot of the Tx's database, in key order, until fn
+// returns false. The key passed to fn is valid only during the call.
+func (tx *Tx) SlotKeys(s int, fn func(key []byte) bool) error {
+	lower := MetaSlotPrefix(nil, tx.db, s)
+	it, err := tx.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: PrefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		_, exp, ok := metaHeader(v)
+		if !ok {
+			return errCorrupt
+		}
+		if exp != 0 && exp <= tx.Now {
+			continue
+		}
+		if !fn(UserKey(it.Key())) {
+			return nil
+		}
+	}
+	return it.Error()
+}

@@ -129,6 +129,8 @@ type Raft struct {
 	members   Members
 	// autoWait is the ticks left before autoPromote may propose again.
 	autoWait int
+	// campaign asks for an election at the next round (ShardOptions.Campaign).
+	campaign bool
 	// held is a Ready whose processing waits for the apply worker (ready.go).
 	held *readyState
 	// reported is the applied index last reported to peers; reportIn the ticks until it is
@@ -170,6 +172,8 @@ type Raft struct {
 	repWaits []replicaWait
 	status   Status
 	snapRefs map[uint64]int
+	// transfer is a leadership transfer asked for (a replica ID; 0: none).
+	transfer uint64
 	// senders maps replicas that sent messages to their nodes.
 	senders   map[uint64]uint64
 	stopped   bool
@@ -204,6 +208,11 @@ type ShardOptions struct {
 	// ReplicaID is this node's replica ID in a group it joins (the leader gave it out). A
 	// replica that has state knows its ID already; a bootstrapping one takes it from Bootstrap.
 	ReplicaID uint64
+	// Campaign makes the replica stand for election at once instead of waiting out an election
+	// timeout: the group's preferred leader does, so a new or restarted group has its leader
+	// within a round trip, and leaders spread as placement meant. With pre-vote a campaign
+	// against a live leader changes nothing.
+	Campaign bool
 }
 
 // AddShard starts this node's replica of a shard over sm.
@@ -301,6 +310,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 			h.cfg.Network.SetPeer(m.Node, m.BusAddr)
 		}
 	}
+	r.campaign = opts.Campaign
 	r.publish()
 	h.mu.Lock()
 	h.shards[shard] = r
@@ -476,6 +486,15 @@ func (r *Raft) Promote(id uint64, done func(Member, error)) {
 // Remove takes a replica out of the group for good.
 func (r *Raft) Remove(id uint64, done func(Member, error)) {
 	r.changeMembers(confRequest{op: "remove", member: Member{ID: id}, done: done})
+}
+
+// TransferLeader asks the leader to hand leadership to replica id (balancing leaders over the
+// nodes). It is a hint: Raft may not manage it, and nothing waits for it.
+func (r *Raft) TransferLeader(id uint64) {
+	r.mu.Lock()
+	r.transfer = id
+	r.mu.Unlock()
+	r.host.wakeup()
 }
 
 func (r *Raft) changeMembers(c confRequest) {
@@ -755,9 +774,18 @@ func (r *Raft) autoPromote() {
 // Host goroutine.
 func (r *Raft) drain(now time.Time) {
 	r.mu.Lock()
-	inbox, props, reads, confs, reps := r.inbox, r.props, r.readQ, r.confQ, r.snapRep
-	r.inbox, r.props, r.readQ, r.confQ, r.snapRep = nil, nil, nil, nil, nil
+	inbox, props, reads, confs, reps, transfer := r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer
+	r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer = nil, nil, nil, nil, nil, 0
 	r.mu.Unlock()
+	if transfer != 0 && r.rn.BasicStatus().RaftState == raft.StateLeader {
+		r.rn.TransferLeader(transfer)
+	}
+	if r.campaign {
+		r.campaign = false
+		if r.rn.BasicStatus().RaftState != raft.StateLeader {
+			_ = r.rn.Campaign()
+		}
+	}
 	for _, rep := range reps {
 		status := raft.SnapshotFinish
 		if rep.err != nil {

@@ -92,7 +92,9 @@ func (s *Server) configChanged() {
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
 		s.policy.Store(int32(p))
 		if s.cluster == nil {
-			s.sh.SetSyncPolicy(p)
+			for _, h := range s.allHosted() {
+				h.sh.SetSyncPolicy(p)
+			}
 		}
 	}
 }
@@ -156,12 +158,16 @@ func cmdSave(s *Server, cl *Client, args [][]byte) {
 	w.OK()
 }
 
-// checkpoint replaces dir/checkpoint with a fresh copy of the engine.
+// checkpoint replaces dir/checkpoint with a fresh copy of every shard's engine, one directory
+// per shard.
 func (s *Server) checkpoint() error {
 	dest := filepath.Join(s.cfg.Dir, "checkpoint")
 	tmp := dest + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	if err := s.sh.Checkpoint(tmp); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	for _, h := range s.allHosted() {
+		if err := h.sh.Checkpoint(filepath.Join(tmp, strconv.FormatUint(h.id(), 10))); err != nil {
+			_ = os.RemoveAll(tmp)
+			return fmt.Errorf("checkpoint: %w", err)
+		}
 	}
 	_ = os.RemoveAll(dest)
 	if err := os.Rename(tmp, dest); err != nil {

@@ -24,11 +24,12 @@ func (s *Server) nodeTag() uint64 {
 	return s.cluster.id << 40
 }
 
-// blockedOn is called (on the apply goroutine) when a client's operation blocked.
-func (cl *Client) blockedOn(timeoutMs int64) {
+// blockedOn is called (on the apply goroutine) when a client's operation blocked in a shard.
+func (cl *Client) blockedOn(shard uint64, timeoutMs int64) {
 	s := cl.srv
 	cl.mu.Lock()
 	cl.isBlocked = true
+	cl.blockedShard = shard
 	if timeoutMs > 0 {
 		cl.blockTimer = time.AfterFunc(time.Duration(timeoutMs)*time.Millisecond, func() {
 			s.unblock(cl, command.UnblockTimeout)
@@ -64,13 +65,20 @@ func (cl *Client) blocked() bool {
 // (the command's null, or -UNBLOCKED) goes to the client; if apply served it first, the served
 // reply has already gone and this one says so.
 func (s *Server) unblock(cl *Client, mode string) {
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: s.sh.ID()}, command.UnblockArgs(cl.token(), mode))
-	_ = s.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
+	cl.mu.Lock()
+	id := cl.blockedShard
+	cl.mu.Unlock()
+	h := s.hostedShard(id)
+	if h == nil {
+		return
+	}
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: id}, command.UnblockArgs(cl.token(), mode))
+	_ = h.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
 		if err != nil || !command.IsReply(result) || mode == command.UnblockGone {
 			return
 		}
 		cl.unblocked()
-		cl.finish(result)
+		cl.finishBlocked(result)
 	}})
 }
 
@@ -87,7 +95,7 @@ func (s *Server) onServed(served []command.Served) {
 			continue // gone: its element went with it, as when Redis's reply is lost in flight
 		}
 		cl.unblocked()
-		cl.finish(sv.Reply)
+		cl.finishBlocked(sv.Reply)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/shard"
 )
@@ -47,8 +48,13 @@ type Client struct {
 
 	multi      bool
 	multiDirty bool
-	queued     [][][]byte
-	watched    []watched
+	queued     []queuedCmd
+	// multiSlot is the slot of the keys of the queued commands, watchSlot of the watched keys
+	// (cluster mode): noSlot, one slot, or crossSlot.
+	multiSlot, watchSlot int
+	// target is the shard a server command runs against (WATCH's keys' shard), during its call.
+	target  *hosted
+	watched []watched
 	// watchDirty is set (from apply) when a watched key changed.
 	watchDirty atomic.Bool
 
@@ -69,22 +75,40 @@ type Client struct {
 	// commands: what to account them to, and whether CLIENT REPLY drops them.
 	pending []pendingReply
 
-	// Writes in flight. Completions run on the apply goroutine and hand their replies over
-	// under mu; the last one wakes the event loop.
+	// Replies in flight (replies.go). Completions run on apply goroutines and hand their
+	// replies over under mu; the last one wakes the event loop.
 	mu       sync.Mutex
 	inflight int
-	replies  [][]byte
-	done     func(result []byte, err error)
+	replies  [][]byte // by the place reserved when the request was submitted
+	queues   []*replyQueue
+	// blockedPos is the place of the blocking command's reply while it waits.
+	blockedPos int
 
 	// cs is the connection's cluster session (route.go).
 	cs clusterSession
 
 	// Blocking commands (blocking.go), under mu.
-	isBlocked  bool
-	blockTimer *time.Timer
+	isBlocked    bool
+	blockedShard uint64
+	blockTimer   *time.Timer
 
 	// Pub/sub subscriptions, pushes waiting for the loop, client-side caching (pubsub.go).
 	ps pubsubState
+}
+
+// queuedCmd is a command queued in MULTI, resolved when it was queued.
+type queuedCmd struct {
+	args [][]byte
+	cmd  *command.Command
+}
+
+// queuedArgs lists the queued commands' arguments.
+func (cl *Client) queuedArgs() [][][]byte {
+	out := make([][][]byte, len(cl.queued))
+	for i, q := range cl.queued {
+		out[i] = q.args
+	}
+	return out
 }
 
 // pendingReply is a reply that will arrive through complete.
@@ -139,7 +163,7 @@ func (cl *Client) publish() {
 	if cl.multi {
 		multi = len(cl.queued)
 		for _, q := range cl.queued {
-			for _, a := range q {
+			for _, a := range q.args {
 				mem += len(a)
 			}
 		}
@@ -173,8 +197,9 @@ type loop struct {
 	// data runs the loop's reads against shards.
 	data    shard.Reader
 	results [][]byte // replies of writes applied inline
-	opbuf   []byte
-	pending []proposalSlot
+	// batch is the writes of one pass, by shard when they are submitted.
+	batch []pendingWrite
+	group []replica.Proposal
 
 	// Pub/sub (push.go, notify.go): the gnet loop, to run flushes on; the connections with
 	// pushes to flush; encoding buffers for messages published from this loop.
@@ -184,47 +209,11 @@ type loop struct {
 	notifyChannel, notifyFrame []byte
 }
 
-type proposalSlot struct {
-	data []byte
-}
-
-// complete is the Done of the client's proposals, called on the apply goroutine.
-func (cl *Client) complete(result []byte, err error) {
+// complete answers a server command that replied later (DEBUG SLEEP) in the place reserved
+// for it.
+func (cl *Client) complete(pos int, result []byte, err error) {
 	if err != nil {
 		result = errorReply(err)
-	} else if c := cl.srv.cluster; c != nil {
-		cl.noteWrite(c.raft.Applied())
 	}
-	if timeout, blocked := command.IsBlocked(result); err == nil && blocked {
-		cl.blockedOn(timeout)
-		return // stays in flight until served, timed out or unblocked
-	}
-	cl.finish(result)
-}
-
-// completeInline completes a write applied on the connection's own event loop: like complete,
-// but it wakes no one, since the loop goes on to send the reply itself.
-func (cl *Client) completeInline(result []byte, err error) {
-	if err != nil {
-		result = errorReply(err)
-	} else if timeout, blocked := command.IsBlocked(result); blocked {
-		cl.blockedOn(timeout)
-		return
-	}
-	cl.mu.Lock()
-	cl.replies = append(cl.replies, result)
-	cl.inflight--
-	cl.mu.Unlock()
-}
-
-// finish hands one reply to the connection; the last reply in flight wakes its event loop.
-func (cl *Client) finish(result []byte) {
-	cl.mu.Lock()
-	cl.replies = append(cl.replies, result)
-	cl.inflight--
-	last := cl.inflight == 0
-	cl.mu.Unlock()
-	if last {
-		_ = cl.conn.Wake(nil)
-	}
+	cl.finish(pos, result)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,35 +9,25 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/cluster"
-	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/transport"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// The shard every node holds in this version: the whole keyspace.
-const mainShard = 1
-
-// Bus request kinds.
-const (
-	reqJoin    = 1 // body: JSON joinRequest; reply: JSON replica.Member
-	reqForward = 2 // body: encoded operations; reply: applied index and results
-	reqRemove  = 3 // body: node ID (8 bytes)
-)
-
-// clusterNode is a server's part in a cluster: its Raft scheduler, its replica of the shard and
-// its end of the bus.
+// clusterNode is a server's part in a cluster: its Raft host (every group it holds a replica
+// of: the meta group if it is a meta member, and its data shards), its end of the bus, and its
+// view of the topology the meta group records.
 type clusterNode struct {
 	s       *Server
 	logger  *slog.Logger
 	host    *replica.Host
-	raft    *replica.Raft
 	bus     *transport.Bus
 	id      uint64
 	addr    string // client address as the cluster knows this node
@@ -47,11 +36,26 @@ type clusterNode struct {
 	// others reach it elsewhere.
 	busListen string
 
-	// ready is set once host and raft are in place; the bus delivers nothing before.
+	meta *cluster.Meta
+	// metaRaft is this node's replica of the meta group; nil on a node that does not hold it.
+	metaRaft *replica.Raft
+	// founding is the layout this node computed from cluster-initial, to found the cluster
+	// with (the meta leader proposes it) and to check the cluster's against; nil if it joined.
+	founding *cluster.Topology
+	// view is the newest topology this node knows, with its slot table.
+	view atomic.Pointer[topoView]
+
+	// ready is set once the host and the shards are in place; the bus delivers nothing before.
 	ready atomic.Bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+}
+
+// topoView is a topology with its slot table, published whole.
+type topoView struct {
+	t     *cluster.Topology
+	slots *cluster.SlotTable
 }
 
 type joinRequest struct {
@@ -59,17 +63,15 @@ type joinRequest struct {
 	BusAddr string `json:"bus"`
 }
 
-// joinReply admits a node: its member entry, and every member so it can reach them before it
-// has any state of its own.
+// joinReply admits a node: its ID and the topology.
 type joinReply struct {
-	Member  replica.Member   `json:"member"`
-	Members []replica.Member `json:"members"`
+	Node     cluster.Node `json:"node"`
+	Topology []byte       `json:"topology"`
 }
 
-// openCluster starts this node's cluster machinery over the engine, whose last applied index is
-// applied. The node's ID comes from its data directory, or from the initial address list, or
-// from the node it joins through.
-func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
+// openCluster starts this node's cluster machinery: its identity, the bus, the Raft host, the
+// meta group (if it holds it) and a replica of every shard the topology places on it.
+func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
 	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{})}
 	var initial []cluster.InitialNode
@@ -113,68 +115,129 @@ func (s *Server) openCluster(applied uint64) (*clusterNode, error) {
 		return nil, err
 	}
 	fail := func(err error) (*clusterNode, error) {
+		c.closeShards()
 		c.host.Close()
 		c.bus.Close()
 		return nil, err
 	}
-	c.id = c.host.NodeID()
-	var bootstrap []replica.Member
-	for _, n := range initial {
-		m := replica.Member{ID: n.ID, Addr: n.Addr}
-		if m.BusAddr, err = cluster.BusAddr(n.Addr); err != nil {
+	c.meta, err = cluster.OpenMeta(filepath.Join(cfg.Dir, "meta"), nil, c.topologyChanged)
+	if err != nil {
+		return fail(err)
+	}
+	if len(initial) > 0 {
+		shards := cfg.ClusterShards
+		if shards == 0 {
+			shards = 4 * len(initial)
+		}
+		if c.founding, err = cluster.Bootstrap(initial, cluster.BusAddr, shards, cfg.ClusterReplicas); err != nil {
 			return fail(err)
 		}
-		if n.Addr == c.addr {
-			m.BusAddr = c.busAddr
-			if c.id == 0 {
-				c.id = n.ID
-			}
-		}
-		bootstrap = append(bootstrap, m)
 	}
-	old, rebuilding := rebuildingFrom(cfg.Dir)
-	if c.host.NodeID() == 0 {
-		if applied > 0 {
-			return fail(errors.New("the data directory holds data written outside a cluster; start a cluster node on an empty directory"))
-		}
-		switch {
-		case rebuilding:
-			if old == 0 {
-				old = c.id // the log was too damaged to say; the initial list does
-			}
-			if c.id, err = c.rejoin(old, initial); err != nil {
-				return fail(err)
-			}
-		case cfg.ClusterJoin != "":
-			bootstrap = nil
-			if c.id, err = c.join(cfg.ClusterJoin); err != nil {
-				return fail(err)
-			}
-		case c.id == 0 && cfg.ClusterInitial != "":
-			return fail(fmt.Errorf("this node (%s) is not in cluster-initial %q; set cluster-announce-ip or join with cluster-join", c.addr, cfg.ClusterInitial))
-		case c.id == 0:
-			return fail(errors.New("cluster mode needs cluster-initial (a new cluster) or cluster-join (a node to join through)"))
+	if old, rebuilding := rebuildingFrom(cfg.Dir); rebuilding {
+		return fail(fmt.Errorf("this node's state failed verification and was moved aside; it must rejoin under new replica IDs (old node %d), which this version does not do yet: remove it with CLUSTER FORGET on a live node and start it on an empty directory with cluster-join", old))
+	}
+	c.id = c.host.NodeID()
+	if c.id == 0 {
+		if c.id, err = c.newIdentity(initial); err != nil {
+			return fail(err)
 		}
 		if err := c.host.SetNodeID(c.id); err != nil {
 			return fail(err)
 		}
 	}
-	if rebuilding {
-		_ = os.Remove(filepath.Join(cfg.Dir, rebuildMarker))
-	}
-	// Only an initial member bootstraps the group, under its initial ID: a node that joined (or
-	// rebuilt itself under a new ID) gets its state from the leader.
-	if cfg.ClusterJoin != "" || rebuilding || !slices.ContainsFunc(bootstrap, func(m replica.Member) bool { return m.ID == c.id }) {
-		bootstrap = nil
-	}
 	c.bus.SetID(c.id)
-	if c.raft, err = c.host.AddShard(mainShard, s.sh, replica.ShardOptions{Applied: applied, Bootstrap: bootstrap, ReplicaID: c.id}); err != nil {
-		return fail(err)
+	// Until the meta group says otherwise, the layout is what this node knows: its own
+	// record of the meta state, or the founding layout.
+	if t := c.meta.Topology(); t != nil {
+		c.publish(t)
+	} else if t := c.cachedTopology(); t != nil {
+		c.publish(t)
+	} else if c.founding != nil {
+		c.publish(c.founding)
 	}
-	s.sh.SetLog(c.raft)
+	v := c.view.Load()
+	if v == nil {
+		return fail(errors.New("cluster mode needs cluster-initial (a new cluster) or cluster-join (a node to join through)"))
+	}
+	for _, n := range v.t.LiveNodes() {
+		if n.ID != c.id {
+			c.bus.SetPeer(n.ID, n.BusAddr)
+		}
+	}
+	if v.t.IsMeta(c.id) {
+		var boot []replica.Member
+		if c.founding != nil {
+			for _, id := range c.founding.MetaMembers {
+				n := c.founding.Nodes[id]
+				boot = append(boot, replica.Member{ID: id, Node: id, Addr: n.Addr, BusAddr: n.BusAddr})
+			}
+		}
+		if c.metaRaft, err = c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot, ReplicaID: c.id,
+			Campaign: len(v.t.MetaMembers) > 0 && v.t.MetaMembers[0] == c.id}); err != nil {
+			return fail(fmt.Errorf("meta group: %w", err))
+		}
+	}
+	for _, sh := range v.t.ShardsOf(c.id) {
+		if err := c.hostShard(sh); err != nil {
+			return fail(fmt.Errorf("shard %d: %w", sh.ID, err))
+		}
+	}
 	c.ready.Store(true)
-	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout)
+	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout,
+		"shards", len(v.t.ShardsOf(c.id)), "meta", c.metaRaft != nil)
 	return c, nil
+}
+
+// newIdentity gives a node without an ID one: its place in the founding list, or one the
+// cluster hands out when it joins through cluster-join.
+func (c *clusterNode) newIdentity(initial []cluster.InitialNode) (uint64, error) {
+	cfg := c.s.cfg
+	if cfg.ClusterJoin != "" {
+		return c.join(cfg.ClusterJoin)
+	}
+	for _, n := range initial {
+		if n.Addr == c.addr {
+			return n.ID, nil
+		}
+	}
+	if cfg.ClusterInitial != "" {
+		return 0, fmt.Errorf("this node (%s) is not in cluster-initial %q; set cluster-announce-ip or join with cluster-join", c.addr, cfg.ClusterInitial)
+	}
+	return 0, errors.New("cluster mode needs cluster-initial (a new cluster) or cluster-join (a node to join through)")
+}
+
+// hostShard opens this node's replica of a shard and adds it to the Raft host. A founding
+// replica with no state bootstraps its group with the shard's replicas; any other starts empty
+// and is sent the state by the leader.
+func (c *clusterNode) hostShard(info *cluster.Shard) error {
+	s := c.s
+	sh, err := s.openShard(info.ID, len(c.view.Load().t.ShardsOf(c.id)))
+	if err != nil {
+		return err
+	}
+	var boot []replica.Member
+	if c.founding != nil && c.founding.Shard(info.ID) != nil {
+		for _, r := range c.founding.Shard(info.ID).Replicas {
+			n := c.founding.Nodes[r.Node]
+			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
+		}
+	}
+	r, err := c.host.AddShard(info.ID, sh, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: boot, ReplicaID: info.ReplicaOn(c.id),
+		Campaign: len(info.Replicas) > 0 && info.Replicas[0].Node == c.id})
+	if err != nil {
+		sh.Close()
+		return err
+	}
+	sh.SetLog(r)
+	s.addHosted(&hosted{sh: sh, raft: r})
+	return nil
+}
+
+// closeShards closes the data shards (after the host has stopped their groups).
+func (c *clusterNode) closeShards() {
+	for _, h := range c.s.allHosted() {
+		_ = h.sh.Close()
+	}
 }
 
 // resolveSelf works out the address the cluster knows this node by: the entry of the initial
@@ -217,7 +280,7 @@ func (c *clusterNode) resolveSelf(initial []cluster.InitialNode) error {
 }
 
 // join asks the node at target (a client address) to admit this one, retrying while the
-// cluster elects a leader, and returns the ID it was given.
+// cluster elects a meta leader, and returns the ID it was given.
 func (c *clusterNode) join(target string) (uint64, error) {
 	busAddr, err := cluster.BusAddr(target)
 	if err != nil {
@@ -231,16 +294,16 @@ func (c *clusterNode) join(target string) (uint64, error) {
 		cancel()
 		if err == nil {
 			var jr joinReply
-			if err := json.Unmarshal(reply, &jr); err != nil || jr.Member.ID == 0 {
+			if err := json.Unmarshal(reply, &jr); err != nil || jr.Node.ID == 0 {
 				return 0, fmt.Errorf("cluster-join: bad reply %q", reply)
 			}
-			for _, m := range jr.Members {
-				if m.ID != jr.Member.ID && !m.Removed {
-					c.bus.SetPeer(m.ID, m.BusAddr)
-				}
+			t, err := cluster.DecodeTopology(jr.Topology)
+			if err != nil {
+				return 0, fmt.Errorf("cluster-join: bad topology: %w", err)
 			}
-			c.logger.Info("joined the cluster as a learner", "node", jr.Member.ID, "through", target)
-			return jr.Member.ID, nil
+			c.publish(t)
+			c.logger.Info("joined the cluster", "node", jr.Node.ID, "through", target)
+			return jr.Node.ID, nil
 		}
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("cluster-join %s: %w", target, err)
@@ -250,263 +313,105 @@ func (c *clusterNode) join(target string) (uint64, error) {
 	}
 }
 
-// start runs the Raft scheduler and the watcher of leadership.
+// start runs the Raft scheduler and the node's background work.
 func (c *clusterNode) start() {
 	c.host.Start()
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.watchLeadership()
+	go c.refreshTopology()
 }
 
 func (c *clusterNode) close() error {
 	close(c.stop)
 	c.wg.Wait()
 	err := c.host.Close()
+	c.closeShards()
 	if cerr := c.bus.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// watchLeadership clears blocked-client waiters when this node becomes leader: blocking
-// commands run on the leader, so waiters left in the replicated state belong to connections of
-// a former leader, which are gone.
-func (c *clusterNode) watchLeadership() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.host.ElectionTimeout() / 5)
-	defer t.Stop()
-	was := false
+// topology is the newest layout this node knows.
+func (c *clusterNode) topology() *topoView { return c.view.Load() }
+
+// publish makes t the node's view if it is newer than the one it has, and remembers it.
+func (c *clusterNode) publish(t *cluster.Topology) {
+	nv := &topoView{t: t, slots: t.Slots()}
 	for {
-		select {
-		case <-c.stop:
+		old := c.view.Load()
+		if old != nil && old.t.Version >= t.Version {
 			return
-		case <-t.C:
 		}
-		now := c.raft.IsLeader()
-		if now && !was {
-			c.logger.Info("this node is now the leader", "node", c.id, "term", c.raft.Term())
-			if err := c.s.sh.ClearWaiters(c.s.now(), c.stop); err != nil {
-				c.logger.Warn("clearing waiters of a former leader failed", "err", err)
-				continue // try again at the next tick
+		if c.view.CompareAndSwap(old, nv) {
+			break
+		}
+	}
+	if c.bus != nil {
+		for _, n := range t.LiveNodes() {
+			if n.ID != c.id {
+				c.bus.SetPeer(n.ID, n.BusAddr)
 			}
 		}
-		was = now
+	}
+	c.saveTopology(t)
+}
+
+// topologyChanged is the meta state machine's report of a new topology.
+func (c *clusterNode) topologyChanged(t *cluster.Topology) {
+	if c.founding != nil && !cluster.SameFounding(c.founding.Config, t.Config) {
+		c.s.fail("this node's cluster flags disagree with the cluster's", fmt.Errorf("the cluster was founded with %d shards of %d replicas over %v; this node was started with %d shards of %d replicas over %v",
+			t.Config.Shards, t.Config.Replicas, t.Config.Initial, c.founding.Config.Shards, c.founding.Config.Replicas, c.founding.Config.Initial))
+		return
+	}
+	c.publish(t)
+}
+
+const topologyCache = "topology.json"
+
+// saveTopology keeps the newest topology on disk, so a node that does not hold the meta group
+// knows the layout when it restarts.
+func (c *clusterNode) saveTopology(t *cluster.Topology) {
+	path := filepath.Join(c.s.cfg.Dir, topologyCache)
+	if err := durable.Replace(vfs.Default, path, t.Encode()); err != nil {
+		c.logger.Warn("saving the topology failed", "err", err)
 	}
 }
 
-// leaderAddr returns the client address of the current leader.
-func (c *clusterNode) leaderAddr() (string, bool) {
-	lead := c.raft.Leader()
-	if lead == 0 {
+func (c *clusterNode) cachedTopology() *cluster.Topology {
+	b, err := os.ReadFile(filepath.Join(c.s.cfg.Dir, topologyCache))
+	if err != nil {
+		return nil
+	}
+	t, err := cluster.DecodeTopology(b)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// leaderAddr returns the client address of the node leading a shard: the shard's own group if
+// this node holds a replica (the freshest), else the last leader the meta group recorded.
+func (c *clusterNode) leaderAddr(id uint64) (string, bool) {
+	v := c.topology()
+	node := uint64(0)
+	if h := c.s.hostedShard(id); h != nil {
+		node = h.raft.LeaderNode()
+		if node == 0 {
+			return "", false // an election is under way: the group itself says so
+		}
+	}
+	if node == 0 {
+		if sh := v.t.Shard(id); sh != nil {
+			node = sh.Leader
+			if node == 0 && len(sh.Replicas) > 0 {
+				node = sh.Replicas[0].Node
+			}
+		}
+	}
+	n := v.t.Nodes[node]
+	if n == nil || n.Removed {
 		return "", false
 	}
-	m, ok := c.raft.Members().Get(lead)
-	return m.Addr, ok && m.Addr != ""
-}
-
-// Deliver implements transport.Handler.
-func (c *clusterNode) Deliver(from uint64, payload []byte) error {
-	if !c.ready.Load() {
-		return nil // Raft retransmits
-	}
-	return c.host.Deliver(from, payload)
-}
-
-// SnapshotInbox implements transport.Handler.
-func (c *clusterNode) SnapshotInbox() string {
-	return filepath.Join(c.s.cfg.Dir, "raft", "snap-in")
-}
-
-// ReceiveSnapshot implements transport.Handler.
-func (c *clusterNode) ReceiveSnapshot(from uint64, header []byte, dir string) error {
-	if !c.ready.Load() {
-		return errors.New("node starting")
-	}
-	return c.host.ReceiveSnapshot(from, header, dir)
-}
-
-// Request implements transport.Handler.
-func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]byte, error)) {
-	if !c.ready.Load() {
-		reply(nil, errors.New("node starting"))
-		return
-	}
-	switch kind {
-	case reqJoin:
-		var req joinRequest
-		if err := json.Unmarshal(body, &req); err != nil || req.Addr == "" || req.BusAddr == "" {
-			reply(nil, errors.New("bad join request"))
-			return
-		}
-		if !c.raft.IsLeader() {
-			go c.relay(kind, body, reply)
-			return
-		}
-		c.raft.AddLearner(replica.Member{Addr: req.Addr, BusAddr: req.BusAddr}, func(m replica.Member, err error) {
-			if err != nil {
-				reply(nil, err)
-				return
-			}
-			b, _ := json.Marshal(joinReply{Member: m, Members: c.raft.Members().List})
-			reply(b, nil)
-		})
-	case reqRemove:
-		if len(body) != 8 {
-			reply(nil, errors.New("bad remove request"))
-			return
-		}
-		if !c.raft.IsLeader() {
-			go c.relay(kind, body, reply)
-			return
-		}
-		c.raft.Remove(binary.BigEndian.Uint64(body), func(_ replica.Member, err error) { reply(nil, err) })
-	case reqForward:
-		c.serveForward(body, reply)
-	default:
-		reply(nil, fmt.Errorf("unknown request kind %d", kind))
-	}
-}
-
-// relay passes a membership request on to the leader.
-func (c *clusterNode) relay(kind byte, body []byte, reply func([]byte, error)) {
-	lead := c.raft.Leader()
-	if lead == 0 || lead == c.id {
-		reply(nil, replica.ErrNoLeader)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reply(c.bus.CallPeer(ctx, lead, kind, body))
-}
-
-// Forwarding (cluster-proxy): a follower sends the encoded operations of a connection's writes
-// to the leader, which proposes them in order and answers with their replies.
-//
-//	request: n(uvarint) { len(uvarint) op }*
-//	reply:   applied(8) n(uvarint) { len(uvarint) result }*
-
-// forward submits a batch of writes through the leader. It runs on its own goroutine.
-func (c *clusterNode) forward(cl *Client, batch []Proposal) {
-	fail := func(err error) {
-		for _, p := range batch {
-			p.Done(nil, err)
-		}
-	}
-	lead := c.raft.Leader()
-	if lead == 0 || lead == c.id {
-		fail(replica.ErrNotLeader)
-		return
-	}
-	var body []byte
-	body = binary.AppendUvarint(body, uint64(len(batch)))
-	for _, p := range batch {
-		// A forwarded command never blocks: the reply travels back as the answer to this
-		// request, not through the leader's blocked clients.
-		command.ClearOpClient(p.Data)
-		body = binary.AppendUvarint(body, uint64(len(p.Data)))
-		body = append(body, p.Data...)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reply, err := c.bus.CallPeer(ctx, lead, reqForward, body)
-	if err != nil {
-		var re *transport.RemoteError
-		if errors.As(err, &re) && re.Msg == replica.ErrNotLeader.Error() {
-			fail(replica.ErrNotLeader)
-			return
-		}
-		fail(replica.ErrUnknown)
-		return
-	}
-	if len(reply) < 8 {
-		fail(replica.ErrUnknown)
-		return
-	}
-	applied := binary.BigEndian.Uint64(reply)
-	cl.noteWrite(applied)
-	results, err := splitFrames(reply[8:])
-	if err != nil || len(results) != len(batch) {
-		fail(replica.ErrUnknown)
-		return
-	}
-	for i, p := range batch {
-		p.Done(results[i], nil)
-	}
-}
-
-func (c *clusterNode) serveForward(body []byte, reply func([]byte, error)) {
-	ops, err := splitFrames(body)
-	if err != nil {
-		reply(nil, err)
-		return
-	}
-	if !c.raft.IsLeader() {
-		reply(nil, replica.ErrNotLeader)
-		return
-	}
-	var mu sync.Mutex
-	results := make([][]byte, len(ops))
-	left := len(ops)
-	props := make([]replica.Proposal, len(ops))
-	for i, op := range ops {
-		props[i] = replica.Proposal{Data: op, Done: func(res []byte, err error) {
-			if err != nil {
-				res = errorReply(err)
-			}
-			mu.Lock()
-			results[i] = res
-			left--
-			last := left == 0
-			mu.Unlock()
-			if last {
-				out := binary.BigEndian.AppendUint64(nil, c.raft.Applied())
-				out = binary.AppendUvarint(out, uint64(len(results)))
-				for _, r := range results {
-					out = binary.AppendUvarint(out, uint64(len(r)))
-					out = append(out, r...)
-				}
-				reply(out, nil)
-			}
-		}}
-	}
-	if err := c.raft.Propose(props...); err != nil {
-		reply(nil, err)
-	}
-}
-
-func splitFrames(b []byte) ([][]byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return nil, errors.New("bad frames")
-	}
-	b = b[k:]
-	out := make([][]byte, 0, n)
-	for i := uint64(0); i < n; i++ {
-		l, k := binary.Uvarint(b)
-		if k <= 0 || l > uint64(len(b)-k) {
-			return nil, errors.New("bad frames")
-		}
-		out = append(out, b[k:k+int(l)])
-		b = b[k+int(l):]
-	}
-	return out, nil
-}
-
-// removeNode takes a node out of the cluster through the leader.
-func (c *clusterNode) removeNode(ctx context.Context, id uint64) error {
-	if c.raft.IsLeader() {
-		done := make(chan error, 1)
-		c.raft.Remove(id, func(_ replica.Member, err error) { done <- err })
-		select {
-		case err := <-done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	lead := c.raft.Leader()
-	if lead == 0 {
-		return replica.ErrNoLeader
-	}
-	_, err := c.bus.CallPeer(ctx, lead, reqRemove, binary.BigEndian.AppendUint64(nil, id))
-	return err
+	return n.Addr, true
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/slot"
@@ -28,44 +28,47 @@ func init() {
 
 const errNoCluster = "ERR This instance has cluster support disabled"
 
-// topoNode is one node as the cluster replies describe it.
-type topoNode struct {
-	id      uint64
-	host    string
-	port    int
-	busPort int
-	leader  bool
-	self    bool
-	voter   bool
-	applied uint64
-	online  bool
+// The cluster as Redis Cluster clients see it.
+//
+// A Redis Cluster node is a master of some slots or a replica of one master. A cairn node
+// leads some shards and holds replicas of others, so the replies map it this way: CLUSTER
+// SLOTS and SHARDS are per shard — its slot ranges, its leader as the master, the nodes with
+// its other replicas as replicas — which is exact; CLUSTER NODES has one line per node, a
+// master listing the slots of the shards it leads (a node that leads none is a replica of a
+// node leading one of its shards). Clients route by SLOTS (or NODES) to the leader, and
+// cairn's -MOVED corrects them after a failover.
+
+// shardView is a shard as the cluster replies describe it.
+type shardView struct {
+	info    *cluster.Shard
+	leader  uint64 // node
+	applied map[uint64]uint64
+	online  map[uint64]bool
+	term    uint64
 }
 
-// topology lists the members, the leader first, then by ID.
-func (c *clusterNode) topology() ([]topoNode, replica.Status) {
-	st := c.raft.Status()
-	var out []topoNode
-	for _, p := range st.Peers {
-		n := topoNode{id: p.ID, leader: p.ID == st.Lead, self: p.ID == c.id, voter: p.Voter, applied: p.Applied, online: true}
-		n.host, n.port, _ = cluster.SplitHostPort(p.Addr)
-		if _, bp, err := cluster.SplitHostPort(p.BusAddr); err == nil {
-			n.busPort = bp
-		}
-		if st.Role == replica.RoleLeader && !n.self {
-			n.online = p.Active
-		}
-		out = append(out, n)
-	}
-	slices.SortFunc(out, func(a, b topoNode) int {
-		if a.leader != b.leader {
-			if a.leader {
-				return -1
+// shardViews lists the shards with their leaders: a hosted shard's own group says, else the
+// meta group's record.
+func (c *clusterNode) shardViews() ([]shardView, *cluster.Topology) {
+	t := c.topology().t
+	out := make([]shardView, 0, len(t.Shards))
+	for _, sh := range t.Shards {
+		v := shardView{info: sh, leader: sh.Leader, term: sh.LeaderTerm}
+		if h := c.s.hostedShard(sh.ID); h != nil {
+			st := h.raft.Status()
+			v.leader, v.term = 0, st.Term
+			v.applied, v.online = map[uint64]uint64{}, map[uint64]bool{}
+			for _, p := range st.Peers {
+				v.applied[p.Node] = p.Applied
+				v.online[p.Node] = p.Node == c.id || st.Role != replica.RoleLeader || p.Active
+				if p.ID == st.Lead {
+					v.leader = p.Node
+				}
 			}
-			return 1
 		}
-		return int(a.id) - int(b.id)
-	})
-	return out, st
+		out = append(out, v)
+	}
+	return out, t
 }
 
 func cmdCluster(s *Server, cl *Client, args [][]byte) {
@@ -82,42 +85,52 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 	case "myid":
 		w.BulkString(cluster.Name(c.id))
 	case "myshardid":
-		w.BulkString(cluster.Name(mainShard))
+		w.BulkString(cluster.Name(c.myShard()))
 	case "keyslot":
 		w.Int(int64(slot.KeySlot(args[2])))
 	case "slots":
 		clusterSlots(c, w)
 	case "shards":
 		clusterShards(c, w)
-	case "nodes", "replicas", "slaves":
-		nodes, st := c.topology()
-		if sub != "nodes" {
-			if args[2] == nil || cluster.Name(st.Lead) != string(args[2]) {
-				w.Error("ERR Unknown node " + string(args[2]))
-				return
-			}
-			var lines []string
-			for _, n := range nodes {
-				if !n.leader {
-					lines = append(lines, nodeLine(n, st, c))
-				}
-			}
-			w.Array(len(lines))
-			for _, l := range lines {
-				w.BulkString(l)
-			}
-			return
-		}
+	case "nodes":
+		views, t := c.shardViews()
 		var b strings.Builder
-		for _, n := range nodes {
-			b.WriteString(nodeLine(n, st, c))
+		for _, n := range t.LiveNodes() {
+			b.WriteString(nodeLine(c, n, views, t))
 			b.WriteString("\n")
 		}
 		w.Verbatim(b.String())
+	case "replicas", "slaves":
+		id, ok := cluster.ParseName(string(args[2]))
+		views, t := c.shardViews()
+		if n := t.Nodes[id]; !ok || n == nil || n.Removed {
+			w.Error("ERR Unknown node " + string(args[2]))
+			return
+		}
+		// The nodes holding replicas of the shards the node leads.
+		var lines []string
+		seen := map[uint64]bool{id: true}
+		for _, v := range views {
+			if v.leader != id {
+				continue
+			}
+			for _, r := range v.info.Replicas {
+				if !seen[r.Node] {
+					seen[r.Node] = true
+					lines = append(lines, nodeLine(c, t.Nodes[r.Node], views, t))
+				}
+			}
+		}
+		w.Array(len(lines))
+		for _, l := range lines {
+			w.BulkString(l)
+		}
+	case "countkeysinslot", "getkeysinslot":
+		clusterSlotKeys(s, cl, sub, args)
 	case "forget":
 		name := string(args[2])
 		id, ok := cluster.ParseName(name)
-		if _, known := c.raft.Members().Get(id); !ok || !known {
+		if n := c.topology().t.Nodes[id]; !ok || n == nil || n.Removed {
 			w.Error("ERR Unknown node " + name)
 			return
 		}
@@ -128,9 +141,8 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 		s.parkLocal(cl, func() []byte {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var rw resp.Writer
-			rw.Proto = cl.proto
-			if err := c.removeNode(ctx, id); err != nil {
+			rw := resp.Writer{Proto: cl.proto}
+			if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "remove-node", Node: id}); err != nil {
 				rw.Error("ERR " + err.Error())
 			} else {
 				rw.OK()
@@ -142,160 +154,294 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"INFO", "    Return information about the cluster.",
 			"MYID", "    Return the node id.",
-			"MYSHARDID", "    Return the node's shard id.",
+			"MYSHARDID", "    Return the id of a shard the node leads (or holds).",
 			"NODES", "    Return cluster configuration seen by node.",
 			"SHARDS", "    Return information about slot range mappings and the nodes associated with them.",
 			"SLOTS", "    Return information about slots range mappings.",
-			"REPLICAS <node-id>", "    Return <node-id> replicas.",
+			"REPLICAS <node-id>", "    Return the nodes holding replicas of the shards <node-id> leads.",
 			"KEYSLOT <key>", "    Return the hash slot for <key>.",
-			"FORGET <node-id>", "    Remove a node from the cluster (through Raft; its ID is never reused).",
+			"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
+			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
+			"FORGET <node-id>", "    Remove a node that holds no replicas from the cluster (its ID is never reused).",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {
 			w.Status(l)
 		}
 	default:
-		w.Error("ERR CLUSTER " + strings.ToUpper(sub) + " is not supported by cairn: Raft manages slots, failover and membership (join with cluster-join, remove with CLUSTER FORGET)")
+		w.Error("ERR CLUSTER " + strings.ToUpper(sub) + " is not supported by cairn: the meta group manages slots, shards and membership (join with cluster-join, remove with CLUSTER FORGET)")
 	}
+}
+
+// myShard is the shard CLUSTER MYSHARDID names: the first this node leads, else the first it
+// holds.
+func (c *clusterNode) myShard() uint64 {
+	hs := c.s.allHosted()
+	for _, h := range hs {
+		if h.leads() {
+			return h.id()
+		}
+	}
+	if len(hs) > 0 {
+		return hs[0].id()
+	}
+	return 0
 }
 
 func clusterInfo(c *clusterNode) string {
-	nodes, st := c.topology()
-	ok := st.Lead != 0
-	var b strings.Builder
-	state, slotsOK, slotsFail := "ok", slot.Count, 0
-	if !ok {
-		state, slotsOK, slotsFail = "fail", 0, slot.Count
+	views, t := c.shardViews()
+	ok, led, masters := 0, 0, map[uint64]bool{}
+	var epoch uint64
+	for _, v := range views {
+		n := 0
+		for _, r := range v.info.Ranges {
+			n += r.End - r.Start + 1
+		}
+		if v.leader != 0 {
+			ok += n
+			masters[v.leader] = true
+		}
+		if v.leader == c.id {
+			led++
+		}
+		epoch = max(epoch, v.term)
 	}
+	state := "ok"
+	if ok < slot.Count {
+		state = "fail"
+	}
+	var b strings.Builder
 	kv(&b, "cluster_state", state)
 	kv(&b, "cluster_slots_assigned", slot.Count)
-	kv(&b, "cluster_slots_ok", slotsOK)
+	kv(&b, "cluster_slots_ok", ok)
 	kv(&b, "cluster_slots_pfail", 0)
-	kv(&b, "cluster_slots_fail", slotsFail)
-	kv(&b, "cluster_known_nodes", len(nodes))
-	kv(&b, "cluster_size", 1)
-	kv(&b, "cluster_current_epoch", st.Term)
-	kv(&b, "cluster_my_epoch", st.Term)
+	kv(&b, "cluster_slots_fail", slot.Count-ok)
+	kv(&b, "cluster_known_nodes", len(t.LiveNodes()))
+	kv(&b, "cluster_size", len(masters))
+	kv(&b, "cluster_current_epoch", epoch)
+	kv(&b, "cluster_my_epoch", epoch)
 	kv(&b, "cluster_stats_messages_sent", 0)
 	kv(&b, "cluster_stats_messages_received", 0)
 	kv(&b, "total_cluster_links_buffer_limit_exceeded", 0)
-	leader := "-"
-	if ok {
-		leader = cluster.Name(st.Lead)
+	kv(&b, "cluster_shards", len(t.Shards))
+	kv(&b, "cluster_shards_hosted", len(c.s.allHosted()))
+	kv(&b, "cluster_shards_led", led)
+	kv(&b, "cluster_topology_version", t.Version)
+	meta := "-"
+	if c.metaRaft != nil {
+		meta = c.metaRaft.Status().Role.String()
 	}
-	kv(&b, "raft_leader", leader)
-	kv(&b, "raft_role", st.Role)
-	kv(&b, "raft_term", st.Term)
-	kv(&b, "raft_commit_index", st.Commit)
-	kv(&b, "raft_applied_index", st.Applied)
+	kv(&b, "cluster_meta_role", meta)
 	return b.String()
 }
 
-// writeNode writes a node as CLUSTER SLOTS lists it: ip, port, id, and (Redis 7) metadata.
-func writeSlotNode(w *resp.Writer, n topoNode) {
+// writeSlotNode writes a node as CLUSTER SLOTS lists it: ip, port, id, and (Redis 7) metadata.
+func writeSlotNode(w *resp.Writer, n *cluster.Node) {
+	host, port, _ := cluster.SplitHostPort(n.Addr)
 	w.Array(4)
-	w.BulkString(n.host)
-	w.Int(int64(n.port))
-	w.BulkString(cluster.Name(n.id))
+	w.BulkString(host)
+	w.Int(int64(port))
+	w.BulkString(cluster.Name(n.ID))
 	w.Map(0)
 }
 
-func clusterSlots(c *clusterNode, w *resp.Writer) {
-	nodes, st := c.topology()
-	if st.Lead == 0 || len(nodes) == 0 || !nodes[0].leader {
-		w.Array(0)
-		return
+// replicaNodes lists the nodes of a shard's replicas, the leader first.
+func replicaNodes(v shardView, t *cluster.Topology) []*cluster.Node {
+	var out []*cluster.Node
+	if n := t.Nodes[v.leader]; n != nil {
+		out = append(out, n)
 	}
-	w.Array(1)
-	w.Array(2 + len(nodes))
-	w.Int(0)
-	w.Int(slot.Count - 1)
-	for _, n := range nodes {
-		writeSlotNode(w, n)
+	for _, r := range v.info.Replicas {
+		if r.Node != v.leader {
+			if n := t.Nodes[r.Node]; n != nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func clusterSlots(c *clusterNode, w *resp.Writer) {
+	views, t := c.shardViews()
+	type entry struct {
+		r     cluster.SlotRange
+		nodes []*cluster.Node
+	}
+	var entries []entry
+	for _, v := range views {
+		if v.leader == 0 {
+			continue // no master to name: the slots are down
+		}
+		for _, r := range v.info.Ranges {
+			entries = append(entries, entry{r, replicaNodes(v, t)})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return a.r.Start - b.r.Start })
+	w.Array(len(entries))
+	for _, e := range entries {
+		w.Array(2 + len(e.nodes))
+		w.Int(int64(e.r.Start))
+		w.Int(int64(e.r.End))
+		for _, n := range e.nodes {
+			writeSlotNode(w, n)
+		}
 	}
 }
 
 func clusterShards(c *clusterNode, w *resp.Writer) {
-	nodes, st := c.topology()
-	w.Array(1)
-	w.Map(2)
-	w.BulkString("slots")
-	if st.Lead != 0 {
-		w.Array(2)
-		w.Int(0)
-		w.Int(slot.Count - 1)
-	} else {
-		w.Array(0)
-	}
-	w.BulkString("nodes")
-	w.Array(len(nodes))
-	for _, n := range nodes {
-		w.Map(7)
-		w.BulkString("id")
-		w.BulkString(cluster.Name(n.id))
-		w.BulkString("port")
-		w.Int(int64(n.port))
-		w.BulkString("ip")
-		w.BulkString(n.host)
-		w.BulkString("endpoint")
-		w.BulkString(n.host)
-		w.BulkString("role")
-		if n.leader {
-			w.BulkString("master")
-		} else {
-			w.BulkString("replica")
+	views, t := c.shardViews()
+	w.Array(len(views))
+	for _, v := range views {
+		w.Map(3)
+		w.BulkString("slots")
+		w.Array(2 * len(v.info.Ranges))
+		for _, r := range v.info.Ranges {
+			w.Int(int64(r.Start))
+			w.Int(int64(r.End))
 		}
-		w.BulkString("replication-offset")
-		w.Int(int64(n.applied))
-		w.BulkString("health")
-		if n.online {
-			w.BulkString("online")
-		} else {
-			w.BulkString("failed")
+		w.BulkString("id")
+		w.BulkString(cluster.Name(v.info.ID))
+		nodes := replicaNodes(v, t)
+		w.BulkString("nodes")
+		w.Array(len(nodes))
+		for _, n := range nodes {
+			host, port, _ := cluster.SplitHostPort(n.Addr)
+			w.Map(7)
+			w.BulkString("id")
+			w.BulkString(cluster.Name(n.ID))
+			w.BulkString("port")
+			w.Int(int64(port))
+			w.BulkString("ip")
+			w.BulkString(host)
+			w.BulkString("endpoint")
+			w.BulkString(host)
+			w.BulkString("role")
+			if n.ID == v.leader {
+				w.BulkString("master")
+			} else {
+				w.BulkString("replica")
+			}
+			w.BulkString("replication-offset")
+			w.Int(int64(v.applied[n.ID]))
+			w.BulkString("health")
+			if v.online == nil || v.online[n.ID] {
+				w.BulkString("online")
+			} else {
+				w.BulkString("failed")
+			}
 		}
 	}
 }
 
-func nodeLine(n topoNode, st replica.Status, c *clusterNode) string {
+// nodeLine is a node's line in CLUSTER NODES: a master with the slots of the shards it leads,
+// or a replica of a node leading one of the shards it holds.
+func nodeLine(c *clusterNode, n *cluster.Node, views []shardView, t *cluster.Topology) string {
 	var flags []string
-	if n.self {
+	if n.ID == c.id {
 		flags = append(flags, "myself")
 	}
+	var ranges []cluster.SlotRange
 	master := "-"
-	if n.leader {
+	online := true
+	for _, v := range views {
+		if v.leader == n.ID {
+			ranges = append(ranges, v.info.Ranges...)
+		}
+		if v.online != nil && !v.online[n.ID] && v.info.ReplicaOn(n.ID) != 0 {
+			online = false
+		}
+	}
+	if len(ranges) > 0 || len(t.ShardsOf(n.ID)) == 0 {
 		flags = append(flags, "master")
 	} else {
 		flags = append(flags, "slave")
-		if st.Lead != 0 {
-			master = cluster.Name(st.Lead)
+		for _, v := range views {
+			if v.info.ReplicaOn(n.ID) != 0 && v.leader != 0 {
+				master = cluster.Name(v.leader)
+				break
+			}
 		}
 	}
-	if !n.voter {
-		flags = append(flags, "nofailover")
-	}
-	if !n.online {
+	if !online {
 		flags = append(flags, "fail")
 	}
 	link := "connected"
-	if !n.online {
+	if !online {
 		link = "disconnected"
 	}
-	line := fmt.Sprintf("%s %s@%d %s %s 0 %d %d %s", cluster.Name(n.id), net.JoinHostPort(n.host, strconv.Itoa(n.port)), n.busPort,
-		strings.Join(flags, ","), master, time.Now().UnixMilli(), st.Term, link)
-	if n.leader {
-		line += " 0-16383"
+	_, busPort, _ := cluster.SplitHostPort(n.BusAddr)
+	var epoch uint64
+	for _, v := range views {
+		epoch = max(epoch, v.term)
+	}
+	line := fmt.Sprintf("%s %s@%d %s %s 0 %d %d %s", cluster.Name(n.ID), n.Addr, busPort,
+		strings.Join(flags, ","), master, time.Now().UnixMilli(), epoch, link)
+	slices.SortFunc(ranges, func(a, b cluster.SlotRange) int { return a.Start - b.Start })
+	for _, r := range ranges {
+		if r.Start == r.End {
+			line += " " + strconv.Itoa(r.Start)
+		} else {
+			line += " " + strconv.Itoa(r.Start) + "-" + strconv.Itoa(r.End)
+		}
 	}
 	return line
+}
+
+// clusterSlotKeys answers COUNTKEYSINSLOT and GETKEYSINSLOT from this node's replica of the
+// slot's shard (a node without one holds no keys of it).
+func clusterSlotKeys(s *Server, cl *Client, sub string, args [][]byte) {
+	w := &cl.loop.w
+	sl, ok := command.ParseInt(args[2])
+	if !ok || sl < 0 || sl >= slot.Count {
+		w.Error("ERR Invalid slot")
+		return
+	}
+	limit := int64(-1)
+	if sub == "getkeysinslot" {
+		n, ok := command.ParseInt(args[3])
+		if !ok || n < 0 {
+			w.Error("ERR Invalid number of keys")
+			return
+		}
+		limit = n
+	}
+	var keys [][]byte
+	count := int64(0)
+	if h := s.hostedShard(s.shardOfSlot(int(sl))); h != nil {
+		v := h.sh.Acquire()
+		defer v.Release()
+		snap := v.Engine.DB().NewSnapshot()
+		defer snap.Close()
+		tx := keyspace.NewTx(snap, nil, v.State.Physical(0), time.Now().UnixMilli())
+		err := tx.SlotKeys(int(sl), func(key []byte) bool {
+			count++
+			if limit >= 0 {
+				keys = append(keys, append([]byte(nil), key...))
+				return int64(len(keys)) < limit
+			}
+			return true
+		})
+		if err != nil {
+			w.Error("ERR " + err.Error())
+			return
+		}
+	}
+	if limit < 0 {
+		w.Int(count)
+		return
+	}
+	w.Array(len(keys))
+	for _, k := range keys {
+		w.Bulk(k)
+	}
 }
 
 // parkLocal runs slow work for a server command off the event loop; its reply is delivered
 // in order when it is done.
 func (s *Server) parkLocal(cl *Client, work func() []byte) {
-	cl.mu.Lock()
-	cl.inflight++
-	cl.mu.Unlock()
+	pos := cl.reserveLocal()
 	cl.cs.parked = true
-	go func() { cl.finish(work()) }()
+	go func() { cl.finish(pos, work()) }()
 }
 
 func cmdReadOnly(s *Server, cl *Client, args [][]byte) {
@@ -322,34 +468,69 @@ func cmdRole(s *Server, cl *Client, args [][]byte) {
 	if c == nil {
 		w.Array(3)
 		w.BulkString("master")
-		w.Int(int64(s.sh.Log().Applied()))
+		w.Int(int64(s.appliedTotal()))
 		w.Array(0)
 		return
 	}
-	nodes, st := c.topology()
-	if st.Role == replica.RoleLeader {
+	views, t := c.shardViews()
+	leads := false
+	for _, v := range views {
+		leads = leads || v.leader == c.id
+	}
+	if leads {
+		// The nodes replicating what this node leads.
+		var reps []*cluster.Node
+		seen := map[uint64]bool{c.id: true}
+		offsets := map[uint64]uint64{}
+		for _, v := range views {
+			if v.leader != c.id {
+				continue
+			}
+			for _, r := range v.info.Replicas {
+				offsets[r.Node] += v.applied[r.Node]
+				if !seen[r.Node] {
+					seen[r.Node] = true
+					reps = append(reps, t.Nodes[r.Node])
+				}
+			}
+		}
 		w.Array(3)
 		w.BulkString("master")
-		w.Int(int64(st.Applied))
-		w.Array(len(nodes) - 1)
-		for _, n := range nodes[1:] {
+		w.Int(int64(s.appliedTotal()))
+		w.Array(len(reps))
+		for _, n := range reps {
+			host, port, _ := cluster.SplitHostPort(n.Addr)
 			w.Array(3)
-			w.BulkString(n.host)
-			w.BulkString(strconv.Itoa(n.port))
-			w.BulkString(strconv.FormatUint(n.applied, 10))
+			w.BulkString(host)
+			w.BulkString(strconv.Itoa(port))
+			w.BulkString(strconv.FormatUint(offsets[n.ID], 10))
 		}
 		return
 	}
 	host, port, state := "", 0, "connect"
-	if len(nodes) > 0 && nodes[0].leader {
-		host, port, state = nodes[0].host, nodes[0].port, "connected"
+	for _, v := range views {
+		if v.info.ReplicaOn(c.id) != 0 && v.leader != 0 {
+			host, port, _ = cluster.SplitHostPort(t.Nodes[v.leader].Addr)
+			state = "connected"
+			break
+		}
 	}
 	w.Array(5)
 	w.BulkString("slave")
 	w.BulkString(host)
 	w.Int(int64(port))
 	w.BulkString(state)
-	w.Int(int64(st.Applied))
+	w.Int(int64(s.appliedTotal()))
+}
+
+// appliedTotal sums the applied indexes of the hosted shards: a replication offset that only
+// grows.
+func (s *Server) appliedTotal() uint64 {
+	var n uint64
+	for _, h := range s.allHosted() {
+		n += h.sh.Log().Applied()
+	}
+	return n
 }
 
 // cmdWait answers how many replicas have applied the connection's last write, waiting up to
@@ -375,10 +556,17 @@ func cmdWait(s *Server, cl *Client, args [][]byte) {
 		rw.Int(int64(count))
 		return rw.Buf
 	}
-	c := s.cluster
-	if c == nil {
+	cs := &cl.cs
+	cs.posMu.Lock()
+	shard, index := cs.lastShard, cs.lastWrite
+	cs.posMu.Unlock()
+	var h *hosted
+	if s.cluster != nil {
+		h = s.hostedShard(shard)
+	}
+	if h == nil || h.raft == nil {
 		// No replicas: nothing will ever acknowledge. Redis blocks until the timeout.
-		if n <= 0 {
+		if n <= 0 || s.cluster != nil && shard == 0 {
 			w.Int(0)
 			return
 		}
@@ -395,11 +583,9 @@ func cmdWait(s *Server, cl *Client, args [][]byte) {
 		})
 		return
 	}
-	cl.mu.Lock()
-	cl.inflight++
-	cl.mu.Unlock()
-	cl.cs.parked = true
-	c.raft.WaitReplicas(cl.cs.lastWrite.Load(), int(max(n, 0)), deadline, func(count int) { cl.finish(reply(count)) })
+	pos := cl.reserveLocal()
+	cs.parked = true
+	h.raft.WaitReplicas(index, int(max(n, 0)), deadline, func(count int) { cl.finish(pos, reply(count)) })
 }
 
 func cmdConsistency(s *Server, cl *Client, args [][]byte) {
@@ -417,23 +603,47 @@ func cmdConsistency(s *Server, cl *Client, args [][]byte) {
 	w.OK()
 }
 
-// Session tokens name the log position a session has seen, per shard: "shard:index[,...]".
+// Session tokens name the log position a session has seen, per shard:
+// "shard:index[,shard:index...]".
 func cmdSession(s *Server, cl *Client, args [][]byte) {
 	w := &cl.loop.w
 	switch {
 	case command.EqualFold(args[1], "token") && len(args) == 2:
-		pos := cl.cs.position.Load()
-		if s.cluster == nil {
-			pos = max(pos, s.sh.Log().Applied())
+		cs := &cl.cs
+		cs.posMu.Lock()
+		pos := make(map[uint64]uint64, len(cs.positions))
+		for k, v := range cs.positions {
+			pos[k] = v
 		}
-		w.BulkString(strconv.Itoa(mainShard) + ":" + strconv.FormatUint(pos, 10))
+		cs.posMu.Unlock()
+		if s.cluster == nil {
+			pos[singleShard] = max(pos[singleShard], s.appliedTotal())
+		}
+		ids := make([]uint64, 0, len(pos))
+		for id := range pos {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		var b strings.Builder
+		for i, id := range ids {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatUint(id, 10) + ":" + strconv.FormatUint(pos[id], 10))
+		}
+		if b.Len() == 0 {
+			b.WriteString(strconv.Itoa(singleShard) + ":0")
+		}
+		w.BulkString(b.String())
 	case command.EqualFold(args[1], "resume") && len(args) == 3:
 		pos, ok := parseSessionToken(string(args[2]))
 		if !ok {
 			w.Error("ERR invalid session token")
 			return
 		}
-		raise(&cl.cs.position, pos)
+		for id, idx := range pos {
+			cl.cs.raisePosition(id, idx)
+		}
 		w.OK()
 	case command.EqualFold(args[1], "token"), command.EqualFold(args[1], "resume"):
 		w.Error(command.ErrWrongArgs("session|" + strings.ToLower(string(args[1]))))
@@ -442,20 +652,21 @@ func cmdSession(s *Server, cl *Client, args [][]byte) {
 	}
 }
 
-func parseSessionToken(tok string) (uint64, bool) {
-	var pos uint64
+func parseSessionToken(tok string) (map[uint64]uint64, bool) {
+	out := map[uint64]uint64{}
 	for _, part := range strings.Split(tok, ",") {
 		shard, idx, ok := strings.Cut(part, ":")
-		if !ok || shard != strconv.Itoa(mainShard) {
-			return 0, false
+		if !ok {
+			return nil, false
 		}
-		v, err := strconv.ParseUint(idx, 10, 64)
-		if err != nil {
-			return 0, false
+		id, err1 := strconv.ParseUint(shard, 10, 64)
+		v, err2 := strconv.ParseUint(idx, 10, 64)
+		if err1 != nil || err2 != nil || id == 0 {
+			return nil, false
 		}
-		pos = max(pos, v)
+		out[id] = max(out[id], v)
 	}
-	return pos, true
+	return out, true
 }
 
 // mode is the server mode INFO and HELLO report.
@@ -466,9 +677,10 @@ func (s *Server) mode() string {
 	return "standalone"
 }
 
-// role is this node's replication role as Redis names it.
+// role is this node's replication role as Redis names it: a cluster node that leads no shard
+// is a replica.
 func (s *Server) role() string {
-	if s.cluster != nil && !s.cluster.raft.IsLeader() {
+	if s.cluster != nil && s.anyLedShard() == nil {
 		return "replica"
 	}
 	return "master"
@@ -483,42 +695,63 @@ func infoCluster(s *Server, cl *Client, b *strings.Builder) {
 }
 
 func infoClusterReplication(c *clusterNode, b *strings.Builder) {
-	nodes, st := c.topology()
-	if st.Role == replica.RoleLeader {
-		kv(b, "role", "master")
-		kv(b, "connected_slaves", len(nodes)-1)
-		for i, n := range nodes[1:] {
-			state := "online"
-			if !n.online {
-				state = "wait_bgsave"
+	views, t := c.shardViews()
+	leads := 0
+	slaves := map[uint64]bool{}
+	for _, v := range views {
+		if v.leader != c.id {
+			continue
+		}
+		leads++
+		for _, r := range v.info.Replicas {
+			if r.Node != c.id && (v.online == nil || v.online[r.Node]) {
+				slaves[r.Node] = true
 			}
-			kv(b, "slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=0", n.host, n.port, state, n.applied))
+		}
+	}
+	applied := c.s.appliedTotal()
+	if leads > 0 {
+		kv(b, "role", "master")
+		kv(b, "connected_slaves", len(slaves))
+		i := 0
+		for _, n := range t.LiveNodes() {
+			if slaves[n.ID] {
+				host, port, _ := cluster.SplitHostPort(n.Addr)
+				kv(b, "slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=online,offset=%d,lag=0", host, port, applied))
+				i++
+			}
 		}
 	} else {
 		kv(b, "role", "slave")
 		host, port, link := "", 0, "down"
-		if len(nodes) > 0 && nodes[0].leader {
-			host, port, link = nodes[0].host, nodes[0].port, "up"
+		for _, v := range views {
+			if v.info.ReplicaOn(c.id) != 0 && v.leader != 0 {
+				host, port, _ = cluster.SplitHostPort(t.Nodes[v.leader].Addr)
+				link = "up"
+				break
+			}
 		}
 		kv(b, "master_host", host)
 		kv(b, "master_port", port)
 		kv(b, "master_link_status", link)
 		kv(b, "master_last_io_seconds_ago", 0)
 		kv(b, "master_sync_in_progress", 0)
-		kv(b, "slave_read_repl_offset", st.Applied)
-		kv(b, "slave_repl_offset", st.Applied)
+		kv(b, "slave_read_repl_offset", applied)
+		kv(b, "slave_repl_offset", applied)
 		kv(b, "slave_priority", 100)
 		kv(b, "slave_read_only", 1)
 		kv(b, "replica_announced", 1)
 		kv(b, "connected_slaves", 0)
 	}
 	kv(b, "master_failover_state", "no-failover")
-	kv(b, "master_replid", cluster.Name(st.Lead))
-	kv(b, "master_repl_offset", st.Applied)
+	kv(b, "master_replid", cluster.Name(c.id))
+	kv(b, "master_repl_offset", applied)
 	kv(b, "raft_node_id", c.id)
-	kv(b, "raft_role", st.Role)
-	kv(b, "raft_term", st.Term)
-	kv(b, "raft_leader_id", st.Lead)
-	kv(b, "raft_commit_index", st.Commit)
-	kv(b, "raft_applied_index", st.Applied)
+	kv(b, "raft_shards_hosted", len(c.s.allHosted()))
+	kv(b, "raft_shards_led", leads)
+	for _, h := range c.s.allHosted() {
+		st := h.raft.Status()
+		kv(b, "raft_shard_"+strconv.FormatUint(h.id(), 10), fmt.Sprintf("replica=%d,role=%s,term=%d,leader=%d,commit=%d,applied=%d",
+			st.ID, st.Role, st.Term, h.raft.LeaderNode(), st.Commit, st.Applied))
+	}
 }

@@ -40,6 +40,8 @@ type Config struct {
 	ClusterNodeTimeout int
 	ClusterInitial     string
 	ClusterJoin        string
+	ClusterShards      int
+	ClusterReplicas    int
 	ClusterPort        int
 	ClusterAnnounceIP  string
 	// ClusterAnnounceBusPort is the bus port the other nodes reach this one at, if not the one

@@ -35,6 +35,10 @@ func cmdSelect(s *Server, cl *Client, args [][]byte) {
 		cl.loop.w.Error(command.ErrDBIndex)
 		return
 	}
+	if s.cluster != nil && db != 0 {
+		cl.loop.w.Error("ERR SELECT is not allowed in cluster mode")
+		return
+	}
 	cl.db = int(db)
 	cl.loop.w.OK()
 }
@@ -145,7 +149,7 @@ func cmdQuit(s *Server, cl *Client, args [][]byte) {
 }
 
 func cmdReset(s *Server, cl *Client, args [][]byte) {
-	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
 	s.unwatchAll(cl)
 	cl.db = 0
 	cl.proto = 2
@@ -162,7 +166,7 @@ func cmdMulti(s *Server, cl *Client, args [][]byte) {
 		cl.loop.w.Error("ERR MULTI calls can not be nested")
 		return
 	}
-	cl.multi, cl.multiDirty, cl.queued = true, false, nil
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = true, false, nil, noSlot
 	cl.loop.w.OK()
 }
 
@@ -171,7 +175,7 @@ func cmdDiscard(s *Server, cl *Client, args [][]byte) {
 		cl.loop.w.Error("ERR DISCARD without MULTI")
 		return
 	}
-	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
 	s.unwatchAll(cl)
 	cl.loop.w.OK()
 }
@@ -186,7 +190,7 @@ func cmdExec(s *Server, cl *Client, args [][]byte) {
 	}
 	dirty := cl.multiDirty
 	queued := cl.queued
-	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
 	watchDirty := cl.watchDirty.Load()
 	s.unwatchAll(cl)
 	switch {
@@ -201,11 +205,11 @@ func cmdExec(s *Server, cl *Client, args [][]byte) {
 	}
 }
 
-// execProposal turns the queued commands into one operation, applied atomically, with the
-// WATCH check as its first command when keys are watched.
-func (s *Server) execProposal(cl *Client) *Proposal {
-	queued := cl.queued
-	cl.multi, cl.multiDirty, cl.queued = false, false, nil
+// execProposal turns the queued commands into one operation for shard h, applied atomically,
+// with the WATCH check as its first command when keys are watched.
+func (s *Server) execProposal(cl *Client, h *hosted) *Proposal {
+	queued := cl.queuedArgs()
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
 	flags := byte(command.OpMulti)
 	if len(cl.watched) > 0 {
 		ws := make([]command.Watched, len(cl.watched))
@@ -223,5 +227,5 @@ func (s *Server) execProposal(cl *Client) *Proposal {
 			}
 		}
 	}
-	return s.proposal(cl, flags, queued...)
+	return s.proposal(cl, h, flags, queued...)
 }

@@ -24,7 +24,9 @@ func (s *Server) cron() {
 			s.sweep()
 		}
 		s.closeIdleClients()
-		s.sh.RebuildFilterIfNeeded()
+		for _, h := range s.allHosted() {
+			h.sh.RebuildFilterIfNeeded()
+		}
 		s.limitTracking(nil)
 	}
 }
@@ -34,14 +36,13 @@ func (s *Server) stopCron() {
 	<-s.cronDone
 }
 
-// sweep removes expired keys and hash fields through the log. The leader sweeps for everyone:
-// its deletions are replicated.
+// sweep removes expired keys and hash fields through the log of each shard this node leads:
+// a shard's leader sweeps for every replica, its deletions are replicated.
 func (s *Server) sweep() {
-	if s.cluster != nil && !s.cluster.raft.IsLeader() {
-		return
-	}
-	if err := s.sh.Sweep(s.now, s.shutdown); err != nil {
-		s.logger.Error("expiry sweep failed", "err", err)
+	for _, h := range s.ledShards() {
+		if err := h.sh.Sweep(s.now, s.shutdown); err != nil {
+			s.logger.Error("expiry sweep failed", "shard", h.id(), "err", err)
+		}
 	}
 }
 

@@ -6,9 +6,16 @@ import (
 	"github.com/cairn-db/cairn/internal/shard"
 )
 
-// servedShards lists the shards whose data this node answers for in keyless commands (DBSIZE,
-// INFO keyspace, MEMORY STATS).
-func (s *Server) servedShards() []*shard.Shard { return []*shard.Shard{s.sh} }
+// servedShards lists the shards whose data this node answers for in what it reports of its
+// data (INFO keyspace, MEMORY STATS): the ones it leads, as a Redis Cluster node reports the
+// keys of its master slots.
+func (s *Server) servedShards() []*shard.Shard {
+	var out []*shard.Shard
+	for _, h := range s.ledShards() {
+		out = append(out, h.sh)
+	}
+	return out
+}
 
 // keyCounts sums, per logical database, the keys and the keys with an expiry of the served
 // shards.

@@ -98,11 +98,9 @@ func debugSleep(s *Server, cl *Client, arg []byte) {
 		secs = 0
 	}
 	d := time.Duration(secs * float64(time.Second))
-	cl.mu.Lock()
-	cl.inflight++
-	cl.mu.Unlock()
+	pos := cl.reserveLocal()
 	cl.deferred = true
-	time.AfterFunc(d, func() { cl.complete([]byte("+OK\r\n"), nil) })
+	time.AfterFunc(d, func() { cl.complete(pos, []byte("+OK\r\n"), nil) })
 }
 
 // debugObject answers DEBUG OBJECT in Redis's line format. cairn stores values in its own
@@ -111,7 +109,12 @@ func debugSleep(s *Server, cl *Client, arg []byte) {
 func (s *Server) debugObject(cl *Client, key []byte) {
 	w := &cl.loop.w
 	var tx keyspace.Tx
-	v := s.sh.Acquire()
+	h := s.hostedShard(s.keyShard(key))
+	if h == nil {
+		w.Error(command.ErrNoSuchKey)
+		return
+	}
+	v := h.sh.Acquire()
 	defer v.Release()
 	shard.PointTx(&tx, v, cl.db, time.Now().UnixMilli())
 	e, err := tx.Lookup(key)

@@ -30,39 +30,13 @@ func resolve(args [][]byte) (cmd *command.Command, sub *command.Command) {
 	return cmd, sub
 }
 
-// isWrite reports whether dispatching args would submit a write to the log (and reply later),
-// as opposed to replying at once. It must agree exactly with dispatch, since a command that
-// replies at once may not run while writes before it are still in flight. (A read that turns
-// into a write, command.Ctx.WantWrite, counts as a read here: it runs with no write in flight.)
-func (s *Server) isWrite(cl *Client, args [][]byte) bool {
-	if cl.monitor {
-		return false
-	}
-	if cl.inSubscribedMode() {
-		return false // only (un)subscribing and PING run there
-	}
-	if cl.multi {
-		return command.EqualFold(args[0], "exec") && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 &&
-			cl.authed && !cl.watchDirty.Load()
-	}
-	cmd, sub := resolve(args)
-	if cmd == nil {
-		return false
-	}
-	if sub != nil {
-		cmd = sub
-	}
-	if !command.CheckArity(cmd.Arity, len(args)) || (!cl.authed && cmd.Flags&command.FlagNoAuth == 0) {
-		return false
-	}
-	return cmd.Run != nil && cmd.IsWrite()
-}
-
-// dispatch runs one request. A write returns the proposal to submit; anything else has written
-// its reply to the loop's writer. stop asks the caller to stop processing this connection's
-// input for now.
-func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
+// dispatch runs one request on shard h (nil for commands that need none, or on a single node
+// unused by server commands). A write returns the proposal to submit — exactly when r.write —
+// and anything else has written its reply to the loop's writer. stop asks the caller to stop
+// processing this connection's input for now.
+func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop bool) {
 	lp := cl.loop
+	args := r.args
 	s.stats.commands.Add(1)
 	start := time.Now()
 	cl.lastActive.Store(start.UnixMilli())
@@ -103,19 +77,15 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		}
 	}()
 
-	cmd, sub := resolve(args)
+	cmd, full := r.top, r.cmd
 	if cmd == nil {
 		s.unknownCommand(cl, args)
 		return nil, false
 	}
-	full := cmd
-	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
-		if sub == nil {
-			s.flagMultiError(cl)
-			lp.w.Error("ERR unknown subcommand '" + truncate(string(args[1]), 128) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
-			return nil, false
-		}
-		full = sub
+	if full == nil {
+		s.flagMultiError(cl)
+		lp.w.Error("ERR unknown subcommand '" + truncate(string(args[1]), 128) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
+		return nil, false
 	}
 	cl.lastCmd.Store(full)
 	cl.ps.trk.beginCommand(cmd.Name == "client", cl.multi)
@@ -145,20 +115,16 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 			return nil, false
 		}
 	}
-	if cl.multi && cmd.Name == "exec" && !cl.multiDirty && len(cl.queued) > 0 && !cl.watchDirty.Load() {
+	if r.write && cl.multi {
 		s.trackQueued(cl)
 		queued := make([]*command.Command, len(cl.queued))
 		for i, q := range cl.queued {
-			qc, qs := resolve(q)
-			if qs != nil {
-				qc = qs
-			}
-			queued[i] = qc
-			s.feedMonitors(cl, db, qc, q)
+			queued[i] = q.cmd
+			s.feedMonitors(cl, db, q.cmd, q.args)
 		}
 		s.feedMonitors(cl, db, full, args)
-		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queued, start: start, drop: drop})
-		p := s.execProposal(cl)
+		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queuedArgs(), start: start, drop: drop})
+		p := s.execProposal(cl, h)
 		cl.publish()
 		return p, false
 	}
@@ -175,25 +141,34 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 			lp.w.Error("ERR '" + strings.ToUpper(full.Name) + "' inside MULTI is not supported by cairn")
 			return nil, false
 		}
-		cl.queued = append(cl.queued, copyArgs(args))
+		if r.slot == crossSlot {
+			refused = full
+			s.flagMultiError(cl)
+			lp.w.Error("CROSSSLOT Keys in request don't hash to the same slot")
+			return nil, false
+		}
+		cl.queued = append(cl.queued, queuedCmd{args: copyArgs(args), cmd: full})
+		cl.multiSlot = joinSlot(cl.multiSlot, r.slot)
 		cl.publish()
 		lp.w.Status("QUEUED")
 		return nil, false
 	}
 	if full.Run == nil {
-		h := locals[full.Name]
-		if h == nil {
-			h = locals[cmd.Name]
+		lh := locals[full.Name]
+		if lh == nil {
+			lh = locals[cmd.Name]
 		}
-		if h == nil {
+		if lh == nil {
 			lp.w.Error("ERR command '" + full.Name + "' is not supported by cairn")
 			return nil, false
 		}
-		h(s, cl, args)
+		cl.target = h
+		lh(s, cl, args)
+		cl.target = nil
 		cl.publish()
 		cl.ps.proto.Store(int32(cl.proto))
 		if cl.deferred {
-			// The handler replies later, through complete (DEBUG SLEEP).
+			// The handler replies later, in a place it reserved (DEBUG SLEEP, WAIT).
 			cl.deferred = false
 			cl.pending = append(cl.pending, pendingReply{cmd: full, start: start, drop: drop, args: copyArgs(args)})
 			s.feedMonitors(cl, db, full, args)
@@ -202,34 +177,38 @@ func (s *Server) dispatch(cl *Client, args [][]byte) (p *Proposal, stop bool) {
 		ran = full
 		return nil, cl.closeAfterReply
 	}
-	if full.IsWrite() {
-		return s.proposeWrite(cl, full, args, db, start, drop), false
+	if s.cluster != nil && h == nil && isKeylessData(full) {
+		ran = full
+		return nil, s.keylessData(cl, full, args, start, drop)
+	}
+	if r.write {
+		return s.proposeWrite(cl, full, args, db, start, drop, h), false
 	}
 	ran = full
-	if s.read(cl, full, args) && s.mayWrite() {
+	if h == nil {
+		s.runPure(cl, full, args)
+		return nil, false
+	}
+	if s.read(cl, full, args, h) && h.leads() {
 		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
 		// and it runs again in apply. No write is in flight here, or the read would have waited.
 		lp.w.Truncate(mark)
 		ran = nil
-		return s.proposeWrite(cl, full, args, db, start, drop), false
+		return s.proposeWrite(cl, full, args, db, start, drop, h), false
 	}
 	return nil, false
 }
 
-// proposeWrite queues a write's reply and returns its proposal.
-func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, db int, start time.Time, drop bool) *Proposal {
+// proposeWrite queues a write's reply and returns its proposal to shard h.
+func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, db int, start time.Time, drop bool, h *hosted) *Proposal {
 	if s.cfg.ProtoMaxBulkLen() > 0 {
 		s.noteBigValues(args)
 	}
 	s.feedMonitors(cl, db, cmd, args)
-	p := s.proposal(cl, 0, args)
+	p := s.proposal(cl, h, 0, args)
 	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, op: p.Data})
 	return p
 }
-
-// mayWrite reports whether this node may propose writes of its own accord: a follower leaves
-// them to the leader.
-func (s *Server) mayWrite() bool { return s.cluster == nil || s.cluster.raft.IsLeader() }
 
 func isTxControl(name string) bool {
 	switch name {
@@ -258,27 +237,28 @@ func copyArgs(args [][]byte) [][]byte {
 	return out
 }
 
-// proposal encodes args as an operation for the log.
-func (s *Server) proposal(cl *Client, flags byte, cmds ...[][]byte) *Proposal {
+// proposal encodes args as an operation for shard h's log. Its Done is set when it is
+// submitted, with the place its reply is to fill.
+func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *Proposal {
 	size := 0
 	for _, c := range cmds {
 		size += command.OpSize(c)
 	}
-	h := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: s.sh.ID()}
-	data := command.AppendOpHeader(make([]byte, 0, size), h, cmds...)
-	return &Proposal{Data: data, Done: cl.done}
+	hdr := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: h.id()}
+	data := command.AppendOpHeader(make([]byte, 0, size), hdr, cmds...)
+	return &Proposal{Data: data}
 }
 
-// read runs a read command at once against the shard. It reports whether the command asked to
+// read runs a read command at once against shard h. It reports whether the command asked to
 // run as a write instead (command.Ctx.WantWrite).
-func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte) bool {
+func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted) bool {
 	lp := cl.loop
 	s.trackRead(cl, cmd, args)
-	v := s.sh.Acquire()
+	v := h.sh.Acquire()
 	defer v.Release()
 	r := &lp.data
 	r.OnMiss = s.missHook(cl)
-	want := r.Run(s.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
+	want := r.Run(h.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
 	if r.Hits != 0 {
 		s.stats.keyspaceHits.Add(r.Hits)
 	}

@@ -172,8 +172,12 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "aof_rewrite_scheduled", 0)
 	kv(b, "aof_last_write_status", "ok")
 	kv(b, "appendfsync", s.syncPolicy().String())
-	kv(b, "aof_last_fsync_time", s.sh.LastSync())
-	kv(b, "log_applied_index", s.sh.Log().Applied())
+	var lastSync int64
+	for _, h := range s.allHosted() {
+		lastSync = max(lastSync, h.sh.LastSync())
+	}
+	kv(b, "aof_last_fsync_time", lastSync)
+	kv(b, "log_applied_index", s.appliedTotal())
 }
 
 func infoStats(s *Server, cl *Client, b *strings.Builder) {
@@ -216,7 +220,7 @@ func infoReplication(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "connected_slaves", 0)
 	kv(b, "master_failover_state", "no-failover")
 	kv(b, "master_replid", s.runID)
-	kv(b, "master_repl_offset", s.sh.Log().Applied())
+	kv(b, "master_repl_offset", s.appliedTotal())
 	kv(b, "repl_backlog_active", 0)
 }
 

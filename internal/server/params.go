@@ -193,6 +193,11 @@ var params = []*param{
 	// data; the Raft log is compacted behind them (cairn's own).
 	{name: "cluster-snapshot-entries", def: "50000", kind: kindInt, min: 10, max: math.MaxInt32, immutable: true, apply: func(c *Config, v string) { c.ClusterSnapshotEntries = atoi(v) }},
 	{name: "cluster-join", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterJoin = v }},
+	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
+	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer
+	// founding nodes). Both are cairn's own and matter only when a cluster is founded.
+	{name: "cluster-shards", def: "0", kind: kindInt, min: 0, max: 16384, immutable: true, apply: func(c *Config, v string) { c.ClusterShards = atoi(v) }},
+	{name: "cluster-replicas", def: "3", kind: kindInt, min: 1, max: 15, immutable: true, apply: func(c *Config, v string) { c.ClusterReplicas = atoi(v) }},
 	{name: "cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", def: "10", kind: kindInt, min: 0, max: math.MaxInt32},
 	{name: "cluster-replica-no-failover", alias: "cluster-slave-no-failover", def: "no", kind: kindBool},
 	{name: "cluster-migration-barrier", def: "1", kind: kindInt, min: 0, max: math.MaxInt32},

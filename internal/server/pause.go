@@ -66,7 +66,7 @@ func mayWrite(cl *Client, args [][]byte) bool {
 	}
 	if cmd.Name == "exec" && cl.multi {
 		for _, q := range cl.queued {
-			if qc, qs := resolve(q); qc != nil && (qc.Flags|flagsOf(qs))&writing != 0 {
+			if q.cmd.Flags&writing != 0 {
 				return true
 			}
 		}

@@ -74,6 +74,9 @@ func publishCmd(shard bool) localHandler {
 	return func(s *Server, cl *Client, args [][]byte) {
 		lp := cl.loop
 		n := s.publish(args[1], args[2], shard, &lp.pubFrame, lp)
+		if s.cluster != nil {
+			s.cluster.broadcastPublish(args[1], args[2], shard)
+		}
 		if cl.ps.total() > 0 {
 			// A client subscribed to its own channel gets the message before the reply.
 			cl.drainOutbox(&lp.w)

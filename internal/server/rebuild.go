@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/durable"
 	"github.com/cairn-db/cairn/internal/engine"
 	"github.com/cairn-db/cairn/internal/replica"
@@ -45,7 +42,7 @@ const rebuildMarker = "rebuild"
 func checkState(cfg *Config, logger *slog.Logger) error {
 	raftDir := filepath.Join(cfg.Dir, "raft")
 	shardsDir := filepath.Join(cfg.Dir, "shards")
-	id, err := replica.VerifyLog(raftDir, nil, mainShard)
+	id, err := replica.VerifyLog(raftDir, nil, hostedShardIDs(cfg.Dir)...)
 	var cause error
 	switch {
 	case errors.Is(err, replica.ErrCorrupt):
@@ -53,16 +50,21 @@ func checkState(cfg *Config, logger *slog.Logger) error {
 	case err != nil:
 		return fmt.Errorf("verify the raft log: %w", err)
 	default:
-		sh, err := shard.Open(shard.Options{ID: mainShard, Dir: filepath.Join(shardsDir, strconv.Itoa(mainShard)), Logger: logger, BlockCacheSize: 8 << 20})
-		switch {
-		case err == nil:
-			if err := sh.Close(); err != nil && engine.IsCorruption(err) {
-				cause = fmt.Errorf("engine: %w", err)
+		for _, sid := range hostedShardIDs(cfg.Dir) {
+			sh, err := shard.Open(shard.Options{ID: sid, Dir: filepath.Join(shardsDir, strconv.FormatUint(sid, 10)), Logger: logger, BlockCacheSize: 8 << 20})
+			switch {
+			case err == nil:
+				if err := sh.Close(); err != nil && engine.IsCorruption(err) {
+					cause = fmt.Errorf("engine of shard %d: %w", sid, err)
+				}
+			case engine.IsCorruption(err):
+				cause = fmt.Errorf("engine of shard %d: %w", sid, err)
+			default:
+				return err
 			}
-		case engine.IsCorruption(err):
-			cause = fmt.Errorf("engine: %w", err)
-		default:
-			return err
+			if cause != nil {
+				break
+			}
 		}
 	}
 	if cause == nil {
@@ -81,7 +83,7 @@ func checkState(cfg *Config, logger *slog.Logger) error {
 	if err := os.MkdirAll(aside, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{raftDir, shardsDir} {
+	for _, d := range []string{raftDir, shardsDir, filepath.Join(cfg.Dir, "meta")} {
 		if err := os.Rename(d, filepath.Join(aside, filepath.Base(d))); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("move corrupted state aside: %w", err)
 		}
@@ -101,54 +103,17 @@ func rebuildingFrom(dir string) (old uint64, ok bool) {
 	return old, true
 }
 
-// rejoin takes the node back into the cluster under a new ID: it has the old ID removed, then
-// joins through a peer. It retries until a peer with a leader behind it answers.
-func (c *clusterNode) rejoin(old uint64, initial []cluster.InitialNode) (uint64, error) {
-	cfg := c.s.cfg
-	var targets []string
-	if cfg.ClusterJoin != "" {
-		targets = append(targets, cfg.ClusterJoin)
-	}
-	for _, n := range initial {
-		if n.Addr != c.addr {
-			targets = append(targets, n.Addr)
-		}
-	}
-	if len(targets) == 0 {
-		return 0, errors.New("rebuilding a corrupted node needs a peer to rebuild from: set cluster-join")
-	}
-	for attempt := 0; ; attempt++ {
-		target := targets[attempt%len(targets)]
-		if old != 0 {
-			if err := c.removeThrough(target, old); err != nil {
-				c.logger.Warn("rebuild: removing the old node ID failed; retrying", "old_node", old, "through", target, "err", err)
-				time.Sleep(time.Second)
-				continue
-			}
-			c.logger.Info("rebuild: the old node ID was removed from the cluster", "old_node", old)
-			old = 0
-		}
-		id, err := c.join(target)
-		if err == nil {
-			c.logger.Info("rebuild: joined the cluster as a new member; a snapshot from the leader follows", "node", id)
-			return id, nil
-		}
-		c.logger.Warn("rebuild: joining failed; retrying", "through", target, "err", err)
-	}
-}
-
-// removeThrough asks the node at target (a client address) to have the leader remove id. An ID
-// already removed counts as done.
-func (c *clusterNode) removeThrough(target string, id uint64) error {
-	bus, err := cluster.BusAddr(target)
+// hostedShardIDs lists the shards with a directory under dir/shards.
+func hostedShardIDs(dir string) []uint64 {
+	entries, err := os.ReadDir(filepath.Join(dir, "shards"))
 	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = c.bus.Call(ctx, bus, reqRemove, binary.BigEndian.AppendUint64(nil, id))
-	if err != nil && strings.Contains(err.Error(), fmt.Sprintf("no node %d", id)) {
 		return nil
 	}
-	return err
+	var out []uint64
+	for _, e := range entries {
+		if id, err := strconv.ParseUint(e.Name(), 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
-	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // level is how fresh a read must be.
@@ -20,7 +18,7 @@ const (
 	// levelStrong reads are linearizable: they wait for a Raft read index.
 	levelStrong level = iota
 	// levelSession reads see the session's own writes and never go back in time: they wait
-	// until this replica has applied the session's position.
+	// until this replica has applied the session's position in the shard.
 	levelSession
 	// levelEventual reads run at once on whatever this replica has.
 	levelEventual
@@ -45,46 +43,54 @@ type clusterSession struct {
 	readonly bool
 	// gateBytes is how much of the connection's input, from its current position, the last
 	// read barrier covers: commands received before the barrier was taken may be served by it,
-	// later ones need their own.
+	// later ones need their own. gateShard is the shard it was taken on.
 	gateBytes int
 	gateOpen  bool
+	gateShard uint64
 	// parked is set by a command that replies later (WAIT): processing stops until it does.
 	parked bool
-
-	// position is the highest log index the session has seen; lastWrite the index of its last
-	// write. Written by completions on other goroutines.
-	position  atomic.Uint64
-	lastWrite atomic.Uint64
 
 	// Results of a barrier, under Client.mu.
 	gateReady bool
 	gateErr   error
+
+	// positions is the session's position per shard: the highest log index it has seen, and
+	// lastWrite the shard and index of its last write. Under posMu: written by completions on
+	// apply goroutines.
+	posMu     sync.Mutex
+	positions map[uint64]uint64
+	lastShard uint64
+	lastWrite uint64
 }
 
-// noteWrite records that one of the session's writes is applied at or below index.
-func (cl *Client) noteWrite(index uint64) {
-	raise(&cl.cs.position, index)
-	raise(&cl.cs.lastWrite, index)
+// position is the session's position in a shard.
+func (cs *clusterSession) position(shard uint64) uint64 {
+	cs.posMu.Lock()
+	defer cs.posMu.Unlock()
+	return cs.positions[shard]
 }
 
-func raise(a *atomic.Uint64, v uint64) {
-	for {
-		old := a.Load()
-		if v <= old || a.CompareAndSwap(old, v) {
-			return
-		}
+// raisePosition moves the session's position in a shard forward.
+func (cs *clusterSession) raisePosition(shard, index uint64) {
+	cs.posMu.Lock()
+	defer cs.posMu.Unlock()
+	if cs.positions == nil {
+		cs.positions = map[uint64]uint64{}
+	}
+	if index > cs.positions[shard] {
+		cs.positions[shard] = index
 	}
 }
 
-// unwrapConsistency turns "CONSISTENCY <level> <command> args..." into the command and its
-// level. Anything else is returned as it is, with levelDefault.
-func unwrapConsistency(args [][]byte) ([][]byte, level) {
-	if len(args) > 2 && command.EqualFold(args[0], "consistency") {
-		if lv, ok := parseLevel(args[1]); ok {
-			return args[2:], lv
-		}
+// noteWrite records that one of the session's writes is applied at or below index in shard.
+func (cl *Client) noteWrite(shard, index uint64) {
+	cs := &cl.cs
+	cs.raisePosition(shard, index)
+	cs.posMu.Lock()
+	if shard != cs.lastShard || index > cs.lastWrite {
+		cs.lastShard, cs.lastWrite = shard, index
 	}
-	return args, levelDefault
+	cs.posMu.Unlock()
 }
 
 type gateAction int
@@ -95,23 +101,108 @@ const (
 	gateDone                   // the command was answered (with an error) and consumed
 )
 
-// readGate decides whether a command may run now in cluster mode. Only reads of data are
-// gated; a strong read waits for a read index, a session read for the session's position.
-// pending is how many bytes of input, from this command on, are buffered.
-func (s *Server) readGate(cl *Client, args [][]byte, override level, pending, n int) gateAction {
-	if cl.multi || !cl.authed {
-		return gateRun
+// route decides where a request runs. On a single node every data command runs on its one
+// shard. In a cluster a command with keys runs on the shard owning their slot if this node
+// holds a replica of it — a write only if that replica leads — and is redirected otherwise;
+// a read first passes its consistency level's barrier. batched is how many writes of this pass
+// are not submitted yet: an answer given at once (a redirection) waits for them, so replies keep
+// request order. pending is how many bytes of input are buffered from this request on.
+func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, gateAction) {
+	c := s.cluster
+	if c == nil {
+		return s.hostedShard(singleShard), gateRun
 	}
-	cmd, sub := resolve(args)
-	if cmd == nil {
-		return gateRun
+	if r.cmd == nil || !r.runnable || (cl.multi && !r.write) || cl.inSubscribedMode() || cl.monitor {
+		return nil, gateRun // dispatch answers (an error, QUEUED, a subscription) at once
 	}
-	if sub != nil {
-		cmd = sub
+	if r.cmd.Run == nil && !r.write && r.top.Name != "watch" {
+		return nil, gateRun // a server command
 	}
-	if cmd.Run == nil || cmd.IsWrite() || !command.CheckArity(cmd.Arity, len(args)) {
-		return gateRun
+	if r.slot == crossSlot {
+		if batched > 0 {
+			return nil, gateWait
+		}
+		s.abortMulti(cl)
+		cl.loop.w.Error("CROSSSLOT Keys in request don't hash to the same slot")
+		return nil, gateDone
 	}
+	var h *hosted
+	if r.slot == noSlot {
+		if isKeylessData(r.cmd) {
+			return nil, gateRun // dispatch runs it over the shards this node leads
+		}
+		h = s.anyLedShard()
+		if h == nil {
+			if r.write {
+				if batched > 0 {
+					return nil, gateWait
+				}
+				s.abortMulti(cl)
+				cl.loop.w.Error("CLUSTERDOWN This node leads no shard to run the command on")
+				return nil, gateDone
+			}
+			return nil, gateRun // a command that touches no data: dispatch runs it without a shard
+		}
+		if !r.write {
+			return h, gateRun
+		}
+	} else {
+		id := s.shardOfSlot(r.slot)
+		h = s.hostedShard(id)
+		if h == nil || (r.write && !h.leads()) {
+			if batched > 0 {
+				return nil, gateWait
+			}
+			s.redirect(cl, r.slot, id)
+			return nil, gateDone
+		}
+	}
+	if r.write || r.top.Name == "watch" {
+		return h, gateRun
+	}
+	return h, s.readGate(cl, r, h, pending)
+}
+
+// anyLedShard is a shard this node leads, for commands that need one but no particular one.
+func (s *Server) anyLedShard() *hosted {
+	for _, h := range s.allHosted() {
+		if h.leads() {
+			return h
+		}
+	}
+	return nil
+}
+
+// abortMulti ends a transaction whose EXEC was refused by routing (CROSSSLOT, MOVED): Redis
+// discards it.
+func (s *Server) abortMulti(cl *Client) {
+	if cl.multi {
+		cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
+		s.unwatchAll(cl)
+	}
+}
+
+// redirect answers a request for a slot this node cannot serve: -MOVED to the node leading
+// the shard that owns it (Redis Cluster's redirection, which cluster-aware clients follow), or
+// -CLUSTERDOWN while it has no leader.
+func (s *Server) redirect(cl *Client, sl int, shard uint64) {
+	s.abortMulti(cl)
+	if shard == 0 {
+		cl.loop.w.Error("CLUSTERDOWN Hash slot not served")
+		return
+	}
+	addr, ok := s.cluster.leaderAddr(shard)
+	if !ok {
+		cl.loop.w.Error("CLUSTERDOWN The cluster is down")
+		return
+	}
+	cl.loop.w.Error("MOVED " + strconv.Itoa(sl) + " " + addr)
+}
+
+// readGate decides whether a read may run now on shard h: a strong read waits for a read
+// index, a session read for the session's position in the shard. pending is how many bytes
+// of input, from this command on, are buffered.
+func (s *Server) readGate(cl *Client, r *request, h *hosted, pending int) gateAction {
 	cs := &cl.cs
 	cl.mu.Lock()
 	ready, err := cs.gateReady, cs.gateErr
@@ -124,31 +215,32 @@ func (s *Server) readGate(cl *Client, args [][]byte, override level, pending, n 
 	if ready {
 		cs.gateOpen = true
 	}
-	lv := override
+	lv := r.level
 	if lv == levelDefault {
 		lv = cs.level
 	}
-	r := s.cluster.raft
-	if lv == levelStrong && cs.readonly && !r.IsLeader() {
+	rf := h.raft
+	if lv == levelStrong && cs.readonly && !rf.IsLeader() {
 		lv = levelEventual // READONLY: a replica answers from what it has, as Redis's replicas do
 	}
 	switch lv {
 	case levelEventual:
 		return gateRun
 	case levelSession:
-		pos := cs.position.Load()
-		if r.Applied() >= pos || ready {
+		pos := cs.position(h.id())
+		if rf.Applied() >= pos || ready {
 			return gateRun
 		}
-		s.park(cl, func(done func(error)) { r.WaitApplied(pos, done) })
+		s.park(cl, func(done func(error)) { rf.WaitApplied(pos, done) })
 		return gateWait
 	}
-	if cs.gateOpen && cs.gateBytes >= n {
+	if cs.gateOpen && cs.gateShard == h.id() && cs.gateBytes >= r.n {
 		return gateRun
 	}
 	cs.gateOpen = false
 	cs.gateBytes = pending
-	s.park(cl, r.ReadIndex)
+	cs.gateShard = h.id()
+	s.park(cl, rf.ReadIndex)
 	return gateWait
 }
 
@@ -160,11 +252,6 @@ func (cs *clusterSession) consumed(n int) {
 	if cs.gateBytes <= 0 {
 		cs.gateOpen = false
 	}
-}
-
-// afterRead moves the session's position past what a read may have seen.
-func (s *Server) afterRead(cl *Client) {
-	raise(&cl.cs.position, s.cluster.raft.Visible())
 }
 
 var errReadTimeout = errors.New("read timed out waiting for this replica to catch up")
@@ -195,57 +282,16 @@ func (s *Server) park(cl *Client, register func(done func(error))) {
 	})
 }
 
-// redirectWrite answers a write that this node cannot take: -MOVED to the leader (Redis
-// Cluster's redirection, which cluster-aware clients follow), or -CLUSTERDOWN while there is
-// no leader. With cluster-proxy the write is forwarded instead (at submit). It reports whether
-// it answered.
-func (s *Server) redirectWrite(cl *Client, args [][]byte) bool {
-	c := s.cluster
-	if c.raft.IsLeader() {
-		return false
+// routed does the accounting after a command ran on shard h (nil: none).
+func (s *Server) routed(cl *Client, r *request, h *hosted, write bool) {
+	if s.cluster == nil {
+		return
 	}
-	addr, ok := c.leaderAddr()
-	if !ok {
-		if cl.multi {
-			cl.multi, cl.multiDirty, cl.queued = false, false, nil
-		}
-		cl.loop.w.Error("CLUSTERDOWN The cluster is down")
-		return true
+	cl.cs.consumed(r.n)
+	if !write && h != nil && h.raft != nil {
+		// A session that read must not later read a state older than what it may have seen.
+		cl.cs.raisePosition(h.id(), h.raft.Visible())
 	}
-	if s.cfg.ClusterProxy() {
-		return false
-	}
-	slot := -1
-	if cl.multi {
-		for _, q := range cl.queued {
-			if slot = firstKeySlot(q); slot >= 0 {
-				break
-			}
-		}
-		cl.multi, cl.multiDirty, cl.queued = false, false, nil
-	} else {
-		slot = firstKeySlot(args)
-	}
-	if slot < 0 {
-		cl.loop.w.Error("READONLY You can't write against a read only replica.")
-		return true
-	}
-	cl.loop.w.Error("MOVED " + strconv.Itoa(slot) + " " + addr)
-	return true
-}
-
-func firstKeySlot(args [][]byte) int {
-	cmd, sub := resolve(args)
-	if cmd == nil {
-		return -1
-	}
-	if sub != nil {
-		cmd = sub
-	}
-	for _, i := range cmd.KeyPositions(args) {
-		return slot.KeySlot(args[i])
-	}
-	return -1
 }
 
 // replyText is the Redis error reply for an error of the log.
@@ -270,31 +316,4 @@ func errorReply(err error) []byte {
 	w := resp.Writer{Proto: 2}
 	w.Error(replyText(err))
 	return w.Buf
-}
-
-// route gates a command in cluster mode: a write this node cannot take is redirected, a read
-// waits for its consistency level. batched is how many writes of this pass are not submitted
-// yet; pending how many bytes of input are buffered from this command on; n its size.
-func (s *Server) route(cl *Client, args [][]byte, override level, batched, pending, n int) gateAction {
-	if s.isWrite(cl, args) {
-		if s.cluster.raft.IsLeader() {
-			return gateRun
-		}
-		if batched > 0 {
-			return gateWait // leadership moved mid-pass: let the batch finish (and fail) first
-		}
-		if s.redirectWrite(cl, args) {
-			return gateDone
-		}
-		return gateRun
-	}
-	return s.readGate(cl, args, override, pending, n)
-}
-
-// routed does the accounting after a command ran.
-func (s *Server) routed(cl *Client, write bool, n int) {
-	cl.cs.consumed(n)
-	if !write {
-		s.afterRead(cl)
-	}
 }

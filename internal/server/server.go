@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cairn-db/cairn/internal/command"
@@ -31,8 +31,11 @@ type Server struct {
 	cfg    *Config
 	logger *slog.Logger
 
-	// sh is the shard this node serves.
-	sh *shard.Shard
+	// shards are the shards this node holds a replica of (shards.go): on a single node one,
+	// owning every slot, with a local log.
+	shards atomic.Pointer[shardSet]
+	// blockCache is the engines' block cache, shared by the node's shards.
+	blockCache *pebble.Cache
 	// cluster is set in cluster mode (cluster.go).
 	cluster *clusterNode
 	limits  *command.Limits
@@ -143,34 +146,23 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
-	enginePolicy := policy
+	s.blockCache = pebble.NewCache(cfg.CacheSize)
 	if cfg.ClusterEnabled {
-		enginePolicy = engine.SyncNo
-	}
-	sh, err := shard.Open(shard.Options{
-		ID:              mainShard,
-		Dir:             filepath.Join(cfg.Dir, "shards", strconv.Itoa(mainShard)),
-		Logger:          logger,
-		BlockCacheSize:  cfg.CacheSize,
-		RecordCacheSize: cfg.RecordCacheSize,
-		Limits:          s.limits,
-		SyncPolicy:      enginePolicy,
-		OnFailure:       func(err error) { s.fail("the disk failed under the data engine", err) },
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.sh = sh
-	sh.OnApplied(func(eff *keyspace.Effects, served []command.Served) { s.onApplied(sh, eff, served) })
-	if cfg.ClusterEnabled {
-		if s.cluster, err = s.openCluster(sh.Applied()); err != nil {
-			sh.Close()
+		if s.cluster, err = s.openCluster(); err != nil {
+			s.blockCache.Unref()
 			return nil, err
 		}
 	} else {
+		sh, err := s.openShard(singleShard, 1)
+		if err != nil {
+			s.blockCache.Unref()
+			return nil, err
+		}
 		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
+		s.addHosted(&hosted{sh: sh})
 		if err := sh.ClearWaiters(s.now(), nil); err != nil {
 			sh.Close()
+			s.blockCache.Unref()
 			return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
 		}
 	}
@@ -224,15 +216,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the log and closes the engine. Call after Serve returns.
+// Close stops the logs and closes the engines. Call after Serve returns.
 func (s *Server) Close() error {
 	var err error
 	if s.cluster != nil {
 		err = s.cluster.close()
+	} else {
+		for _, h := range s.allHosted() {
+			if cerr := h.sh.Close(); err == nil {
+				err = cerr
+			}
+		}
 	}
-	if cerr := s.sh.Close(); err == nil {
-		err = cerr
-	}
+	s.blockCache.Unref()
 	return err
 }
 
@@ -284,7 +280,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		cl.laddr = a.String()
 	}
 	cl.lastActive.Store(cl.created)
-	cl.done = cl.complete
+	cl.multiSlot, cl.watchSlot = noSlot, noSlot
 	cl.publish()
 	c.SetContext(cl)
 	s.clientsMu.Lock()
@@ -398,7 +394,7 @@ outer:
 		}
 		buf, _ := c.Peek(avail)
 		off := 0
-		var batch []Proposal
+		lp.batch = lp.batch[:0]
 		stop := false
 		for off < len(buf) && !stop {
 			args, n, need, err := lp.reader.Parse(buf[off:])
@@ -414,10 +410,10 @@ outer:
 					break
 				}
 				discard(c, off)
-				if len(batch) > 0 {
+				if len(lp.batch) > 0 {
 					// Answer the writes before it first; the bad request is parsed again
 					// when their replies are in.
-					if s.submit(cl, batch) && s.drainReplies(cl) {
+					if s.submit(cl, lp.batch) && s.drainReplies(cl) {
 						continue outer
 					}
 					return gnet.None
@@ -436,51 +432,45 @@ outer:
 			}
 			if s.parkIfPaused(cl, args) {
 				// CLIENT PAUSE: leave the request in the buffer until the pause ends.
-				stop = true
 				break
 			}
 			s.stats.netIn.Add(int64(n))
-			var override level
-			args, override = unwrapConsistency(args)
-			var p *Proposal
-			if len(batch) > 0 && !s.isWrite(cl, args) {
+			r := s.parseRequest(cl, args, n)
+			if len(lp.batch) > 0 && !r.write {
 				// A command after a run of writes waits for them, so replies keep their order
 				// and it sees what they wrote.
-				stop = true
 				break
 			}
-			if s.cluster != nil {
-				act := s.route(cl, args, override, len(batch), len(buf)-off, n)
-				if act == gateWait {
-					stop = true
-					break
-				}
-				if act == gateDone {
-					off += n
-					cl.cs.consumed(n)
-					continue
-				}
+			h, act := s.route(cl, &r, len(lp.batch), len(buf)-off)
+			if act == gateWait {
+				break
 			}
-			p, stop = s.dispatch(cl, args)
+			if act == gateDone {
+				off += n
+				s.routed(cl, &r, nil, true)
+				continue
+			}
+			p, st := s.dispatch(cl, &r, h)
+			stop = st
 			off += n
-			if s.cluster != nil {
-				s.routed(cl, p != nil, n)
-				if cl.cs.parked {
-					cl.cs.parked = false
-					stop = true
-				}
+			s.routed(cl, &r, h, p != nil)
+			if cl.cs.parked {
+				cl.cs.parked = false
+				stop = true
 			}
 			if p != nil {
-				batch = append(batch, *p)
-				stop = false
+				lp.batch = append(lp.batch, pendingWrite{h: h, p: *p})
+				// A blocking command ends the batch: what follows waits until it is answered,
+				// as in Redis.
+				stop = r.cmd.Flags&command.FlagBlocking != 0
 			}
 			if cl.closeAfterReply {
 				stop = true
 			}
 		}
 		discard(c, off)
-		if len(batch) > 0 {
-			if !s.submit(cl, batch) || !s.drainReplies(cl) {
+		if len(lp.batch) > 0 {
+			if !s.submit(cl, lp.batch) || !s.drainReplies(cl) {
 				return gnet.None // parked until apply replies (or a blocked client is served)
 			}
 			continue
@@ -499,41 +489,68 @@ func discard(c gnet.Conn, n int) {
 	}
 }
 
-// Proposal is a write waiting to be submitted to the log.
+// Proposal is a write waiting to be submitted to a log.
 type Proposal = replica.Proposal
 
-// submit hands a run of writes to the log. It reports whether they were applied at once on
-// this goroutine (their replies are then waiting in cl.replies); otherwise the connection stays
-// parked until apply completes them.
+// submit hands a pass's writes to their shards' logs, each write's reply place reserved first
+// (replies.go). It reports whether they were all applied at once on this goroutine (their
+// replies are then in place); otherwise the connection stays parked until apply completes them.
 //
 // A single node applies inline when it need not wait for a disk sync (appendfsync everysec or
 // no): handing the writes to the log's goroutine and being woken again costs more than applying
 // them. Under appendfsync always they go to the log's goroutine, which syncs once for every
 // client's writes that arrived meanwhile (group commit).
-func (s *Server) submit(cl *Client, batch []Proposal) bool {
-	if len(batch) == 0 {
-		return false
-	}
+func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 	cl.mu.Lock()
-	cl.inflight += len(batch)
-	cl.mu.Unlock()
-	if c := s.cluster; c != nil && !c.raft.IsLeader() && s.cfg.ClusterProxy() {
-		go c.forward(cl, batch)
-		return false
+	for i := range batch {
+		batch[i].p.Done = cl.reserve(batch[i].h.id()).done
 	}
-	if local, ok := s.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways {
+	cl.mu.Unlock()
+	inline := true
+	lp := cl.loop
+	for len(batch) > 0 {
+		// The next shard's writes, in order; the rest keep theirs.
+		h := batch[0].h
+		group := lp.group[:0]
+		rest := batch[:0]
+		for _, w := range batch {
+			if w.h == h {
+				group = append(group, w.p)
+			} else {
+				rest = append(rest, w)
+			}
+		}
+		batch = rest
+		if !s.submitTo(cl, h, group) {
+			inline = false
+		}
+		clear(group)
+		lp.group = group[:0]
+	}
+	return inline
+}
+
+// submitTo hands one shard's writes to its log, applying them inline when it may; it reports
+// whether it did.
+func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
+	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways {
 		lp := cl.loop
-		lp.results = append(lp.results[:0], make([][]byte, len(batch))...)
-		err := local.ApplyNow(batch, lp.results)
+		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)
+		err := local.ApplyNow(ps, lp.results)
+		q := cl.queueOf(h.id())
 		for _, r := range lp.results {
-			cl.completeInline(r, err)
+			cl.completeFrom(q, r, err, true)
 		}
 		clear(lp.results)
 		return true
 	}
-	if err := s.sh.Log().Propose(batch...); err != nil {
-		for range batch {
-			cl.complete(nil, err)
+	if c := s.cluster; c != nil && !h.leads() && s.cfg.ClusterProxy() {
+		go c.forward(cl, h.id(), ps)
+		return false
+	}
+	if err := h.sh.Log().Propose(ps...); err != nil {
+		for _, p := range ps {
+			p.Done(nil, err)
 		}
 	}
 	return false
@@ -542,14 +559,10 @@ func (s *Server) submit(cl *Client, batch []Proposal) bool {
 // drainReplies writes the replies of completed writes into the loop's buffer. It reports false,
 // writing nothing, while writes are still in flight.
 func (s *Server) drainReplies(cl *Client) bool {
-	cl.mu.Lock()
-	if cl.inflight > 0 {
-		cl.mu.Unlock()
+	replies, ok := cl.takeReplies()
+	if !ok {
 		return false
 	}
-	replies := cl.replies
-	cl.replies = cl.replies[:0]
-	cl.mu.Unlock()
 	for _, r := range replies {
 		s.emit(cl, r)
 	}

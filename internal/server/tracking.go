@@ -212,13 +212,9 @@ func (s *Server) trackQueued(cl *Client) {
 	if cl.ps.trk.mode.Load() == nil {
 		return
 	}
-	for _, args := range cl.queued {
-		cmd, sub := resolve(args)
-		if sub != nil {
-			cmd = sub
-		}
-		if cmd != nil && cmd.Flags&command.FlagReadOnly != 0 {
-			s.trackRead(cl, cmd, args)
+	for _, q := range cl.queued {
+		if q.cmd.Flags&command.FlagReadOnly != 0 {
+			s.trackRead(cl, q.cmd, q.args)
 		}
 	}
 }

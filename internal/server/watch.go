@@ -7,6 +7,7 @@ import (
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/shard"
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // WATCH on the server side: what each client saw of its watched keys (sent with EXEC and checked
@@ -90,8 +91,18 @@ func cmdWatch(s *Server, cl *Client, args [][]byte) {
 		w.Error("ERR WATCH inside MULTI is not allowed")
 		return
 	}
+	h := cl.target
+	if h == nil {
+		w.Error("ERR WATCH found no shard to read the keys from")
+		return
+	}
+	if s.cluster != nil {
+		for _, k := range args[1:] {
+			cl.watchSlot = joinSlot(cl.watchSlot, slot.KeySlot(k))
+		}
+	}
 	var tx keyspace.Tx
-	v := s.sh.Acquire()
+	v := h.sh.Acquire()
 	defer v.Release()
 	shard.PointTx(&tx, v, cl.db, nowMs())
 	phys := tx.DB()
@@ -118,6 +129,7 @@ func (s *Server) unwatchAll(cl *Client) {
 		s.watches.remove(wk.phys, wk.Key, cl)
 	}
 	cl.watched = nil
+	cl.watchSlot = noSlot
 	cl.watchDirty.Store(false)
 }
 

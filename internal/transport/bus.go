@@ -24,6 +24,9 @@ type Handler interface {
 	// Request handles a request of a kind; reply must be called exactly once, from any
 	// goroutine, with the reply body or an error.
 	Request(from uint64, kind byte, body []byte, reply func([]byte, error))
+	// Message takes a one-way message of a kind (Post); it must not block. Messages from one
+	// peer arrive in the order they were posted.
+	Message(from uint64, kind byte, body []byte)
 }
 
 // Options configure a bus.
@@ -144,6 +147,17 @@ func (b *Bus) Send(to uint64, payload []byte) bool {
 	return p.offer(outFrame{typ: frameRaft, body: payload})
 }
 
+// Post queues a one-way message for a peer and returns at once; it reports false if the message
+// was dropped (the peer is unknown or its queue is full). Messages to one peer are delivered
+// in order.
+func (b *Bus) Post(to uint64, kind byte, body []byte) bool {
+	p := b.peerByID(to)
+	if p == nil {
+		return false
+	}
+	return p.offer(outFrame{typ: frameMessage, pre: []byte{kind}, body: body})
+}
+
 // Call sends a request to the node at a bus address and waits for its reply.
 func (b *Bus) Call(ctx context.Context, addr string, kind byte, body []byte) ([]byte, error) {
 	p := b.peerFor(addr)
@@ -249,6 +263,11 @@ func (b *Bus) serve(c net.Conn) {
 			if err := b.opts.Handler.Deliver(from, body); err != nil {
 				b.logger.Warn("bad raft payload", "from", from, "err", err)
 			}
+		case frameMessage:
+			if len(body) < 1 {
+				return
+			}
+			b.opts.Handler.Message(from, body[0], body[1:])
 		case frameRequest:
 			if len(body) < 9 {
 				return

@@ -20,6 +20,7 @@ type recorder struct {
 	snaps    map[string][]byte // file → contents of the last snapshot
 	header   []byte
 	inbox    string
+	messages []string
 }
 
 func (r *recorder) Deliver(from uint64, payload []byte) error {
@@ -55,6 +56,12 @@ func (r *recorder) Request(from uint64, kind byte, body []byte, reply func([]byt
 		return
 	}
 	go reply(append([]byte(fmt.Sprintf("%d:%d:", from, kind)), body...), nil)
+}
+
+func (r *recorder) Message(from uint64, kind byte, body []byte) {
+	r.mu.Lock()
+	r.messages = append(r.messages, fmt.Sprintf("%d:%d:%s", from, kind, body))
+	r.mu.Unlock()
 }
 
 func (r *recorder) count() int {

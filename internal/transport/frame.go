@@ -18,6 +18,7 @@ const (
 	frameFile     = 6 // name
 	frameChunk    = 7 // data
 	frameEnd      = 8
+	frameMessage  = 9 // kind(1) body: a one-way message, delivered in order per peer
 )
 
 const (

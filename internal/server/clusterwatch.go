@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/cluster"
+)
+
+// watchLeadership follows the node's groups a few times per election timeout:
+//
+//   - The meta group's leader founds the cluster (proposes the founding layout) if the meta
+//     state has none yet.
+//   - A shard this node starts leading has the blocked clients of its former leader removed
+//     (blocking commands run on the leader, so their waiters belong to connections that are
+//     gone), and the meta group is told, so other nodes redirect clients here.
+//   - A shard this node leads whose preferred leader — its first replica, placed so that
+//     those spread evenly over the nodes — is another node, caught up and reachable, is handed
+//     over to it, so leaders stay balanced after a failover heals.
+func (c *clusterNode) watchLeadership() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.host.ElectionTimeout() / 5)
+	defer t.Stop()
+	led := map[uint64]uint64{}      // shard → term this node was seen leading it
+	reported := map[uint64]uint64{} // shard → term reported to the meta group
+	lastTransfer := map[uint64]time.Time{}
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		c.maybeFound()
+		v := c.topology()
+		for _, h := range c.s.allHosted() {
+			id, r := h.id(), h.raft
+			if !r.IsLeader() {
+				delete(led, id)
+				continue
+			}
+			term := r.Term()
+			if led[id] != term {
+				c.logger.Info("this node now leads a shard", "shard", id, "term", term)
+				if err := h.sh.ClearWaiters(c.s.now(), c.stop); err != nil {
+					c.logger.Warn("clearing waiters of a former leader failed", "shard", id, "err", err)
+					continue // try again at the next tick
+				}
+				led[id] = term
+			}
+			if reported[id] != term {
+				reported[id] = term
+				go c.reportLeader(id, term)
+			}
+			c.balance(h, v.t.Shard(id), lastTransfer)
+		}
+	}
+}
+
+// maybeFound proposes the founding layout if this node leads the meta group and the cluster
+// has none yet.
+func (c *clusterNode) maybeFound() {
+	if c.metaRaft == nil || !c.metaRaft.IsLeader() || c.meta.Topology() != nil || c.founding == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "init", Topology: c.founding}); err != nil {
+		c.logger.Warn("founding the cluster failed; retrying", "err", err)
+	}
+}
+
+// reportLeader tells the meta group this node leads a shard in a term.
+func (c *clusterNode) reportLeader(shard, term uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "leader", Shard: shard, Node: c.id, Term: term}); err != nil {
+		c.logger.Debug("reporting leadership failed", "shard", shard, "err", err)
+	}
+}
+
+// balance hands leadership of a shard this node leads to its preferred leader, if that is
+// another node whose replica is caught up and active; at most once per few election timeouts
+// per shard.
+func (c *clusterNode) balance(h *hosted, info *cluster.Shard, last map[uint64]time.Time) {
+	if info == nil || len(info.Replicas) == 0 || info.Replicas[0].Node == c.id {
+		return
+	}
+	if time.Since(last[info.ID]) < 5*c.host.ElectionTimeout() {
+		return
+	}
+	want := info.Replicas[0].ID
+	st := h.raft.Status()
+	for _, p := range st.Peers {
+		if p.ID == want && p.Voter && p.Active && p.Match >= st.Commit {
+			last[info.ID] = time.Now()
+			c.logger.Debug("handing leadership to the preferred leader", "shard", info.ID, "to_node", p.Node)
+			h.raft.TransferLeader(want)
+			return
+		}
+	}
+}
+
+// refreshTopology keeps a node outside the meta group up to date: it asks a meta member for a
+// newer topology every half second. Meta members learn it from their own replica.
+func (c *clusterNode) refreshTopology() {
+	defer c.wg.Done()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if c.metaRaft != nil {
+			continue
+		}
+		c.fetchTopology()
+	}
+}
+
+// fetchTopology asks the meta members for a topology newer than this node's.
+func (c *clusterNode) fetchTopology() {
+	v := c.topology()
+	for _, id := range v.t.MetaMembers {
+		if id == c.id {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		b, err := c.bus.CallPeer(ctx, id, reqTopology, binary.BigEndian.AppendUint64(nil, v.t.Version))
+		cancel()
+		if err != nil {
+			continue
+		}
+		if len(b) > 0 {
+			if t, err := cluster.DecodeTopology(b); err == nil {
+				c.publish(t)
+			}
+		}
+		return
+	}
+}

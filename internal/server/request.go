@@ -1,0 +1,123 @@
+package server
+
+import (
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/slot"
+)
+
+// request is one request, worked out once: the command, whether it goes through a shard's log,
+// which shard, and how fresh a read must be. Routing, MULTI queueing and dispatch all read it,
+// so they cannot disagree about it.
+type request struct {
+	args [][]byte
+	// n is the request's size in the input.
+	n int
+	// level is a CONSISTENCY prefix's level; levelDefault without one.
+	level level
+	// top is the command looked up by name; cmd the one that runs (a container's subcommand,
+	// or top). Both nil for an unknown command; cmd nil, top set, for an unknown subcommand.
+	top, cmd *command.Command
+	// runnable: the arity fits and the client may run it (authenticated, or no auth needed).
+	runnable bool
+	// write: dispatch proposes it to its shard's log and its reply comes later; anything else
+	// replies at once. A read that turns into a write (command.Ctx.WantWrite) counts as a read
+	// here: it runs with no write in flight.
+	write bool
+	// slot is the hash slot of its keys: noSlot without keys, crossSlot when they span several.
+	// Worked out in cluster mode only (a single node's one shard owns every slot).
+	slot int
+}
+
+const (
+	noSlot    = -1
+	crossSlot = -2
+)
+
+// parseRequest works out a request in the client's current state (MULTI, subscribed mode,
+// MONITOR and authentication change what it is).
+func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
+	args, lv := unwrapConsistency(args)
+	r := request{args: args, n: n, level: lv, slot: noSlot}
+	r.top = command.Lookup(args[0])
+	if r.top != nil && r.top.Flags&command.FlagInternal != 0 {
+		r.top = nil
+	}
+	if r.top == nil {
+		return r
+	}
+	r.cmd = r.top
+	if len(r.top.Subcommands) > 0 && len(args) > 1 {
+		r.cmd = r.top.LookupSub(args[1])
+		if r.cmd == nil {
+			return r
+		}
+	}
+	r.runnable = command.CheckArity(r.cmd.Arity, len(args)) && (cl.authed || r.cmd.Flags&command.FlagNoAuth != 0)
+	switch {
+	case cl.monitor, cl.inSubscribedMode():
+		// Only (un)subscribing and PING run there.
+	case cl.multi:
+		r.write = r.top.Name == "exec" && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed && !cl.watchDirty.Load()
+	default:
+		r.write = r.runnable && r.cmd.Run != nil && r.cmd.IsWrite()
+	}
+	if s.cluster != nil {
+		if r.write && cl.multi {
+			r.slot = joinSlot(cl.multiSlot, cl.watchSlot)
+		} else if r.runnable {
+			r.slot = keysSlot(r.cmd, args)
+		}
+	}
+	return r
+}
+
+// keysSlot is the slot of a command's keys: noSlot if it has none, crossSlot if they are in
+// several.
+func keysSlot(cmd *command.Command, args [][]byte) int {
+	sl := noSlot
+	if cmd.Keys != nil {
+		for _, i := range cmd.Keys(args) {
+			sl = joinSlot(sl, slot.KeySlot(args[i]))
+		}
+		return sl
+	}
+	// Fixed key positions: no allocation on the common path.
+	if cmd.FirstKey <= 0 {
+		return noSlot
+	}
+	last := cmd.LastKey
+	if last < 0 {
+		last += len(args)
+	}
+	step := max(cmd.Step, 1)
+	for i := cmd.FirstKey; i <= last && i < len(args); i += step {
+		if sl = joinSlot(sl, slot.KeySlot(args[i])); sl == crossSlot {
+			return sl
+		}
+	}
+	return sl
+}
+
+// joinSlot combines the slots of two groups of keys, as a transaction's queued commands are.
+func joinSlot(a, b int) int {
+	switch {
+	case a == noSlot:
+		return b
+	case b == noSlot:
+		return a
+	case a == b:
+		return a
+	}
+	return crossSlot
+}
+
+// unwrapConsistency turns "CONSISTENCY <level> <command> args..." into the command and its
+// level. Anything else is returned as it is, with levelDefault.
+func unwrapConsistency(args [][]byte) ([][]byte, level) {
+	if len(args) > 2 && command.EqualFold(args[0], "consistency") {
+		if lv, ok := parseLevel(args[1]); ok {
+			return args[2:], lv
+		}
+	}
+	return args, levelDefault
+}
