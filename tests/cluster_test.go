@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairn-db/cairn/internal/servertest"
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // waitCluster polls cond until it holds or the deadline passes.
@@ -27,16 +28,20 @@ func waitCluster(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 }
 
+// A cluster of three nodes founds twelve shards (four per node) of three replicas: every node
+// serves every slot, leaders are spread evenly, and the cluster replies describe that layout as
+// Redis Cluster clients expect.
 func TestClusterForms(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
-	leader := c.Leader()
 	ctx := servertest.Ctx(t)
 	ids := map[string]bool{}
 	for _, n := range c.Nodes {
 		conn := n.Dial()
 		info := conn.Do("CLUSTER", "INFO")
-		if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:3") {
-			t.Fatalf("CLUSTER INFO on %s = %q", n.Addr, info)
+		for _, want := range []string{"cluster_state:ok", "cluster_known_nodes:3", "cluster_shards:12", "cluster_shards_hosted:12", "cluster_slots_ok:16384"} {
+			if !strings.Contains(info, want) {
+				t.Fatalf("CLUSTER INFO on %s lacks %s: %q", n.Addr, want, info)
+			}
 		}
 		id := conn.Do("CLUSTER", "MYID")
 		if len(id) != len("$40\r\n")+40+2 {
@@ -50,89 +55,219 @@ func TestClusterForms(t *testing.T) {
 	if len(ids) != 3 {
 		t.Fatalf("CLUSTER MYID gave %d distinct names for 3 nodes", len(ids))
 	}
-	rdb := leader.Client()
-	slots, err := rdb.ClusterSlots(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
+	rdb := c.Nodes[0].Client()
+	// Leaders settle on the preferred ones: four shards per node.
+	var slots []redis.ClusterSlot
+	waitCluster(t, "leaders to spread evenly", 20*time.Second, func() bool {
+		var err error
+		if slots, err = rdb.ClusterSlots(ctx).Result(); err != nil || len(slots) != 12 {
+			return false
+		}
+		led := map[string]int{}
+		for _, s := range slots {
+			led[s.Nodes[0].Addr]++
+		}
+		return len(led) == 3 && led[c.Nodes[0].Addr] == 4 && led[c.Nodes[1].Addr] == 4 && led[c.Nodes[2].Addr] == 4
+	})
+	covered := 0
+	for _, s := range slots {
+		covered += s.End - s.Start + 1
+		if len(s.Nodes) != 3 {
+			t.Fatalf("slots %d-%d have %d nodes, want 3 (a master and two replicas)", s.Start, s.End, len(s.Nodes))
+		}
 	}
-	if len(slots) != 1 || slots[0].Start != 0 || slots[0].End != 16383 || len(slots[0].Nodes) != 3 || slots[0].Nodes[0].Addr != leader.Addr {
-		t.Fatalf("CLUSTER SLOTS = %+v, want 0-16383 led by %s with 3 nodes", slots, leader.Addr)
+	if covered != 16384 {
+		t.Fatalf("CLUSTER SLOTS covers %d slots", covered)
 	}
 	shards, err := rdb.ClusterShards(ctx).Result()
-	if err != nil || len(shards) != 1 || len(shards[0].Nodes) != 3 {
+	if err != nil || len(shards) != 12 || len(shards[0].Nodes) != 3 || shards[0].Nodes[0].Role != "master" {
 		t.Fatalf("CLUSTER SHARDS = %+v, %v", shards, err)
 	}
 	nodes, err := rdb.ClusterNodes(ctx).Result()
-	if err != nil || strings.Count(nodes, "\n") != 3 || !strings.Contains(nodes, "myself,master") || strings.Count(nodes, "slave") != 2 {
+	if err != nil || strings.Count(nodes, "\n") != 3 || strings.Count(nodes, "master") != 3 || !strings.Contains(nodes, "myself,master") {
 		t.Fatalf("CLUSTER NODES = %q, %v", nodes, err)
 	}
-	if got := leader.Dial().Do("CLUSTER", "KEYSLOT", "foo{bar}"); got != ":5061\r\n" {
+	if got := c.Nodes[0].Dial().Do("CLUSTER", "KEYSLOT", "foo{bar}"); got != ":5061\r\n" {
 		t.Fatalf("CLUSTER KEYSLOT foo{bar} = %q, want :5061", got)
 	}
-	role, err := rdb.Do(ctx, "ROLE").Slice()
-	if err != nil || role[0] != "master" || len(role[2].([]any)) != 2 {
-		t.Fatalf("ROLE on the leader = %v, %v", role, err)
-	}
-	for _, f := range c.Followers(leader) {
-		role, err := f.Client().Do(ctx, "ROLE").Slice()
-		if err != nil || role[0] != "slave" || role[3] != "connected" {
-			t.Fatalf("ROLE on a follower = %v, %v", role, err)
+	for _, n := range c.Nodes {
+		role, err := n.Client().Do(ctx, "ROLE").Slice()
+		if err != nil || role[0] != "master" || len(role[2].([]any)) != 2 {
+			t.Fatalf("ROLE on %s = %v, %v; want master with two replicas", n.Addr, role, err)
 		}
-		if got := f.Info("replication", "role"); got != "slave" {
-			t.Fatalf("INFO replication role on a follower = %q", got)
+		if got := n.Info("replication", "connected_slaves"); got != "2" {
+			t.Fatalf("connected_slaves on %s = %q, want 2", n.Addr, got)
 		}
-	}
-	if got := leader.Info("replication", "connected_slaves"); got != "2" {
-		t.Fatalf("connected_slaves on the leader = %q, want 2", got)
-	}
-	if got := leader.Info("cluster", "cluster_enabled"); got != "1" {
-		t.Fatalf("cluster_enabled = %q, want 1", got)
+		if got := n.Info("cluster", "cluster_enabled"); got != "1" {
+			t.Fatalf("cluster_enabled = %q, want 1", got)
+		}
 	}
 }
 
-func TestClusterWriteThroughFollower(t *testing.T) {
+// Keys go to the shard owning their slot: a node that does not lead it redirects with -MOVED,
+// commands and transactions over several slots get -CROSSSLOT, hash tags keep keys together,
+// and keyless commands act on the keys of the shards a node leads.
+func TestClusterRouting(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
-	leader := c.Leader()
-	follower := c.Followers(leader)[0]
-	conn := follower.Dial()
-	got := conn.Do("SET", "foo", "1")
-	if want := "-MOVED 12182 " + leader.Addr + "\r\n"; got != want {
-		t.Fatalf("SET on a follower = %q, want %q", got, want)
-	}
-	if got := conn.Do("FLUSHALL"); !strings.HasPrefix(got, "-READONLY") {
-		t.Fatalf("FLUSHALL on a follower = %q, want -READONLY", got)
-	}
-	// A transaction is redirected at EXEC.
-	conn.Do("MULTI")
-	conn.Do("SET", "foo", "2")
-	if got := conn.Do("EXEC"); got != "-MOVED 12182 "+leader.Addr+"\r\n" {
-		t.Fatalf("EXEC on a follower = %q, want MOVED", got)
-	}
-	// A cluster-aware client follows the redirection.
 	ctx := servertest.Ctx(t)
+	leader := c.LeaderOf("foo")
+	var other *servertest.Server
+	for _, n := range c.Nodes {
+		if n != leader {
+			other = n
+			break
+		}
+	}
+	conn := other.Dial()
+	if got, want := conn.Do("SET", "foo", "1"), "-MOVED 12182 "+leader.Addr+"\r\n"; got != want {
+		t.Fatalf("SET foo on a node not leading its shard = %q, want %q", got, want)
+	}
+	conn.Do("MULTI")
+	if got := conn.Do("SET", "foo", "2"); got != "+QUEUED\r\n" {
+		t.Fatalf("SET in MULTI = %q", got)
+	}
+	if got := conn.Do("EXEC"); got != "-MOVED 12182 "+leader.Addr+"\r\n" {
+		t.Fatalf("EXEC for another node's shard = %q, want MOVED", got)
+	}
+	lc := leader.Dial()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"MSET", "a", "1", "b", "2"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"SELECT", "1"}, "-ERR SELECT is not allowed in cluster mode\r\n"},
+		{[]string{"SELECT", "0"}, "+OK\r\n"},
+		{[]string{"SWAPDB", "0", "1"}, "-ERR SWAPDB is not allowed in cluster mode\r\n"},
+	} {
+		if got := lc.Do(tc.args...); got != tc.want {
+			t.Fatalf("%v = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// Keys with one hash tag share a slot, and so a shard: multi-key commands and transactions
+	// over them work.
+	tagged := c.LeaderOf("{user:1}").Dial()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"MSET", "{user:1}a", "1", "{user:1}b", "2"}, "+OK\r\n"},
+		{[]string{"MGET", "{user:1}a", "{user:1}b"}, "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"},
+		{[]string{"RENAME", "{user:1}a", "{user:1}c"}, "+OK\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"INCR", "{user:1}b"}, "+QUEUED\r\n"},
+		{[]string{"GET", "{user:1}c"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*2\r\n:3\r\n$1\r\n1\r\n"},
+		// A transaction over two slots is refused at EXEC and discarded.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"INCR", "{user:1}b"}, "+QUEUED\r\n"},
+		{[]string{"INCR", "{user:2}b"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"GET", "{user:1}b"}, "$1\r\n3\r\n"},
+		// WATCH over two slots is refused; a watched key of another slot than the
+		// transaction's makes EXEC refuse.
+		{[]string{"WATCH", "{user:1}b", "{user:2}b"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"WATCH", "{user:1}b"}, "+OK\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"GET", "{user:2}b"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+	} {
+		if got := tagged.Do(tc.args...); got != tc.want {
+			t.Fatalf("%v = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// A pipeline over keys of several shards keeps its replies in request order.
 	cc := c.Client()
-	for i := 0; i < 20; i++ {
-		if err := cc.Set(ctx, fmt.Sprintf("k%d", i), i, 0).Err(); err != nil {
+	pipe := cc.Pipeline()
+	for i := 0; i < 200; i++ {
+		pipe.Set(ctx, fmt.Sprintf("k%d", i), i, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Node 0's share, pipelined raw: INCRs of keys of its several shards.
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leads := func(k string) bool {
+		sl := slot.KeySlot([]byte(k))
+		for _, r := range slots {
+			if sl >= r.Start && sl <= r.End {
+				return r.Nodes[0].Addr == c.Nodes[0].Addr
+			}
+		}
+		return false
+	}
+	var req strings.Builder
+	var mine []int
+	for i := 0; i < 200; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if leads(k) {
+			fmt.Fprintf(&req, "*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n", len(k), k)
+			mine = append(mine, i)
+		}
+	}
+	if len(mine) < 30 {
+		t.Fatalf("node 0 leads the shards of only %d of 200 keys", len(mine))
+	}
+	raw := c.Nodes[0].Dial()
+	raw.Send(req.String())
+	for _, i := range mine {
+		if got := raw.ReadReply(); got != fmt.Sprintf(":%d\r\n", i+1) {
+			t.Fatalf("pipelined INCR k%d = %q, want :%d", i, got, i+1)
+		}
+	}
+	// DBSIZE on a node counts the keys of the shards it leads, as a Redis Cluster master's
+	// counts its slots': over the nodes they add up.
+	total := int64(0)
+	for _, node := range c.Nodes {
+		v, err := node.Client().DBSize(ctx).Result()
+		if err != nil {
 			t.Fatal(err)
 		}
+		total += v
 	}
-	for i := 0; i < 20; i++ {
-		if got, err := cc.Get(ctx, fmt.Sprintf("k%d", i)).Int(); err != nil || got != i {
-			t.Fatalf("GET k%d = %d, %v", i, got, err)
+	if total != 200+2 {
+		t.Fatalf("DBSIZE summed over the nodes = %d, want 202", total)
+	}
+	var keys []string
+	err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		var cursor uint64
+		for {
+			ks, next, err := m.Scan(ctx, cursor, "k1*", 7).Result()
+			if err != nil {
+				return err
+			}
+			keys = append(keys, ks...)
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	})
+	if err != nil || len(keys) != 111 {
+		t.Fatalf("SCAN k1* over the masters found %d keys, %v; want 111", len(keys), err)
+	}
+}
+
+// With cluster-proxy a node serves clients that are not cluster-aware: it forwards what it
+// cannot serve to the leader of the key's shard.
+func TestClusterProxy(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-proxy", "yes")
+	leader := c.LeaderOf("foo")
+	var other *servertest.Server
+	for _, n := range c.Nodes {
+		if n != leader {
+			other = n
+			break
 		}
 	}
-	if n, err := cc.Incr(ctx, "counter").Result(); err != nil || n != 1 {
-		t.Fatalf("INCR through ClusterClient = %d, %v", n, err)
-	}
-	// With cluster-proxy the follower forwards writes to the leader.
-	if got := conn.Do("CONFIG", "SET", "cluster-proxy", "yes"); got != "+OK\r\n" {
-		t.Fatalf("CONFIG SET cluster-proxy = %q", got)
-	}
+	conn := other.Dial()
 	if got := conn.Do("SET", "foo", "proxied"); got != "+OK\r\n" {
-		t.Fatalf("SET through a proxying follower = %q", got)
+		t.Fatalf("SET through a proxying node = %q", got)
 	}
-	if got := conn.Do("INCR", "counter"); got != ":2\r\n" {
-		t.Fatalf("INCR through a proxying follower = %q", got)
+	if got := conn.Do("INCR", "counter"); got != ":1\r\n" {
+		t.Fatalf("INCR through a proxying node = %q", got)
 	}
 	conn.Send("*3\r\n$3\r\nSET\r\n$1\r\np\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\np\r\n*2\r\n$3\r\nGET\r\n$1\r\np\r\n")
 	for _, want := range []string{"+OK\r\n", ":2\r\n", "$1\r\n2\r\n"} {
@@ -141,14 +276,15 @@ func TestClusterWriteThroughFollower(t *testing.T) {
 		}
 	}
 	conn.Do("MULTI")
-	conn.Do("INCR", "counter")
+	conn.Do("INCR", "{foo}counter")
 	conn.Do("GET", "foo")
-	if got := conn.Do("EXEC"); got != "*2\r\n:3\r\n$7\r\nproxied\r\n" {
-		t.Fatalf("EXEC through a proxying follower = %q", got)
+	if got := conn.Do("EXEC"); got != "*2\r\n:1\r\n$7\r\nproxied\r\n" {
+		t.Fatalf("EXEC through a proxying node = %q", got)
 	}
-	// Reads at strong on the follower see the proxied writes (its read index covers them).
+	// Reads at strong on a node holding a replica see the proxied writes (its read index
+	// covers them), and so does the leader.
 	if got := conn.Do("GET", "foo"); got != "$7\r\nproxied\r\n" {
-		t.Fatalf("GET on the follower after a proxied SET = %q", got)
+		t.Fatalf("GET on the proxying node after a proxied SET = %q", got)
 	}
 	if got := leader.Dial().Do("GET", "foo"); got != "$7\r\nproxied\r\n" {
 		t.Fatalf("GET on the leader after a proxied SET = %q", got)
@@ -157,7 +293,7 @@ func TestClusterWriteThroughFollower(t *testing.T) {
 
 func TestClusterConsistencyCommands(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
-	leader := c.Leader()
+	leader := c.LeaderOf("k")
 	f := c.Followers(leader)
 	conn := f[0].Dial()
 	for _, tc := range []struct {
@@ -174,7 +310,6 @@ func TestClusterConsistencyCommands(t *testing.T) {
 		{[]string{"SESSION"}, "-ERR wrong number of arguments for 'session' command\r\n"},
 		{[]string{"SESSION", "RESUME", "garbage"}, "-ERR invalid session token\r\n"},
 		{[]string{"SESSION", "RESUME", "1:5"}, "+OK\r\n"},
-		{[]string{"SESSION", "TOKEN"}, "$3\r\n1:5\r\n"},
 		{[]string{"SESSION", "BOGUS"}, "-ERR unknown subcommand 'BOGUS'. Try SESSION TOKEN or SESSION RESUME <token>.\r\n"},
 		{[]string{"READONLY"}, "+OK\r\n"},
 		{[]string{"READWRITE"}, "+OK\r\n"},
@@ -182,15 +317,24 @@ func TestClusterConsistencyCommands(t *testing.T) {
 		{[]string{"WAIT", "x", "0"}, "-ERR value is not an integer or out of range\r\n"},
 		{[]string{"WAIT", "1", "-1"}, "-ERR timeout is negative\r\n"},
 		{[]string{"CLUSTER", "FORGET", "nosuchnode"}, "-ERR Unknown node nosuchnode\r\n"},
-		{[]string{"CLUSTER", "ADDSLOTS", "1"}, "-ERR CLUSTER ADDSLOTS is not supported by cairn: Raft manages slots, failover and membership (join with cluster-join, remove with CLUSTER FORGET)\r\n"},
+		{[]string{"CLUSTER", "ADDSLOTS", "1"}, "-ERR CLUSTER ADDSLOTS is not supported by cairn: the meta group manages slots, shards and membership (join with cluster-join, remove with CLUSTER FORGET)\r\n"},
 		{[]string{"CLUSTER", "NOSUCH"}, "-ERR unknown subcommand 'NOSUCH'. Try CLUSTER HELP.\r\n"},
 	} {
 		if got := conn.Do(tc.args...); got != tc.want {
 			t.Fatalf("%v = %q, want %q", tc.args, got, tc.want)
 		}
 	}
+	// A session token lists the session's position in every shard it touched.
+	if got := conn.Do("SESSION", "TOKEN"); !strings.Contains(got, "1:5") {
+		t.Fatalf("SESSION TOKEN after SESSION RESUME 1:5 = %q", got)
+	}
+	fresh := f[0].Dial()
+	fresh.Do("SESSION", "RESUME", "3:7,11:2")
+	if got := fresh.Do("SESSION", "TOKEN"); got != "$8\r\n3:7,11:2\r\n" {
+		t.Fatalf("SESSION TOKEN after SESSION RESUME 3:7,11:2 = %q", got)
+	}
 	// WAIT counts the replicas that applied the connection's last write.
-	lc := leader.Dial()
+	lc := c.LeaderOf("w").Dial()
 	lc.Do("SET", "w", "1")
 	if got := lc.Do("WAIT", "2", "5000"); got != ":2\r\n" {
 		t.Fatalf("WAIT 2 5000 after a write = %q, want :2", got)
@@ -225,7 +369,7 @@ func TestClusterSingleNodeCommands(t *testing.T) {
 // serves them, carried between connections by SESSION TOKEN / SESSION RESUME.
 func TestClusterSessionReads(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
-	leader := c.Leader()
+	leader := c.LeaderOf("seq")
 	followers := c.Followers(leader)
 	ctx := servertest.Ctx(t)
 	writer := leader.Client()
@@ -284,7 +428,6 @@ func TestClusterSessionReads(t *testing.T) {
 // transactions on one slot.
 func TestClusterGoRedisClusterClient(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
-	c.Leader()
 	ctx := servertest.Ctx(t)
 	cc := c.Client()
 	if err := cc.Ping(ctx).Err(); err != nil {

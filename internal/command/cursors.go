@@ -39,6 +39,9 @@ const (
 	defaultMaxCursorBytes = 64 << 20
 )
 
+// CursorBits bounds cursor values: they are below 2^CursorBits.
+const CursorBits = 47
+
 // NewScanCursors returns an empty table that keeps at most maxIDs cursors and maxBytes of keys
 // (0 for the defaults).
 func NewScanCursors(maxIDs, maxBytes int) *ScanCursors {
@@ -53,13 +56,14 @@ func NewScanCursors(maxIDs, maxBytes int) *ScanCursors {
 
 // Put stores the resume position of a scan of scope (the table keeps key; the caller must not
 // modify it) and returns a new cursor for it: never 0, which means "start" and "done", and below
-// 2^63 so that clients parsing cursors as signed integers cope too.
+// 2^CursorBits, so that clients parsing cursors as signed integers cope too and a cluster node
+// can add the shard to it (SCAN over several shards).
 func (t *ScanCursors) Put(scope string, key []byte) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var id uint64
 	for {
-		id = rand.Uint64() >> 1
+		id = rand.Uint64() >> (64 - CursorBits)
 		if _, taken := t.ids[id]; id != 0 && !taken {
 			break
 		}

@@ -229,7 +229,7 @@ func (c *clusterNode) hostShard(info *cluster.Shard) error {
 		return err
 	}
 	sh.SetLog(r)
-	s.addHosted(&hosted{sh: sh, raft: r})
+	s.addHosted(newHosted(sh, r))
 	return nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
+	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/shard"
 	"github.com/cairn-db/cairn/internal/transport"
 )
 
@@ -105,6 +107,8 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 		reply(t.Encode(), nil)
 	case reqForward:
 		c.serveForward(body, reply)
+	case reqRead:
+		c.serveRead(body, reply)
 	default:
 		reply(nil, fmt.Errorf("unknown request kind %d", kind))
 	}
@@ -307,4 +311,78 @@ func splitFrames(b []byte) ([][]byte, error) {
 		b = b[k+int(l):]
 	}
 	return out, nil
+}
+
+// Reads forwarded by a proxying node: the node leading the shard runs the read after a read
+// index (linearizable, as a strong read is) and answers with its reply.
+//
+//	request: shard(8) db(1) proto(1) n(uvarint) { len(uvarint) arg }*
+//	reply:   the RESP reply
+
+const reqRead = 6
+
+// forwardRead sends a read to the leader of its shard; the reply takes the connection's next
+// place.
+func (c *clusterNode) forwardRead(cl *Client, shard uint64, args [][]byte) {
+	body := binary.BigEndian.AppendUint64(nil, shard)
+	body = append(body, byte(cl.db), byte(cl.proto))
+	body = binary.AppendUvarint(body, uint64(len(args)))
+	for _, a := range args {
+		body = binary.AppendUvarint(body, uint64(len(a)))
+		body = append(body, a...)
+	}
+	pos := cl.reserveLocal()
+	cl.cs.parked = true
+	go func() {
+		node, ok := c.leaderNode(shard)
+		if !ok {
+			cl.finish(pos, errorReply(replica.ErrNoLeader))
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		reply, err := c.bus.CallPeer(ctx, node, reqRead, body)
+		if err != nil {
+			reply = errorReply(replica.ErrNoLeader)
+		}
+		cl.finish(pos, reply)
+	}()
+}
+
+func (c *clusterNode) serveRead(body []byte, reply func([]byte, error)) {
+	if len(body) < 10 {
+		reply(nil, errors.New("bad read request"))
+		return
+	}
+	h := c.s.hostedShard(binary.BigEndian.Uint64(body))
+	db, proto := int(body[8]), int(body[9])
+	args, err := splitFrames(body[10:])
+	if err != nil || len(args) == 0 {
+		reply(nil, errors.New("bad read request"))
+		return
+	}
+	if h == nil || h.raft == nil {
+		reply(nil, replica.ErrNotLeader)
+		return
+	}
+	cmd, sub := resolve(args)
+	if sub != nil {
+		cmd = sub
+	}
+	if cmd == nil || cmd.Run == nil || cmd.IsWrite() || !command.CheckArity(cmd.Arity, len(args)) {
+		reply(nil, errors.New("not a read"))
+		return
+	}
+	h.raft.ReadIndex(func(err error) {
+		if err != nil {
+			reply(errorReply(err), nil)
+			return
+		}
+		var r shard.Reader
+		w := resp.Writer{Proto: proto}
+		v := h.sh.Acquire()
+		r.Run(h.sh, v, cmd, args, db, &w, time.Now().UnixMilli())
+		v.Release()
+		reply(w.Buf, nil)
+	})
 }

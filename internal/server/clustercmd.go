@@ -11,7 +11,6 @@ import (
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
-	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/slot"
 )
@@ -60,7 +59,7 @@ func (c *clusterNode) shardViews() ([]shardView, *cluster.Topology) {
 			v.applied, v.online = map[uint64]uint64{}, map[uint64]bool{}
 			for _, p := range st.Peers {
 				v.applied[p.Node] = p.Applied
-				v.online[p.Node] = p.Node == c.id || st.Role != replica.RoleLeader || p.Active
+				v.online[p.Node] = c.alive(p.Node)
 				if p.ID == st.Lead {
 					v.leader = p.Node
 				}
@@ -69,6 +68,12 @@ func (c *clusterNode) shardViews() ([]shardView, *cluster.Topology) {
 		out = append(out, v)
 	}
 	return out, t
+}
+
+// alive reports whether node is this one, or one the bus heard from within two election
+// timeouts (nodes with replicas in common exchange Raft traffic all the time).
+func (c *clusterNode) alive(node uint64) bool {
+	return node == c.id || time.Since(c.bus.Heard(node)) < 2*c.host.ElectionTimeout()
 }
 
 func cmdCluster(s *Server, cl *Client, args [][]byte) {
@@ -562,11 +567,17 @@ func cmdWait(s *Server, cl *Client, args [][]byte) {
 	cs.posMu.Unlock()
 	var h *hosted
 	if s.cluster != nil {
+		if shard == 0 {
+			// No write on this connection: every replica has what it wrote (nothing), as
+			// Redis counts replicas at offset 0.
+			w.Int(int64(s.cluster.connectedReplicas()))
+			return
+		}
 		h = s.hostedShard(shard)
 	}
 	if h == nil || h.raft == nil {
 		// No replicas: nothing will ever acknowledge. Redis blocks until the timeout.
-		if n <= 0 || s.cluster != nil && shard == 0 {
+		if n <= 0 || s.cluster != nil {
 			w.Int(0)
 			return
 		}
@@ -694,6 +705,24 @@ func infoCluster(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "cluster_enabled", 1)
 }
 
+// connectedReplicas counts the other nodes holding active replicas of the shards this node
+// leads.
+func (c *clusterNode) connectedReplicas() int {
+	views, _ := c.shardViews()
+	seen := map[uint64]bool{}
+	for _, v := range views {
+		if v.leader != c.id {
+			continue
+		}
+		for _, r := range v.info.Replicas {
+			if r.Node != c.id && (v.online == nil || v.online[r.Node]) {
+				seen[r.Node] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
 func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	views, t := c.shardViews()
 	leads := 0
@@ -751,7 +780,8 @@ func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	kv(b, "raft_shards_led", leads)
 	for _, h := range c.s.allHosted() {
 		st := h.raft.Status()
-		kv(b, "raft_shard_"+strconv.FormatUint(h.id(), 10), fmt.Sprintf("replica=%d,role=%s,term=%d,leader=%d,commit=%d,applied=%d",
-			st.ID, st.Role, st.Term, h.raft.LeaderNode(), st.Commit, st.Applied))
+		keys, _ := h.sh.KeyCounts()
+		kv(b, "raft_shard_"+strconv.FormatUint(h.id(), 10), fmt.Sprintf("replica=%d,role=%s,term=%d,leader=%d,commit=%d,applied=%d,keys=%d",
+			st.ID, st.Role, st.Term, h.raft.LeaderNode(), st.Commit, st.Applied, keys[0]))
 	}
 }

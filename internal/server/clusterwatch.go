@@ -25,11 +25,15 @@ func (c *clusterNode) watchLeadership() {
 	led := map[uint64]uint64{}      // shard → term this node was seen leading it
 	reported := map[uint64]uint64{} // shard → term reported to the meta group
 	lastTransfer := map[uint64]time.Time{}
+	unreported := make(chan uint64, 64) // shards whose report failed: report again
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
+		}
+		for len(unreported) > 0 {
+			delete(reported, <-unreported)
 		}
 		c.maybeFound()
 		v := c.topology()
@@ -50,7 +54,14 @@ func (c *clusterNode) watchLeadership() {
 			}
 			if reported[id] != term {
 				reported[id] = term
-				go c.reportLeader(id, term)
+				go func() {
+					if !c.reportLeader(id, term) {
+						select {
+						case unreported <- id:
+						default:
+						}
+					}
+				}()
 			}
 			c.balance(h, v.t.Shard(id), lastTransfer)
 		}
@@ -70,13 +81,15 @@ func (c *clusterNode) maybeFound() {
 	}
 }
 
-// reportLeader tells the meta group this node leads a shard in a term.
-func (c *clusterNode) reportLeader(shard, term uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// reportLeader tells the meta group this node leads a shard in a term; false if it could not.
+func (c *clusterNode) reportLeader(shard, term uint64) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "leader", Shard: shard, Node: c.id, Term: term}); err != nil {
 		c.logger.Debug("reporting leadership failed", "shard", shard, "err", err)
+		return false
 	}
+	return true
 }
 
 // balance hands leadership of a shard this node leads to its preferred leader, if that is

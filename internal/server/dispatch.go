@@ -189,6 +189,10 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		s.runPure(cl, full, args)
 		return nil, false
 	}
+	if h.remote {
+		s.cluster.forwardRead(cl, h.id(), args)
+		return nil, true
+	}
 	if s.read(cl, full, args, h) && h.leads() {
 		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
 		// and it runs again in apply. No write is in flight here, or the read would have waited.

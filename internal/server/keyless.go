@@ -109,9 +109,10 @@ func (s *Server) readArray(cl *Client, h *hosted, cmd *command.Command, args [][
 	return out
 }
 
-// scanCursorBits is how many low bits of a cluster SCAN cursor name the shard; the rest is
-// that shard's own cursor.
-const scanCursorBits = 16
+// scanCursorBits is how many low bits of a cluster SCAN cursor name the shard (IDs up to 16384,
+// as there is at most a shard per slot); the rest, command.CursorBits wide, is that shard's own
+// cursor: 62 bits in all.
+const scanCursorBits = 15
 
 // scanShards runs SCAN over the shards this node leads, one after the other: the cursor holds
 // the shard being scanned and its own cursor there.

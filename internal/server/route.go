@@ -150,6 +150,13 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 		id := s.shardOfSlot(r.slot)
 		h = s.hostedShard(id)
 		if h == nil || (r.write && !h.leads()) {
+			if id != 0 && s.cfg.ClusterProxy() && r.top.Name != "watch" {
+				// Forwarded to the shard's leader (submit for writes, dispatch for reads).
+				if h == nil {
+					h = s.remoteShard(id)
+				}
+				return h, gateRun
+			}
 			if batched > 0 {
 				return nil, gateWait
 			}

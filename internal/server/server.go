@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,8 @@ type Server struct {
 	// shards are the shards this node holds a replica of (shards.go): on a single node one,
 	// owning every slot, with a local log.
 	shards atomic.Pointer[shardSet]
+	// remotes stand for shards this node does not hold, by ID (cluster-proxy forwards to them).
+	remotes sync.Map
 	// blockCache is the engines' block cache, shared by the node's shards.
 	blockCache *pebble.Cache
 	// cluster is set in cluster mode (cluster.go).
@@ -159,7 +162,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
-		s.addHosted(&hosted{sh: sh})
+		s.addHosted(newHosted(sh, nil))
 		if err := sh.ClearWaiters(s.now(), nil); err != nil {
 			sh.Close()
 			s.blockCache.Unref()
@@ -544,8 +547,8 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 		clear(lp.results)
 		return true
 	}
-	if c := s.cluster; c != nil && !h.leads() && s.cfg.ClusterProxy() {
-		go c.forward(cl, h.id(), ps)
+	if c := s.cluster; c != nil && (h.remote || !h.leads() && s.cfg.ClusterProxy()) {
+		go c.forward(cl, h.id(), slices.Clone(ps)) // ps is the loop's, reused once this returns
 		return false
 	}
 	if err := h.sh.Log().Propose(ps...); err != nil {

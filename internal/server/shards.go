@@ -15,18 +15,34 @@ import (
 )
 
 // hosted is a shard this node holds a replica of: the shard, and its Raft replica in a cluster
-// (nil on a single node, whose shard has a local log).
+// (nil on a single node, whose shard has a local log). A remote one stands for a shard this
+// node does not hold, whose requests a proxying node forwards (cluster-proxy).
 type hosted struct {
-	sh   *shard.Shard
-	raft *replica.Raft
+	shard  uint64
+	sh     *shard.Shard
+	raft   *replica.Raft
+	remote bool
+}
+
+func newHosted(sh *shard.Shard, r *replica.Raft) *hosted {
+	return &hosted{shard: sh.ID(), sh: sh, raft: r}
 }
 
 // id is the shard's ID.
-func (h *hosted) id() uint64 { return h.sh.ID() }
+func (h *hosted) id() uint64 { return h.shard }
 
 // leads reports whether this node may take the shard's writes: its replica leads the group,
 // or it is the single node's only shard.
-func (h *hosted) leads() bool { return h.raft == nil || h.raft.IsLeader() }
+func (h *hosted) leads() bool { return !h.remote && (h.raft == nil || h.raft.IsLeader()) }
+
+// remoteShard stands for a shard this node does not hold, for forwarding to it.
+func (s *Server) remoteShard(id uint64) *hosted {
+	if v, ok := s.remotes.Load(id); ok {
+		return v.(*hosted)
+	}
+	v, _ := s.remotes.LoadOrStore(id, &hosted{shard: id, remote: true})
+	return v.(*hosted)
+}
 
 // shardSet is the shards a node hosts, published whole and replaced on change.
 type shardSet map[uint64]*hosted

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -95,7 +96,99 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 		nodeArgs := append([]string{"--cluster-enabled", "yes", "--cluster-initial", c.Initial}, args...)
 		c.Nodes = append(c.Nodes, StartIn(t, t.TempDir(), ports[i], nodeArgs...))
 	}
+	c.WaitReady()
 	return c
+}
+
+// WaitReady waits until every running node reports every slot served (cluster_state:ok).
+func (c *Cluster) WaitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := true
+		for _, n := range c.Nodes {
+			if !n.Exited() && n.ClusterInfo("cluster_state") != "ok" {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the cluster did not serve every slot within 30s:\n%s", c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ClusterInfo returns a field of CLUSTER INFO from a node ("" if it does not answer).
+func (s *Server) ClusterInfo(field string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+	defer c.Close()
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == field {
+			return v
+		}
+	}
+	return ""
+}
+
+// LeaderOf waits until every running node names the same running node as the leader of the
+// shard owning key's slot (CLUSTER SLOTS), and returns it.
+func (c *Cluster) LeaderOf(key string) *Server {
+	c.t.Helper()
+	sl := slot.KeySlot([]byte(key))
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		addr := ""
+		agree := true
+		for _, n := range c.Nodes {
+			if n.Exited() {
+				continue
+			}
+			a := n.slotMaster(sl)
+			if a == "" || (addr != "" && a != addr) {
+				agree = false
+				break
+			}
+			addr = a
+		}
+		if agree {
+			for _, n := range c.Nodes {
+				if n.Addr == addr && !n.Exited() {
+					return n
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("no leader of slot %d agreed on within 30s:\n%s", sl, c)
+	return nil
+}
+
+// slotMaster is the address a node's CLUSTER SLOTS gives as the master of a slot.
+func (s *Server) slotMaster(sl int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+	defer c.Close()
+	slots, err := c.ClusterSlots(ctx).Result()
+	if err != nil {
+		return ""
+	}
+	for _, r := range slots {
+		if sl >= r.Start && sl <= r.End && len(r.Nodes) > 0 {
+			return r.Nodes[0].Addr
+		}
+	}
+	return ""
 }
 
 // Join starts a node that joins the cluster through one of its running nodes.
@@ -112,9 +205,9 @@ func (c *Cluster) Join(args ...string) *Server {
 	s := StartIn(c.t, c.t.TempDir(), ClusterPort(c.t), append(nodeArgs, args...)...)
 	c.Nodes = append(c.Nodes, s)
 	deadline := time.Now().Add(30 * time.Second)
-	for s.Info("replication", "raft_leader_id") == "0" {
+	for s.ClusterInfo("cluster_state") != "ok" {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("the joining node %s never heard from a leader", s.Addr)
+			c.t.Fatalf("the joining node %s never saw the cluster serve every slot", s.Addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -153,39 +246,11 @@ func (s *Server) Info(section, field string) string {
 	return ""
 }
 
-// Leader waits until exactly one running node is the leader and every running node agrees,
-// and returns it.
+// Leader is the leader of the shard owning slot 0 — the only shard of a cluster started with
+// --cluster-shards 1 — once every running node agrees.
 func (c *Cluster) Leader() *Server {
 	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		var leader *Server
-		agree := true
-		leaderID := ""
-		for _, n := range c.Nodes {
-			if n.Exited() {
-				continue
-			}
-			if n.Role() == "master" {
-				if leader != nil {
-					agree = false
-				}
-				leader = n
-			}
-			id := n.Info("replication", "raft_leader_id")
-			if leaderID == "" {
-				leaderID = id
-			} else if id != leaderID {
-				agree = false
-			}
-		}
-		if leader != nil && agree && leaderID != "0" {
-			return leader
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.t.Fatalf("no leader agreed on within 30s")
-	return nil
+	return c.LeaderOf("{06S}") // a key of slot 0
 }
 
 // Followers returns the running nodes other than leader.

@@ -59,6 +59,26 @@ type Bus struct {
 	nextReq atomic.Uint64
 	wg      sync.WaitGroup
 	stop    chan struct{}
+
+	// heard holds, per peer ID, when a frame from it last arrived (Unix ns).
+	heard sync.Map
+}
+
+// Heard is when a frame from peer id last arrived (zero if never): a node's liveness as the
+// bus sees it.
+func (b *Bus) Heard(id uint64) time.Time {
+	if v, ok := b.heard.Load(id); ok {
+		return time.Unix(0, v.(*atomic.Int64).Load())
+	}
+	return time.Time{}
+}
+
+func (b *Bus) noteHeard(id uint64) {
+	v, ok := b.heard.Load(id)
+	if !ok {
+		v, _ = b.heard.LoadOrStore(id, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(time.Now().UnixNano())
 }
 
 // ErrClosed is returned once the bus is closed.
@@ -257,6 +277,9 @@ func (b *Bus) serve(c net.Conn) {
 		typ, body, err := readFrame(r)
 		if err != nil {
 			return
+		}
+		if from != 0 {
+			b.noteHeard(from)
 		}
 		switch typ {
 		case frameRaft:
