@@ -16,8 +16,9 @@ import (
 )
 
 // A node whose state fails verification at startup — a Raft log record whose checksum does not
-// match, an engine whose manifest is damaged — is not trusted: it moves its state aside, has its
-// old ID removed, joins again under a new ID and gets the data from the leader by snapshot.
+// match, an engine whose manifest is damaged — is not trusted: it moves its state aside, keeps
+// its node ID, has each group it held replace its replica with a new one under a new replica
+// ID, and gets the data back from the leaders by snapshot.
 func TestClusterRebuildsCorruptNode(t *testing.T) {
 	damage := []struct {
 		name string
@@ -28,28 +29,32 @@ func TestClusterRebuildsCorruptNode(t *testing.T) {
 	}
 	for _, d := range damage {
 		t.Run(d.name, func(t *testing.T) {
-			c := servertest.StartCluster(t, 3, "--cluster-snapshot-entries", "100")
-			leader := c.Leader()
+			c := servertest.StartCluster(t, 3, "--cluster-snapshot-entries", "100", "--cluster-shards", "3")
 			ctx := servertest.Ctx(t)
-			lc := leader.Client()
+			cc := c.Client()
 			for i := range 300 {
-				if err := lc.Set(ctx, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), 0).Err(); err != nil {
+				if err := cc.Set(ctx, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), 0).Err(); err != nil {
 					t.Fatalf("SET k%d: %v", i, err)
 				}
 			}
-			if n, err := lc.Do(ctx, "WAIT", 2, 5000).Int(); err != nil || n != 2 {
+			leader := c.LeaderOf("k299")
+			if n, err := leader.Client().Do(ctx, "WAIT", 2, 5000).Int(); err != nil || n != 2 {
 				t.Fatalf("WAIT 2 = %d, %v; want both replicas", n, err)
 			}
 			f := c.Followers(leader)[0]
 			oldID := f.Info("replication", "raft_node_id")
+			oldReplica := f.Info("replication", "raft_shard_1")
 			f.Kill()
 			d.do(t, f.Dir)
 			f.Restart()
 
-			waitLong(t, "the damaged node to rejoin under a new ID", func() bool {
-				id := f.Info("replication", "raft_node_id")
-				return id != "" && id != "0" && id != oldID
+			waitLong(t, "the damaged node to hold new replicas", func() bool {
+				st := f.Info("replication", "raft_shard_1")
+				return st != "" && replicaOf(st) != replicaOf(oldReplica)
 			})
+			if got := f.Info("replication", "raft_node_id"); got != oldID {
+				t.Fatalf("the rebuilt node's ID = %s, want %s: a node keeps its identity", got, oldID)
+			}
 			if !strings.Contains(f.Log(), "failed verification") {
 				t.Fatalf("the node did not report the damage:\n%s", f.Log())
 			}
@@ -62,24 +67,34 @@ func TestClusterRebuildsCorruptNode(t *testing.T) {
 			})
 			for i := range 300 {
 				k := fmt.Sprintf("k%d", i)
-				if v, err := eventualGet(f, k); err != nil || v != fmt.Sprintf("v%d", i) {
-					t.Fatalf("rebuilt node: GET %s = %q, %v", k, v, err)
-				}
+				var v string
+				var err error
+				waitLong(t, "the rebuilt node to hold "+k, func() bool {
+					v, err = eventualGet(f, k)
+					return err == nil && v == fmt.Sprintf("v%d", i)
+				})
 			}
-			// The old ID is gone: the leader counts two replicas, and they take writes.
-			leader = c.Leader()
-			if err := leader.Client().Set(ctx, "after", "1", 0).Err(); err != nil {
+			// The old replicas are gone: the groups count two others, and take writes.
+			if err := cc.Set(ctx, "after", "1", 0).Err(); err != nil {
 				t.Fatal(err)
 			}
+			leader = c.LeaderOf("after")
 			waitLong(t, "the leader to see two replicas applying", func() bool {
 				n, err := leader.Client().Do(ctx, "WAIT", 2, 1000).Int()
 				return err == nil && n == 2
 			})
-			if got := leader.Info("replication", "connected_slaves"); got != "2" {
-				t.Fatalf("connected_slaves = %s, want 2 (the old ID removed)", got)
-			}
 		})
 	}
+}
+
+// replicaOf is the replica ID in an INFO replication raft_shard_N line.
+func replicaOf(line string) string {
+	for _, f := range strings.Split(line, ",") {
+		if v, ok := strings.CutPrefix(f, "replica="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func eventualGet(s *servertest.Server, key string) (string, error) {

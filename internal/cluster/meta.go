@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -43,6 +42,8 @@ type MetaOp struct {
 	// add-node
 	Addr    string `json:"addr,omitempty"`
 	BusAddr string `json:"bus,omitempty"`
+	// set-replica
+	Replica uint64 `json:"replica,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
@@ -178,10 +179,30 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult) (bool, error) {
 		if held := t.ShardsOf(op.Node); len(held) > 0 {
 			return false, fmt.Errorf("node %d holds replicas of %d shards; they must move first", op.Node, len(held))
 		}
-		if slices.Contains(t.MetaMembers, op.Node) {
+		if t.IsMeta(op.Node) {
 			return false, fmt.Errorf("node %d holds the meta group", op.Node)
 		}
 		n.Removed = true
+	case "set-replica":
+		// A shard's replica on a node now has another ID: it was replaced (rebuilt after its
+		// state was lost) through the shard's own group.
+		sh := t.Group(op.Shard)
+		if sh == nil {
+			return false, fmt.Errorf("no shard %d", op.Shard)
+		}
+		found := false
+		for i := range sh.Replicas {
+			if sh.Replicas[i].Node == op.Node {
+				if sh.Replicas[i].ID == op.Replica {
+					return false, nil
+				}
+				sh.Replicas[i].ID = op.Replica
+				found = true
+			}
+		}
+		if !found {
+			return false, fmt.Errorf("shard %d has no replica on node %d", op.Shard, op.Node)
+		}
 	default:
 		return false, fmt.Errorf("unknown meta operation %q", op.Op)
 	}

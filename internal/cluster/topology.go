@@ -22,8 +22,8 @@ type Topology struct {
 	Config BootstrapConfig  `json:"config"`
 	Nodes  map[uint64]*Node `json:"nodes"`
 	Shards []*Shard         `json:"shards"` // by ID
-	// MetaMembers are the nodes that hold the meta group.
-	MetaMembers []uint64 `json:"meta"`
+	// Meta is the meta group: its replicas (its ID is MetaShard, it owns no slots).
+	Meta Shard `json:"meta"`
 	// NextNode is the next node ID to give out; IDs are never reused.
 	NextNode uint64 `json:"next_node"`
 	// ClusterVersion is the version of apply's behaviour every node supports.
@@ -101,8 +101,9 @@ func Bootstrap(initial []InitialNode, busAddr func(string) (string, error), shar
 		}
 		t.Nodes[in.ID] = &Node{ID: in.ID, Addr: in.Addr, BusAddr: bus}
 		t.Config.Initial = append(t.Config.Initial, in.Addr)
-		if len(t.MetaMembers) < maxMeta {
-			t.MetaMembers = append(t.MetaMembers, in.ID)
+		if len(t.Meta.Replicas) < maxMeta {
+			// The meta group's replica IDs start as the node IDs.
+			t.Meta.Replicas = append(t.Meta.Replicas, Replica{Node: in.ID, ID: in.ID})
 		}
 	}
 	for i := 0; i < shards; i++ {
@@ -190,7 +191,18 @@ func (sh *Shard) NodeIDs() []uint64 {
 }
 
 // IsMeta reports whether node holds the meta group.
-func (t *Topology) IsMeta(node uint64) bool { return slices.Contains(t.MetaMembers, node) }
+func (t *Topology) IsMeta(node uint64) bool { return t.Meta.ReplicaOn(node) != 0 }
+
+// MetaNodes lists the nodes holding the meta group.
+func (t *Topology) MetaNodes() []uint64 { return t.Meta.NodeIDs() }
+
+// Group returns the shard with id, the meta group included (MetaShard), or nil.
+func (t *Topology) Group(id uint64) *Shard {
+	if id == MetaShard {
+		return &t.Meta
+	}
+	return t.Shard(id)
+}
 
 // LiveNodes lists the nodes not removed, by ID.
 func (t *Topology) LiveNodes() []*Node {

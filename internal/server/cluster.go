@@ -133,8 +133,40 @@ func (s *Server) openCluster() (*clusterNode, error) {
 			return fail(err)
 		}
 	}
-	if old, rebuilding := rebuildingFrom(cfg.Dir); rebuilding {
-		return fail(fmt.Errorf("this node's state failed verification and was moved aside; it must rejoin under new replica IDs (old node %d), which this version does not do yet: remove it with CLUSTER FORGET on a live node and start it on an empty directory with cluster-join", old))
+	old, rebuilding := rebuildingFrom(cfg.Dir)
+	if rebuilding {
+		// The node's state was moved aside: it keeps its node ID and gets new replicas.
+		if old == 0 {
+			for _, n := range initial {
+				if n.Addr == c.addr {
+					old = n.ID
+				}
+			}
+		}
+		if old == 0 {
+			return fail(errors.New("rebuild: this node's ID is unknown (the marker lost it): start it on an empty directory with cluster-join"))
+		}
+		if err := c.host.SetNodeID(old); err != nil {
+			return fail(err)
+		}
+		c.bus.SetID(old)
+		c.id = old
+		c.founding = nil // replicas are rebuilt from the others, never bootstrapped
+		var peers []string
+		if cfg.ClusterJoin != "" {
+			peers = append(peers, cfg.ClusterJoin)
+		}
+		for _, n := range initial {
+			if n.Addr != c.addr {
+				peers = append(peers, n.Addr)
+			}
+		}
+		if len(peers) == 0 {
+			return fail(errors.New("rebuilding a corrupted node needs a peer to rebuild from: set cluster-join"))
+		}
+		if err := c.rebuild(peers); err != nil {
+			return fail(err)
+		}
 	}
 	c.id = c.host.NodeID()
 	if c.id == 0 {
@@ -165,15 +197,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		}
 	}
 	if v.t.IsMeta(c.id) {
-		var boot []replica.Member
-		if c.founding != nil {
-			for _, id := range c.founding.MetaMembers {
-				n := c.founding.Nodes[id]
-				boot = append(boot, replica.Member{ID: id, Node: id, Addr: n.Addr, BusAddr: n.BusAddr})
-			}
-		}
-		if c.metaRaft, err = c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot, ReplicaID: c.id,
-			Campaign: len(v.t.MetaMembers) > 0 && v.t.MetaMembers[0] == c.id}); err != nil {
+		if err := c.hostMeta(); err != nil {
 			return fail(fmt.Errorf("meta group: %w", err))
 		}
 	}
@@ -181,6 +205,9 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		if err := c.hostShard(sh); err != nil {
 			return fail(fmt.Errorf("shard %d: %w", sh.ID, err))
 		}
+	}
+	if rebuilding {
+		_ = os.Remove(filepath.Join(cfg.Dir, rebuildMarker))
 	}
 	c.ready.Store(true)
 	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout,
@@ -204,6 +231,24 @@ func (c *clusterNode) newIdentity(initial []cluster.InitialNode) (uint64, error)
 		return 0, fmt.Errorf("this node (%s) is not in cluster-initial %q; set cluster-announce-ip or join with cluster-join", c.addr, cfg.ClusterInitial)
 	}
 	return 0, errors.New("cluster mode needs cluster-initial (a new cluster) or cluster-join (a node to join through)")
+}
+
+// hostMeta adds this node's replica of the meta group to the Raft host. A founding replica
+// with no state bootstraps the group.
+func (c *clusterNode) hostMeta() error {
+	v := c.topology()
+	info := &v.t.Meta
+	var boot []replica.Member
+	if c.founding != nil {
+		for _, r := range c.founding.Meta.Replicas {
+			n := c.founding.Nodes[r.Node]
+			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
+		}
+	}
+	var err error
+	c.metaRaft, err = c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot,
+		ReplicaID: info.ReplicaOn(c.id), Campaign: len(info.Replicas) > 0 && info.Replicas[0].Node == c.id})
+	return err
 }
 
 // hostShard opens this node's replica of a shard and adds it to the Raft host. A founding

@@ -24,6 +24,7 @@ const (
 	reqForward  = 2 // body: shard(8) encoded operations; reply: applied index and results
 	reqMeta     = 4 // body: JSON cluster.MetaOp, proposed through the meta leader; reply: JSON cluster.MetaResult
 	reqTopology = 5 // body: version(8); reply: the topology if newer, empty if not
+	reqReplace  = 7 // body: JSON replaceRequest; reply: JSON replica.Member, the new replica
 )
 
 // Deliver implements transport.Handler.
@@ -109,6 +110,8 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 		c.serveForward(body, reply)
 	case reqRead:
 		c.serveRead(body, reply)
+	case reqReplace:
+		c.serveReplace(body, reply)
 	default:
 		reply(nil, fmt.Errorf("unknown request kind %d", kind))
 	}
@@ -174,7 +177,7 @@ func (c *clusterNode) metaLeader() uint64 {
 		return r.LeaderNode()
 	}
 	// A node outside the meta group asks the meta members; any of them relays.
-	for _, id := range c.topology().t.MetaMembers {
+	for _, id := range c.topology().t.MetaNodes() {
 		if id != c.id {
 			return id
 		}

@@ -136,7 +136,7 @@ func (c *clusterNode) refreshTopology() {
 // fetchTopology asks the meta members for a topology newer than this node's.
 func (c *clusterNode) fetchTopology() {
 	v := c.topology()
-	for _, id := range v.t.MetaMembers {
+	for _, id := range v.t.MetaNodes() {
 		if id == c.id {
 			continue
 		}
