@@ -74,7 +74,11 @@ func (s *Server) unblock(cl *Client, mode string) {
 	}
 	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: id}, command.UnblockArgs(cl.token(), mode))
 	_ = h.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
-		if err != nil || !command.IsReply(result) || mode == command.UnblockGone {
+		if mode == command.UnblockGone {
+			cl.unblocked()
+			return
+		}
+		if err != nil || !command.IsReply(result) {
 			return
 		}
 		cl.unblocked()

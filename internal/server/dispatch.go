@@ -179,7 +179,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 	}
 	if s.cluster != nil && h == nil && isKeylessData(full) {
 		ran = full
-		return nil, s.keylessData(cl, full, args, start, drop)
+		return nil, s.keylessData(cl, r, full, args)
 	}
 	if r.write {
 		return s.proposeWrite(cl, full, args, db, start, drop, h), false

@@ -10,7 +10,8 @@ import (
 )
 
 // Commands over a node's data without keys — DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHALL, FLUSHDB —
-// act in Redis Cluster on the keys of the slots the node is master of. A cairn node is master
+// act in Redis Cluster on the keys of the slots the node is master of (a replica's, after
+// READONLY, on its copy of its master's). A cairn node is master
 // of the shards it leads, so in cluster mode they run over those: counts are summed, keys
 // merged, SCAN walks the shards one after the other with the shard in its cursor, and a flush
 // is proposed to each of them. On a single node its one shard runs them directly.
@@ -35,11 +36,20 @@ func (s *Server) ledShards() []*hosted {
 	return out
 }
 
-// keylessData runs a keyless data command over the shards this node leads. It reports
-// whether processing must stop (a flush replies later).
-func (s *Server) keylessData(cl *Client, cmd *command.Command, args [][]byte, start time.Time, drop bool) bool {
+// keylessData runs a keyless data command over the shards this node leads — or, for a read at
+// eventual consistency (or after READONLY), over every shard it holds a replica of, as a Redis
+// replica answers from its copy. It reports whether processing must stop (a flush replies
+// later).
+func (s *Server) keylessData(cl *Client, r *request, cmd *command.Command, args [][]byte) bool {
 	w := &cl.loop.w
 	led := s.ledShards()
+	lv := r.level
+	if lv == levelDefault {
+		lv = cl.cs.level
+	}
+	if !cmd.IsWrite() && (lv == levelEventual || cl.cs.readonly) {
+		led = s.allHosted()
+	}
 	switch cmd.Name {
 	case "dbsize":
 		var n int64

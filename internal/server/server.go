@@ -304,7 +304,8 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	s.clientsMu.Unlock()
 	s.pubsubClosed(cl)
 	if cl.blocked() {
-		cl.unblocked()
+		// The waiter is removed through the log; the client counts as blocked until then, so
+		// nothing sees it gone while a write could still serve it.
 		s.unblock(cl, command.UnblockGone)
 	}
 	s.unwatchAll(cl)

@@ -97,7 +97,59 @@ func StartCluster(t testing.TB, n int, args ...string) *Cluster {
 		c.Nodes = append(c.Nodes, StartIn(t, t.TempDir(), ports[i], nodeArgs...))
 	}
 	c.WaitReady()
+	c.WaitStable()
 	return c
+}
+
+// WaitStable waits until every running node names the same masters in CLUSTER SLOTS, twice in
+// a row a little apart: the leaders have settled (a new cluster hands leaderships to the
+// preferred leaders).
+func (c *Cluster) WaitStable() {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	prev := ""
+	for time.Now().Before(deadline) {
+		view := ""
+		agree := true
+		for _, n := range c.Nodes {
+			if n.Exited() {
+				continue
+			}
+			v := n.slotMasters()
+			if v == "" || (view != "" && v != view) {
+				agree = false
+				break
+			}
+			view = v
+		}
+		if agree && view == prev {
+			return
+		}
+		prev = ""
+		if agree {
+			prev = view
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.t.Fatalf("the cluster's leaders did not settle within 30s:\n%s", c)
+}
+
+// slotMasters describes a node's CLUSTER SLOTS as "start-end:master ..." ("" if it does not
+// answer).
+func (s *Server) slotMasters() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+	defer c.Close()
+	slots, err := c.ClusterSlots(ctx).Result()
+	if err != nil || len(slots) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, r := range slots {
+		fmt.Fprintf(&b, "%d-%d:%s ", r.Start, r.End, r.Nodes[0].Addr)
+	}
+	return b.String()
 }
 
 // WaitReady waits until every running node reports every slot served (cluster_state:ok).

@@ -233,17 +233,29 @@ func clusterInfo(ctx context.Context, addr string) (map[string]string, error) {
 	return out, nil
 }
 
-// leader finds the node that leads (nil if none is known).
+// leader finds the running node that leads the most shards (nil if none leads any).
 func (c *cluster) leader(ctx context.Context) *node {
+	var best *node
+	most := 0
 	for _, nd := range c.nodes {
 		if !nd.running() {
 			continue
 		}
-		if info, err := clusterInfo(ctx, nd.addr); err == nil && info["raft_role"] == "leader" {
-			return nd
+		shards, err := shardStates(ctx, nd.addr)
+		if err != nil {
+			continue
+		}
+		n := 0
+		for _, st := range shards {
+			if st["role"] == "leader" {
+				n++
+			}
+		}
+		if n > most {
+			best, most = nd, n
 		}
 	}
-	return nil
+	return best
 }
 
 // waitReady waits until every running node reports a leader.
@@ -281,7 +293,7 @@ func (c *cluster) describe(ctx context.Context) string {
 			state = "down or paused"
 		}
 		info, err := clusterInfo(ctx, nd.addr)
-		fmt.Fprintf(&b, "\nnode %d (%s, %s): cluster_state=%q raft_role=%q err=%v", nd.id, nd.addr, state, info["cluster_state"], info["raft_role"], err)
+		fmt.Fprintf(&b, "\nnode %d (%s, %s): cluster_state=%q meta=%q err=%v", nd.id, nd.addr, state, info["cluster_state"], info["cluster_meta_role"], err)
 		if data, err := os.ReadFile(filepath.Join(c.logDir, fmt.Sprintf("node%d.log", nd.id))); err == nil {
 			lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 			if len(lines) > 15 {

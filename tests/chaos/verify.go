@@ -141,46 +141,83 @@ func seqOf(v string) int {
 	return n
 }
 
-// awaitConvergence waits until every node has applied what the leader committed.
+// awaitConvergence waits until, in every shard, every node has applied what the leader
+// committed. It returns the total of the shards' commit indexes.
 func awaitConvergence(ctx context.Context, c *cluster, timeout time.Duration) (uint64, error) {
 	deadline := time.Now().Add(timeout)
 	stable := 0
 	var last string
 	for time.Now().Before(deadline) {
-		var applied []uint64
-		commit := uint64(0)
+		commits := map[string]uint64{}   // shard → leader's commit
+		applied := map[string][]uint64{} // shard → every node's applied
 		okAll := true
 		for _, nd := range c.nodes {
-			info, err := clusterInfo(ctx, nd.addr)
+			shards, err := shardStates(ctx, nd.addr)
 			if err != nil {
 				okAll = false
 				last = fmt.Sprintf("node %d: %v", nd.id, err)
 				break
 			}
-			a, _ := strconv.ParseUint(info["raft_applied_index"], 10, 64)
-			applied = append(applied, a)
-			if info["raft_role"] == "leader" {
-				commit, _ = strconv.ParseUint(info["raft_commit_index"], 10, 64)
+			for id, st := range shards {
+				a, _ := strconv.ParseUint(st["applied"], 10, 64)
+				applied[id] = append(applied[id], a)
+				if st["role"] == "leader" {
+					commits[id], _ = strconv.ParseUint(st["commit"], 10, 64)
+				}
 			}
 		}
-		if okAll && commit > 0 {
+		if okAll && len(commits) > 0 && len(commits) == len(applied) {
 			same := true
-			for _, a := range applied {
-				same = same && a == commit
+			total := uint64(0)
+			for id, as := range applied {
+				total += commits[id]
+				for _, a := range as {
+					if a != commits[id] || len(as) != len(c.nodes) {
+						same = false
+						last = fmt.Sprintf("shard %s: commit %d, applied %v", id, commits[id], as)
+					}
+				}
 			}
 			if same {
 				stable++
 				if stable == 3 {
-					return commit, nil
+					return total, nil
 				}
 			} else {
 				stable = 0
-				last = fmt.Sprintf("commit %d, applied %v", commit, applied)
 			}
+		} else if okAll {
+			last = fmt.Sprintf("%d shards with a leader of %d", len(commits), len(applied))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	return 0, fmt.Errorf("no convergence in %v: %s", timeout, last)
+}
+
+// shardStates reads a node's raft_shard_N lines of INFO replication: per shard, its fields.
+func shardStates(ctx context.Context, addr string) (map[string]map[string]string, error) {
+	cl := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second, PoolSize: 1})
+	defer cl.Close()
+	s, err := cl.Info(ctx, "replication").Result()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		id, isShard := strings.CutPrefix(k, "raft_shard_")
+		if !ok || !isShard {
+			continue
+		}
+		fields := map[string]string{}
+		for _, f := range strings.Split(v, ",") {
+			if fk, fv, ok := strings.Cut(f, "="); ok {
+				fields[fk] = fv
+			}
+		}
+		out[id] = fields
+	}
+	return out, nil
 }
 
 // dumpNode reads every key of a node's own copy (eventual reads).
@@ -229,7 +266,7 @@ func checkConvergence(ctx context.Context, c *cluster, v *verdict) {
 			v.fail("node %d and node %d differ after healing: %s", c.nodes[0].id, nd.id, d)
 		}
 	}
-	v.pass("convergence: every node applied index %d and holds the same %d keys with the same values", commit, len(ref))
+	v.pass("convergence: in every shard every node applied what was committed (%d entries in all), and every node holds the same %d keys with the same values", commit, len(ref))
 }
 
 func diffMaps(a, b map[string]string) string {
