@@ -110,6 +110,8 @@ func (m *Meta) Topology() *Topology {
 func (m *Meta) Apply(entries []replica.Entry, results [][]byte) error {
 	m.mu.Lock()
 	changed := false
+	// One copy of the topology for the whole batch: the published one is never changed.
+	var work *Topology
 	for i, e := range entries {
 		if e.Data == nil {
 			continue
@@ -119,13 +121,19 @@ func (m *Meta) Apply(entries []replica.Entry, results [][]byte) error {
 		if err := json.Unmarshal(e.Data, &op); err != nil {
 			res.Err = "malformed meta operation"
 		} else {
-			c, err := m.applyOp(&op, &res)
+			if work == nil && m.top != nil {
+				work = m.top.Clone()
+			}
+			c, err := m.applyOp(&op, &res, &work)
 			changed = changed || c
 			if err != nil {
 				res.Err = err.Error()
 			}
 		}
 		results[i], _ = json.Marshal(res)
+	}
+	if changed {
+		m.top = work
 	}
 	m.applied = entries[len(entries)-1].Index
 	top := m.top
@@ -137,19 +145,20 @@ func (m *Meta) Apply(entries []replica.Entry, results [][]byte) error {
 	return err
 }
 
-// applyOp applies one operation to a copy of the topology; m.mu is held.
-func (m *Meta) applyOp(op *MetaOp, res *MetaResult) (bool, error) {
+// applyOp applies one operation to the batch's copy of the topology, *work (nil before the
+// cluster is founded); m.mu is held.
+func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, error) {
 	if op.Op == "init" {
-		if m.top != nil || op.Topology == nil {
+		if *work != nil || op.Topology == nil {
 			return false, nil // founded already: the first init wins
 		}
-		m.top = op.Topology.Clone()
+		*work = op.Topology.Clone()
 		return true, nil
 	}
-	if m.top == nil {
+	t := *work
+	if t == nil {
 		return false, errors.New("the cluster is not initialized yet")
 	}
-	t := m.top.Clone()
 	switch op.Op {
 	case "leader":
 		sh := t.Shard(op.Shard)
@@ -207,7 +216,6 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult) (bool, error) {
 		return false, fmt.Errorf("unknown meta operation %q", op.Op)
 	}
 	t.Version++
-	m.top = t
 	return true, nil
 }
 

@@ -76,9 +76,9 @@ const MetaShard = 0
 const maxMeta = 5
 
 // Bootstrap computes the topology a cluster is founded with: nodes numbered 1..n in sorted
-// address order, shards slots split evenly, each shard's replicas on distinct nodes placed
-// round-robin so replicas and first replicas (the preferred leaders) spread evenly, and the
-// meta group on the first (up to five) nodes. Every founding node computes the same layout from
+// address order, the slots split evenly over the shards, each shard's replicas on distinct
+// nodes so that replicas per node, and first replicas (the preferred leaders) per node, differ
+// by at most one, and the meta group on the first (up to five) nodes. Every founding node computes the same layout from
 // the same arguments.
 func Bootstrap(initial []InitialNode, busAddr func(string) (string, error), shards, replicas int) (*Topology, error) {
 	n := len(initial)
@@ -106,13 +106,38 @@ func Bootstrap(initial []InitialNode, busAddr func(string) (string, error), shar
 			t.Meta.Replicas = append(t.Meta.Replicas, Replica{Node: in.ID, ID: in.ID})
 		}
 	}
+	// Greedy placement, deterministic: each shard's first replica (its preferred leader) on the
+	// node with the fewest so far, its others on the nodes holding the fewest replicas; ties go
+	// round-robin from the shard's own position, so equal nodes take turns.
+	leads := make([]int, n)
+	held := make([]int, n)
 	for i := 0; i < shards; i++ {
 		start := i * slot.Count / shards
 		end := (i+1)*slot.Count/shards - 1
 		sh := &Shard{ID: uint64(i + 1), Ranges: []SlotRange{{start, end}}}
-		for j := 0; j < replicas; j++ {
-			node := initial[(i+j)%n].ID
-			sh.Replicas = append(sh.Replicas, Replica{Node: node, ID: uint64(j + 1)})
+		pick := func(score func(j int) int, taken map[int]bool) int {
+			best := -1
+			for k := 0; k < n; k++ {
+				j := (i + k) % n
+				if !taken[j] && (best < 0 || score(j) < score(best)) {
+					best = j
+				}
+			}
+			return best
+		}
+		taken := map[int]bool{}
+		first := pick(func(j int) int { return leads[j]*(shards*replicas+1) + held[j] }, taken)
+		leads[first]++
+		taken[first] = true
+		chosen := []int{first}
+		for len(chosen) < replicas {
+			j := pick(func(j int) int { return held[j] }, taken)
+			taken[j] = true
+			chosen = append(chosen, j)
+		}
+		for k, j := range chosen {
+			held[j]++
+			sh.Replicas = append(sh.Replicas, Replica{Node: initial[j].ID, ID: uint64(k + 1)})
 		}
 		t.Shards = append(t.Shards, sh)
 	}
@@ -127,10 +152,27 @@ func SameFounding(a, b BootstrapConfig) bool {
 
 // Clone returns a deep copy.
 func (t *Topology) Clone() *Topology {
-	b, _ := json.Marshal(t)
-	var c Topology
-	_ = json.Unmarshal(b, &c)
+	c := *t
+	c.Config.Initial = slices.Clone(t.Config.Initial)
+	c.Nodes = make(map[uint64]*Node, len(t.Nodes))
+	for id, n := range t.Nodes {
+		nn := *n
+		c.Nodes[id] = &nn
+	}
+	c.Meta = t.Meta.clone()
+	c.Shards = make([]*Shard, len(t.Shards))
+	for i, sh := range t.Shards {
+		s := sh.clone()
+		c.Shards[i] = &s
+	}
 	return &c
+}
+
+func (sh *Shard) clone() Shard {
+	c := *sh
+	c.Ranges = slices.Clone(sh.Ranges)
+	c.Replicas = slices.Clone(sh.Replicas)
+	return c
 }
 
 // Encode returns the topology as JSON.

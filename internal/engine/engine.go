@@ -18,9 +18,10 @@ import (
 type SyncPolicy int
 
 const (
-	// SyncEverySec syncs the write-ahead log in the background once a second: a crash of the
-	// machine loses at most about a second of acknowledged writes, a crash of the process none
-	// that reached the operating system.
+	// SyncEverySec syncs the write-ahead log in the background once a second (the engine's
+	// owner calls Sync: one loop for all the engines of a node): a crash of the machine loses
+	// at most about a second of acknowledged writes, a crash of the process none that reached
+	// the operating system.
 	SyncEverySec SyncPolicy = iota
 	// SyncAlways syncs before a write is acknowledged.
 	SyncAlways
@@ -66,6 +67,9 @@ type Options struct {
 	// OnFailure is called once, from the goroutine that hit it, when the disk fails under the
 	// engine (ErrFailed): the node must stop.
 	OnFailure func(error)
+	// Compactions, if set, schedules the engine's compactions with the node's other engines
+	// (nil: Pebble's own scheduler, a goroutine per engine).
+	Compactions *Compactions
 }
 
 // ErrFailed is wrapped by the error of every write once the engine's disk has failed: a write or
@@ -93,9 +97,6 @@ type Engine struct {
 	// lastSync is the Unix time in seconds of the last background sync (for INFO).
 	lastSync atomic.Int64
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-
 	// mu keeps Close away from a checkpoint or sync in progress.
 	mu   sync.RWMutex
 	opts *pebble.Options
@@ -109,7 +110,7 @@ func Open(opts Options) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{logger: logger, dir: opts.Dir, stop: make(chan struct{}), onFailure: opts.OnFailure}
+	e := &Engine{logger: logger, dir: opts.Dir, onFailure: opts.OnFailure}
 	e.cache = opts.Cache
 	if e.cache == nil {
 		size := opts.CacheSize
@@ -125,7 +126,7 @@ func Open(opts Options) (*Engine, error) {
 		memtable = 4 << 20
 	}
 	po := &pebble.Options{
-		FS:                          opts.FS,
+		FS:                          fsOrDefault(opts.FS),
 		Cache:                       e.cache,
 		MemTableSize:                memtable,
 		MemTableStopWritesThreshold: 4,
@@ -137,6 +138,9 @@ func Open(opts Options) (*Engine, error) {
 		Logger:                      pebbleLogger{logger},
 		BytesPerSync:                1 << 20,
 		WALBytesPerSync:             0,
+	}
+	if opts.Compactions != nil {
+		po.Experimental.CompactionScheduler = opts.Compactions.scheduler()
 	}
 	po.EnsureDefaults()
 	for i := range po.Levels {
@@ -152,15 +156,11 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.db = db
 	e.lastSync.Store(time.Now().Unix())
-	e.wg.Add(1)
-	go e.syncLoop()
 	return e, nil
 }
 
 // Close syncs and closes the engine.
 func (e *Engine) Close() error {
-	close(e.stop)
-	e.wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	err := e.guard(func() error { return e.db.LogData(nil, pebble.Sync) })
@@ -240,25 +240,6 @@ func (e *Engine) Sync() error {
 // LastSync is the Unix time of the last successful sync.
 func (e *Engine) LastSync() int64 { return e.lastSync.Load() }
 
-func (e *Engine) syncLoop() {
-	defer e.wg.Done()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-			if e.SyncPolicy() != SyncEverySec {
-				continue
-			}
-			if err := e.Sync(); err != nil {
-				e.logger.Error("background fsync failed", "err", err)
-			}
-		}
-	}
-}
-
 // Checkpoint writes a consistent copy of the engine to dir, which must not exist, with the
 // write-ahead log flushed first so the copy holds every committed write, and the checksum of
 // every file of it (checksums.go), so the copy can be verified wherever it is read.
@@ -329,4 +310,14 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 	panic(fatal{fmt.Sprintf(format, args...)})
+}
+
+// fsOrDefault is the operating system's filesystem when fs is nil. Pebble would wrap a nil FS
+// with its disk-health checks, which run a ticker per open log file: on a node holding a
+// thousand engines that is a thousand timers firing, for events nothing here listens to.
+func fsOrDefault(fs vfs.FS) vfs.FS {
+	if fs == nil {
+		return vfs.Default
+	}
+	return fs
 }

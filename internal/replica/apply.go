@@ -196,7 +196,7 @@ func (r *Raft) applyQueued() error {
 	q.waiting = false
 	q.mu.Unlock()
 	if wake {
-		r.host.wakeup()
+		r.poke()
 	}
 	return nil
 }
@@ -376,6 +376,6 @@ func (r *Raft) maybeCheckpoint() error {
 	r.mu.Lock()
 	r.taken = append(r.taken, checkpoint{index: applied, conf: q.conf})
 	r.mu.Unlock()
-	r.host.wakeup()
+	r.poke()
 	return nil
 }

@@ -1,13 +1,16 @@
 package replica
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/durable"
@@ -51,6 +54,10 @@ type HostConfig struct {
 	// does their queued work on the caller's goroutine. The deterministic simulation applies
 	// this way, at points of its choosing.
 	ManualApply bool
+	// Heard tells when a frame from a node last arrived (the transport's view of liveness).
+	// With it the host sends every peer node a heartbeat each tick, and idle groups quiesce
+	// (quiesce.go); without it every group ticks all the time.
+	Heard func(node uint64) time.Time
 }
 
 func (c *HostConfig) defaults() {
@@ -117,6 +124,20 @@ type Host struct {
 	fatalOnce sync.Once
 	// ticks counts scheduler ticks.
 	ticks uint64
+
+	// dirtyQ are the shards with something to do in the next round (Raft.poke).
+	dmu    sync.Mutex
+	dirtyQ []*Raft
+	// spareQ is the other half of dirtyQ's double buffer. Host goroutine.
+	spareQ []*Raft
+
+	// membersGen counts membership changes of any group; peers are the nodes the groups share,
+	// as of peersGen (quiesce.go). aliveAt caches liveness for the tick aliveTick.
+	membersGen atomic.Uint64
+	peersGen   uint64
+	peers      []uint64
+	aliveTick  uint64
+	aliveAt    map[uint64]bool
 }
 
 // OpenHost opens the node's Raft log store. The node ID is read from it (NodeID is 0 for a new
@@ -261,21 +282,25 @@ func (h *Host) SnapshotInbox() string { return h.inboxDir() }
 
 // Deliver hands the host a payload a peer sent. It never blocks on Raft.
 func (h *Host) Deliver(from uint64, payload []byte) error {
-	woke := false
-	err := decodePayload(payload, func(shard uint64, m *pb.Message) {
-		if r := h.shard(shard); r != nil && m.GetTo() == r.id {
-			r.receive(m, from)
-			woke = true
-		}
-	}, func(shard, applied uint64) {
-		if r := h.shard(shard); r != nil {
-			r.peerApplied(from, applied)
-		}
+	return decodePayload(payload, payloadHandler{
+		msg: func(shard uint64, m *pb.Message) {
+			if r := h.shard(shard); r != nil && m.GetTo() == r.id {
+				r.receive(m, from)
+				r.poke()
+			}
+		},
+		report: func(shard, applied uint64) {
+			if r := h.shard(shard); r != nil {
+				r.peerApplied(from, applied)
+			}
+		},
+		quiesce: func(q quiesceNote) {
+			if r := h.shard(q.shard); r != nil {
+				r.receiveQuiesce(q)
+				r.poke()
+			}
+		},
 	})
-	if woke {
-		h.wakeup()
-	}
-	return err
 }
 
 // ReceiveSnapshot hands the host a snapshot a peer streamed into dir. The host owns dir from
@@ -299,7 +324,7 @@ func (h *Host) ReceiveSnapshot(from uint64, header []byte, dir string) error {
 		}
 	}
 	r.receiveSnapshot(m, dir, from)
-	h.wakeup()
+	r.poke()
 	return nil
 }
 
@@ -338,6 +363,7 @@ func (h *Host) step(tick bool) (err error) {
 		}
 		err = fmt.Errorf("%w: %s", ErrStorage, f.msg)
 	}()
+	var out outbox
 	if tick {
 		h.mu.Lock()
 		shards := h.shardList()
@@ -345,10 +371,19 @@ func (h *Host) step(tick bool) (err error) {
 		now := h.cfg.Clock.Now()
 		h.ticks++
 		for _, r := range shards {
+			if r.quiet {
+				r.checkLeaderAlive()
+				continue
+			}
+			if r.maybeQuiesce(&out) {
+				continue
+			}
 			r.tick(now)
+			r.poke()
 		}
+		h.heartbeat(&out, shards)
 	}
-	return h.round(tick)
+	return h.round(tick, &out)
 }
 
 // fatal reports an error the node cannot go on from (its log or a state machine failed to
@@ -415,14 +450,24 @@ func (h *Host) Step(tick bool) (more bool, err error) {
 	}
 }
 
-// round runs one pass of the Ready loop over every shard.
-func (h *Host) round(tick bool) error {
-	h.mu.Lock()
-	shards := h.shardList()
-	h.mu.Unlock()
+// round runs one pass of the Ready loop over the shards that have something to do.
+func (h *Host) round(tick bool, out *outbox) error {
+	h.dmu.Lock()
+	shards := h.dirtyQ
+	h.dirtyQ = h.spareQ[:0]
+	h.dmu.Unlock()
+	// In shard order, so a round does the same thing whatever order the pokes came in.
+	slices.SortFunc(shards, func(a, b *Raft) int { return cmp.Compare(a.shard, b.shard) })
+	shards = slices.Compact(shards)
+	for _, r := range shards {
+		r.dirty.Store(false)
+	}
+	defer func() {
+		clear(shards)
+		h.spareQ = shards[:0]
+	}()
 	var (
 		readies []*readyState
-		out     outbox
 		compact = map[*Raft]uint64{}
 	)
 	now := h.cfg.Clock.Now()
@@ -442,9 +487,9 @@ func (h *Host) round(tick bool) error {
 			sync = true
 		}
 		if tick {
-			r.report(&out)
+			r.report(out)
 		}
-		st := r.begin(&out, wasLeader, term)
+		st := r.begin(out, wasLeader, term)
 		if st == nil {
 			continue
 		}
@@ -453,7 +498,7 @@ func (h *Host) round(tick bool) error {
 			return fmt.Errorf("shard %d: %w", r.shard, err)
 		}
 		if !ok {
-			r.held = st
+			r.held = st // the worker pokes the shard when it has done its part
 			continue
 		}
 		readies = append(readies, st)
@@ -490,17 +535,17 @@ func (h *Host) round(tick bool) error {
 			return err
 		}
 		if !st.early {
-			st.r.outgoing(&out, st.rd.Messages)
+			st.r.outgoing(out, st.rd.Messages)
 		}
 	}
-	h.send(&out)
+	h.send(out)
 	for _, st := range readies {
 		st.r.rn.Advance(st.rd)
 		st.r.publish()
 	}
-	if len(readies) > 0 {
-		// More may be ready (entries committed by this round's appends); go again.
-		h.wakeup()
+	for _, st := range readies {
+		// More may be ready (entries committed by this round's appends): go again.
+		st.r.poke()
 	}
 	return nil
 }
@@ -511,7 +556,7 @@ func (h *Host) send(o *outbox) {
 		if node == h.id || node == 0 {
 			continue
 		}
-		payload, err := encodePayload(p.msgs, p.reports)
+		payload, err := encodePayload(p)
 		if err != nil {
 			h.cfg.Logger.Error("encode raft messages", "err", err)
 			continue

@@ -21,10 +21,14 @@ type Network interface {
 	SetPeer(node uint64, addr string)
 }
 
-// A payload is every message of one round for one peer:
+// A payload is every message of one round for one peer node:
 //
-//	version(1) nmsgs(uvarint) { shard(uvarint) len(uvarint) message }* nreports(uvarint) { shard(uvarint) applied(uvarint) }*
-const payloadVersion = 1
+//	version(1) nmsgs(uvarint) { shard(uvarint) len(uvarint) message }*
+//	nreports(uvarint) { shard(uvarint) applied(uvarint) }*
+//	nquiesce(uvarint) { shard(uvarint) from(uvarint) term(uvarint) commit(uvarint) }*   (version 2)
+//
+// An empty one is a node heartbeat. Version 1 payloads (no quiesce section) are still read.
+const payloadVersion = 2
 
 var errBadPayload = errors.New("replica: malformed payload")
 
@@ -37,6 +41,11 @@ type appliedReport struct {
 	shard, applied uint64
 }
 
+// quiesceNote is a leader's word that its group is quiet (quiesce.go).
+type quiesceNote struct {
+	shard, from, term, commit uint64
+}
+
 // outbox gathers a round's messages and applied reports per peer node.
 type outbox struct {
 	peers map[uint64]*peerPayload
@@ -45,6 +54,7 @@ type outbox struct {
 type peerPayload struct {
 	msgs    []outMsg
 	reports []appliedReport
+	quiesce []quiesceNote
 }
 
 func (o *outbox) peer(node uint64) *peerPayload {
@@ -64,15 +74,20 @@ func (o *outbox) add(node, shard uint64, m *pb.Message) {
 	p.msgs = append(p.msgs, outMsg{shard, m})
 }
 
+func (o *outbox) quiesce(node uint64, q quiesceNote) {
+	p := o.peer(node)
+	p.quiesce = append(p.quiesce, q)
+}
+
 func (o *outbox) report(node, shard, applied uint64) {
 	p := o.peer(node)
 	p.reports = append(p.reports, appliedReport{shard, applied})
 }
 
-func encodePayload(msgs []outMsg, reports []appliedReport) ([]byte, error) {
+func encodePayload(p *peerPayload) ([]byte, error) {
 	buf := []byte{payloadVersion}
-	buf = binary.AppendUvarint(buf, uint64(len(msgs)))
-	for _, m := range msgs {
+	buf = binary.AppendUvarint(buf, uint64(len(p.msgs)))
+	for _, m := range p.msgs {
 		b, err := proto.Marshal(m.msg)
 		if err != nil {
 			return nil, err
@@ -81,18 +96,32 @@ func encodePayload(msgs []outMsg, reports []appliedReport) ([]byte, error) {
 		buf = binary.AppendUvarint(buf, uint64(len(b)))
 		buf = append(buf, b...)
 	}
-	buf = binary.AppendUvarint(buf, uint64(len(reports)))
-	for _, r := range reports {
+	buf = binary.AppendUvarint(buf, uint64(len(p.reports)))
+	for _, r := range p.reports {
 		buf = binary.AppendUvarint(buf, r.shard)
 		buf = binary.AppendUvarint(buf, r.applied)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(p.quiesce)))
+	for _, q := range p.quiesce {
+		for _, v := range []uint64{q.shard, q.from, q.term, q.commit} {
+			buf = binary.AppendUvarint(buf, v)
+		}
 	}
 	return buf, nil
 }
 
-func decodePayload(b []byte, msg func(shard uint64, m *pb.Message), report func(shard, applied uint64)) error {
-	if len(b) < 1 || b[0] != payloadVersion {
+// payloadHandler takes what a payload carries.
+type payloadHandler struct {
+	msg     func(shard uint64, m *pb.Message)
+	report  func(shard, applied uint64)
+	quiesce func(q quiesceNote)
+}
+
+func decodePayload(b []byte, h payloadHandler) error {
+	if len(b) < 1 || (b[0] != 1 && b[0] != payloadVersion) {
 		return errBadPayload
 	}
+	version := b[0]
 	b = b[1:]
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
@@ -117,7 +146,7 @@ func decodePayload(b []byte, msg func(shard uint64, m *pb.Message), report func(
 			return errBadPayload
 		}
 		b = b[l:]
-		msg(shard, m)
+		h.msg(shard, m)
 	}
 	n, ok = uv()
 	if !ok {
@@ -129,7 +158,25 @@ func decodePayload(b []byte, msg func(shard uint64, m *pb.Message), report func(
 		if !ok1 || !ok2 {
 			return errBadPayload
 		}
-		report(shard, applied)
+		h.report(shard, applied)
+	}
+	if version < 2 {
+		return nil
+	}
+	if n, ok = uv(); !ok {
+		return errBadPayload
+	}
+	for i := uint64(0); i < n; i++ {
+		var q quiesceNote
+		var ok [4]bool
+		q.shard, ok[0] = uv()
+		q.from, ok[1] = uv()
+		q.term, ok[2] = uv()
+		q.commit, ok[3] = uv()
+		if !ok[0] || !ok[1] || !ok[2] || !ok[3] {
+			return errBadPayload
+		}
+		h.quiesce(q)
 	}
 	return nil
 }

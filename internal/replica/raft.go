@@ -157,6 +157,13 @@ type Raft struct {
 	// force asks the apply worker for a checkpoint at its next chance (a new member needs a
 	// snapshot whose configuration includes it).
 	force atomic.Bool
+	// dirty: the shard has something for the scheduler to do (poke); it is in the host's
+	// queue of shards for the next round.
+	dirty atomic.Bool
+	// quiet: the group is quiesced (quiesce.go) — it neither ticks nor heartbeats until
+	// something happens. Host goroutine; idle counts the ticks a leader has had nothing to do.
+	quiet bool
+	idle  int
 	waits waiters
 	// snapIndex is the index of the snapshot the log store records; written by the host.
 	snapIndex atomic.Uint64
@@ -174,6 +181,8 @@ type Raft struct {
 	snapRefs map[uint64]int
 	// transfer is a leadership transfer asked for (a replica ID; 0: none).
 	transfer uint64
+	// quiesceQ are leaders' quiesce notes not yet looked at.
+	quiesceQ []quiesceNote
 	// senders maps replicas that sent messages to their nodes.
 	senders   map[uint64]uint64
 	stopped   bool
@@ -312,6 +321,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 	}
 	r.campaign = opts.Campaign
 	r.publish()
+	h.membersGen.Add(1)
 	h.mu.Lock()
 	h.shards[shard] = r
 	started := h.started
@@ -319,7 +329,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 	if started {
 		r.startWorker()
 	}
-	h.wakeup()
+	r.poke()
 	return r, nil
 }
 
@@ -362,6 +372,17 @@ func (r *Raft) bootstrap(initial []Member) (*shardState, error) {
 	return &shardState{hard: hard, snap: snap, members: ms.encode()}, nil
 }
 
+// poke tells the scheduler the shard has something to do, and wakes it.
+func (r *Raft) poke() {
+	h := r.host
+	if r.dirty.CompareAndSwap(false, true) {
+		h.dmu.Lock()
+		h.dirtyQ = append(h.dirtyQ, r)
+		h.dmu.Unlock()
+	}
+	h.wakeup()
+}
+
 // Shard is the shard this replica belongs to.
 func (r *Raft) Shard() uint64 { return r.shard }
 
@@ -378,7 +399,7 @@ func (r *Raft) Propose(ps ...Proposal) error {
 	}
 	r.props = append(r.props, ps...)
 	r.mu.Unlock()
-	r.host.wakeup()
+	r.poke()
 	return nil
 }
 
@@ -398,7 +419,7 @@ func (r *Raft) ReadIndex(done func(error)) {
 	}
 	r.readQ = append(r.readQ, done)
 	r.mu.Unlock()
-	r.host.wakeup()
+	r.poke()
 }
 
 // WaitApplied implements Log.
@@ -494,7 +515,7 @@ func (r *Raft) TransferLeader(id uint64) {
 	r.mu.Lock()
 	r.transfer = id
 	r.mu.Unlock()
-	r.host.wakeup()
+	r.poke()
 }
 
 func (r *Raft) changeMembers(c confRequest) {
@@ -506,7 +527,7 @@ func (r *Raft) changeMembers(c confRequest) {
 	}
 	r.confQ = append(r.confQ, c)
 	r.mu.Unlock()
-	r.host.wakeup()
+	r.poke()
 }
 
 // Close implements Log: the shard stops and waiting proposals fail.
@@ -525,7 +546,7 @@ func (r *Raft) Close() error {
 		r.closing(h)
 		return nil
 	}
-	h.wakeup()
+	r.poke()
 	select {
 	case <-ch:
 	case <-h.done:
@@ -547,6 +568,7 @@ func (r *Raft) closing(h *Host) bool {
 	h.mu.Lock()
 	delete(h.shards, r.shard)
 	h.mu.Unlock()
+	h.membersGen.Add(1)
 	r.stopWorker()
 	r.failAll(ErrStopped)
 	select {
@@ -774,8 +796,8 @@ func (r *Raft) autoPromote() {
 // Host goroutine.
 func (r *Raft) drain(now time.Time) {
 	r.mu.Lock()
-	inbox, props, reads, confs, reps, transfer := r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer
-	r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer = nil, nil, nil, nil, nil, 0
+	inbox, props, reads, confs, reps, transfer, notes := r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer, r.quiesceQ
+	r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer, r.quiesceQ = nil, nil, nil, nil, nil, 0, nil
 	r.mu.Unlock()
 	if transfer != 0 && r.rn.BasicStatus().RaftState == raft.StateLeader {
 		r.rn.TransferLeader(transfer)
@@ -794,6 +816,9 @@ func (r *Raft) drain(now time.Time) {
 		}
 		r.rn.ReportSnapshot(rep.to, status)
 	}
+	if len(props) > 0 || len(reads) > 0 || len(confs) > 0 || transfer != 0 || r.campaign {
+		r.quiet = false
+	}
 	for _, m := range inbox {
 		// Proposals are never forwarded between nodes (each is tracked by its proposer), so
 		// one arriving from the network is dropped.
@@ -801,6 +826,14 @@ func (r *Raft) drain(now time.Time) {
 			continue
 		}
 		_ = r.rn.Step(m)
+		if wakeOn(m) {
+			r.quiet = false
+		}
+	}
+	for _, q := range notes {
+		if r.quiescedBy(q) {
+			r.quiet, r.idle = true, 0
+		}
 	}
 	r.propose(props, now)
 	if len(reads) > 0 {

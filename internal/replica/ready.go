@@ -144,6 +144,7 @@ func (r *Raft) applyConf(e *pb.Entry) error {
 			r.mu.Lock()
 			r.memberSet = r.members.clone()
 			r.mu.Unlock()
+			r.host.membersGen.Add(1)
 			switch {
 			case ch.Member.ID == r.id && ch.Op == "remove":
 				r.host.cfg.Logger.Warn("this replica was removed from its group", "shard", r.shard, "replica", r.id)
@@ -182,6 +183,7 @@ func (r *Raft) afterInstall(snap *pb.Snapshot) error {
 	r.mu.Lock()
 	r.memberSet = m.clone()
 	r.mu.Unlock()
+	r.host.membersGen.Add(1)
 	for _, x := range m.List {
 		if x.Node != r.host.id {
 			addr := x.BusAddr
@@ -363,7 +365,7 @@ func (r *Raft) sendSnapshot(m *pb.Message) {
 		r.snapRep = append(r.snapRep, snapReport{to: to, err: err})
 		r.mu.Unlock()
 		r.cleanSnapshots()
-		h.wakeup()
+		r.poke()
 	})
 }
 

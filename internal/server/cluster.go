@@ -42,8 +42,10 @@ type clusterNode struct {
 	// founding is the layout this node computed from cluster-initial, to found the cluster
 	// with (the meta leader proposes it) and to check the cluster's against; nil if it joined.
 	founding *cluster.Topology
-	// view is the newest topology this node knows, with its slot table.
-	view atomic.Pointer[topoView]
+	// view is the newest topology this node knows, with its slot table; savedVersion the
+	// version last saved to disk (refreshTopology's goroutine).
+	view         atomic.Pointer[topoView]
+	savedVersion uint64
 
 	// ready is set once the host and the shards are in place; the bus delivers nothing before.
 	ready atomic.Bool
@@ -109,6 +111,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		OnFatal: func(err error) {
 			s.fail("replication failed", err)
 		},
+		Heard: c.bus.Heard,
 	})
 	if err != nil {
 		c.bus.Close()
@@ -399,7 +402,6 @@ func (c *clusterNode) publish(t *cluster.Topology) {
 			}
 		}
 	}
-	c.saveTopology(t)
 }
 
 // topologyChanged is the meta state machine's report of a new topology.
@@ -415,12 +417,20 @@ func (c *clusterNode) topologyChanged(t *cluster.Topology) {
 const topologyCache = "topology.json"
 
 // saveTopology keeps the newest topology on disk, so a node that does not hold the meta group
-// knows the layout when it restarts.
-func (c *clusterNode) saveTopology(t *cluster.Topology) {
+// knows the layout when it restarts. It runs once a second (refreshTopology), and writes only
+// a newer version than it wrote last: a burst of changes (every shard reporting its leader
+// after a restart) costs one write.
+func (c *clusterNode) saveTopology() {
+	t := c.topology().t
+	if t.Version <= c.savedVersion {
+		return
+	}
 	path := filepath.Join(c.s.cfg.Dir, topologyCache)
 	if err := durable.Replace(vfs.Default, path, t.Encode()); err != nil {
 		c.logger.Warn("saving the topology failed", "err", err)
+		return
 	}
+	c.savedVersion = t.Version
 }
 
 func (c *clusterNode) cachedTopology() *cluster.Topology {

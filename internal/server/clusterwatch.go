@@ -115,21 +115,25 @@ func (c *clusterNode) balance(h *hosted, info *cluster.Shard, last map[uint64]ti
 }
 
 // refreshTopology keeps a node outside the meta group up to date: it asks a meta member for a
-// newer topology every half second. Meta members learn it from their own replica.
+// newer topology every half second (meta members learn it from their own replica). Every
+// second it saves the newest to disk.
 func (c *clusterNode) refreshTopology() {
 	defer c.wg.Done()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-c.stop:
+			c.saveTopology()
 			return
 		case <-t.C:
 		}
-		if c.metaRaft != nil {
-			continue
+		if c.metaRaft == nil {
+			c.fetchTopology()
 		}
-		c.fetchTopology()
+		if n%2 == 1 {
+			c.saveTopology()
+		}
 	}
 }
 

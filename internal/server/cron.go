@@ -12,7 +12,7 @@ func (s *Server) cron() {
 	defer close(s.cronDone)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-s.shutdown:
 			return
@@ -24,10 +24,17 @@ func (s *Server) cron() {
 			s.sweep()
 		}
 		s.closeIdleClients()
-		for _, h := range s.allHosted() {
-			h.sh.RebuildFilterIfNeeded()
-		}
 		s.limitTracking(nil)
+		if n%10 == 0 {
+			// Once a second: appendfsync everysec, for every engine of the node in one loop,
+			// and the key filters that filled up.
+			for _, h := range s.allHosted() {
+				if err := h.sh.BackgroundSync(); err != nil {
+					s.logger.Error("background fsync failed", "shard", h.id(), "err", err)
+				}
+				h.sh.RebuildFilterIfNeeded()
+			}
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		if r.slot == crossSlot {
 			refused = full
 			s.flagMultiError(cl)
-			lp.w.Error("CROSSSLOT Keys in request don't hash to the same slot")
+			lp.w.Error(cluster.ErrCrossSlot)
 			return nil, false
 		}
 		cl.queued = append(cl.queued, queuedCmd{args: copyArgs(args), cmd: full})

@@ -1,8 +1,8 @@
 package server
 
 import (
+	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
-	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // request is one request, worked out once: the command, whether it goes through a shard's log,
@@ -29,8 +29,13 @@ type request struct {
 }
 
 const (
-	noSlot    = -1
-	crossSlot = -2
+	noSlot    = cluster.NoSlot
+	crossSlot = cluster.CrossSlot
+)
+
+var (
+	keysSlot = cluster.KeysSlot
+	joinSlot = cluster.JoinSlot
 )
 
 // parseRequest works out a request in the client's current state (MULTI, subscribed mode,
@@ -69,46 +74,6 @@ func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
 		}
 	}
 	return r
-}
-
-// keysSlot is the slot of a command's keys: noSlot if it has none, crossSlot if they are in
-// several.
-func keysSlot(cmd *command.Command, args [][]byte) int {
-	sl := noSlot
-	if cmd.Keys != nil {
-		for _, i := range cmd.Keys(args) {
-			sl = joinSlot(sl, slot.KeySlot(args[i]))
-		}
-		return sl
-	}
-	// Fixed key positions: no allocation on the common path.
-	if cmd.FirstKey <= 0 {
-		return noSlot
-	}
-	last := cmd.LastKey
-	if last < 0 {
-		last += len(args)
-	}
-	step := max(cmd.Step, 1)
-	for i := cmd.FirstKey; i <= last && i < len(args); i += step {
-		if sl = joinSlot(sl, slot.KeySlot(args[i])); sl == crossSlot {
-			return sl
-		}
-	}
-	return sl
-}
-
-// joinSlot combines the slots of two groups of keys, as a transaction's queued commands are.
-func joinSlot(a, b int) int {
-	switch {
-	case a == noSlot:
-		return b
-	case b == noSlot:
-		return a
-	case a == b:
-		return a
-	}
-	return crossSlot
 }
 
 // unwrapConsistency turns "CONSISTENCY <level> <command> args..." into the command and its

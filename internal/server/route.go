@@ -2,10 +2,10 @@ package server
 
 import (
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
@@ -123,7 +123,7 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 			return nil, gateWait
 		}
 		s.abortMulti(cl)
-		cl.loop.w.Error("CROSSSLOT Keys in request don't hash to the same slot")
+		cl.loop.w.Error(cluster.ErrCrossSlot)
 		return nil, gateDone
 	}
 	var h *hosted
@@ -147,22 +147,23 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 			return h, gateRun
 		}
 	} else {
-		id := s.shardOfSlot(r.slot)
-		h = s.hostedShard(id)
-		if h == nil || (r.write && !h.leads()) {
-			if id != 0 && s.cfg.ClusterProxy() && r.top.Name != "watch" {
+		rt := cluster.RouteSlot(placement{s}, r.slot, r.write)
+		if rt.Kind != cluster.Here {
+			if rt.Shard != 0 && s.cfg.ClusterProxy() && r.top.Name != "watch" {
 				// Forwarded to the shard's leader (submit for writes, dispatch for reads).
-				if h == nil {
-					h = s.remoteShard(id)
+				if h = s.hostedShard(rt.Shard); h == nil {
+					h = s.remoteShard(rt.Shard)
 				}
 				return h, gateRun
 			}
 			if batched > 0 {
 				return nil, gateWait
 			}
-			s.redirect(cl, r.slot, id)
+			s.abortMulti(cl)
+			cl.loop.w.Error(rt.Error())
 			return nil, gateDone
 		}
+		h = s.hostedShard(rt.Shard)
 	}
 	if r.write || r.top.Name == "watch" {
 		return h, gateRun
@@ -189,22 +190,17 @@ func (s *Server) abortMulti(cl *Client) {
 	}
 }
 
-// redirect answers a request for a slot this node cannot serve: -MOVED to the node leading
-// the shard that owns it (Redis Cluster's redirection, which cluster-aware clients follow), or
-// -CLUSTERDOWN while it has no leader.
-func (s *Server) redirect(cl *Client, sl int, shard uint64) {
-	s.abortMulti(cl)
-	if shard == 0 {
-		cl.loop.w.Error("CLUSTERDOWN Hash slot not served")
-		return
-	}
-	addr, ok := s.cluster.leaderAddr(shard)
-	if !ok {
-		cl.loop.w.Error("CLUSTERDOWN The cluster is down")
-		return
-	}
-	cl.loop.w.Error("MOVED " + strconv.Itoa(sl) + " " + addr)
+// placement is a cluster node's knowledge of where slots are served, for routing.
+type placement struct{ s *Server }
+
+func (p placement) ShardOf(sl int) uint64 { return p.s.shardOfSlot(sl) }
+
+func (p placement) Local(id uint64) (hosted, leads bool) {
+	h := p.s.hostedShard(id)
+	return h != nil, h != nil && h.leads()
 }
+
+func (p placement) LeaderAddr(id uint64) (string, bool) { return p.s.cluster.leaderAddr(id) }
 
 // readGate decides whether a read may run now on shard h: a strong read waits for a read
 // index, a session read for the session's position in the shard. pending is how many bytes

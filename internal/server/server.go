@@ -37,8 +37,10 @@ type Server struct {
 	shards atomic.Pointer[shardSet]
 	// remotes stand for shards this node does not hold, by ID (cluster-proxy forwards to them).
 	remotes sync.Map
-	// blockCache is the engines' block cache, shared by the node's shards.
-	blockCache *pebble.Cache
+	// blockCache is the engines' block cache, and compactions their compaction scheduler,
+	// shared by the node's shards.
+	blockCache  *pebble.Cache
+	compactions *engine.Compactions
 	// cluster is set in cluster mode (cluster.go).
 	cluster *clusterNode
 	limits  *command.Limits
@@ -150,15 +152,18 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
 	s.blockCache = pebble.NewCache(cfg.CacheSize)
+	s.compactions = engine.NewCompactions()
 	if cfg.ClusterEnabled {
 		if s.cluster, err = s.openCluster(); err != nil {
 			s.blockCache.Unref()
+			s.compactions.Close()
 			return nil, err
 		}
 	} else {
 		sh, err := s.openShard(singleShard, 1)
 		if err != nil {
 			s.blockCache.Unref()
+			s.compactions.Close()
 			return nil, err
 		}
 		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
@@ -166,6 +171,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		if err := sh.ClearWaiters(s.now(), nil); err != nil {
 			sh.Close()
 			s.blockCache.Unref()
+			s.compactions.Close()
 			return nil, fmt.Errorf("clear blocked clients of the last run: %w", err)
 		}
 	}
@@ -232,6 +238,7 @@ func (s *Server) Close() error {
 		}
 	}
 	s.blockCache.Unref()
+	s.compactions.Close()
 	return err
 }
 

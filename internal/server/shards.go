@@ -45,40 +45,40 @@ func (s *Server) remoteShard(id uint64) *hosted {
 }
 
 // shardSet is the shards a node hosts, published whole and replaced on change.
-type shardSet map[uint64]*hosted
+type shardSet struct {
+	byID map[uint64]*hosted
+	list []*hosted // by ID
+}
 
 // hostedShard returns the hosted shard with id, or nil.
 func (s *Server) hostedShard(id uint64) *hosted {
 	if m := s.shards.Load(); m != nil {
-		return (*m)[id]
+		return m.byID[id]
 	}
 	return nil
 }
 
-// allHosted lists the hosted shards by ID.
+// allHosted lists the hosted shards by ID. The slice is shared: do not modify it.
 func (s *Server) allHosted() []*hosted {
-	m := s.shards.Load()
-	if m == nil {
-		return nil
+	if m := s.shards.Load(); m != nil {
+		return m.list
 	}
-	ids := slices.Sorted(maps.Keys(*m))
-	out := make([]*hosted, len(ids))
-	for i, id := range ids {
-		out[i] = (*m)[id]
-	}
-	return out
+	return nil
 }
 
 // addHosted adds a shard to the set.
 func (s *Server) addHosted(h *hosted) {
 	for {
 		old := s.shards.Load()
-		next := shardSet{}
+		next := &shardSet{byID: map[uint64]*hosted{}}
 		if old != nil {
-			maps.Copy(next, *old)
+			maps.Copy(next.byID, old.byID)
 		}
-		next[h.id()] = h
-		if s.shards.CompareAndSwap(old, &next) {
+		next.byID[h.id()] = h
+		for _, id := range slices.Sorted(maps.Keys(next.byID)) {
+			next.list = append(next.list, next.byID[id])
+		}
+		if s.shards.CompareAndSwap(old, next) {
 			return
 		}
 	}
@@ -113,6 +113,7 @@ func (s *Server) openShard(id uint64, n int) (*shard.Shard, error) {
 		Dir:             filepath.Join(s.cfg.Dir, "shards", strconv.FormatUint(id, 10)),
 		Logger:          s.logger,
 		BlockCache:      s.blockCache,
+		Compactions:     s.compactions,
 		RecordCacheSize: s.cfg.RecordCacheSize / int64(max(n, 1)),
 		Limits:          s.limits,
 		SyncPolicy:      policy,

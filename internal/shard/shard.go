@@ -42,6 +42,8 @@ type Options struct {
 	SyncPolicy engine.SyncPolicy
 	// OnFailure is called once when the disk fails under the engine: the node must stop.
 	OnFailure func(error)
+	// Compactions schedules the engine's compactions with the node's others (nil: its own).
+	Compactions *engine.Compactions
 }
 
 // Shard is one shard's replica on this node.
@@ -58,6 +60,8 @@ type Shard struct {
 
 	// onApplied, if set, is called on the apply goroutine after each committed batch.
 	onApplied func(eff *keyspace.Effects, served []command.Served)
+	// sweepRest is when the next expiry sweep is worth doing (Unix ms; Sweep).
+	sweepRest atomic.Int64
 }
 
 // ErrLayout is wrapped by the error of opening a directory written in another data layout.
@@ -226,7 +230,8 @@ func (s *Shard) Restore(dir string) (uint64, error) {
 func (s *Shard) openView(gen uint64) (*View, error) {
 	dir := s.genDir(gen)
 	eng, err := engine.Open(engine.Options{Dir: dir, FS: s.opts.FS, Logger: s.logger, Cache: s.opts.BlockCache,
-		CacheSize: s.opts.BlockCacheSize, MemTableSize: s.opts.MemTableSize, OnFailure: s.opts.OnFailure})
+		CacheSize: s.opts.BlockCacheSize, MemTableSize: s.opts.MemTableSize, OnFailure: s.opts.OnFailure,
+		Compactions: s.opts.Compactions})
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +254,6 @@ func (s *Shard) openView(gen uint64) (*View, error) {
 
 // SetSyncPolicy changes the engine's fsync policy (CONFIG SET appendfsync).
 func (s *Shard) SetSyncPolicy(p engine.SyncPolicy) {
-	s.opts.SyncPolicy = p
 	v := s.Acquire()
 	defer v.Release()
 	v.Engine.SetSyncPolicy(p)
@@ -361,4 +365,15 @@ func (s *Shard) Logical() (logical [keyspace.NumDBs]int) {
 		logical[v.State.Physical(db)] = db
 	}
 	return logical
+}
+
+// BackgroundSync syncs the engine's write-ahead log if the shard's policy is everysec; the
+// node calls it once a second for all its shards.
+func (s *Shard) BackgroundSync() error {
+	v := s.Acquire()
+	defer v.Release()
+	if v.Engine.SyncPolicy() != engine.SyncEverySec {
+		return nil
+	}
+	return v.Engine.Sync()
 }

@@ -15,11 +15,24 @@ const sweepBatch = 512
 // none are left or stop is closed. Reads never see expired keys or fields; this reclaims their
 // space. Only the shard's leader sweeps: its deletions are replicated. now gives the time to
 // assign to each operation.
+//
+// A sweep that finds nothing due lets the shard rest for a second (sweepRest): expired keys are
+// invisible to reads at once, so this only delays reclaiming space, and it keeps the cost of a
+// node holding many idle shards near nothing.
 func (s *Shard) Sweep(now func() int64, stop <-chan struct{}) error {
-	if err := s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs, now, stop); err != nil {
+	t := now()
+	if t < s.sweepRest.Load() {
+		return nil
+	}
+	found, err := s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs, now, stop)
+	if err != nil {
 		return err
 	}
-	return s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs, now, stop)
+	more, err := s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs, now, stop)
+	if err == nil && !found && !more {
+		s.sweepRest.Store(t + 1000)
+	}
+	return err
 }
 
 // expiryIndex reads what an expiry index lists as due (keyspace.ExpiredKeys, ExpiredFieldKeys).
@@ -28,13 +41,15 @@ type expiryIndex func(r pebble.Reader, now int64, limit int) ([]keyspace.Expired
 // errStopping ends a sweep early; it is not reported.
 var errStopping error
 
-func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte, now func() int64, stop <-chan struct{}) error {
-	for {
+// sweepIndex proposes the removals an expiry index lists as due; it reports whether there were
+// any.
+func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte, now func() int64, stop <-chan struct{}) (bool, error) {
+	for found := false; ; found = true {
 		v := s.Acquire()
 		keys, err := due(v.Engine.DB(), now(), sweepBatch)
 		v.Release()
 		if err != nil || len(keys) == 0 {
-			return err
+			return found, err
 		}
 		cmds := make([][][]byte, len(keys))
 		for i, k := range keys {
@@ -42,14 +57,14 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 		}
 		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID}, cmds...)
 		if err := s.proposeWait(data, stop); err != nil {
-			return err
+			return true, err
 		}
 		if len(keys) < sweepBatch {
-			return nil
+			return true, nil
 		}
 		select {
 		case <-stop:
-			return errStopping
+			return true, errStopping
 		default:
 		}
 	}
