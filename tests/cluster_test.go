@@ -497,3 +497,79 @@ func TestClusterStartCommand(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
+
+// With cluster-proxy, the commands a Redis user expects to span the keyspace work on any node
+// for keys of any shards: MGET, MSET, DEL, EXISTS, TOUCH, UNLINK are split by shard and merged;
+// DBSIZE, KEYS, SCAN, RANDOMKEY and FLUSHALL cover every shard of the cluster. Atomic
+// multi-key commands still need one slot.
+func TestClusterProxyFansOut(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-proxy", "yes")
+	conn := c.Nodes[1].Dial()
+	var mset []string
+	var mget []string
+	want := "*20\r\n"
+	for i := 0; i < 20; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		mset = append(mset, k, fmt.Sprintf("v%d", i))
+		mget = append(mget, k)
+		want += fmt.Sprintf("$%d\r\nv%d\r\n", len(fmt.Sprint(i))+1, i)
+	}
+	if got := conn.Do(append([]string{"MSET"}, mset...)...); got != "+OK\r\n" {
+		t.Fatalf("MSET over many shards = %q", got)
+	}
+	if got := conn.Do(append([]string{"MGET"}, mget...)...); got != want {
+		t.Fatalf("MGET over many shards = %q, want %q", got, want)
+	}
+	if got := conn.Do("MGET", "key:3", "nokey", "key:1"); got != "*3\r\n$2\r\nv3\r\n$-1\r\n$2\r\nv1\r\n" {
+		t.Fatalf("MGET with a missing key = %q", got)
+	}
+	if got := conn.Do(append([]string{"EXISTS"}, mget...)...); got != ":20\r\n" {
+		t.Fatalf("EXISTS over many shards = %q", got)
+	}
+	if got := conn.Do("DBSIZE"); got != ":20\r\n" {
+		t.Fatalf("DBSIZE through the proxy = %q, want the whole cluster's 20", got)
+	}
+	keys := conn.Do("KEYS", "key:1*")
+	if !strings.HasPrefix(keys, "*11\r\n") {
+		t.Fatalf("KEYS key:1* through the proxy = %q, want 11 keys", keys)
+	}
+	// SCAN walks every shard: each key once.
+	seen := map[string]bool{}
+	rdb := c.Nodes[1].Client()
+	ctx := servertest.Ctx(t)
+	var cursor uint64
+	for {
+		ks, next, err := rdb.Scan(ctx, cursor, "key:*", 3).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range ks {
+			if seen[k] {
+				t.Fatalf("SCAN returned %s twice", k)
+			}
+			seen[k] = true
+		}
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 20 {
+		t.Fatalf("SCAN through the proxy found %d keys, want 20", len(seen))
+	}
+	if got := conn.Do("RANDOMKEY"); !strings.HasPrefix(got, "$5\r\nkey:") && !strings.HasPrefix(got, "$6\r\nkey:") {
+		t.Fatalf("RANDOMKEY = %q", got)
+	}
+	if got := conn.Do("RENAME", "key:1", "key:2"); !strings.HasPrefix(got, "-CROSSSLOT") {
+		t.Fatalf("RENAME across slots through the proxy = %q, want CROSSSLOT", got)
+	}
+	if got := conn.Do(append([]string{"DEL"}, mget[:10]...)...); got != ":10\r\n" {
+		t.Fatalf("DEL over many shards = %q", got)
+	}
+	if got := conn.Do("FLUSHALL"); got != "+OK\r\n" {
+		t.Fatalf("FLUSHALL through the proxy = %q", got)
+	}
+	if got := conn.Do("DBSIZE"); got != ":0\r\n" {
+		t.Fatalf("DBSIZE after FLUSHALL = %q", got)
+	}
+}

@@ -13,8 +13,6 @@ import (
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
-	"github.com/cairn-db/cairn/internal/resp"
-	"github.com/cairn-db/cairn/internal/shard"
 	"github.com/cairn-db/cairn/internal/transport"
 )
 
@@ -194,51 +192,58 @@ func (c *clusterNode) metaLeader() uint64 {
 
 // forward submits writes for a shard through its leader. It runs on its own goroutine.
 func (c *clusterNode) forward(cl *Client, shard uint64, batch []Proposal) {
-	fail := func(err error) {
-		for _, p := range batch {
-			p.Done(nil, err)
-		}
-	}
-	addr, ok := c.leaderNode(shard)
-	if !ok {
-		fail(replica.ErrNotLeader)
-		return
-	}
-	body := binary.BigEndian.AppendUint64(nil, shard)
-	body = binary.AppendUvarint(body, uint64(len(batch)))
-	for _, p := range batch {
+	ops := make([][]byte, len(batch))
+	for i, p := range batch {
 		// A forwarded command never blocks: the reply travels back as the answer to this
 		// request, not through the leader's blocked clients.
 		command.ClearOpClient(p.Data)
-		body = binary.AppendUvarint(body, uint64(len(p.Data)))
-		body = append(body, p.Data...)
+		ops[i] = p.Data
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reply, err := c.bus.CallPeer(ctx, addr, reqForward, body)
+	results, applied, err := c.forwardOps(shard, ops)
 	if err != nil {
-		var re *transport.RemoteError
-		if errors.As(err, &re) && re.Msg == replica.ErrNotLeader.Error() {
-			fail(replica.ErrNotLeader)
-			return
+		for _, p := range batch {
+			p.Done(nil, err)
 		}
-		fail(replica.ErrUnknown)
 		return
 	}
-	if len(reply) < 8 {
-		fail(replica.ErrUnknown)
-		return
-	}
-	applied := binary.BigEndian.Uint64(reply)
 	cl.noteWrite(shard, applied)
-	results, err := splitFrames(reply[8:])
-	if err != nil || len(results) != len(batch) {
-		fail(replica.ErrUnknown)
-		return
-	}
 	for i, p := range batch {
 		p.Done(results[i], nil)
 	}
+}
+
+// forwardOps has the leader of a shard propose encoded operations and returns their replies
+// and the leader's applied index after them. An error means none is known to be applied:
+// ErrNotLeader if surely none was, ErrUnknown if some may have been.
+func (c *clusterNode) forwardOps(shard uint64, ops [][]byte) ([][]byte, uint64, error) {
+	node, ok := c.leaderNode(shard)
+	if !ok {
+		return nil, 0, replica.ErrNotLeader
+	}
+	body := binary.BigEndian.AppendUint64(nil, shard)
+	body = binary.AppendUvarint(body, uint64(len(ops)))
+	for _, op := range ops {
+		body = binary.AppendUvarint(body, uint64(len(op)))
+		body = append(body, op...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reply, err := c.bus.CallPeer(ctx, node, reqForward, body)
+	if err != nil {
+		var re *transport.RemoteError
+		if errors.As(err, &re) && re.Msg == replica.ErrNotLeader.Error() {
+			return nil, 0, replica.ErrNotLeader
+		}
+		return nil, 0, replica.ErrUnknown
+	}
+	if len(reply) < 8 {
+		return nil, 0, replica.ErrUnknown
+	}
+	results, err := splitFrames(reply[8:])
+	if err != nil || len(results) != len(ops) {
+		return nil, 0, replica.ErrUnknown
+	}
+	return results, binary.BigEndian.Uint64(reply), nil
 }
 
 // leaderNode is the node leading a shard, for forwarding.
@@ -324,16 +329,22 @@ func splitFrames(b []byte) ([][]byte, error) {
 
 const reqRead = 6
 
-// forwardRead sends a read to the leader of its shard; the reply takes the connection's next
-// place.
-func (c *clusterNode) forwardRead(cl *Client, shard uint64, args [][]byte) {
+// encodeRead encodes a read for another node.
+func encodeRead(shard uint64, db, proto int, args [][]byte) []byte {
 	body := binary.BigEndian.AppendUint64(nil, shard)
-	body = append(body, byte(cl.db), byte(cl.proto))
+	body = append(body, byte(db), byte(proto))
 	body = binary.AppendUvarint(body, uint64(len(args)))
 	for _, a := range args {
 		body = binary.AppendUvarint(body, uint64(len(a)))
 		body = append(body, a...)
 	}
+	return body
+}
+
+// forwardRead sends a read to the leader of its shard; the reply takes the connection's next
+// place.
+func (c *clusterNode) forwardRead(cl *Client, shard uint64, args [][]byte) {
+	body := encodeRead(shard, cl.db, cl.proto, args)
 	pos := cl.reserveLocal()
 	cl.cs.parked = true
 	go func() {
@@ -368,24 +379,5 @@ func (c *clusterNode) serveRead(body []byte, reply func([]byte, error)) {
 		reply(nil, replica.ErrNotLeader)
 		return
 	}
-	cmd, sub := resolve(args)
-	if sub != nil {
-		cmd = sub
-	}
-	if cmd == nil || cmd.Run == nil || cmd.IsWrite() || !command.CheckArity(cmd.Arity, len(args)) {
-		reply(nil, errors.New("not a read"))
-		return
-	}
-	h.raft.ReadIndex(func(err error) {
-		if err != nil {
-			reply(errorReply(err), nil)
-			return
-		}
-		var r shard.Reader
-		w := resp.Writer{Proto: proto}
-		v := h.sh.Acquire()
-		r.Run(h.sh, v, cmd, args, db, &w, time.Now().UnixMilli())
-		v.Release()
-		reply(w.Buf, nil)
-	})
+	c.readOn(h, args, db, proto, func(r []byte) { reply(r, nil) })
 }

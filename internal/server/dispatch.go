@@ -180,7 +180,16 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 	}
 	if s.cluster != nil && h == nil && isKeylessData(full) {
 		ran = full
+		if s.cfg.ClusterProxy() {
+			s.scatterKeyless(cl, full, args)
+			return nil, true
+		}
 		return nil, s.keylessData(cl, r, full, args)
+	}
+	if s.cluster != nil && h == nil && r.slot == crossSlot {
+		ran = full
+		s.scatter(cl, full, args)
+		return nil, true
 	}
 	if r.write {
 		return s.proposeWrite(cl, full, args, db, start, drop, h), false

@@ -119,6 +119,12 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 		return nil, gateRun // a server command
 	}
 	if r.slot == crossSlot {
+		if s.cfg.ClusterProxy() && !cl.multi && scatterable(r.cmd) {
+			if batched > 0 {
+				return nil, gateWait
+			}
+			return nil, gateRun // dispatch splits it by shard
+		}
 		if batched > 0 {
 			return nil, gateWait
 		}
@@ -129,6 +135,9 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 	var h *hosted
 	if r.slot == noSlot {
 		if isKeylessData(r.cmd) {
+			if batched > 0 {
+				return nil, gateWait // its reply's place comes after the batch's
+			}
 			return nil, gateRun // dispatch runs it over the shards this node leads
 		}
 		h = s.anyLedShard()
