@@ -462,7 +462,7 @@ func TestClusterGoRedisClusterClient(t *testing.T) {
 func TestClusterStartCommand(t *testing.T) {
 	port := servertest.ClusterPorts(t, 3)
 	dir := t.TempDir()
-	cmd := exec.Command(servertest.Binary(t), "cluster", "start", "--nodes", "3", "--base-port", strconv.Itoa(port), "--dir", dir)
+	cmd := exec.Command(servertest.Binary(t), "cluster", "start", "--nodes", "3", "--shards", "6", "--base-port", strconv.Itoa(port), "--dir", dir)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -482,6 +482,24 @@ func TestClusterStartCommand(t *testing.T) {
 	if got, err := cc.Get(ctx, "hello").Result(); err != nil || got != "world" {
 		t.Fatalf("GET hello = %q, %v", got, err)
 	}
+	one := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
+	info, err := one.ClusterInfo(ctx).Result()
+	one.Close()
+	if got := firstLine(t, info, "cluster_shards:"); err != nil || got != "cluster_shards:6" {
+		t.Fatalf("CLUSTER INFO: %q, %v; want cluster_shards:6", got, err)
+	}
+	// A node that exits leaves the others running: the cluster fails over and takes writes.
+	stopped := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port+1), MaxRetries: -1})
+	_ = stopped.Shutdown(ctx).Err()
+	stopped.Close()
+	waitCluster(t, "writes after a node exited", 30*time.Second, func() bool {
+		for i := 0; i < 20; i++ {
+			if cc.Set(ctx, fmt.Sprintf("after%d", i), "1", 0).Err() != nil {
+				return false
+			}
+		}
+		return true
+	})
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -572,4 +590,15 @@ func TestClusterProxyFansOut(t *testing.T) {
 	if got := conn.Do("DBSIZE"); got != ":0\r\n" {
 		t.Fatalf("DBSIZE after FLUSHALL = %q", got)
 	}
+}
+
+// firstLine returns the line of s starting with prefix ("" if none).
+func firstLine(t *testing.T, s, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }

@@ -19,11 +19,13 @@ import (
 // cluster mode on one machine. It runs in the foreground and stops the nodes on Ctrl-C.
 func runCluster(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "start" {
-		return fmt.Errorf("usage: cairn cluster start [--nodes 3] [--base-port 7001] [--dir ./cluster-data] [-- server options...]")
+		return fmt.Errorf("usage: cairn cluster start [--nodes 3] [--shards 4*nodes] [--replicas 3] [--base-port 7001] [--dir ./cluster-data] [-- server options...]")
 	}
 	fs := flag.NewFlagSet("cluster start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nodes := fs.Int("nodes", 3, "number of nodes")
+	shards := fs.Int("shards", 0, "number of shards the slots are split into (0: four per node)")
+	replicas := fs.Int("replicas", 3, "replicas of each shard (at most the number of nodes)")
 	basePort := fs.Int("base-port", 7001, "client port of the first node; the others follow")
 	dir := fs.String("dir", "./cluster-data", "directory holding one data directory per node")
 	host := fs.String("host", "127.0.0.1", "address the nodes bind and announce")
@@ -68,7 +70,8 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 		}
 		logFile := filepath.Join(*dir, "node-"+port+".log")
 		cmdArgs := append([]string{"server", "--port", port, "--bind", *host, "--dir", nodeDir,
-			"--cluster-enabled", "yes", "--cluster-initial", initial, "--logfile", logFile}, extra...)
+			"--cluster-enabled", "yes", "--cluster-initial", initial, "--logfile", logFile,
+			"--cluster-shards", strconv.Itoa(*shards), "--cluster-replicas", strconv.Itoa(*replicas)}, extra...)
 		cmd := exec.Command(exe, cmdArgs...)
 		cmd.Stdout, cmd.Stderr = stderr, stderr
 		if err := cmd.Start(); err != nil {
@@ -78,7 +81,7 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 		procs = append(procs, cmd)
 		fmt.Fprintf(stdout, "node %d: %s (data %s, log %s)\n", i+1, addr, nodeDir, logFile)
 	}
-	fmt.Fprintf(stdout, "\ncluster of %d nodes starting; try:\n  redis-cli -c -p %d set hello world\n  redis-cli -p %d cluster nodes\nCtrl-C stops every node.\n",
+	fmt.Fprintf(stdout, "\ncluster of %d nodes starting; try:\n  redis-cli -c -p %d set hello world\n  redis-cli -p %d cluster nodes\nA node that exits (kill one to try a failover) leaves the others running. Ctrl-C stops every node.\n",
 		*nodes, *basePort, *basePort)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -94,12 +97,17 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 		}(i, p)
 	}
 	running := len(procs)
-	select {
-	case <-sig:
-		fmt.Fprintln(stdout, "stopping the cluster")
-	case i := <-exited:
-		running--
-		fmt.Fprintf(stderr, "node %s exited; stopping the others (see its log)\n", addrs[i])
+wait:
+	for running > 0 {
+		select {
+		case <-sig:
+			fmt.Fprintln(stdout, "stopping the cluster")
+			break wait
+		case i := <-exited:
+			// The others go on: a cluster survives a node, and this lets one try a failover.
+			running--
+			fmt.Fprintf(stderr, "node %s exited (see its log); %d still running\n", addrs[i], running)
+		}
 	}
 	for _, p := range procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
