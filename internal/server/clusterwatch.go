@@ -105,7 +105,9 @@ func (c *clusterNode) balance(h *hosted, info *cluster.Shard, last map[uint64]ti
 	want := info.Replicas[0].ID
 	st := h.raft.Status()
 	for _, p := range st.Peers {
-		if p.ID == want && p.Voter && p.Active && p.Match >= st.Commit {
+		// Raft's own record of activity goes stale while the group is quiet: liveness is the
+		// bus's.
+		if p.ID == want && p.Voter && c.alive(p.Node) && p.Match >= st.Commit {
 			last[info.ID] = time.Now()
 			c.logger.Debug("handing leadership to the preferred leader", "shard", info.ID, "to_node", p.Node)
 			h.raft.TransferLeader(want)
