@@ -1,7 +1,8 @@
 #!/bin/bash
 # Compares write throughput and latency of a three-node cairn cluster and a three-node etcd
 # cluster on this machine, both fsyncing their logs on commit (etcd's default; cairn's Raft log
-# always), at 50 and 500 clients. Needs redis-cli and etcd (Debian: apt-get install -y
+# always), at 50 and 500 clients. Like etcd, cairn runs one Raft group here (--cluster-shards 1):
+# the comparison is of one replicated log against another, with every write sent to its leader. Needs redis-cli and etcd (Debian: apt-get install -y
 # etcd-server). Run it when the machine is otherwise idle:
 #
 #   bash bench/cluster/run.sh [seconds]
@@ -17,13 +18,13 @@ start_cairn() {
   local list="127.0.0.1:17101,127.0.0.1:17102,127.0.0.1:17103"
   rm -rf "$work/cairn-data"
   for p in 17101 17102 17103; do
-    "$work/cairn" server --port $p --dir "$work/cairn-data/$p" --cluster-enabled yes --cluster-initial $list \
+    "$work/cairn" server --port $p --dir "$work/cairn-data/$p" --cluster-enabled yes --cluster-initial $list --cluster-shards 1 \
       --logfile "$work/cairn-$p.log" >/dev/null 2>&1 & echo $! >> "$work/cairn.pids"
   done
   for i in $(seq 100); do
-    for p in 17101 17102 17103; do
-      if redis-cli -p $p role 2>/dev/null | head -1 | grep -q master; then echo 127.0.0.1:$p; return; fi
-    done
+    # The one shard's master, as CLUSTER SLOTS names it.
+    leader=$(redis-cli -p 17101 cluster slots 2>/dev/null | sed -n '3,4p' | tr '\n' ':' | sed 's/:$//')
+    if [ -n "$leader" ] && [ "$leader" != ":" ]; then echo "$leader"; return; fi
     sleep 0.1
   done
   echo "no cairn leader" >&2; exit 1
