@@ -540,3 +540,31 @@ func TestClusterSnapshotInstall(t *testing.T) {
 		t.Fatalf("the restored follower's shard: %q, want keys=311", got)
 	}
 }
+
+// Gossip tells every node who is alive: a killed node shows as failed in CLUSTER NODES and
+// drops out of the gossip's count, and comes back when it restarts.
+func TestClusterGossip(t *testing.T) {
+	c := servertest.StartCluster(t, 3)
+	n0 := c.Nodes[0]
+	waitCluster(t, "gossip to count three nodes", 10*time.Second, func() bool { return n0.ClusterInfo("cluster_gossip_alive") == "3" })
+	victim := c.Nodes[2]
+	victim.Kill()
+	name := fmt.Sprintf("%040x", 0)
+	for _, line := range strings.Split(n0.Dial().Do("CLUSTER", "NODES"), "\n") {
+		if strings.Contains(line, victim.Addr) {
+			name = strings.Fields(line)[0]
+		}
+	}
+	waitCluster(t, "the killed node to show as failed", 15*time.Second, func() bool {
+		nodes := n0.Dial().Do("CLUSTER", "NODES")
+		for _, line := range strings.Split(nodes, "\n") {
+			if strings.HasPrefix(line, name) {
+				return strings.Contains(line, "fail") && strings.Contains(line, "disconnected")
+			}
+		}
+		return false
+	})
+	waitCluster(t, "gossip to count two nodes", 15*time.Second, func() bool { return n0.ClusterInfo("cluster_gossip_alive") == "2" })
+	victim.Restart()
+	waitCluster(t, "gossip to count three nodes again", 20*time.Second, func() bool { return n0.ClusterInfo("cluster_gossip_alive") == "3" })
+}

@@ -36,6 +36,9 @@ type clusterNode struct {
 	// others reach it elsewhere.
 	busListen string
 
+	// gossip spreads liveness and load (cluster.Gossip); nil until the node has its ID.
+	gossip atomic.Pointer[cluster.Gossip]
+
 	meta *cluster.Meta
 	// metaRaft is this node's replica of the meta group; nil on a node that does not hold it.
 	metaRaft *replica.Raft
@@ -118,6 +121,9 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		return nil, err
 	}
 	fail := func(err error) (*clusterNode, error) {
+		if g := c.gossip.Load(); g != nil {
+			_ = g.Close()
+		}
 		c.closeShards()
 		c.host.Close()
 		c.bus.Close()
@@ -181,6 +187,12 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		}
 	}
 	c.bus.SetID(c.id)
+	g, err := cluster.StartGossip(cluster.GossipConfig{Node: c.id, BindAddr: net.JoinHostPort(bind, strconv.Itoa(busPort)),
+		AdvertiseAddr: c.busAddr, Streams: c.bus, Local: c.load})
+	if err != nil {
+		return fail(err)
+	}
+	c.gossip.Store(g)
 	// Until the meta group says otherwise, the layout is what this node knows: its own
 	// record of the meta state, or the founding layout.
 	if t := c.meta.Topology(); t != nil {
@@ -364,14 +376,18 @@ func (c *clusterNode) join(target string) (uint64, error) {
 // start runs the Raft scheduler and the node's background work.
 func (c *clusterNode) start() {
 	c.host.Start()
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.watchLeadership()
 	go c.refreshTopology()
+	go c.gossipLoop()
 }
 
 func (c *clusterNode) close() error {
 	close(c.stop)
 	c.wg.Wait()
+	if g := c.gossip.Load(); g != nil {
+		_ = g.Close()
+	}
 	err := c.host.Close()
 	c.closeShards()
 	if cerr := c.bus.Close(); err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sync"
 	"time"
@@ -24,6 +25,15 @@ const (
 	reqTopology = 5 // body: version(8); reply: the topology if newer, empty if not
 	reqReplace  = 7 // body: JSON replaceRequest; reply: JSON replica.Member, the new replica
 )
+
+// Stream implements transport.Handler: the bus hands gossip its streams.
+func (c *clusterNode) Stream(conn net.Conn) {
+	if g := c.gossip.Load(); g != nil {
+		g.Stream(conn)
+		return
+	}
+	conn.Close()
+}
 
 // Deliver implements transport.Handler.
 func (c *clusterNode) Deliver(from uint64, payload []byte) error {

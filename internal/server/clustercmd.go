@@ -71,9 +71,14 @@ func (c *clusterNode) shardViews() ([]shardView, *cluster.Topology) {
 }
 
 // alive reports whether node is this one, or one the bus heard from within two election
-// timeouts (nodes with replicas in common exchange Raft traffic all the time).
+// timeouts (nodes with groups in common exchange a heartbeat every tick), or one gossip holds
+// alive (nodes with nothing in common).
 func (c *clusterNode) alive(node uint64) bool {
-	return node == c.id || time.Since(c.bus.Heard(node)) < 2*c.host.ElectionTimeout()
+	if node == c.id || time.Since(c.bus.Heard(node)) < 2*c.host.ElectionTimeout() {
+		return true
+	}
+	g := c.gossip.Load()
+	return g != nil && g.Alive(node)
 }
 
 func cmdCluster(s *Server, cl *Client, args [][]byte) {
@@ -232,6 +237,15 @@ func clusterInfo(c *clusterNode) string {
 	kv(&b, "cluster_shards_hosted", len(c.s.allHosted()))
 	kv(&b, "cluster_shards_led", led)
 	kv(&b, "cluster_topology_version", t.Version)
+	if g := c.gossip.Load(); g != nil {
+		alive := 0
+		for _, n := range g.Nodes() {
+			if n.Alive {
+				alive++
+			}
+		}
+		kv(&b, "cluster_gossip_alive", alive) // this node included
+	}
 	meta := "-"
 	if c.metaRaft != nil {
 		meta = c.metaRaft.Status().Role.String()

@@ -160,3 +160,46 @@ func (c *clusterNode) fetchTopology() {
 		return
 	}
 }
+
+// gossipLoop joins the gossip through the nodes the topology names, and spreads this node's
+// load every few seconds.
+func (c *clusterNode) gossipLoop() {
+	defer c.wg.Done()
+	g := c.gossip.Load()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		if len(g.Nodes()) < 2 { // only itself: join the others
+			var addrs []string
+			for _, node := range c.topology().t.LiveNodes() {
+				if node.ID != c.id {
+					addrs = append(addrs, node.BusAddr)
+				}
+			}
+			if len(addrs) > 0 {
+				_ = g.Join(addrs)
+			}
+		} else if n%5 == 0 {
+			g.Refresh()
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// load is what this node gossips about itself.
+func (c *clusterNode) load() cluster.NodeLoad {
+	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec()}
+	for _, h := range c.s.allHosted() {
+		l.Shards++
+		if h.leads() {
+			l.Led++
+			keys, _ := h.sh.KeyCounts()
+			l.Keys += keys[0]
+		}
+	}
+	return l
+}

@@ -262,3 +262,10 @@ func (s *Server) sampleRates() {
 	r.netOut.sample(now, s.stats.netOut.Load())
 	r.opsRate, r.inKB, r.outKB = r.ops.rate(), r.netIn.rate()/1024, r.netOut.rate()/1024
 }
+
+// opsPerSec is the recent command rate (INFO's instantaneous_ops_per_sec).
+func (r *rates) opsPerSec() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(r.opsRate + 0.5)
+}

@@ -27,6 +27,8 @@ type Handler interface {
 	// Message takes a one-way message of a kind (Post); it must not block. Messages from one
 	// peer arrive in the order they were posted.
 	Message(from uint64, kind byte, body []byte)
+	// Stream takes over a raw connection a peer opened with DialStream (gossip's streams).
+	Stream(c net.Conn)
 }
 
 // Options configure a bus.
@@ -245,10 +247,15 @@ func (b *Bus) accept() {
 	}
 }
 
-// serve reads an inbound connection: Raft payloads and requests, or a snapshot stream.
+// serve reads an inbound connection: Raft payloads and requests, or a snapshot stream, or a
+// raw stream for the handler (DialStream).
 func (b *Bus) serve(c net.Conn) {
 	defer b.wg.Done()
+	handedOff := false
 	defer func() {
+		if handedOff {
+			return
+		}
 		b.mu.Lock()
 		delete(b.inbound, c)
 		b.mu.Unlock()
@@ -259,6 +266,16 @@ func (b *Bus) serve(c net.Conn) {
 	}
 	r := bufio.NewReaderSize(c, 256<<10)
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if p, err := r.Peek(len(streamPreamble)); err == nil && string(p) == streamPreamble {
+		_, _ = r.Discard(len(streamPreamble))
+		_ = c.SetReadDeadline(time.Time{})
+		b.mu.Lock()
+		delete(b.inbound, c) // the handler owns it now
+		b.mu.Unlock()
+		b.opts.Handler.Stream(&bufferedConn{Conn: c, r: r})
+		handedOff = true
+		return
+	}
 	typ, body, err := readFrame(r)
 	if err != nil || typ != frameHello {
 		return
@@ -328,3 +345,32 @@ func (l *lockedWriter) frame(typ byte, parts ...[]byte) error {
 type RemoteError struct{ Msg string }
 
 func (e *RemoteError) Error() string { return e.Msg }
+
+// streamPreamble opens a raw stream (DialStream). As a frame header it would declare a length
+// over MaxFrame, so no frame stream starts this way.
+const streamPreamble = "GSSP"
+
+// DialStream opens a raw connection to a peer's bus at addr, which the peer hands to its
+// Handler's Stream: a reliable byte stream for another protocol (memberlist's) sharing the
+// bus's port.
+func (b *Bus) DialStream(addr string, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte(streamPreamble)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// bufferedConn is a connection whose first bytes were already read into r.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -57,6 +58,8 @@ func (r *recorder) Request(from uint64, kind byte, body []byte, reply func([]byt
 	}
 	go reply(append([]byte(fmt.Sprintf("%d:%d:", from, kind)), body...), nil)
 }
+
+func (r *recorder) Stream(c net.Conn) { c.Close() }
 
 func (r *recorder) Message(from uint64, kind byte, body []byte) {
 	r.mu.Lock()
