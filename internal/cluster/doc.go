@@ -1,8 +1,9 @@
-// Package cluster owns what a node knows about the cluster as a whole: node identity (IDs
-// derived from the initial address list, names as Redis Cluster shows them), the hash slots
-// keys map to, and the replies that describe the topology to cluster-aware clients (CLUSTER
-// SLOTS, SHARDS, NODES, INFO, ROLE).
+// Package cluster owns what a node knows about the cluster as a whole: the topology the meta
+// group records (nodes, shards and their slot ranges, replicas, leaders) and the meta group's
+// state machine that changes it; how a cluster is founded (placement of shards and their
+// replicas over the founding nodes); routing — the slot of a request's keys and where a request
+// for a slot goes on a node (here, -MOVED, -CLUSTERDOWN); gossip of liveness and load
+// (hashicorp/memberlist); and node identity (IDs, names as Redis Cluster shows them).
 //
-// In this version the whole keyspace is one shard replicated on every node: slots 0-16383 all
-// belong to it, its Raft leader is the master and the other members its replicas.
+// The meta group is the only authority on ownership. Gossip informs, it never decides.
 package cluster

@@ -1,13 +1,17 @@
 // Package keyspace lays Redis data types out on the ordered key-value store and implements the
 // type operations over a read view or a write batch.
 //
-// Layout (DESIGN.md section 3), all integers big-endian:
+// Layout (ARCHITECTURE.md, "Storage layout"), all integers big-endian:
 //
-//	M db key                         metadata: type, flags, expire-at, then per type — a string's
-//	                                 value inline; a collection's version, count and extra state
+//	M db slot key                    metadata: type, flags, expire-at, then per type — a string's
+//	                                 value inline; a collection's version, count and extra state;
+//	                                 slot is the key's 2-byte hash slot, so a slot's keys are
+//	                                 contiguous and can be scanned, counted or moved alone
 //	E db version elem                an element of a collection (hash field, set member, list slot,
-//	                                 sorted-set member); versions are unique, so the key is not
-//	                                 repeated in every element and RENAME moves only the metadata
+//	                                 sorted-set member); versions are unique within a shard and
+//	                                 begin with the key's slot (slot<<48 | counter), so the key is
+//	                                 not repeated in every element, RENAME moves only the
+//	                                 metadata, and a slot's elements sort together too
 //	Z db version score member        sorted-set score order, scores encoded so byte order is numeric
 //	X expire-at db key               the expiry index, read by the background sweeper
 //	T db version expire-at field     a hash's volatile fields in expiry order

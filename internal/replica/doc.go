@@ -9,9 +9,11 @@
 // Local is the single-node form: the log is the storage engine's own write-ahead log, so an entry
 // is applied as soon as it is ordered.
 //
-// Raft is the replicated form, on etcd's raft RawNode. A Host drives every shard of a node from
-// one goroutine (persist, send, apply, advance), with one fsync per round for all of them, over
-// a Network (the transport bus, or a simulated one) and a Clock. DESIGN.md in this directory
-// states the invariants: what is durable when, how proposals learn their fate, how snapshots
-// and log compaction fit together, and how reads are kept linearizable.
+// Raft is the replicated form, on etcd's raft RawNode. A Host drives every group of a node from
+// one goroutine (step, persist, send, advance), with one fsync per round for all of them and
+// one payload per peer node, over a Network (the transport bus, or a simulated one) and a
+// Clock; each group's apply worker applies its committed entries, and idle groups quiesce.
+// DESIGN.md in this directory states the invariants: what is durable when, how proposals
+// learn their fate, how snapshots and log compaction fit together, how reads are kept
+// linearizable, replica IDs, the apply worker and quiescence.
 package replica

@@ -8,7 +8,7 @@ import (
 )
 
 // replaceNode takes a node out of the cluster for good and brings in a new one under a new ID,
-// as an operator moving a replica does (DESIGN.md 4): the new node joins every shard's group
+// as an operator moving a replica does (ARCHITECTURE.md, "Membership"): the new node joins every shard's group
 // as a learner, catches up by snapshot and is promoted once it has (Raft.autoPromote); then
 // the old node is removed (joint consensus). An ID is never given out again. Removing first
 // would be unsound for an operator: a group of two voters that removes one needs both to leave

@@ -2,7 +2,9 @@
 // command reference (Valkey's src/commands/*.json, BSD-3-Clause): arity, flags, key positions and
 // specs, ACL categories, argument grammar. Summaries and other prose are not copied.
 //
-//	go run ./internal/command/specgen -in ../shared/reference/valkey-commands -out internal/command/specs_gen.go
+// The reference is the src/commands directory of a Valkey checkout:
+//
+//	go run ./internal/command/specgen -in $VALKEY/src/commands -out internal/command/specs_gen.go
 package main
 
 import (
