@@ -85,11 +85,14 @@ func (r *Raft) enqueue(it applyItem) {
 	}
 }
 
-// hasWork reports whether the worker has something to do.
+// hasWork reports whether the worker has something to do: queued items, or a checkpoint that
+// was asked for and can be taken now (one that cannot waits for the next entry, and is no work
+// until then). Worker goroutine (with ManualApply, the caller of Host.Apply).
 func (r *Raft) hasWork() bool {
 	r.work.mu.Lock()
-	defer r.work.mu.Unlock()
-	return len(r.work.items) > 0 || r.force.Load()
+	queued := len(r.work.items) > 0
+	r.work.mu.Unlock()
+	return queued || (r.force.Load() && r.checkpointDue())
 }
 
 // requestCheckpoint asks the worker for a checkpoint at its next chance: a new member needs a
@@ -341,27 +344,39 @@ func (r *Raft) install(snap *pb.Snapshot) error {
 	return nil
 }
 
-// maybeCheckpoint checkpoints the state machine once enough entries were applied since the
-// last checkpoint, and reports it to the scheduler, which records it as the snapshot and
-// compacts the log behind it.
-func (r *Raft) maybeCheckpoint() error {
+// checkpointDue reports whether a checkpoint should be taken now: SnapshotEntries entries were
+// applied since the last one, or one was asked for (requestCheckpoint), and the state allows
+// one. Worker goroutine.
+func (r *Raft) checkpointDue() bool {
 	q := &r.work
 	applied := r.applied.Load()
 	force := r.force.Load()
 	if applied <= q.checkpointed || (!force && applied-q.checkpointed < r.host.cfg.SnapshotEntries) {
-		return nil
+		return false
 	}
 	if applied > q.smApplied && !force {
 		// The last entries were membership changes the state machine has not recorded; its
 		// checkpoint would not hold them. Wait for the next operation.
-		return nil
+		return false
 	}
 	if last, _ := r.ms.LastIndex(); applied > last {
 		// The state machine is ahead of the log (it installed a snapshot, or applied committed
 		// entries, whose record the log lost in a crash): a snapshot must name an index the
 		// log holds. Wait until the leader has filled the log up to here.
+		return false
+	}
+	return true
+}
+
+// maybeCheckpoint checkpoints the state machine once enough entries were applied since the
+// last checkpoint, and reports it to the scheduler, which records it as the snapshot and
+// compacts the log behind it.
+func (r *Raft) maybeCheckpoint() error {
+	if !r.checkpointDue() {
 		return nil
 	}
+	q := &r.work
+	applied := r.applied.Load()
 	r.force.Store(false)
 	dir := r.snapDir(applied)
 	fs := r.host.fs
