@@ -33,13 +33,13 @@ type Config struct {
 	Seed uint64
 	// Version is the simulation version (0: Latest).
 	Version int
-	Nodes int // 3 or 5
+	Nodes   int // 3 or 5
 	// Shards is how many Raft groups hold data: before Version4 1 to 3, each on every node;
 	// from Version4 2 to 8 per node, each on Replicas nodes.
 	Shards   int
 	Replicas int // replicas of each shard (Version4; before, every node holds every shard)
 	Clients  int
-	Groups  int // groups of keys (check.KeysPerGroup keys sharing a hash tag)
+	Groups   int // groups of keys (check.KeysPerGroup keys sharing a hash tag)
 	// Duration is how long faults are injected; the run then heals and checks.
 	Duration time.Duration
 	// SnapshotEntries and KeepEntries are the Raft hosts' (small, so that snapshots, log
