@@ -111,7 +111,11 @@ func (c *Client) nextInput() check.Input {
 }
 
 // start issues an operation.
-func (c *Client) start(in check.Input) *Record {
+func (c *Client) start(in check.Input) *Record { return c.startAt(in, -1) }
+
+// startAt issues an operation to node idx (from Version4), or where the client would send it
+// if idx is -1.
+func (c *Client) startAt(in check.Input, idx int) *Record {
 	w := c.w
 	rec := &Record{Client: c.id, Level: c.level, Input: in, Shard: w.groupShard[in.Group], Call: w.now}
 	if in.Kind.IsWrite() {
@@ -119,7 +123,7 @@ func (c *Client) start(in check.Input) *Record {
 	}
 	c.cur = rec
 	if w.cfg.Version >= Version4 {
-		c.startRouted(rec)
+		c.startRouted(rec, idx)
 		return rec
 	}
 	if in.Kind.IsWrite() {

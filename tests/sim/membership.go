@@ -62,7 +62,11 @@ func (w *World) replaceNode() {
 		}
 		if n.up && n.shard(sid) == nil {
 			if err := n.addShard(sid); err != nil {
-				w.problem("%s cannot open its new replica of shard %d: %v", n.name, sid, err)
+				// Its disk failed: the server stops, and opens the replica when it restarts.
+				w.tracef("%s cannot open its new replica of shard %d: %v", n.name, sid, err)
+				n.crash("storage failure")
+				w.after(w.between(500*time.Millisecond, 3*time.Second), n.restart)
+				return
 			}
 			n.dirty = true
 		}

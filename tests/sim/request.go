@@ -80,9 +80,9 @@ func (c *Client) nextRouted() check.Input {
 	return in
 }
 
-// startRouted sends an operation to the node the client's slot map names (a write) or to any
-// node (a read).
-func (c *Client) startRouted(rec *Record) {
+// startRouted sends an operation to node target, or if it is -1 to the node the client's slot
+// map names (a write) or to any node (a read).
+func (c *Client) startRouted(rec *Record, target int) {
 	w := c.w
 	in := rec.Input
 	if in.Cross {
@@ -100,9 +100,12 @@ func (c *Client) startRouted(rec *Record) {
 			c.finish(rec, outcome, why)
 		}
 	})
-	target := w.pick().idx
-	if write {
+	switch {
+	case target >= 0:
+	case write:
 		target = c.slotNode[w.groupSlot[in.Group]]
+	default:
+		target = w.pick().idx
 	}
 	c.send(rec, target)
 }

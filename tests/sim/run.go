@@ -13,29 +13,9 @@ import (
 // Run runs one simulation, heals it, and checks what it recorded.
 func Run(cfg Config) Result {
 	cfg = cfg.resolve()
-	w := newWorld(cfg)
-	w.net = newNetwork(w)
-	if cfg.Version < Version2 {
-		w.net.corruptSnap = 0
-	}
-	if cfg.NoFaults {
-		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
-	}
-	w.tracef("seed %d: %s", cfg.Seed, cfg)
-	for i := range cfg.Nodes {
-		w.nodes = append(w.nodes, newNode(w, i))
-	}
-	if cfg.Version >= Version4 {
-		if err := w.found(); err != nil {
-			res := Result{Config: cfg, Violations: []string{err.Error()}}
-			return res
-		}
-	}
-	w.pickGroups()
-	for _, n := range w.nodes {
-		n.start()
-		// Nodes tick out of step with each other, as real ones do.
-		w.after(w.between(0, tickInterval), n.tickLoop)
+	w, err := boot(cfg)
+	if err != nil {
+		return Result{Config: cfg, Violations: []string{err.Error()}}
 	}
 	levels := []Level{Strong, Session, Eventual, Strong, Session}
 	for i := range cfg.Clients {
@@ -73,6 +53,34 @@ func Run(cfg Config) Result {
 		n.closeAll()
 	}
 	return res
+}
+
+// boot starts a cluster: its nodes up, their layout founded, the key groups picked.
+func boot(cfg Config) (*World, error) {
+	w := newWorld(cfg)
+	w.net = newNetwork(w)
+	if cfg.Version < Version2 {
+		w.net.corruptSnap = 0
+	}
+	if cfg.NoFaults {
+		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
+	}
+	w.tracef("seed %d: %s", cfg.Seed, cfg)
+	for i := range cfg.Nodes {
+		w.nodes = append(w.nodes, newNode(w, i))
+	}
+	if cfg.Version >= Version4 {
+		if err := w.found(); err != nil {
+			return nil, err
+		}
+	}
+	w.pickGroups()
+	for _, n := range w.nodes {
+		n.start()
+		// Nodes tick out of step with each other, as real ones do.
+		w.after(w.between(0, tickInterval), n.tickLoop)
+	}
+	return w, nil
 }
 
 // found computes the cluster's layout as its founding nodes do (cluster.Bootstrap): the slots

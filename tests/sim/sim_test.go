@@ -158,4 +158,7 @@ func TestSimulationHealthy(t *testing.T) {
 	if res.Ops.Unknown > 0 || res.Ops.Acked == 0 {
 		t.Fatalf("ops = %s, want every write acknowledged", res.Ops)
 	}
+	if res.Ops.CrossSlot == 0 || res.Ops.Moved == 0 {
+		t.Fatalf("ops = %s, want cross-slot requests and redirections", res.Ops)
+	}
 }
