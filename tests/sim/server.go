@@ -239,7 +239,7 @@ func (cn *conn) command(args [][]byte) (wait bool) {
 		}
 		return true
 	}
-	return cn.gate(s, level, cmd, args)
+	return cn.gate(s, level, args)
 }
 
 // queue handles a command inside MULTI, as dispatch does: the transaction's own commands run,
@@ -320,10 +320,10 @@ func (cn *conn) propose(s *Shard, flags byte, cmds [][][]byte) {
 }
 
 // gate passes a read through its level's gate (the server's readGate), then runs it.
-func (cn *conn) gate(s *Shard, level Level, cmd *command.Command, args [][]byte) (wait bool) {
+func (cn *conn) gate(s *Shard, level Level, args [][]byte) (wait bool) {
 	n, c, rec := cn.n, cn.c, cn.rec
 	r := s.raft
-	run := func() { cn.runRead(s, cmd, args) }
+	run := func() { cn.runRead(s, args) }
 	switch level {
 	case Eventual:
 		run()
@@ -379,7 +379,7 @@ func (cn *conn) gated(rec *Record, err error, run func()) {
 
 // runRead runs a read on the node's replica through shard.Reader, as the server's read does,
 // and raises the session's position to what the replica shows (the server's routed).
-func (cn *conn) runRead(s *Shard, cmd *command.Command, args [][]byte) {
+func (cn *conn) runRead(s *Shard, args [][]byte) {
 	n, c, rec := cn.n, cn.c, cn.rec
 	out := s.read(args, n.clock.Now().UnixMilli())
 	rec.StateIndex = s.raft.Applied()
