@@ -10,14 +10,15 @@ import (
 )
 
 // replaceNode takes a node out of the cluster for good and brings in a new one under a new ID,
-// as an operator moving a replica does: the new node joins the group of every shard the old
-// one held as a learner (from Version4 under a replica ID the group's leader gives out, and
-// the topology records it), catches up by snapshot and is promoted once it has
-// (Raft.autoPromote); then the old node is removed (joint consensus). An ID is never given out again. Removing first
-// would be unsound for an operator: a group of two voters that removes one needs both to leave
-// the joint configuration, and the removed one may be gone by then. The old node keeps
-// running for a while after its removal, as a machine does until it is shut down: it must not
-// disturb the group it left (a removed node campaigning, or answering as a leader).
+// as an operator moving a replica does (ARCHITECTURE.md, "Membership"): the new node joins the
+// group of every shard the old one held as a learner (from Version4 under a replica ID the
+// group's leader gives out, which the topology records), catches up by snapshot and is
+// promoted once it has (Raft.autoPromote); then the old node is removed (joint consensus). An
+// ID is never given out again. Removing first would be unsound for an operator: a group of two
+// voters that removes one needs both to leave the joint configuration, and the removed one may
+// be gone by then. The old node keeps running for a while after its removal, as a machine does
+// until it is shut down: it must not disturb the group it left (a removed node campaigning, or
+// answering as a leader).
 func (w *World) replaceNode() {
 	if w.replacing {
 		return
