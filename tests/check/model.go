@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cairn-db/cairn/internal/cluster"
 )
 
 // KeysPerGroup is how many keys share a hash tag. A group is the unit of partitioning: a
@@ -21,9 +23,11 @@ const (
 	Append
 	// Txn is MULTI; INCR key; APPEND key2 arg; GET key2; EXEC.
 	Txn
+	// MSet is MSET key arg key2 arg.
+	MSet
 )
 
-var kindNames = [...]string{"get", "set", "incr", "append", "txn"}
+var kindNames = [...]string{"get", "set", "incr", "append", "txn", "mset"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -35,8 +39,20 @@ type Input struct {
 	Kind  Kind
 	Group int
 	Slot  int    // the key within the group
-	Slot2 int    // the transaction's second key
+	Slot2 int    // the second key of a transaction or MSET
 	Arg   string // SET's value, APPEND's suffix
+	// Cross takes the second key from group Group2, whose hash tag is in another slot: a
+	// cross-slot request, which a cluster refuses (CROSSSLOT) and never applies.
+	Cross  bool
+	Group2 int
+}
+
+// key2 is the second key of a transaction or MSET.
+func (in Input) key2() string {
+	if in.Cross {
+		return Key(in.Group2, in.Slot2)
+	}
+	return Key(in.Group, in.Slot2)
 }
 
 // Key names a key: "{g3}a" is slot 0 of group 3. The hash tag keeps a group in one slot, so a
@@ -45,8 +61,8 @@ func Key(group, slot int) string { return fmt.Sprintf("{g%d}%c", group, 'a'+slot
 
 // Keys is the input's keys in order.
 func (in Input) Keys() []string {
-	if in.Kind == Txn {
-		return []string{Key(in.Group, in.Slot), Key(in.Group, in.Slot2)}
+	if in.Kind == Txn || in.Kind == MSet {
+		return []string{Key(in.Group, in.Slot), in.key2()}
 	}
 	return []string{Key(in.Group, in.Slot)}
 }
@@ -63,8 +79,10 @@ func (in Input) Args() [][]string {
 		return [][]string{{"INCR", k}}
 	case Append:
 		return [][]string{{"APPEND", k, in.Arg}}
+	case MSet:
+		return [][]string{{"MSET", k, in.Arg, in.key2(), in.Arg}}
 	}
-	k2 := Key(in.Group, in.Slot2)
+	k2 := in.key2()
 	return [][]string{{"INCR", k}, {"APPEND", k2, in.Arg}, {"GET", k2}}
 }
 
@@ -144,9 +162,15 @@ func (s State) String() string {
 // Redis's reply to INCR of a value that is not an integer.
 const errNotInt = "ERR value is not an integer or out of range"
 
+// ErrCrossSlot is a cluster's reply to a cross-slot request (without the leading '-').
+const ErrCrossSlot = cluster.ErrCrossSlot
+
 // Apply runs an operation on a group's state as Redis would, returning the new state and the
-// reply.
+// reply. A cross-slot request changes nothing: a cluster answers it with CROSSSLOT.
 func Apply(s State, in Input) (State, Output) {
+	if in.Cross {
+		return s, Output{Err: ErrCrossSlot}
+	}
 	switch in.Kind {
 	case Get:
 		return s, get(s, in.Slot)
@@ -157,6 +181,10 @@ func Apply(s State, in Input) (State, Output) {
 		return incr(s, in.Slot)
 	case Append:
 		return appendTo(s, in.Slot, in.Arg)
+	case MSet:
+		s.Val[in.Slot], s.Has[in.Slot] = in.Arg, true
+		s.Val[in.Slot2], s.Has[in.Slot2] = in.Arg, true
+		return s, Output{Str: "OK"}
 	}
 	var a, b, c Output
 	s, a = incr(s, in.Slot)

@@ -16,6 +16,11 @@ import (
 func (w *World) check(converged bool) (OpStats, []string) {
 	var st OpStats
 	for _, r := range w.hist.ops {
+		st.Moved += r.Redirects
+		if r.Input.Cross {
+			st.CrossSlot++
+			continue
+		}
 		if r.Input.Kind.IsWrite() {
 			st.Writes++
 			switch r.Status {
@@ -50,6 +55,7 @@ func (w *World) check(converged bool) (OpStats, []string) {
 	w.checkReads(tl, &checks)
 	w.checkSessions(&checks)
 	w.checkLinearizable(&checks)
+	w.checkCrossSlot(&checks)
 	if converged {
 		checks = append(checks, "replicas converged (same applied index, same engine bytes)")
 	}
@@ -129,7 +135,7 @@ func (w *World) checkLog(converged bool, checks *[]string) timeline {
 	}
 	lost := 0
 	for _, r := range w.hist.ops {
-		if r.Input.Kind.IsWrite() && r.Status == OK {
+		if r.Input.Kind.IsWrite() && r.Status == OK && !r.Input.Cross {
 			if _, ok := w.ledger.shard(r.Shard).byOp[r.OpID]; !ok {
 				lost++
 				w.problem("acknowledged %s (op %x of c%d) is not in the log", r.Input, r.OpID, r.Client)
@@ -148,13 +154,20 @@ func (w *World) checkLog(converged bool, checks *[]string) timeline {
 // configuration, then leaves it); a node that joined was added as a learner and perhaps
 // promoted; a removed node was removed once.
 func (w *World) membershipEntries(sid uint64) int {
-	for _, n := range w.activeNodes() {
-		if !n.up {
+	// Founding replicas are numbered from 1: the node IDs before Version4, the shard's
+	// replicas in the topology from it.
+	founders := uint64(w.cfg.Nodes)
+	if w.founding != nil {
+		founders = uint64(len(w.founding.Shard(sid).Replicas))
+	}
+	for _, n := range w.holders(sid) {
+		s := n.shard(sid)
+		if !n.up || s == nil {
 			continue
 		}
 		changes := 0
-		for _, m := range n.shard(sid).raft.Members().List {
-			if m.ID > uint64(w.cfg.Nodes) {
+		for _, m := range s.raft.Members().List {
+			if m.ID > founders {
 				changes += 2
 			}
 			if m.Removed {
@@ -195,7 +208,7 @@ func (w *World) checkSessions(checks *[]string) {
 		fromWrite := make([]bool, w.cfg.Shards)
 		lastWrite := make([]uint64, w.cfg.Shards)
 		for _, r := range w.hist.ops {
-			if r.Client != c.id || r.Status != OK {
+			if r.Client != c.id || r.Status != OK || r.Input.Cross {
 				continue
 			}
 			s := r.Shard - 1
@@ -232,6 +245,8 @@ func (w *World) checkLinearizable(checks *[]string) {
 	for _, r := range w.hist.ops {
 		op := check.Op{Client: r.Client, Input: r.Input, Output: r.Output, Call: int64(r.Call), Return: int64(r.Return)}
 		switch {
+		case r.Input.Cross:
+			continue // checked by checkCrossSlot
 		case r.Input.Kind.IsWrite() && r.Status == Unknown:
 			op.Output = check.Output{Unknown: true}
 		case r.Status != OK:
@@ -256,6 +271,26 @@ func (w *World) checkLinearizable(checks *[]string) {
 		w.problem("linearizability check timed out")
 	}
 	*checks = append(*checks, fmt.Sprintf("linearizable: %d strong operations (porcupine, by key group)", len(ops)))
+}
+
+// checkCrossSlot checks that every cross-slot request was refused with CROSSSLOT and never
+// proposed. (The ledger checks every entry of every log as it is applied: its keys are in one
+// slot, owned by the entry's shard.)
+func (w *World) checkCrossSlot(checks *[]string) {
+	n := 0
+	for _, r := range w.hist.ops {
+		if !r.Input.Cross {
+			continue
+		}
+		n++
+		if r.OpID != 0 {
+			w.problem("cross-slot %s of c%d was proposed to shard %d (op %x)", r.Input, r.Client, r.Shard, r.OpID)
+		}
+		if r.Status == OK && r.Output.Err != check.ErrCrossSlot {
+			w.problem("cross-slot %s of c%d was answered %s on %s, not CROSSSLOT", r.Input, r.Client, r.Output, w.nodes[r.Node].name)
+		}
+	}
+	*checks = append(*checks, fmt.Sprintf("cross-slot: %d requests refused with CROSSSLOT, none proposed; every log entry's keys in one slot of its shard", n))
 }
 
 // illegalGroups finds which groups' histories are not linearizable.

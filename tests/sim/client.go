@@ -19,17 +19,25 @@ const (
 	readTimeout  = 4 * time.Second
 )
 
-// Client is one connection issuing operations one at a time, with its reads at one level. It
-// plays the part of the server's connection code: writes are proposed to the shard's leader
-// (a refused write follows the leader hint, as a cluster client follows -MOVED), reads go to
-// any node and pass its read gate first.
+// Client is one client issuing operations one at a time, with its reads at one level.
+//
+// From Version4 it is a Redis Cluster client: it sends RESP requests to nodes (request.go),
+// writes to the node its slot map names for the key's slot and reads to any node, follows
+// -MOVED and records -TRYAGAIN and -CLUSTERDOWN as refusals. Before, it played the part of the
+// server's connection code: writes were proposed to the shard's leader (a refused write
+// followed the leader hint), reads went to any node and passed its read gate first.
 type Client struct {
 	w     *World
 	id    int
 	level Level
-	// leader is, per shard, the node the client believes leads it.
+	// leader is, per shard, the node the client believes leads it (before Version4).
 	leader []int
-	// pos is the session's position per shard: the highest log index it has seen.
+	// slotNode is the client's slot map (Version4): the node it sends a slot's writes to.
+	slotNode map[int]int
+	// conns are its connections, by node.
+	conns map[int]*conn
+	// pos is the session's position per shard: the highest log index it has seen. The
+	// session follows the client from node to node, as SESSION RESUME carries it.
 	pos []uint64
 	seq uint64
 	cur *Record
@@ -38,7 +46,18 @@ type Client struct {
 }
 
 func newClient(w *World, id int, level Level) *Client {
-	c := &Client{w: w, id: id, level: level, leader: make([]int, w.cfg.Shards), pos: make([]uint64, w.cfg.Shards)}
+	c := &Client{w: w, id: id, level: level, pos: make([]uint64, w.cfg.Shards)}
+	if w.cfg.Version >= Version4 {
+		// The slot map a client fetches when it connects (CLUSTER SLOTS): each shard's
+		// preferred leader.
+		c.slotNode, c.conns = map[int]int{}, map[int]*conn{}
+		for _, g := range w.groups {
+			sl := w.groupSlot[g]
+			c.slotNode[sl] = int(w.topo.Shard(uint64(w.slots[sl])).Replicas[0].Node - 1)
+		}
+		return c
+	}
+	c.leader = make([]int, w.cfg.Shards)
 	for i := range c.leader {
 		c.leader[i] = w.pick().idx
 	}
@@ -60,6 +79,9 @@ func (c *Client) schedule(pause time.Duration) {
 // nextInput draws an operation.
 func (c *Client) nextInput() check.Input {
 	w := c.w
+	if w.cfg.Version >= Version4 {
+		return c.nextRouted()
+	}
 	in := check.Input{Group: w.groups[w.rng.IntN(len(w.groups))], Slot: w.rng.IntN(check.KeysPerGroup)}
 	switch p := w.rng.IntN(100); {
 	case p < 35:
@@ -89,13 +111,21 @@ func (c *Client) nextInput() check.Input {
 }
 
 // start issues an operation.
-func (c *Client) start(in check.Input) *Record {
+func (c *Client) start(in check.Input) *Record { return c.startAt(in, -1) }
+
+// startAt issues an operation to node idx (from Version4), or where the client would send it
+// if idx is -1.
+func (c *Client) startAt(in check.Input, idx int) *Record {
 	w := c.w
 	rec := &Record{Client: c.id, Level: c.level, Input: in, Shard: w.groupShard[in.Group], Call: w.now}
 	if in.Kind.IsWrite() {
 		rec.Level = Strong
 	}
 	c.cur = rec
+	if w.cfg.Version >= Version4 {
+		c.startRouted(rec, idx)
+		return rec
+	}
 	if in.Kind.IsWrite() {
 		c.write(rec)
 	} else {

@@ -19,8 +19,13 @@ const (
 	// Version3 adds membership changes: a node replaced by a new one under a new ID (it joins
 	// as a learner, is promoted, then the old one is removed).
 	Version3 = 3
+	// Version4 routes like a cluster server: shards placed by cluster.Bootstrap (2 to 8 per
+	// node, 3 replicas each), clients speaking RESP to nodes that parse, route (MOVED,
+	// CROSSSLOT, CLUSTERDOWN) and queue MULTI as the server does, cross-slot requests, latency
+	// between clients and nodes, and apply work sometimes left for a later event.
+	Version4 = 4
 	// Latest is what new seeds run.
-	Latest = Version3
+	Latest = Version4
 )
 
 // Config is one run. Zero fields are drawn from the seed, so a seed alone names a run.
@@ -29,9 +34,12 @@ type Config struct {
 	// Version is the simulation version (0: Latest).
 	Version int
 	Nodes   int // 3 or 5
-	Shards  int // Raft groups, each on every node: 1 to 3
-	Clients int
-	Groups  int // groups of keys (check.KeysPerGroup keys sharing a hash tag)
+	// Shards is how many Raft groups hold data: before Version4 1 to 3, each on every node;
+	// from Version4 2 to 8 per node, each on Replicas nodes.
+	Shards   int
+	Replicas int // replicas of each shard (Version4; before, every node holds every shard)
+	Clients  int
+	Groups   int // groups of keys (check.KeysPerGroup keys sharing a hash tag)
 	// Duration is how long faults are injected; the run then heals and checks.
 	Duration time.Duration
 	// SnapshotEntries and KeepEntries are the Raft hosts' (small, so that snapshots, log
@@ -58,14 +66,30 @@ func (c Config) resolve() Config {
 	if c.Nodes == 0 {
 		c.Nodes = []int{3, 3, 5}[r.IntN(3)]
 	}
+	if c.Replicas == 0 {
+		c.Replicas = c.Nodes
+		if c.Version >= Version4 {
+			c.Replicas = min(3, c.Nodes)
+		}
+	}
 	if c.Shards == 0 {
-		c.Shards = 1 + r.IntN(3)
+		if c.Version >= Version4 {
+			perNode := 2 + r.IntN(7)
+			c.Shards = (perNode*c.Nodes + c.Replicas - 1) / c.Replicas
+		} else {
+			c.Shards = 1 + r.IntN(3)
+		}
 	}
 	if c.Clients == 0 {
 		c.Clients = 4 + r.IntN(6)
 	}
 	if c.Groups == 0 {
-		c.Groups = 3*c.Shards + r.IntN(4)
+		if c.Version >= Version4 {
+			// At least one group in every shard, and some shards with several.
+			c.Groups = c.Shards + r.IntN(c.Shards+3)
+		} else {
+			c.Groups = 3*c.Shards + r.IntN(4)
+		}
 	}
 	if c.Duration == 0 {
 		c.Duration = 20 * time.Second
@@ -80,8 +104,12 @@ func (c Config) resolve() Config {
 }
 
 func (c Config) String() string {
-	return fmt.Sprintf("v%d nodes=%d shards=%d clients=%d groups=%d duration=%v snapshot-every=%d keep=%d",
-		c.Version, c.Nodes, c.Shards, c.Clients, c.Groups, c.Duration, c.SnapshotEntries, c.KeepEntries)
+	shards := fmt.Sprint(c.Shards)
+	if c.Version >= Version4 {
+		shards += fmt.Sprintf(" replicas=%d", c.Replicas)
+	}
+	return fmt.Sprintf("v%d nodes=%d shards=%s clients=%d groups=%d duration=%v snapshot-every=%d keep=%d",
+		c.Version, c.Nodes, shards, c.Clients, c.Groups, c.Duration, c.SnapshotEntries, c.KeepEntries)
 }
 
 // Faults counts what was injected.
@@ -90,6 +118,8 @@ type Faults struct {
 	Crashes, DiskFailures, Restarts      int
 	ClockJumps, SlowDisks, LossBursts    int
 	Pauses, Replacements                 int
+	// ApplyLater counts the steps that left their apply work for a later event (Version4).
+	ApplyLater int
 	// Network: payloads dropped (by chance or partition), duplicated, delayed by a spike.
 	Dropped, Duplicated, Spikes, Delivered int
 	SnapshotsSent, SnapshotsDropped        int
@@ -114,6 +144,7 @@ func (f Faults) String() string {
 	add("loss-burst", f.LossBursts)
 	add("pause", f.Pauses)
 	add("replace-node", f.Replacements)
+	add("apply-later", f.ApplyLater)
 	add("msgs-dropped", f.Dropped)
 	add("msgs-duplicated", f.Duplicated)
 	add("msgs-delayed", f.Spikes)
@@ -133,11 +164,17 @@ type OpStats struct {
 	Writes, Acked, Unknown, Refused        int
 	Reads, Strong, Session, Eventual, Fail int
 	LogEntries                             int
+	// CrossSlot counts cross-slot requests; Moved the -MOVED redirections clients followed.
+	CrossSlot, Moved int
 }
 
 func (s OpStats) String() string {
-	return fmt.Sprintf("writes=%d (acked %d, unknown %d, refused %d) reads=%d (strong %d, session %d, eventual %d, failed %d) log-entries=%d",
+	out := fmt.Sprintf("writes=%d (acked %d, unknown %d, refused %d) reads=%d (strong %d, session %d, eventual %d, failed %d) log-entries=%d",
 		s.Writes, s.Acked, s.Unknown, s.Refused, s.Reads, s.Strong, s.Session, s.Eventual, s.Fail, s.LogEntries)
+	if s.CrossSlot > 0 || s.Moved > 0 {
+		out += fmt.Sprintf(" cross-slot=%d moved=%d", s.CrossSlot, s.Moved)
+	}
+	return out
 }
 
 // Result is what a run found.

@@ -39,16 +39,19 @@ func (s Status) String() string { return [...]string{"pending", "ok", "unknown",
 type Record struct {
 	Client int
 	Level  Level
-	Node   int // index of the node it was sent to
-	Shard  uint64
+	Node   int    // index of the node it was (last) sent to
+	Shard  uint64 // the shard owning its keys (0 for a cross-slot request)
 	Input  check.Input
 	Output check.Output
 	Status Status
 	Why    string // why it was refused or unknown
 	Call   time.Duration
 	Return time.Duration
-	// OpID names a write's entry in the log (the operation's client field).
+	// OpID names a write's entry in the log (the operation's client field); 0 for a write
+	// that no node proposed.
 	OpID uint64
+	// Redirects counts the -MOVED replies the client followed.
+	Redirects int
 	// StateIndex is, for a read, the index of the state it read (the node's applied index).
 	StateIndex uint64
 	// Position is, for a session read, the session's position it waited for.
@@ -63,6 +66,11 @@ type History struct {
 
 func (h *History) add(r *Record) {
 	h.ops = append(h.ops, r)
+	h.index(r)
+}
+
+// index records the operation ID a write was given (when it is proposed, from Version4).
+func (h *History) index(r *Record) {
 	if r.OpID != 0 {
 		if h.byOp == nil {
 			h.byOp = map[uint64]*Record{}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/zeebo/xxh3"
 
+	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 )
 
@@ -40,6 +42,32 @@ func (l *Ledger) shard(id uint64) *shardLog {
 	return s
 }
 
+// checkEntry checks that an entry of a shard's log is an operation of that shard whose keys
+// are in one slot the shard owns: a cross-slot request, or one of another shard's slots, must
+// never reach a log.
+func (l *Ledger) checkEntry(shard, index uint64, data []byte) {
+	var op command.Op
+	if err := command.DecodeOp(data, &op); err != nil {
+		l.w.problem("shard %d index %d: not an operation: %v", shard, index, err)
+		return
+	}
+	if op.Shard != shard {
+		l.w.problem("shard %d index %d: op %x was proposed to shard %d", shard, index, op.Client, op.Shard)
+	}
+	sl := cluster.NoSlot
+	for _, args := range op.Cmds {
+		if cmd := command.Lookup(args[0]); cmd != nil {
+			sl = cluster.JoinSlot(sl, cluster.KeysSlot(cmd, args))
+		}
+	}
+	switch {
+	case sl == cluster.CrossSlot:
+		l.w.problem("shard %d index %d: op %x has keys in several slots: %q", shard, index, op.Client, op.Cmds)
+	case sl >= 0 && l.w.shardOfSlot(sl) != shard:
+		l.w.problem("shard %d index %d: op %x has keys of slot %d, which shard %d owns", shard, index, op.Client, sl, l.w.shardOfSlot(sl))
+	}
+}
+
 // opID reads the client field of an encoded operation, where the simulation's clients put the
 // operation's ID.
 func opID(data []byte) uint64 {
@@ -68,6 +96,9 @@ func (l *Ledger) observe(n *Node, shard uint64, entries []replica.Entry, results
 		}
 		s.entries[e.Index] = le
 		s.last = max(s.last, e.Index)
+		if len(e.Data) > 0 {
+			l.checkEntry(shard, e.Index, e.Data)
+		}
 		l.w.tracef("apply shard %d index %d op %x on n%d: %q", shard, e.Index, le.opID, n.id, results[i])
 		if le.opID == 0 {
 			continue

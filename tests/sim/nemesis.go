@@ -103,7 +103,7 @@ func (w *World) isolateLeader() {
 	shard := uint64(1 + w.rng.IntN(w.cfg.Shards))
 	var lead *Node
 	for _, n := range w.activeNodes() {
-		if n.up && n.shard(shard).raft.IsLeader() {
+		if s := n.shard(shard); n.up && s != nil && s.raft.IsLeader() {
 			lead = n
 		}
 	}
@@ -205,7 +205,7 @@ func (w *World) pause() {
 	if w.rng.IntN(2) == 0 {
 		shard := uint64(1 + w.rng.IntN(w.cfg.Shards))
 		for _, m := range w.activeNodes() {
-			if m.up && m.shard(shard).raft.IsLeader() {
+			if s := m.shard(shard); m.up && s != nil && s.raft.IsLeader() {
 				n = m
 			}
 		}

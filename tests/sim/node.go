@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -43,9 +44,15 @@ type Node struct {
 	paused bool
 	held   []func()
 
+	// conns are the clients' connections to this incarnation (Version4).
+	conns []*conn
+
 	dirty        bool
 	stepPending  bool
 	pendingTicks int
+	// applyLater is set while the apply work of a round waits for a later event (Version4);
+	// applyNow makes the next step apply whatever it drew.
+	applyLater, applyNow bool
 	// slow is the time a round takes while the disk is slow; busyUntil is when the current
 	// one ends.
 	slow      time.Duration
@@ -108,6 +115,11 @@ func (n *Node) member() replica.Member {
 	return replica.Member{ID: n.id, Addr: n.name, BusAddr: n.name}
 }
 
+// replicaMember is the member of a group that is this node's replica id there.
+func (n *Node) replicaMember(id uint64) replica.Member {
+	return replica.Member{ID: id, Node: n.id, Addr: n.name, BusAddr: n.name}
+}
+
 // open starts the node's host and shards from its disk.
 func (n *Node) open() error {
 	fs := n.fault.wrap(n.disk)
@@ -138,8 +150,18 @@ func (n *Node) open() error {
 		return fmt.Errorf("node %s came back as node %d", n.name, host.NodeID())
 	}
 	n.shards = nil
+	if n.w.cfg.Version >= Version4 {
+		for _, sh := range n.w.topo.ShardsOf(n.id) {
+			if err := n.addShard(sh.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for sid := uint64(1); sid <= uint64(n.w.cfg.Shards); sid++ {
-		s, err := n.openShard(fs, sid)
+		// Replica IDs are the node IDs here: a new node is admitted to every group under its
+		// own.
+		s, err := n.openShard(fs, sid, replica.ShardOptions{Bootstrap: n.bootstrap(), ReplicaID: n.id})
 		if err != nil {
 			return fmt.Errorf("shard %d: %w", sid, err)
 		}
@@ -148,8 +170,33 @@ func (n *Node) open() error {
 	return nil
 }
 
+// addShard opens the node's replica of a shard as the topology places it, as the server's
+// hostShard does: a founding replica bootstraps the group with the founding replicas (if it has
+// no state yet), the shard's first replica campaigns at once, and any other replica starts
+// empty and is sent the state by the leader.
+func (n *Node) addShard(sid uint64) error {
+	w := n.w
+	info := w.topo.Shard(sid)
+	opts := replica.ShardOptions{ReplicaID: info.ReplicaOn(n.id), Campaign: info.Replicas[0].Node == n.id}
+	if f := w.founding.Shard(sid); f.ReplicaOn(n.id) != 0 {
+		for _, r := range f.Replicas {
+			opts.Bootstrap = append(opts.Bootstrap, w.nodes[r.Node-1].replicaMember(r.ID))
+		}
+	}
+	s, err := n.openShard(n.fs, sid, opts)
+	if err != nil {
+		return fmt.Errorf("shard %d: %w", sid, err)
+	}
+	i := 0
+	for i < len(n.shards) && n.shards[i].id < sid {
+		i++
+	}
+	n.shards = slices.Insert(n.shards, i, s)
+	return nil
+}
+
 // openShard opens a shard as server.New does in cluster mode, and adds its replica to the host.
-func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
+func (n *Node) openShard(fs vfs.FS, sid uint64, opts replica.ShardOptions) (*Shard, error) {
 	sh, err := shard.Open(shard.Options{
 		ID: sid, Dir: fmt.Sprintf("/shards/%d", sid), FS: fs,
 		BlockCacheSize: 8 << 20, MemTableSize: 8 << 20, RecordCacheSize: 1 << 20,
@@ -161,8 +208,8 @@ func (n *Node) openShard(fs vfs.FS, sid uint64) (*Shard, error) {
 		return nil, err
 	}
 	s := &Shard{Shard: sh, node: n, id: sid}
-	// Replica IDs are the node IDs here: a new node is admitted to every group under its own.
-	if s.raft, err = n.host.AddShard(sid, machine{s}, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: n.bootstrap(), ReplicaID: n.id}); err != nil {
+	opts.Applied = sh.Applied()
+	if s.raft, err = n.host.AddShard(sid, machine{s}, opts); err != nil {
 		sh.Close()
 		return nil, err
 	}
@@ -191,6 +238,7 @@ func (n *Node) start() {
 	}
 	n.up = true
 	n.incarnation++
+	n.applyLater, n.applyNow = false, false
 	n.busyUntil = 0
 	n.pendingTicks = 0
 	n.dirty = true
@@ -207,6 +255,7 @@ func (n *Node) crash(why string) {
 	n.up = false
 	n.paused = false
 	n.held = nil
+	n.dropConns()
 	n.closeAll()
 	n.disk = survived
 }
@@ -264,9 +313,33 @@ func (n *Node) step() {
 	for i := 0; i < max(ticks, 1) && err == nil; i++ {
 		more, err = n.host.Step(i < ticks)
 	}
+	if n.w.cfg.Version >= Version4 && !n.applyNow && (n.applyLater || n.w.chance(applyLaterChance)) {
+		// The apply workers are behind, as goroutines of a real process may be: the scheduler
+		// runs its rounds alone, and what they committed is applied at a later event.
+		for i := 0; more && err == nil; i++ {
+			if i == 10000 {
+				n.w.problem("%s: the Raft scheduler keeps asking for another round", n.name)
+				break
+			}
+			more, err = n.host.Step(false)
+		}
+		if err == nil && !n.applyLater {
+			n.w.faults.ApplyLater++
+			n.applyLater = true
+			inc := n.incarnation
+			n.w.after(n.w.between(100*time.Microsecond, 5*time.Millisecond), func() {
+				if n.incarnation == inc {
+					n.applyLater, n.applyNow = false, true
+					n.schedule(false)
+				}
+			})
+		}
+		more = false
+	}
+	n.applyNow = false
 	// The scheduler and the shards' apply workers take turns until neither has work: the
 	// workers apply what the rounds committed, and a round may wait for a worker.
-	for i := 0; err == nil; i++ {
+	for i := 0; err == nil && !n.applyLater; i++ {
 		if i == 10000 {
 			n.w.problem("%s: the Raft scheduler keeps asking for another round", n.name)
 			break
@@ -278,6 +351,9 @@ func (n *Node) step() {
 		more, err = n.host.Step(false)
 	}
 	n.net.flush()
+	if n.w.cfg.Version >= Version4 {
+		n.reportLeaders()
+	}
 	if n.slow > 0 {
 		n.busyUntil = n.w.now + n.slow
 	}
@@ -356,7 +432,18 @@ func (n *Node) opTime() int64 {
 	return t
 }
 
-func (n *Node) shard(id uint64) *Shard { return n.shards[id-1] }
+// shard is the node's replica of shard id, or nil if it holds none (or is down).
+func (n *Node) shard(id uint64) *Shard {
+	for _, s := range n.shards {
+		if s.id == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// applyLaterChance is how often a node's step leaves its apply work for a later event.
+const applyLaterChance = 0.3
 
 // machine is the shard as Raft replicates it, reporting every applied entry to the ledger.
 type machine struct{ s *Shard }

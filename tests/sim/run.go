@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cairn-db/cairn/tests/check"
 )
@@ -12,23 +13,9 @@ import (
 // Run runs one simulation, heals it, and checks what it recorded.
 func Run(cfg Config) Result {
 	cfg = cfg.resolve()
-	w := newWorld(cfg)
-	w.net = newNetwork(w)
-	if cfg.Version < Version2 {
-		w.net.corruptSnap = 0
-	}
-	if cfg.NoFaults {
-		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
-	}
-	w.tracef("seed %d: %s", cfg.Seed, cfg)
-	for i := range cfg.Nodes {
-		w.nodes = append(w.nodes, newNode(w, i))
-	}
-	w.pickGroups()
-	for _, n := range w.nodes {
-		n.start()
-		// Nodes tick out of step with each other, as real ones do.
-		w.after(w.between(0, tickInterval), n.tickLoop)
+	w, err := boot(cfg)
+	if err != nil {
+		return Result{Config: cfg, Violations: []string{err.Error()}}
 	}
 	levels := []Level{Strong, Session, Eventual, Strong, Session}
 	for i := range cfg.Clients {
@@ -68,22 +55,107 @@ func Run(cfg Config) Result {
 	return res
 }
 
-// pickGroups chooses key groups spread evenly over the shards. The sim's shards split the hash
-// slots into equal ranges (the server holds one shard, so there is no slot map to use yet).
+// boot starts a cluster: its nodes up, their layout founded, the key groups picked.
+func boot(cfg Config) (*World, error) {
+	w := newWorld(cfg)
+	w.net = newNetwork(w)
+	if cfg.Version < Version2 {
+		w.net.corruptSnap = 0
+	}
+	if cfg.NoFaults {
+		w.net.drop, w.net.dup, w.net.spike, w.net.corruptSnap = 0, 0, 0, 0
+	}
+	w.tracef("seed %d: %s", cfg.Seed, cfg)
+	for i := range cfg.Nodes {
+		w.nodes = append(w.nodes, newNode(w, i))
+	}
+	if cfg.Version >= Version4 {
+		if err := w.found(); err != nil {
+			return nil, err
+		}
+	}
+	w.pickGroups()
+	for _, n := range w.nodes {
+		n.start()
+		// Nodes tick out of step with each other, as real ones do.
+		w.after(w.between(0, tickInterval), n.tickLoop)
+	}
+	return w, nil
+}
+
+// found computes the cluster's layout as its founding nodes do (cluster.Bootstrap): the slots
+// split evenly over the shards, each shard's replicas placed on Replicas nodes.
+func (w *World) found() error {
+	var initial []cluster.InitialNode
+	for _, n := range w.nodes {
+		initial = append(initial, cluster.InitialNode{ID: n.id, Addr: n.name})
+	}
+	t, err := cluster.Bootstrap(initial, func(addr string) (string, error) { return addr, nil }, w.cfg.Shards, w.cfg.Replicas)
+	if err != nil {
+		return fmt.Errorf("founding the cluster: %w", err)
+	}
+	for _, n := range w.nodes {
+		if t.Nodes[n.id] == nil || t.Nodes[n.id].Addr != n.name {
+			return fmt.Errorf("founding the cluster: %s is not node %d", n.name, n.id)
+		}
+	}
+	w.founding, w.topo, w.slots = t, t.Clone(), t.Slots()
+	var layout []string
+	for _, sh := range t.Shards {
+		layout = append(layout, fmt.Sprintf("%d:%v", sh.ID, sh.NodeIDs()))
+	}
+	w.tracef("layout %v", layout)
+	return nil
+}
+
+// shardOfSlot is the shard owning a slot: the slot table's, or before Version4 the sim's equal
+// ranges.
+func (w *World) shardOfSlot(sl int) uint64 {
+	if w.slots != nil {
+		return uint64(w.slots[sl])
+	}
+	return uint64(1 + sl*w.cfg.Shards/slot.Count)
+}
+
+// pickGroups chooses key groups spread evenly over the shards, at least one in each.
 func (w *World) pickGroups() {
-	w.groupShard = map[int]uint64{}
+	w.groupShard, w.groupSlot = map[int]uint64{}, map[int]int{}
 	per := (w.cfg.Groups + w.cfg.Shards - 1) / w.cfg.Shards
 	count := map[uint64]int{}
-	for g := 0; len(w.groups) < w.cfg.Groups && g < 100000; g++ {
-		slot := slot.KeySlot([]byte(check.Key(g, 0)))
-		shard := uint64(1 + slot*w.cfg.Shards/16384)
-		if count[shard] >= per {
-			continue
-		}
-		count[shard]++
-		w.groups = append(w.groups, g)
-		w.groupShard[g] = shard
+	if w.cfg.Version >= Version4 {
+		// One group per shard first, so that every shard is covered however few groups there are.
+		per = 1
 	}
+	for len(w.groups) < w.cfg.Groups {
+		for g := 0; len(w.groups) < w.cfg.Groups && g < 100000; g++ {
+			if _, taken := w.groupShard[g]; taken {
+				continue
+			}
+			sl := slot.KeySlot([]byte(check.Key(g, 0)))
+			shard := w.shardOfSlot(sl)
+			if count[shard] >= per {
+				continue
+			}
+			count[shard]++
+			w.groups = append(w.groups, g)
+			w.groupShard[g], w.groupSlot[g] = shard, sl
+		}
+		per++
+	}
+}
+
+// holders are the active nodes that hold a replica of a shard.
+func (w *World) holders(sid uint64) []*Node {
+	if w.topo == nil {
+		return w.activeNodes()
+	}
+	var out []*Node
+	for _, r := range w.topo.Shard(sid).Replicas {
+		if n := w.nodes[r.Node-1]; !n.gone {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // awaitConvergence runs until every node is up and has applied everything its shard's leader
@@ -109,6 +181,9 @@ func (w *World) awaitConvergence(limit time.Duration) bool {
 			state = append(state, n.name+" down")
 			continue
 		}
+		if n.paused {
+			state = append(state, n.name+" paused")
+		}
 		for _, s := range n.shards {
 			st := s.raft.Status()
 			state = append(state, fmt.Sprintf("%s/%d %s term %d commit %d applied %d", n.name, s.id, st.Role, st.Term, st.Commit, st.Applied))
@@ -130,8 +205,12 @@ func (w *World) converged() bool {
 	}
 	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
 		var lead *Shard
-		for _, n := range active {
+		holders := w.holders(sid)
+		for _, n := range holders {
 			s := n.shard(sid)
+			if s == nil {
+				return false
+			}
 			if s.raft.IsLeader() && (lead == nil || s.raft.Term() > lead.raft.Term()) {
 				lead = s
 			}
@@ -140,7 +219,7 @@ func (w *World) converged() bool {
 			return false
 		}
 		commit := lead.raft.Status().Commit
-		for _, n := range active {
+		for _, n := range holders {
 			if n.shard(sid).raft.Applied() != commit {
 				return false
 			}
@@ -178,7 +257,7 @@ func (w *World) finalReads() {
 func (w *World) compareEngines() {
 	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
 		var ref [][2][]byte
-		active := w.activeNodes()
+		active := w.holders(sid)
 		for i, n := range active {
 			kvs, err := dump(n.shard(sid))
 			if err != nil {

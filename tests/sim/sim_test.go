@@ -24,43 +24,51 @@ var (
 var regressions = []struct {
 	seed    uint64
 	version int
-	bug     string
+	// duration is the fault phase the seed was found with (0: the default 20 s).
+	duration time.Duration
+	bug      string
 }{
-	{44, Version1, "a node crashed after installing a snapshot whose log record was not synced; it restarted " +
+	{44, Version1, 0, "a node crashed after installing a snapshot whose log record was not synced; it restarted " +
 		"with its state machine ahead of its log and panicked at every start when it checkpointed " +
 		"(replica: sync a snapshot's record; never snapshot past the log's last index)"},
-	{14, Version2, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
+	{14, Version2, 0, "a snapshot whose write-ahead log was damaged in transit passed verification (Pebble reads " +
 		"a damaged last record as a torn tail) and was installed short of writes: replicas diverged " +
 		"(engine: checkpoints carry a checksum list of their files, verified before install)"},
-	{2016, Version2, "a proposal made before a restart committed after it, and its result answered the proposal " +
+	{2016, Version2, 0, "a proposal made before a restart committed after it, and its result answered the proposal " +
 		"of the new start that reused its ID: an APPEND was told another command's reply " +
 		"(replica: proposal IDs carry the node's start number, counted in the log store)"},
-	{1284, Version3, "a shard leader's clock jumped back 79 s; automatic promotion waited an election timeout " +
+	{1284, Version3, 0, "a shard leader's clock jumped back 79 s; automatic promotion waited an election timeout " +
 		"read off that clock, so a new node stayed a learner for 65 s and its replacement of another " +
 		"did not finish: no convergence (replica: autoPromote counts its wait in ticks; in production " +
 		"time.Now's monotonic reading hid it)"},
+	{5092, Version4, 0, "a replica applied a learner's admission, which asks its apply worker for a checkpoint " +
+		"(Raft.force), when it had already checkpointed at its applied index: maybeCheckpoint declines and " +
+		"leaves force set, hasWork counts it, so Host.Apply reports work it never does and a caller applying " +
+		"until there is none spins (replica, open when found: hasWork should count force only when a " +
+		"checkpoint can be taken, or maybeCheckpoint clear it when the last one is new enough)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
 // -first-seed=S for S, S+1, ...), -seed=S to replay one, plus every regression seed.
 func TestSimulation(t *testing.T) {
 	type run struct {
-		seed    uint64
-		version int
+		seed     uint64
+		version  int
+		duration time.Duration
 	}
 	var runs []run
 	switch {
 	case *seedFlag != 0:
-		runs = []run{{*seedFlag, *versionFlag}}
+		runs = []run{{*seedFlag, *versionFlag, *durationFlag}}
 	default:
 		for _, r := range regressions {
-			runs = append(runs, run{r.seed, r.version})
+			runs = append(runs, run{r.seed, r.version, r.duration})
 		}
 		for i := range *seedsFlag {
 			if *firstFlag != 0 {
-				runs = append(runs, run{seed: *firstFlag + uint64(i)})
+				runs = append(runs, run{seed: *firstFlag + uint64(i), duration: *durationFlag})
 			} else {
-				runs = append(runs, run{seed: rand.Uint64()%1_000_000_000 + 1})
+				runs = append(runs, run{seed: rand.Uint64()%1_000_000_000 + 1, duration: *durationFlag})
 			}
 		}
 	}
@@ -68,7 +76,7 @@ func TestSimulation(t *testing.T) {
 	for _, r := range runs {
 		seed := r.seed
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			cfg := Config{Seed: seed, Version: r.version, Duration: *durationFlag}
+			cfg := Config{Seed: seed, Version: r.version, Duration: r.duration}
 			if *traceFlag != "" && *seedFlag != 0 {
 				f, err := os.Create(*traceFlag)
 				if err != nil {
@@ -81,8 +89,12 @@ func TestSimulation(t *testing.T) {
 			report(t, res)
 			if len(res.Violations) > 0 {
 				failed++
-				t.Errorf("seed %d: %d violations (replay: go test ./tests/sim -run 'TestSimulation$' -v -seed=%d -version=%d -sim-trace=/tmp/sim.trace)",
-					seed, len(res.Violations), seed, res.Config.Version)
+				replay := fmt.Sprintf("-seed=%d -version=%d", seed, res.Config.Version)
+				if r.duration != 0 {
+					replay += fmt.Sprintf(" -duration=%v", r.duration)
+				}
+				t.Errorf("seed %d: %d violations (replay: go test ./tests/sim -run 'TestSimulation$' -v %s -sim-trace=/tmp/sim.trace)",
+					seed, len(res.Violations), replay)
 			}
 		})
 	}
@@ -157,5 +169,8 @@ func TestSimulationHealthy(t *testing.T) {
 	}
 	if res.Ops.Unknown > 0 || res.Ops.Acked == 0 {
 		t.Fatalf("ops = %s, want every write acknowledged", res.Ops)
+	}
+	if res.Ops.CrossSlot == 0 || res.Ops.Moved == 0 {
+		t.Fatalf("ops = %s, want cross-slot requests and redirections", res.Ops)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/cairn-db/cairn/internal/cluster"
 )
 
 // World is one simulated run: the event queue and virtual time, the nodes, the network, the
@@ -28,9 +30,19 @@ type World struct {
 	ledger  *Ledger
 	faults  Faults
 
-	// groups are the key groups clients use; groupShard maps each to its shard.
+	// groups are the key groups clients use; groupShard maps each to its shard, groupSlot to
+	// its hash slot.
 	groups     []int
 	groupShard map[int]uint64
+	groupSlot  map[int]int
+
+	// From Version4: the topology the cluster was founded with, the topology now (the meta
+	// group's record, which every node reads: replacements change it, and nodes report the
+	// shards they lead to it), and its slot table.
+	founding, topo *cluster.Topology
+	slots          *cluster.SlotTable
+	// tokens counts the operations nodes proposed (their client tokens).
+	tokens uint64
 
 	// completions are client callbacks raised while a node was being stepped, run after it
 	// in client order (the order Raft raises them in can follow Go's map order).
