@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # How a cairn cluster's cost per write scales with its size, and what idle shards cost.
 #
-#   bash bench/scale/run.sh [requests]        (default 200000 SETs per configuration)
+#   bash bench/scale/run.sh [requests] [clients] [pipeline]
+#                                   (defaults: 200000 SETs per configuration, 50 clients, depth 1)
 #
 # Part 1: for clusters of 1, 3 and 6 nodes (four shards per node, three replicas — fewer on one
 # node), and for three nodes with 12 and with 96 shards, the same client load — redis-benchmark
-# --cluster, 50 clients, SET of 16-byte values over a million keys — and, for each, writes per
+# --cluster (50 clients at depth 1 by default), SET of 16-byte values over a million keys — and, for each, writes per
 # second and the CPU-seconds all cairn processes spent per million writes (from /proc). On one
 # machine the total cannot grow with the nodes (they share its cores and disk); what must hold
 # is that the cost per write does not grow with the node or shard count.
@@ -13,9 +14,13 @@
 # Part 2: three nodes holding 1,000 shards each (replicated three ways), left idle once every
 # shard has a leader: the CPU each node uses, in % of one core, over 30 s.
 #
+# SCALE_IDLE=no skips part 2.
+#
 # Needs redis-benchmark and redis-cli (apt-get install redis-tools). Run it on an idle machine.
 set -euo pipefail
 requests=${1:-200000}
+clients=${2:-50}
+pipeline=${3:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 pids=()
@@ -56,7 +61,7 @@ cpu() { # total CPU seconds of the running nodes
 
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 
-echo "# writes: $requests SETs per configuration, redis-benchmark --cluster -c 50 -d 16 -r 1000000"
+echo "# writes: $requests SETs per configuration, redis-benchmark --cluster -c $clients -P $pipeline -d 16 -r 1000000"
 printf '%-6s %-7s %-9s %12s %10s %18s\n' nodes shards replicas writes/s p50_ms cpu_s_per_M_writes
 base=21000
 for cfg in "1 4" "3 12" "6 24" "3 96"; do
@@ -66,7 +71,7 @@ for cfg in "1 4" "3 12" "6 24" "3 96"; do
   before=$(cpu)
   mode=--cluster
   [ "$1" = 1 ] && mode="" # redis-benchmark's cluster mode wants several masters; one node owns every slot
-  line=$(redis-benchmark $mode -p $base -t set -n "$requests" -c 50 -d 16 -r 1000000 --csv 2>/dev/null | tail -1 | tr -d '"')
+  line=$(redis-benchmark $mode -p $base -t set -n "$requests" -c "$clients" -P "$pipeline" -d 16 -r 1000000 --csv 2>/dev/null | tail -1 | tr -d '"')
   after=$(cpu)
   rps=$(echo "$line" | cut -d, -f2)
   p50=$(echo "$line" | cut -d, -f5)
@@ -76,6 +81,7 @@ for cfg in "1 4" "3 12" "6 24" "3 96"; do
   base=$((base + 100))
 done
 
+[ "${SCALE_IDLE:-yes}" = no ] && exit 0
 echo
 echo "# idle: 3 nodes, 1000 shards of 3 replicas (1000 replicas per node)"
 start 3 1000 $base

@@ -44,8 +44,8 @@ var regressions = []struct {
 	{5092, Version4, 0, "a replica applied a learner's admission, which asks its apply worker for a checkpoint " +
 		"(Raft.force), when it had already checkpointed at its applied index: maybeCheckpoint declines and " +
 		"leaves force set, hasWork counts it, so Host.Apply reports work it never does and a caller applying " +
-		"until there is none spins (replica, open when found: hasWork should count force only when a " +
-		"checkpoint can be taken, or maybeCheckpoint clear it when the last one is new enough)"},
+		"until there is none spins (replica: hasWork counts a requested checkpoint only when one can be " +
+		"taken, checkpointDue)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or
