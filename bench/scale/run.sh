@@ -11,6 +11,8 @@
 # machine the total cannot grow with the nodes (they share its cores and disk); what must hold
 # is that the cost per write does not grow with the node or shard count.
 #
+# Then a control row, "2x3": two independent three-node clusters at once (see below).
+#
 # Part 2: three nodes holding 1,000 shards each (replicated three ways), left idle once every
 # shard has a leader: the CPU each node uses, in % of one core, over 30 s.
 #
@@ -31,7 +33,6 @@ hz=$(getconf CLK_TCK)
 
 start() { # nodes shards base
   local n=$1 shards=$2 base=$3 list="" i
-  pids=()
   for i in $(seq 0 $((n - 1))); do list+="127.0.0.1:$((base + i)),"; done
   list=${list%,}
   for i in $(seq 0 $((n - 1))); do
@@ -80,6 +81,29 @@ for cfg in "1 4" "3 12" "6 24" "3 96"; do
   stop
   base=$((base + 100))
 done
+
+# The control: two independent three-node clusters on this machine at once, each driven by its
+# own redis-benchmark with half the requests and half the clients. Six processes share the
+# cores as in the six-node row, but no node talks to more than two others: if this row costs
+# as much per write as the six-node one, the growth from three to six nodes comes from the
+# machine (more processes on the same cores), not from the cluster's size.
+start 3 12 $base
+start 3 12 $((base + 50))
+sleep 3
+before=$(cpu)
+t0=$(date +%s.%N)
+redis-benchmark --cluster -p $base -t set -n $((requests / 2)) -c $((clients / 2)) -P "$pipeline" -d 16 -r 1000000 --csv >"$work/a.csv" 2>/dev/null &
+w1=$!
+redis-benchmark --cluster -p $((base + 50)) -t set -n $((requests / 2)) -c $((clients / 2)) -P "$pipeline" -d 16 -r 1000000 --csv >"$work/b.csv" 2>/dev/null &
+w2=$!
+wait $w1 $w2
+t1=$(date +%s.%N)
+after=$(cpu)
+p50=$(tail -1 "$work/a.csv" | tr -d '"' | cut -d, -f5)
+awk -v d=$((after - before)) -v hz="$hz" -v n="$requests" -v t0="$t0" -v t1="$t1" -v p50="$p50" \
+  'BEGIN { printf "%-6s %-7s %-9s %12.2f %10s %18.1f\n", "2x3", "2x12", 3, n / (t1 - t0), p50, d / hz / n * 1e6 }'
+stop
+base=$((base + 100))
 
 [ "${SCALE_IDLE:-yes}" = no ] && exit 0
 echo
