@@ -21,10 +21,18 @@ start_cairn() {
     "$work/cairn" server --port $p --dir "$work/cairn-data/$p" --cluster-enabled yes --cluster-initial $list --cluster-shards 1 \
       --logfile "$work/cairn-$p.log" >/dev/null 2>&1 & echo $! >> "$work/cairn.pids"
   done
-  for i in $(seq 100); do
-    # The one shard's master, as CLUSTER SLOTS names it.
+  # The one shard's master, as CLUSTER SLOTS names it, once it has stayed the same for 3 s: a
+  # first leader that is not the shard's preferred one hands over to it soon after.
+  local last="" same=0
+  for i in $(seq 300); do
     leader=$(redis-cli -p 17101 cluster slots 2>/dev/null | sed -n '3,4p' | tr '\n' ':' | sed 's/:$//')
-    if [ -n "$leader" ] && [ "$leader" != ":" ]; then echo "$leader"; return; fi
+    if [ -n "$leader" ] && [ "$leader" != ":" ] && [ "$leader" = "$last" ]; then
+      same=$((same + 1))
+      if [ $same -ge 30 ]; then echo "$leader"; return; fi
+    else
+      same=0
+    fi
+    last=$leader
     sleep 0.1
   done
   echo "no cairn leader" >&2; exit 1
