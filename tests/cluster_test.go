@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,6 +233,7 @@ func TestClusterRouting(t *testing.T) {
 		t.Fatalf("DBSIZE summed over the nodes = %d, want 202", total)
 	}
 	var keys []string
+	var keysMu sync.Mutex // ForEachMaster calls the function for every master at once
 	err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		var cursor uint64
 		for {
@@ -238,7 +241,9 @@ func TestClusterRouting(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			keysMu.Lock()
 			keys = append(keys, ks...)
+			keysMu.Unlock()
 			if next == 0 {
 				return nil
 			}
@@ -471,10 +476,27 @@ func TestClusterStartCommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			// What each node knew, and its log.
+			for i := 0; i < 3; i++ {
+				addr := "127.0.0.1:" + strconv.Itoa(port+i)
+				c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+				info, _ := c.Info(context.Background(), "replication").Result()
+				slots, _ := c.Do(context.Background(), "CLUSTER", "SLOTS").Slice()
+				c.Close()
+				t.Logf("node %s:\n%s\nCLUSTER SLOTS %v", addr, info, slots)
+				log, _ := os.ReadFile(filepath.Join(dir, "node-"+strconv.Itoa(port+i)+".log"))
+				t.Logf("log of node %s:\n%s", addr, log)
+			}
+		}
 		_ = cmd.Process.Kill()
 	})
 	ctx := servertest.Ctx(t)
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:" + strconv.Itoa(port)}, MaxRedirects: 16})
+	// go-redis reloads its slot map on a MOVED, or every ClusterStateReloadInterval (a minute by
+	// default), but not when a master stops answering: a client of any Redis Cluster that must
+	// ride out a crashed master sets it.
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:" + strconv.Itoa(port)}, MaxRedirects: 16,
+		ClusterStateReloadInterval: time.Second})
 	defer cc.Close()
 	waitCluster(t, "the started cluster to take a write", 30*time.Second, func() bool {
 		return cc.Set(ctx, "hello", "world", 0).Err() == nil
@@ -492,9 +514,11 @@ func TestClusterStartCommand(t *testing.T) {
 	stopped := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port+1), MaxRetries: -1})
 	_ = stopped.Shutdown(ctx).Err()
 	stopped.Close()
+	var lastErr error
 	waitCluster(t, "writes after a node exited", 30*time.Second, func() bool {
 		for i := 0; i < 20; i++ {
-			if cc.Set(ctx, fmt.Sprintf("after%d", i), "1", 0).Err() != nil {
+			if lastErr = cc.Set(ctx, fmt.Sprintf("after%d", i), "1", 0).Err(); lastErr != nil {
+				t.Logf("SET after%d: %v", i, lastErr)
 				return false
 			}
 		}

@@ -792,6 +792,12 @@ func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	kv(b, "raft_node_id", c.id)
 	kv(b, "raft_shards_hosted", len(c.s.allHosted()))
 	kv(b, "raft_shards_led", leads)
+	kv(b, "raft_topology_version", c.topology().t.Version)
+	if m := c.metaRaft; m != nil {
+		st := m.Status()
+		kv(b, "raft_meta", fmt.Sprintf("replica=%d,role=%s,term=%d,leader=%d,commit=%d,applied=%d",
+			st.ID, st.Role, st.Term, m.LeaderNode(), st.Commit, st.Applied))
+	}
 	for _, h := range c.s.allHosted() {
 		st := h.raft.Status()
 		keys, _ := h.sh.KeyCounts()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/replica"
 )
 
 // watchLeadership follows the node's groups a few times per election timeout:
@@ -51,6 +52,10 @@ func (c *clusterNode) watchLeadership() {
 					continue // try again at the next tick
 				}
 				led[id] = term
+				// No handing over for a while after taking over: the node that gave up
+				// leadership may be stopping (handOff), and a failover is better settled
+				// before leaders move again.
+				lastTransfer[id] = time.Now()
 			}
 			if reported[id] != term {
 				reported[id] = term
@@ -202,4 +207,49 @@ func (c *clusterNode) load() cluster.NodeLoad {
 		}
 	}
 	return l
+}
+
+// handOff hands leadership of every group this node leads — its shards and the meta group — to
+// the most caught-up live voter of each, before the node stops. Clients are redirected to the
+// new leaders at once, instead of each group waiting an election timeout to notice that its
+// leader is gone (a rolling restart costs no write a timeout). It waits up to d for the
+// transfers; a group with no live voter to take over keeps its leader until the node stops.
+func (c *clusterNode) handOff(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		var leading []*replica.Raft
+		for _, h := range c.s.allHosted() {
+			if h.raft.IsLeader() {
+				leading = append(leading, h.raft)
+			}
+		}
+		if c.metaRaft != nil && c.metaRaft.IsLeader() {
+			leading = append(leading, c.metaRaft)
+		}
+		if len(leading) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.logger.Warn("stopping while still leading groups", "groups", len(leading))
+			return
+		}
+		moving := 0
+		for _, r := range leading {
+			st := r.Status()
+			var best replica.Peer
+			for _, p := range st.Peers {
+				if p.ID != st.ID && p.Voter && c.alive(p.Node) && (best.ID == 0 || p.Match > best.Match) {
+					best = p
+				}
+			}
+			if best.ID != 0 {
+				r.TransferLeader(best.ID)
+				moving++
+			}
+		}
+		if moving == 0 {
+			return
+		}
+		time.Sleep(c.host.ElectionTimeout() / 10)
+	}
 }

@@ -214,6 +214,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.stopCron()
 		return err
 	}
+	if s.cluster != nil && s.failure.Load() == nil {
+		// While clients can still be redirected, leadership moves to the other nodes.
+		s.cluster.handOff(3 * s.cluster.host.ElectionTimeout())
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.gnet.Stop(stopCtx)

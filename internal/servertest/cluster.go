@@ -333,7 +333,24 @@ func (c *Cluster) Client() *redis.ClusterClient {
 func (c *Cluster) String() string {
 	var b strings.Builder
 	for i, n := range c.Nodes {
-		fmt.Fprintf(&b, "node %d %s exited=%v\n", i, n.Addr, n.Exited())
+		fmt.Fprintf(&b, "node %d %s exited=%v", i, n.Addr, n.Exited())
+		if !n.Exited() {
+			// What the node knows: its cluster state, and its view of each shard it holds.
+			fmt.Fprintf(&b, " cluster_state=%s", n.ClusterInfo("cluster_state"))
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			cl := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, Protocol: 2})
+			info, err := cl.Info(ctx, "replication").Result()
+			cl.Close()
+			cancel()
+			if err == nil {
+				for _, line := range strings.Split(info, "\r\n") {
+					if strings.HasPrefix(line, "raft_") {
+						fmt.Fprintf(&b, "\n    %s", line)
+					}
+				}
+			}
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
