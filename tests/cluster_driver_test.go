@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ type clusterDriver struct {
 var errIndeterminate = errors.New("outcome unknown")
 
 func newClusterDriver(addrs []string, start int) *clusterDriver {
-	return &clusterDriver{addrs: addrs, target: start % len(addrs)}
+	return &clusterDriver{addrs: slices.Clone(addrs), target: start % len(addrs)}
 }
 
 func (d *clusterDriver) close() {
@@ -73,10 +74,11 @@ func (d *clusterDriver) do(deadline time.Time, args ...string) (string, error) {
 		case strings.HasPrefix(reply, "-MOVED "):
 			f := strings.Fields(reply)
 			d.close()
-			for i, a := range d.addrs {
-				if a == f[2] {
-					d.target = i
-				}
+			if i := slices.Index(d.addrs, f[2]); i >= 0 {
+				d.target = i
+			} else { // a node that joined
+				d.addrs = append(d.addrs, f[2])
+				d.target = len(d.addrs) - 1
 			}
 			continue
 		case strings.HasPrefix(reply, "-CLUSTERDOWN"), strings.HasPrefix(reply, "-TRYAGAIN"), strings.HasPrefix(reply, "-READONLY"):

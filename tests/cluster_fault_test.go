@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -247,56 +246,64 @@ func checkAckedCluster(t *testing.T, c *servertest.Cluster, acked map[string]str
 	}
 }
 
-// A node joins: it gets the next node ID, learns the topology and redirects clients to the
-// shards' leaders; a node holding no replicas can be forgotten, one holding replicas cannot
-// until they move; a node joining afterwards never gets a forgotten node's ID. (Moving replicas
-// onto a joined node is the elastic cluster's work.)
-func TestClusterJoinAndForget(t *testing.T) {
-	c := servertest.StartCluster(t, 3)
-	ctx := servertest.Ctx(t)
-	cc := c.Client()
-	acked := map[string]string{}
-	for i := 0; i < 100; i++ {
-		k := fmt.Sprintf("k%d", i)
-		if err := cc.Set(ctx, k, strconv.Itoa(i), 0).Err(); err != nil {
-			t.Fatal(err)
-		}
-		acked[k] = strconv.Itoa(i)
-	}
-	n4 := c.Join()
+// A node joins under load and receives its share of replicas and preferred leaders; CLUSTER
+// FORGET drains it (its replicas move back) and it leaves; a node joining afterwards never gets
+// a forgotten node's ID. Throughout, clients see only redirections and retryable errors, no
+// acknowledged write is lost, and the history of a few keys is linearizable.
+func TestClusterJoinRebalanceAndDrain(t *testing.T) {
+	c := servertest.StartCluster(t, 3) // 12 shards of 3 replicas: 36 replicas
+	load := startWriteLoad(addrsOf(c), 3)
+	lc := startLinearClients(t, addrsOf(c), clusterTestSeed(t), 3)
 	myid := func(s *servertest.Server) string {
 		return strings.TrimSpace(strings.Split(s.Dial().Do("CLUSTER", "MYID"), "\r\n")[1])
 	}
+	hosted := func(s *servertest.Server) string { return s.Info("replication", "raft_shards_hosted") }
+	n4 := c.Join()
 	if got := myid(n4); got != fmt.Sprintf("%040x", 4) {
 		t.Fatalf("the joining node's ID = %s, want 4", got)
 	}
-	if got := n4.Dial().Do("GET", "foo"); !strings.HasPrefix(got, "-MOVED 12182 ") {
-		t.Fatalf("GET on a node holding no replica = %q, want -MOVED", got)
-	}
-	waitCluster(t, "every node to know the new node", 10*time.Second, func() bool {
+	start := time.Now()
+	waitCluster(t, "the new node to receive its share of replicas (9 of 36)", 120*time.Second, func() bool {
 		for _, n := range c.Nodes {
-			if n.ClusterInfo("cluster_known_nodes") != "4" {
+			if hosted(n) != "9" || n.ClusterInfo("cluster_moves_in_progress") != "0" {
 				return false
 			}
 		}
 		return true
 	})
-	if got := c.Nodes[0].Dial().Do("CLUSTER", "FORGET", myid(c.Nodes[1])); !strings.Contains(got, "holds replicas") {
-		t.Fatalf("CLUSTER FORGET of a node holding replicas = %q, want a refusal", got)
+	t.Logf("rebalanced onto the new node in %v", time.Since(start))
+	waitCluster(t, "the new node to lead its share of shards", 60*time.Second, func() bool {
+		led, _ := strconv.Atoi(n4.Info("replication", "raft_shards_led"))
+		return led >= 2
+	})
+	// The founders hold the meta group: they cannot leave yet.
+	if got := c.Nodes[0].Dial().Do("CLUSTER", "FORGET", myid(c.Nodes[1])); !strings.Contains(got, "meta group") {
+		t.Fatalf("CLUSTER FORGET of a meta node = %q, want a refusal", got)
 	}
 	if got := c.Nodes[0].Dial().Do("CLUSTER", "FORGET", myid(n4)); got != "+OK\r\n" {
 		t.Fatalf("CLUSTER FORGET of the new node = %q", got)
 	}
-	n4.Stop()
-	waitCluster(t, "the forgotten node to leave CLUSTER NODES", 10*time.Second, func() bool {
-		nodes, _ := c.Nodes[0].Client().ClusterNodes(ctx).Result()
-		return !strings.Contains(nodes, fmt.Sprintf("%040x", 4)) && strings.Count(nodes, "\n") == 3
+	start = time.Now()
+	waitCluster(t, "the forgotten node to be drained and removed", 120*time.Second, func() bool {
+		for _, n := range c.Nodes[:3] {
+			if n.ClusterInfo("cluster_known_nodes") != "3" || hosted(n) != "12" {
+				return false
+			}
+		}
+		return true
 	})
+	t.Logf("drained in %v", time.Since(start))
+	waitCluster(t, "the drained node to drop its replicas", 30*time.Second, func() bool { return hosted(n4) == "0" })
+	lc.stopAndCheck()
+	load.halt()
+	n4.Stop()
+	c.Nodes = c.Nodes[:3]
+	t.Logf("%d acknowledged writes", load.count())
+	checkAckedCluster(t, c, load.acked)
 	n5 := c.Join()
 	if got := myid(n5); got != fmt.Sprintf("%040x", 5) {
 		t.Fatalf("a node joining after a removal got ID %s, want 5 (IDs are never reused)", got)
 	}
-	checkAckedCluster(t, c, acked)
 }
 
 // A node cut off from the majority refuses writes and strong reads, and keeps serving
@@ -385,22 +392,48 @@ func TestClusterLinearizable(t *testing.T) {
 	if *clusterSoak > 0 {
 		run = *clusterSoak
 	}
+	end := time.Now().Add(run)
+	lc := startLinearClients(t, addrsOf(c), rng.Uint64(), 6)
+	// Faults: kill the leader of a key's shard, restart it, repeatedly.
+	for time.Now().Add(2 * time.Second).Before(end) {
+		time.Sleep(time.Duration(500+rng.IntN(1000)) * time.Millisecond)
+		l := c.LeaderOf(fmt.Sprintf("k%d", rng.IntN(3)))
+		l.Kill()
+		time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
+		l.Restart()
+	}
+	lc.stopAndCheck()
+}
+
+// linearClients run GET, SET and INCR over three keys from several clients until stopped,
+// recording a history for porcupine. A write that fails without a definite reply may have been
+// applied at any time after it was sent: its outcome is unknown, and it is never retried.
+type linearClients struct {
+	t    *testing.T
+	mu   sync.Mutex
+	hist []porcupine.Operation
+	wg   sync.WaitGroup
+	stop chan struct{}
+}
+
+func startLinearClients(t *testing.T, addrs []string, seed uint64, clients int) *linearClients {
+	lc := &linearClients{t: t, stop: make(chan struct{})}
+	rng := rand.New(rand.NewPCG(seed, 0))
 	start := time.Now()
-	var (
-		mu   sync.Mutex
-		hist []porcupine.Operation
-		wg   sync.WaitGroup
-	)
-	end := start.Add(run)
-	for i := 0; i < 6; i++ {
-		wg.Add(1)
+	for i := 0; i < clients; i++ {
+		lc.wg.Add(1)
 		clientSeed := rng.Uint64()
 		go func(id int) {
-			defer wg.Done()
+			defer lc.wg.Done()
 			r := rand.New(rand.NewPCG(clientSeed, 1))
-			d := newClusterDriver(addrsOf(c), id)
+			d := newClusterDriver(addrs, id)
 			defer d.close()
-			for time.Now().Before(end) {
+			for {
+				select {
+				case <-lc.stop:
+					return
+				default:
+				}
 				in := kvInput{key: fmt.Sprintf("k%d", r.IntN(3))}
 				var args []string
 				switch p := r.IntN(10); {
@@ -445,23 +478,23 @@ func TestClusterLinearizable(t *testing.T) {
 					}
 					op.Output = kvOutput{value: v}
 				}
-				mu.Lock()
-				hist = append(hist, op)
-				mu.Unlock()
+				lc.mu.Lock()
+				lc.hist = append(lc.hist, op)
+				lc.mu.Unlock()
 			}
 		}(i)
 	}
-	// Faults: kill the leader of a key's shard, restart it, repeatedly.
-	for time.Now().Add(2 * time.Second).Before(end) {
-		time.Sleep(time.Duration(500+rng.IntN(1000)) * time.Millisecond)
-		l := c.LeaderOf(fmt.Sprintf("k%d", rng.IntN(3)))
-		l.Kill()
-		time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
-		l.Restart()
-	}
-	wg.Wait()
-	t.Logf("%d operations", len(hist))
-	res, info := porcupine.CheckOperationsVerbose(kvModel, hist, 2*time.Minute)
+	return lc
+}
+
+// stopAndCheck stops the clients and checks their history.
+func (lc *linearClients) stopAndCheck() {
+	t := lc.t
+	t.Helper()
+	close(lc.stop)
+	lc.wg.Wait()
+	t.Logf("%d operations", len(lc.hist))
+	res, info := porcupine.CheckOperationsVerbose(kvModel, lc.hist, 2*time.Minute)
 	switch res {
 	case porcupine.Illegal:
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("cairn-linearizability-%d.html", time.Now().UnixNano()))
@@ -470,7 +503,6 @@ func TestClusterLinearizable(t *testing.T) {
 	case porcupine.Unknown:
 		t.Logf("linearizability check timed out (inconclusive)")
 	}
-	_ = context.Background
 }
 
 // A follower that was down while the log moved past its compaction point is sent a snapshot:

@@ -42,8 +42,10 @@ type MetaOp struct {
 	// add-node
 	Addr    string `json:"addr,omitempty"`
 	BusAddr string `json:"bus,omitempty"`
-	// set-replica
+	// set-replica, move-added
 	Replica uint64 `json:"replica,omitempty"`
+	// move-start (Node is the source)
+	To uint64 `json:"to,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
@@ -211,6 +213,24 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 		}
 		if !found {
 			return false, fmt.Errorf("shard %d has no replica on node %d", op.Shard, op.Node)
+		}
+	case "drain":
+		n := t.Nodes[op.Node]
+		if n == nil || n.Removed {
+			return false, fmt.Errorf("no node %d", op.Node)
+		}
+		if n.Draining {
+			return false, nil
+		}
+		n.Draining = true
+	case "move-start", "move-added", "move-done", "move-cancel", "set-preferred":
+		sh := t.Shard(op.Shard)
+		if sh == nil {
+			return false, fmt.Errorf("no shard %d", op.Shard)
+		}
+		changed, err := applyMoveOp(t, sh, op)
+		if !changed || err != nil {
+			return false, err
 		}
 	default:
 		return false, fmt.Errorf("unknown meta operation %q", op.Op)

@@ -43,6 +43,10 @@ type Node struct {
 	Addr    string `json:"addr"` // client address host:port
 	BusAddr string `json:"bus"`
 	Removed bool   `json:"removed,omitempty"`
+	// Draining marks a node being emptied: placement moves its replicas away, then removes it.
+	// Set by CLUSTER FORGET (and cairn cluster remove-node), and for a node dead for longer
+	// than cluster-dead-after.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // Shard is a Raft group holding the data of some slots.
@@ -54,6 +58,19 @@ type Shard struct {
 	// redirecting clients: the shard's own Raft group is the truth.
 	Leader     uint64 `json:"leader,omitempty"`
 	LeaderTerm uint64 `json:"term,omitempty"`
+	// Move is the replica move under way, if any (at most one per shard).
+	Move *Move `json:"move,omitempty"`
+}
+
+// Move is a replica of a shard moving from one node to another. The shard's leader carries it
+// out in its own group: it adds the target as a learner (Replica, recorded with move-added, is
+// then also in the shard's Replicas), the learner catches up by snapshot and is promoted, and
+// the source is removed (move-done). The shard keeps a quorum of voters throughout: it has one
+// replica more, never one less, while the move runs.
+type Move struct {
+	From    uint64 `json:"from"`
+	To      uint64 `json:"to"`
+	Replica uint64 `json:"replica,omitempty"` // the learner's replica ID once added
 }
 
 // Replica is one member of a shard's group.
@@ -170,6 +187,10 @@ func (t *Topology) Clone() *Topology {
 
 func (sh *Shard) clone() Shard {
 	c := *sh
+	if sh.Move != nil {
+		m := *sh.Move
+		c.Move = &m
+	}
 	c.Ranges = slices.Clone(sh.Ranges)
 	c.Replicas = slices.Clone(sh.Replicas)
 	return c

@@ -176,6 +176,21 @@ func (s *logStore) compact(shard, index uint64) error {
 	return s.db.DeleteRange(entryKey(shard, 0), entryKey(shard, index), pebble.NoSync)
 }
 
+// forget deletes every record of shard, durably.
+func (s *logStore) forget(shard uint64) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange(entryKey(shard, 0), entryKey(shard, math.MaxUint64), nil); err != nil {
+		return err
+	}
+	for _, kind := range []byte{'h', 's', 'm', 'r'} {
+		if err := b.Delete(shardKey(kind, shard), nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
 // shardState is what the store holds for a shard.
 type shardState struct {
 	hard    *pb.HardState

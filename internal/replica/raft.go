@@ -181,6 +181,8 @@ type Raft struct {
 	snapRefs map[uint64]int
 	// transfer is a leadership transfer asked for (a replica ID; 0: none).
 	transfer uint64
+	// leaderLost is a node said to have lost its replica (LeaderLost; 0: none).
+	leaderLost uint64
 	// quiesceQ are leaders' quiesce notes not yet looked at.
 	quiesceQ []quiesceNote
 	// senders maps replicas that sent messages to their nodes.
@@ -509,6 +511,17 @@ func (r *Raft) Remove(id uint64, done func(Member, error)) {
 	r.changeMembers(confRequest{op: "remove", member: Member{ID: id}, done: done})
 }
 
+// LeaderLost tells a follower that node, alive, no longer holds its replica of the group (it
+// is rebuilding its state): if node held the leader, the group wakes and elects another, as it
+// would had node fallen silent. A quiet group would otherwise wait on a leader that is gone
+// while its node keeps answering on the bus.
+func (r *Raft) LeaderLost(node uint64) {
+	r.mu.Lock()
+	r.leaderLost = node
+	r.mu.Unlock()
+	r.poke()
+}
+
 // TransferLeader asks the leader to hand leadership to replica id (balancing leaders over the
 // nodes). It is a hint: Raft may not manage it, and nothing waits for it.
 func (r *Raft) TransferLeader(id uint64) {
@@ -798,7 +811,20 @@ func (r *Raft) drain(now time.Time) {
 	r.mu.Lock()
 	inbox, props, reads, confs, reps, transfer, notes := r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer, r.quiesceQ
 	r.inbox, r.props, r.readQ, r.confQ, r.snapRep, r.transfer, r.quiesceQ = nil, nil, nil, nil, nil, 0, nil
+	lost := r.leaderLost
+	r.leaderLost = 0
 	r.mu.Unlock()
+	if lead := r.rn.BasicStatus().Lead; lost != 0 && lead != raft.None && r.nodeOf(lead) == lost {
+		// The leader's node says it no longer holds its replica: wake as if its node had
+		// fallen silent.
+		r.quiet = false
+		for i := 0; i < r.host.cfg.ElectionTicks; i++ {
+			r.rn.Tick()
+		}
+		if r.successor(lead) == r.id {
+			_ = r.rn.Campaign()
+		}
+	}
 	if transfer != 0 && r.rn.BasicStatus().RaftState == raft.StateLeader {
 		r.rn.TransferLeader(transfer)
 	}
@@ -1074,4 +1100,21 @@ func (r *Raft) publishProgress() {
 // snapDir is where this node keeps the checkpoint for the snapshot at index.
 func (r *Raft) snapDir(index uint64) string {
 	return filepath.Join(r.host.cfg.Dir, "snap", strconv.FormatUint(r.shard, 10), fmt.Sprintf("%020d", index))
+}
+
+// Forget deletes everything this node holds of a shard's group — its log, hard state,
+// snapshot metadata, membership table, replica ID and checkpoints — after the shard was closed
+// (Close) because the node's replica left the group. The node can later host a replica of the
+// same shard again, under the new replica ID the group gives it (replica IDs are never reused).
+func (h *Host) Forget(shard uint64) error {
+	h.mu.Lock()
+	_, open := h.shards[shard]
+	h.mu.Unlock()
+	if open {
+		return fmt.Errorf("replica: shard %d is still open", shard)
+	}
+	if err := h.store.forget(shard); err != nil {
+		return err
+	}
+	return h.fs.RemoveAll(filepath.Join(h.cfg.Dir, "snap", strconv.FormatUint(shard, 10)))
 }

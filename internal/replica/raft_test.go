@@ -619,3 +619,54 @@ func TestRaftCompactionDoesNotRaceSnapshotSend(t *testing.T) {
 		t.Fatalf("%d snapshot streams found their checkpoint deleted under them", failures)
 	}
 }
+
+// A node whose replica left a group forgets it, and can later host the same shard again under
+// the new replica ID the group gives it, catching up from the leader.
+func TestRaftForgetAndRejoin(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.SnapshotEntries = 20; cfg.KeepEntries = 5 })
+	for i := 0; i < 30; i++ {
+		c.write("incr n")
+	}
+	var follower *testNode
+	for _, nd := range c.nodes {
+		if !nd.r.IsLeader() {
+			follower = nd
+			break
+		}
+	}
+	old := follower.r.ID()
+	c.changeMembers(func(r *Raft, done func(Member, error)) { r.Remove(old, done) })
+	if err := follower.host.Forget(1); err == nil {
+		t.Fatal("Forget of an open shard succeeded")
+	}
+	if err := follower.r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.host.Forget(1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		c.write("incr n")
+	}
+	added := c.changeMembers(func(r *Raft, done func(Member, error)) {
+		r.AddLearner(Member{Node: follower.id, Addr: fmt.Sprintf("node%d", follower.id)}, done)
+	})
+	if added.ID == old {
+		t.Fatalf("the returning replica got its old ID %d back", old)
+	}
+	follower.sm = newKV()
+	r, err := follower.host.AddShard(1, follower.sm, ShardOptions{ReplicaID: added.ID})
+	if err != nil {
+		t.Fatalf("hosting the shard again: %v", err)
+	}
+	follower.r = r
+	c.waitValue(follower.id, "n", "60")
+	c.waitFor("the returning replica to become a voter", func() bool {
+		for _, p := range c.leader().r.Status().Peers {
+			if p.ID == added.ID && p.Voter {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -52,6 +52,8 @@ type clusterNode struct {
 
 	// ready is set once the host and the shards are in place; the bus delivers nothing before.
 	ready atomic.Bool
+	// moving holds the shards whose replica move this node is carrying out (placement.go).
+	moving sync.Map
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -276,8 +278,14 @@ func (c *clusterNode) hostShard(info *cluster.Shard) error {
 		return err
 	}
 	var boot []replica.Member
-	if c.founding != nil && c.founding.Shard(info.ID) != nil {
-		for _, r := range c.founding.Shard(info.ID).Replicas {
+	// Only a founding replica bootstraps its group: one moved here later, even of a shard this
+	// node founded and gave away, has another replica ID and is sent the state.
+	var f *cluster.Shard
+	if c.founding != nil {
+		f = c.founding.Shard(info.ID)
+	}
+	if f != nil && f.ReplicaOn(c.id) != 0 && f.ReplicaOn(c.id) == info.ReplicaOn(c.id) {
+		for _, r := range f.Replicas {
 			n := c.founding.Nodes[r.Node]
 			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
 		}
@@ -376,10 +384,11 @@ func (c *clusterNode) join(target string) (uint64, error) {
 // start runs the Raft scheduler and the node's background work.
 func (c *clusterNode) start() {
 	c.host.Start()
-	c.wg.Add(3)
+	c.wg.Add(4)
 	go c.watchLeadership()
 	go c.refreshTopology()
 	go c.gossipLoop()
+	go c.placementLoop()
 }
 
 func (c *clusterNode) close() error {

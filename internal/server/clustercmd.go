@@ -152,7 +152,18 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			rw := resp.Writer{Proto: cl.proto}
-			if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "remove-node", Node: id}); err != nil {
+			// A node holding nothing leaves at once; one holding replicas is drained first —
+			// the meta group's leader moves its replicas away, then removes it.
+			t := c.topology().t
+			op := cluster.MetaOp{Op: "remove-node", Node: id}
+			if t.IsMeta(id) {
+				rw.Error(fmt.Sprintf("ERR node %d holds a replica of the meta group and cannot leave (moving the meta group is not supported yet)", id))
+				return rw.Buf
+			}
+			if len(t.ShardsOf(id)) > 0 {
+				op.Op = "drain"
+			}
+			if _, err := c.proposeMeta(ctx, op); err != nil {
 				rw.Error("ERR " + err.Error())
 			} else {
 				rw.OK()
@@ -172,7 +183,7 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"KEYSLOT <key>", "    Return the hash slot for <key>.",
 			"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
-			"FORGET <node-id>", "    Remove a node that holds no replicas from the cluster (its ID is never reused).",
+			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {
@@ -237,6 +248,19 @@ func clusterInfo(c *clusterNode) string {
 	kv(&b, "cluster_shards_hosted", len(c.s.allHosted()))
 	kv(&b, "cluster_shards_led", led)
 	kv(&b, "cluster_topology_version", t.Version)
+	moves, draining := 0, 0
+	for _, sh := range t.Shards {
+		if sh.Move != nil {
+			moves++
+		}
+	}
+	for _, n := range t.LiveNodes() {
+		if n.Draining {
+			draining++
+		}
+	}
+	kv(&b, "cluster_moves_in_progress", moves)
+	kv(&b, "cluster_nodes_draining", draining)
 	if g := c.gossip.Load(); g != nil {
 		alive := 0
 		for _, n := range g.Nodes() {

@@ -69,6 +69,7 @@ func (c *clusterNode) watchLeadership() {
 				}()
 			}
 			c.balance(h, v.t.Shard(id), lastTransfer)
+			c.driveMove(h, v.t.Shard(id))
 		}
 	}
 }
@@ -104,6 +105,9 @@ func (c *clusterNode) balance(h *hosted, info *cluster.Shard, last map[uint64]ti
 	if info == nil || len(info.Replicas) == 0 || info.Replicas[0].Node == c.id {
 		return
 	}
+	if info.Move != nil && info.Move.From == info.Replicas[0].Node {
+		return // the preferred node is giving its replica up: the move's end names the next
+	}
 	if time.Since(last[info.ID]) < 5*c.host.ElectionTimeout() {
 		return
 	}
@@ -138,6 +142,7 @@ func (c *clusterNode) refreshTopology() {
 		if c.metaRaft == nil {
 			c.fetchTopology()
 		}
+		c.reconcileHosting()
 		if n%2 == 1 {
 			c.saveTopology()
 		}

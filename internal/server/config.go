@@ -50,6 +50,11 @@ type Config struct {
 	// ClusterSnapshotEntries is how many entries are applied between two checkpoints.
 	ClusterSnapshotEntries int
 	clusterProxy           atomic.Bool
+	// clusterRebalance lets the meta group's leader move replicas and preferred leaders
+	// (placement.go); clusterDeadAfter is how long, in seconds, a node must be unreachable
+	// before its replicas are rebuilt elsewhere.
+	clusterRebalance atomic.Bool
+	clusterDeadAfter atomic.Int64
 
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string

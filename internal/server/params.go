@@ -193,6 +193,11 @@ var params = []*param{
 	// data; the Raft log is compacted behind them (cairn's own).
 	{name: "cluster-snapshot-entries", def: "50000", kind: kindInt, min: 10, max: math.MaxInt32, immutable: true, apply: func(c *Config, v string) { c.ClusterSnapshotEntries = atoi(v) }},
 	{name: "cluster-join", def: "", immutable: true, apply: func(c *Config, v string) { c.ClusterJoin = v }},
+	// cluster-rebalance lets the meta group's leader move replicas onto joining nodes, off
+	// draining ones and off nodes dead for cluster-dead-after seconds, and even out preferred
+	// leaders (cairn's own).
+	{name: "cluster-rebalance", def: "yes", kind: kindBool, apply: func(c *Config, v string) { c.clusterRebalance.Store(v == "yes") }},
+	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer
 	// founding nodes). Both are cairn's own and matter only when a cluster is founded.

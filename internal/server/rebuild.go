@@ -263,6 +263,13 @@ func (c *clusterNode) serveReplace(body []byte, reply func([]byte, error)) {
 		lead := uint64(0)
 		if r != nil {
 			lead = r.LeaderNode()
+			if lead == req.Node {
+				// The leader this replica follows is the node asking, which has lost its state:
+				// the group must elect another before anyone can replace that node's replica.
+				r.LeaderLost(req.Node)
+				reply(nil, replica.ErrNoLeader)
+				return
+			}
 		} else if req.Shard == cluster.MetaShard {
 			lead = c.metaLeader()
 		} else if n, ok := c.leaderNode(req.Shard); ok {
@@ -297,25 +304,12 @@ func (c *clusterNode) replace(r *replica.Raft, req replaceRequest) (replica.Memb
 	if n == nil {
 		return replica.Member{}, fmt.Errorf("no node %d", req.Node)
 	}
-	change := func(f func(done func(replica.Member, error))) (replica.Member, error) {
-		for attempt := 0; ; attempt++ {
-			ch := make(chan struct{})
-			var m replica.Member
-			var err error
-			f(func(mm replica.Member, e error) { m, err = mm, e; close(ch) })
-			<-ch
-			if err == nil || attempt == 50 || !strings.Contains(err.Error(), "in progress") {
-				return m, err
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 	if old, ok := r.Members().Get(req.Old); req.Old != 0 && ok && !old.Removed {
-		if _, err := change(func(done func(replica.Member, error)) { r.Remove(req.Old, done) }); err != nil {
+		if _, err := changeMembers(func(done func(replica.Member, error)) { r.Remove(req.Old, done) }); err != nil {
 			return replica.Member{}, fmt.Errorf("remove replica %d: %w", req.Old, err)
 		}
 	}
-	m, err := change(func(done func(replica.Member, error)) {
+	m, err := changeMembers(func(done func(replica.Member, error)) {
 		r.AddLearner(replica.Member{Node: req.Node, Addr: n.Addr, BusAddr: n.BusAddr}, done)
 	})
 	if err != nil {

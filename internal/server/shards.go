@@ -84,6 +84,24 @@ func (s *Server) addHosted(h *hosted) {
 	}
 }
 
+// removeHosted takes a shard out of the set.
+func (s *Server) removeHosted(id uint64) {
+	for {
+		old := s.shards.Load()
+		if old == nil || old.byID[id] == nil {
+			return
+		}
+		next := &shardSet{byID: maps.Clone(old.byID)}
+		delete(next.byID, id)
+		for _, sid := range slices.Sorted(maps.Keys(next.byID)) {
+			next.list = append(next.list, next.byID[sid])
+		}
+		if s.shards.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
 // shardOfSlot is the shard that owns a slot: the single node's only shard, or the one the
 // topology says (0 if none does).
 func (s *Server) shardOfSlot(sl int) uint64 {

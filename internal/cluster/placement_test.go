@@ -1,0 +1,172 @@
+package cluster
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// placementWorld runs Plan against a meta state machine's topology, with the shard leaders'
+// part of each move (add the learner, remove the source) done at once.
+type placementWorld struct {
+	t      *testing.T
+	top    *Topology
+	nextID uint64
+	dead   map[uint64]bool
+	moves  int
+}
+
+func newPlacementWorld(t *testing.T, nodes, shards int) *placementWorld {
+	var initial []InitialNode
+	for i := 1; i <= nodes; i++ {
+		initial = append(initial, InitialNode{ID: uint64(i), Addr: fmt.Sprintf("10.0.0.%d:7000", i)})
+	}
+	top, err := Bootstrap(initial, BusAddr, shards, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &placementWorld{t: t, top: top, nextID: 100, dead: map[uint64]bool{}}
+}
+
+func (w *placementWorld) apply(op MetaOp) {
+	w.t.Helper()
+	m := &Meta{top: w.top}
+	work := w.top.Clone()
+	var res MetaResult
+	if _, err := m.applyOp(&op, &res, &work); err != nil {
+		w.t.Fatalf("%+v: %v", op, err)
+	}
+	w.top = work
+}
+
+func (w *placementWorld) addNode() uint64 {
+	id := w.top.NextNode
+	w.apply(MetaOp{Op: "add-node", Addr: fmt.Sprintf("10.0.1.%d:7000", id), BusAddr: fmt.Sprintf("10.0.1.%d:17000", id)})
+	return id
+}
+
+// round runs one Plan and carries its moves out to the end.
+func (w *placementWorld) round() int {
+	ops := Plan(w.top, func(id uint64) bool { return !w.dead[id] }, func(id uint64) bool { return w.dead[id] }, 4)
+	for _, op := range ops {
+		w.apply(op)
+		if op.Op != "move-start" {
+			continue
+		}
+		w.moves++
+		sh := w.top.Shard(op.Shard)
+		if n := len(sh.Replicas); n != 3 {
+			w.t.Fatalf("shard %d has %d replicas when a move starts", sh.ID, n)
+		}
+		w.nextID++
+		w.apply(MetaOp{Op: "move-added", Shard: op.Shard, To: op.To, Replica: w.nextID})
+		w.apply(MetaOp{Op: "move-done", Shard: op.Shard, Node: op.Node})
+	}
+	return len(ops)
+}
+
+func (w *placementWorld) settle() {
+	w.t.Helper()
+	for i := 0; i < 200; i++ {
+		if w.round() == 0 {
+			return
+		}
+	}
+	w.t.Fatal("placement did not settle in 200 rounds")
+}
+
+// check verifies the goals: three replicas per shard on distinct nodes that take replicas,
+// replicas and preferred leaders per node within one of each other.
+func (w *placementWorld) check() {
+	w.t.Helper()
+	held, firsts := map[uint64]int{}, map[uint64]int{}
+	for _, n := range w.top.LiveNodes() {
+		if !n.Draining && !w.dead[n.ID] {
+			held[n.ID], firsts[n.ID] = 0, 0
+		}
+	}
+	for _, sh := range w.top.Shards {
+		seen := map[uint64]bool{}
+		for _, r := range sh.Replicas {
+			if _, ok := held[r.Node]; !ok || seen[r.Node] {
+				w.t.Fatalf("shard %d has a replica on node %d (dead, draining, or twice)", sh.ID, r.Node)
+			}
+			seen[r.Node] = true
+			held[r.Node]++
+		}
+		if len(sh.Replicas) != 3 || sh.Move != nil {
+			w.t.Fatalf("shard %d: %d replicas, move %+v", sh.ID, len(sh.Replicas), sh.Move)
+		}
+		firsts[sh.Replicas[0].Node]++
+	}
+	spread := func(m map[uint64]int) int {
+		lo, hi := 1<<30, 0
+		for _, v := range m {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		return hi - lo
+	}
+	if spread(held) > 1 || spread(firsts) > 1 {
+		w.t.Fatalf("uneven: replicas %v, preferred leaders %v", held, firsts)
+	}
+}
+
+func TestPlacementJoinDrainDeath(t *testing.T) {
+	w := newPlacementWorld(t, 3, 12)
+	w.check()
+	if n := w.round(); n != 0 {
+		t.Fatalf("a founded cluster planned %d operations", n)
+	}
+	// A node joins: it receives its share of replicas and preferred leaders.
+	four := w.addNode()
+	w.settle()
+	w.check()
+	if n := len(w.top.ShardsOf(four)); n != 9 {
+		t.Fatalf("the new node holds %d replicas, want 9 of 36", n)
+	}
+	// It is drained: everything moves back, and it is removed.
+	w.apply(MetaOp{Op: "drain", Node: four})
+	w.settle()
+	w.check()
+	if n := w.top.Nodes[four]; !n.Removed {
+		t.Fatal("the drained node was not removed")
+	}
+	// Two nodes join, one of the founders dies: its replicas are rebuilt on the others; it is
+	// a meta member, so it stays (draining, holding nothing).
+	w.addNode()
+	w.addNode()
+	w.settle()
+	w.dead[2] = true
+	w.settle()
+	w.check()
+	if n := len(w.top.ShardsOf(2)); n != 0 || !w.top.Nodes[2].Draining {
+		t.Fatalf("the dead node still holds %d replicas (draining %v)", n, w.top.Nodes[2].Draining)
+	}
+}
+
+// Random joins, drains and deaths over a larger cluster always settle at the goals.
+func TestPlacementRandom(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	w := newPlacementWorld(t, 5, 40)
+	for step := 0; step < 30; step++ {
+		var live []uint64
+		for _, n := range w.top.LiveNodes() {
+			if !n.Draining && !w.dead[n.ID] {
+				live = append(live, n.ID)
+			}
+		}
+		switch k := rng.IntN(3); {
+		case k == 0 || len(live) <= 4:
+			w.addNode()
+		case k == 1:
+			w.apply(MetaOp{Op: "drain", Node: live[rng.IntN(len(live))]})
+		default:
+			w.dead[live[rng.IntN(len(live))]] = true
+		}
+		w.settle()
+		w.check()
+	}
+	t.Logf("%d moves", w.moves)
+}
