@@ -306,6 +306,37 @@ func TestClusterJoinRebalanceAndDrain(t *testing.T) {
 	}
 }
 
+// A node that dies for good has its replicas rebuilt on the others once it has been silent for
+// cluster-dead-after, and leaves the cluster; no acknowledged write is lost.
+func TestClusterDeadNodeReplaced(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "6", "--cluster-dead-after", "3") // 18 replicas
+	hosted := func(s *servertest.Server) int {
+		n, _ := strconv.Atoi(s.Info("replication", "raft_shards_hosted"))
+		return n
+	}
+	n4 := c.Join()
+	waitCluster(t, "the new node to receive its share of replicas", 120*time.Second, func() bool {
+		return hosted(n4) >= 4 && c.Nodes[0].ClusterInfo("cluster_moves_in_progress") == "0"
+	})
+	load := startWriteLoad(addrsOf(c), 3)
+	time.Sleep(500 * time.Millisecond)
+	n4.Kill()
+	start := time.Now()
+	waitCluster(t, "the dead node's replicas to be rebuilt on the others, and the node removed", 120*time.Second, func() bool {
+		for _, n := range c.Nodes[:3] {
+			if hosted(n) != 6 || n.ClusterInfo("cluster_known_nodes") != "3" || n.ClusterInfo("cluster_moves_in_progress") != "0" {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("replication factor restored and the node removed %v after it died", time.Since(start))
+	load.halt()
+	c.Nodes = c.Nodes[:3]
+	t.Logf("%d acknowledged writes", load.count())
+	checkAckedCluster(t, c, load.acked)
+}
+
 // A node cut off from the majority refuses writes and strong reads, and keeps serving
 // eventual reads.
 func TestClusterMinorityRefusesWrites(t *testing.T) {

@@ -18,9 +18,12 @@ import (
 //     the shard's leader hands leadership to its preferred one (see the server's balance);
 //   - a drained node removed once it holds nothing.
 //
-// Moves are bounded: at most one per shard, one into any node and one out of any node at a
+// Moves are bounded: at most one per shard, two into any node and two out of any node at a
 // time, and maxMoves in all, so a join does not flood one node with snapshots and every shard
 // keeps all of its replicas but the one in flight.
+
+// maxMovesPerNode bounds the moves into, and out of, one node at a time.
+const maxMovesPerNode = 2
 
 // Plan returns the meta operations that bring t closer to its placement goals. alive says
 // whether a node is reachable now (only those take replicas); dead whether it has been
@@ -51,7 +54,7 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 	held := map[uint64]int{}   // replicas per node
 	firsts := map[uint64]int{} // preferred leaders per node
 	moving := 0
-	busyIn, busyOut := map[uint64]bool{}, map[uint64]bool{}
+	busyIn, busyOut := map[uint64]int{}, map[uint64]int{}
 	for _, sh := range t.Shards {
 		for _, r := range sh.Replicas {
 			held[r.Node]++
@@ -61,19 +64,21 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 		}
 		if m := sh.Move; m != nil {
 			moving++
-			busyIn[m.To], busyOut[m.From] = true, true
+			busyIn[m.To]++
+			busyOut[m.From]++
 		}
 	}
 	// A drained node leaves.
 	for _, n := range t.LiveNodes() {
-		if (n.Draining || dead(n.ID)) && held[n.ID] == 0 && !t.IsMeta(n.ID) && !busyIn[n.ID] && !busyOut[n.ID] {
+		if (n.Draining || dead(n.ID)) && held[n.ID] == 0 && !t.IsMeta(n.ID) && busyIn[n.ID] == 0 && busyOut[n.ID] == 0 {
 			ops = append(ops, MetaOp{Op: "remove-node", Node: n.ID})
 		}
 	}
 	start := func(sh *Shard, from, to uint64) {
 		ops = append(ops, MetaOp{Op: "move-start", Shard: sh.ID, Node: from, To: to})
 		moving++
-		busyIn[to], busyOut[from] = true, true
+		busyIn[to]++
+		busyOut[from]++
 		held[to]++
 		held[from]--
 		sh.Move = &Move{From: from, To: to} // on the plan's copy only: one move per shard
@@ -83,7 +88,7 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 	target := func(sh *Shard) uint64 {
 		best := uint64(0)
 		for _, id := range nodes {
-			if busyIn[id] || sh.ReplicaOn(id) != 0 {
+			if busyIn[id] >= maxMovesPerNode || sh.ReplicaOn(id) != 0 {
 				continue
 			}
 			if best == 0 || held[id] < held[best] || (held[id] == held[best] && firsts[id] < firsts[best]) {
@@ -129,7 +134,7 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 				pick = sh
 			}
 		}
-		if pick == nil || busyIn[lo] || busyOut[hi] {
+		if pick == nil || busyIn[lo] >= maxMovesPerNode || busyOut[hi] >= maxMovesPerNode {
 			break
 		}
 		start(pick, hi, lo)
