@@ -162,6 +162,12 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 	// a path of shards: each step hands a shard's preference from its preferred node to the
 	// node of another of its replicas, so the path's ends change by one and its middle not at
 	// all (the direct step is the path of one shard).
+	preferredOn := map[uint64][]*Shard{} // shards by preferred node
+	for _, sh := range t.Shards {
+		if len(sh.Replicas) > 0 {
+			preferredOn[sh.Replicas[0].Node] = append(preferredOn[sh.Replicas[0].Node], sh)
+		}
+	}
 	for range len(nodes) {
 		hi, lo := 0, 1<<30
 		for _, id := range nodes {
@@ -186,8 +192,8 @@ func Plan(t *Topology, alive, dead func(node uint64) bool, maxMoves int) []MetaO
 		for len(queue) > 0 && end == 0 {
 			x := queue[0]
 			queue = queue[1:]
-			for _, sh := range t.Shards {
-				if sh.Move != nil || len(sh.Replicas) == 0 || sh.Replicas[0].Node != x {
+			for _, sh := range preferredOn[x] {
+				if sh.Move != nil || sh.Replicas[0].Node != x {
 					continue
 				}
 				for _, r := range sh.Replicas[1:] {

@@ -1,9 +1,15 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 // placementWorld runs Plan against a meta state machine's topology, with the shard leaders'
@@ -14,6 +20,10 @@ type placementWorld struct {
 	nextID uint64
 	dead   map[uint64]bool
 	moves  int
+	// maxMoves bounds the moves a round starts (4 unless set).
+	maxMoves int
+	// planTime is how long the last Plan took.
+	planTime time.Duration
 }
 
 func newPlacementWorld(t *testing.T, nodes, shards int) *placementWorld {
@@ -31,7 +41,7 @@ func newPlacementWorld(t *testing.T, nodes, shards int) *placementWorld {
 func (w *placementWorld) apply(op MetaOp) {
 	w.t.Helper()
 	m := &Meta{top: w.top}
-	work := w.top.Clone()
+	work := w.top // changed in place: nothing else holds it
 	var res MetaResult
 	if _, err := m.applyOp(&op, &res, &work); err != nil {
 		w.t.Fatalf("%+v: %v", op, err)
@@ -47,7 +57,9 @@ func (w *placementWorld) addNode() uint64 {
 
 // round runs one Plan and carries its moves out to the end.
 func (w *placementWorld) round() int {
-	ops := Plan(w.top, func(id uint64) bool { return !w.dead[id] }, func(id uint64) bool { return w.dead[id] }, 4)
+	t0 := time.Now()
+	ops := Plan(w.top, func(id uint64) bool { return !w.dead[id] }, func(id uint64) bool { return w.dead[id] }, cmp.Or(w.maxMoves, 4))
+	w.planTime = time.Since(t0)
 	for _, op := range ops {
 		w.apply(op)
 		if op.Op != "move-start" {
@@ -169,4 +181,53 @@ func TestPlacementRandom(t *testing.T) {
 		w.check()
 	}
 	t.Logf("%d moves", w.moves)
+}
+
+// Placement at scale: a cluster of n nodes and 50 shards per node (at most one per slot) founds, then a tenth more
+// nodes join, a twentieth die and a twentieth drain; the test counts the rounds (one a second
+// in production), moves and meta operations until placement settles, with moves bounded as
+// the server bounds them (two into and out of a node, one per node in the cluster). Runs at
+// 100 nodes by default; CAIRN_PLACEMENT_NODES=1000 runs the 1,000-node case.
+func TestPlacementScale(t *testing.T) {
+	n := 100
+	if v := os.Getenv("CAIRN_PLACEMENT_NODES"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	start := time.Now()
+	shards := min(50*n, slot.Count) // a shard owns at least one slot
+	w := newPlacementWorld(t, n, shards)
+	t.Logf("%d nodes, %d shards founded in %v", n, shards, time.Since(start))
+	for range n / 10 {
+		w.addNode()
+	}
+	var founders []uint64
+	for _, nd := range w.top.LiveNodes() {
+		if !w.top.IsMeta(nd.ID) && nd.ID <= uint64(n) {
+			founders = append(founders, nd.ID)
+		}
+	}
+	rng.Shuffle(len(founders), func(i, j int) { founders[i], founders[j] = founders[j], founders[i] })
+	for _, id := range founders[:n/20] {
+		w.dead[id] = true
+	}
+	for _, id := range founders[n/20 : n/10] {
+		w.apply(MetaOp{Op: "drain", Node: id})
+	}
+	w.maxMoves = len(w.top.LiveNodes())
+	rounds, ops := 0, 0
+	var planTime time.Duration
+	for ; rounds < 10000; rounds++ {
+		k := w.round()
+		planTime += w.planTime
+		if k == 0 {
+			break
+		}
+		ops += k
+	}
+	w.check()
+	t.Logf("settled in %d rounds: %d moves, %d meta operations planned (+2 per move by shard leaders), %v per Plan",
+		rounds, w.moves, ops, planTime/time.Duration(max(rounds, 1)))
 }

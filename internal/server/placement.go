@@ -29,8 +29,9 @@ import (
 //     the topology names and it lacks (empty, to be sent the state), and drops — closes and
 //     deletes — one the topology no longer names.
 
-// maxMoves bounds the replica moves under way at once in the whole cluster.
-const maxMoves = 4
+// maxMoves bounds the replica moves under way at once in the whole cluster: one per node (and
+// Plan allows two into and two out of any one node), at least four.
+func maxMoves(t *cluster.Topology) int { return max(4, len(t.LiveNodes())) }
 
 // placementLoop runs the planner on the meta group's leader.
 func (c *clusterNode) placementLoop() {
@@ -67,7 +68,7 @@ func (c *clusterNode) placementLoop() {
 			}
 			return time.Since(heard) > deadAfter
 		}
-		for _, op := range cluster.Plan(t, c.alive, dead, maxMoves) {
+		for _, op := range cluster.Plan(t, c.alive, dead, maxMoves(t)) {
 			c.logger.Info("placement", "op", op.Op, "shard", op.Shard, "node", op.Node, "to", op.To)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, err := c.proposeMeta(ctx, op)
