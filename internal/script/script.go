@@ -287,3 +287,12 @@ func stringsTable(L *lua.LState, vals [][]byte) *lua.LTable {
 	}
 	return t
 }
+
+// Check compiles an EVAL script without running it (SCRIPT LOAD), returning the error reply's
+// text if it does not compile.
+func (e *Engine) Check(body []byte) string {
+	if _, err := e.compile(SHA1Hex(body), "user_script", stripShebang(body)); err != nil {
+		return "ERR Error compiling script (new function): " + err.Error()
+	}
+	return ""
+}

@@ -154,6 +154,9 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		lp.w.Status("QUEUED")
 		return nil, false
 	}
+	if r.write && isScriptCall(full) {
+		return s.proposeWrite(cl, full, args, db, start, drop, h), false
+	}
 	if full.Run == nil {
 		lh := locals[full.Name]
 		if lh == nil {
@@ -234,7 +237,9 @@ func isTxControl(name string) bool {
 
 // multiLocalOK lists the server-side commands that may be queued in MULTI; apply runs them
 // (they are given Run functions for that).
-func multiLocalOK(name string) bool { return name == "select" }
+func multiLocalOK(name string) bool {
+	return name == "select" || name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro" || name == "fcall" || name == "fcall_ro"
+}
 
 func copyArgs(args [][]byte) [][]byte {
 	n := 0
