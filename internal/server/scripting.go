@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/cairn-db/cairn/internal/command"
-	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/glob"
+	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/script"
 	"github.com/cairn-db/cairn/internal/shard"
 )
@@ -35,7 +35,10 @@ func init() {
 // commands on its shard answer BUSY.
 var busyThresholdMs atomic.Int64
 
-func init() { busyThresholdMs.Store(5000) }
+func init() {
+	busyThresholdMs.Store(5000)
+	script.RedisVersion = Version
+}
 
 // scriptCache is a node's SCRIPT LOAD cache: bodies by SHA1.
 type scriptCache struct {
@@ -699,4 +702,3 @@ func lzfDecompress(in []byte, n int) ([]byte, bool) {
 	}
 	return out, len(out) == n
 }
-
