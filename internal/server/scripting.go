@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"hash/crc64"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,6 +191,19 @@ func (s *Server) busyGate(cl *Client, r *request, h *hosted, batched int) (gateA
 	s.flagMultiError(cl)
 	cl.loop.w.Error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
 	return gateDone, true
+}
+
+// stopScripts ends the running scripts before a shutdown: those that wrote nothing are killed;
+// one that wrote cannot be stopped without leaving half its writes behind, so the process
+// exits at once, as SHUTDOWN NOSAVE ends a busy redis-server. Nothing of that script's
+// operation is committed; what was acknowledged before it is already in the log.
+func (s *Server) stopScripts() {
+	script.Scripts.Kill(false)
+	script.Scripts.Kill(true)
+	if r := script.Scripts.Current(); r != nil && r.Wrote() {
+		s.logger.Warn("exiting with a script still running: it wrote, so it cannot be killed", "script", r.Name)
+		os.Exit(1)
+	}
 }
 
 // hasScript reports whether a proposal holds a script, which must not run on an event loop.
