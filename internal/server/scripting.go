@@ -81,6 +81,22 @@ func isScriptCall(cmd *command.Command) bool {
 	return false
 }
 
+// msgScriptLoad is the bus message that carries a script loaded with SCRIPT LOAD to the other
+// nodes. Redis keeps a cache per node, and Redis Cluster clients load a script on every master
+// before EVALSHA; in cairn each node also holds replicas of other nodes' shards, which some
+// clients (redis-py) then take for replicas and skip, so a script loaded anywhere is loaded
+// everywhere.
+const msgScriptLoad = 2
+
+func (c *clusterNode) broadcastScript(body []byte) {
+	b := append([]byte(nil), body...)
+	for _, n := range c.topology().t.LiveNodes() {
+		if n.ID != c.id {
+			c.bus.Post(n.ID, msgScriptLoad, b)
+		}
+	}
+}
+
 // scriptCallError is what is wrong with a script call, as its error reply; "" if nothing.
 func (s *Server) scriptCallError(name string, args [][]byte) string {
 	if msg := command.ScriptNumKeys(args); msg != "" {
@@ -233,6 +249,9 @@ func cmdScript(s *Server, cl *Client, args [][]byte) {
 			return
 		}
 		w.BulkString(s.scripts().add(args[2]))
+		if c := s.cluster; c != nil {
+			c.broadcastScript(args[2])
+		}
 	case "exists":
 		if len(args) < 3 {
 			w.Error(command.ErrWrongArgs("script|exists"))

@@ -3,9 +3,15 @@
 // state with Lua scripts (cmsgpack, cjson, many keys per script). Prints "all ok" on success.
 // Usage: node queue.mjs host:port [cluster]
 import { Queue, Worker, QueueEvents } from "bullmq";
+import { Cluster } from "ioredis";
 
 const [host, port] = process.argv[2].split(":");
-const connection = { host, port: Number(port), maxRetriesPerRequest: null };
+const cluster = process.argv[3] === "cluster";
+// In a cluster each queue, worker and event stream gets its own ioredis Cluster client.
+const connect = () =>
+  cluster
+    ? new Cluster([{ host, port: Number(port) }], { redisOptions: { maxRetriesPerRequest: null } })
+    : { host, port: Number(port), maxRetriesPerRequest: null };
 const prefix = "{bq}"; // one hash slot, as BullMQ requires in a cluster
 const name = "jobs-" + Date.now();
 
@@ -16,8 +22,8 @@ function fail(msg) {
 
 const timer = setTimeout(() => fail("timed out"), 60000);
 
-const queue = new Queue(name, { connection, prefix });
-const events = new QueueEvents(name, { connection, prefix });
+const queue = new Queue(name, { connection: connect(), prefix });
+const events = new QueueEvents(name, { connection: connect(), prefix });
 await events.waitUntilReady();
 
 const attempts = new Map();
@@ -30,7 +36,7 @@ const worker = new Worker(
     if (job.name === "doomed") throw new Error("always fails");
     return { doubled: job.data.x * 2, at: Date.now() };
   },
-  { connection, prefix, concurrency: 4 },
+  { connection: connect(), prefix, concurrency: 4 },
 );
 
 const done = new Map();
