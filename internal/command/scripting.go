@@ -150,7 +150,8 @@ func runEval(c *Ctx) {
 		sc.readOnly = true
 	}
 	run := &script.Running{Shard: sc.shard, Name: script.SHA1Hex(sc.target), Args: c.Args}
-	h := &scriptHost{c: c, sc: &sc, run: run}
+	h := &scriptHost{c: c, sc: &sc, run: run, db: c.DB}
+	defer c.Tx.SetDB(c.Tx.DB())
 	ctx := script.Scripts.Start(context.Background(), run)
 	defer script.Scripts.Done(run)
 	Scripts.Eval(ctx, c.W, sc.target, h.request())
@@ -179,7 +180,8 @@ func runFCall(c *Ctx) {
 		sc.readOnly = true
 	}
 	run := &script.Running{Shard: sc.shard, Function: true, Name: fn.Name, Args: c.Args}
-	h := &scriptHost{c: c, sc: &sc, run: run}
+	h := &scriptHost{c: c, sc: &sc, run: run, db: c.DB}
+	defer c.Tx.SetDB(c.Tx.DB())
 	ctx := script.Scripts.Start(context.Background(), run)
 	defer script.Scripts.Done(run)
 	Scripts.Call(ctx, c.W, fn, h.request())
@@ -188,6 +190,7 @@ func runFCall(c *Ctx) {
 // scriptHost runs a script's redis.call over apply's batch, as the script's own commands.
 type scriptHost struct {
 	c   *Ctx
+	db  int // the database SELECT chose inside the script
 	sc  *scriptCall
 	run *script.Running
 	w   resp.Writer
@@ -197,6 +200,35 @@ type scriptHost struct {
 func (h *scriptHost) request() script.Request {
 	return script.Request{Host: h, Keys: h.sc.keys, Args: h.sc.argv, Proto: h.c.W.Proto, Run: h.run,
 		Seed: int32(h.c.Rand.Uint32())}
+}
+
+// hasBlockOption reports whether XREAD or XREADGROUP has a BLOCK option before STREAMS.
+func hasBlockOption(args [][]byte) bool {
+	for _, a := range args[1:] {
+		if EqualFold(a, "streams") {
+			return false
+		}
+		if EqualFold(a, "block") {
+			return true
+		}
+	}
+	return false
+}
+
+// selectDB is SELECT inside a script: it changes the database of the script's later commands,
+// not the caller's.
+func (h *scriptHost) selectDB(arg []byte) {
+	db, ok := ParseInt(arg)
+	switch {
+	case !ok:
+		h.w.Error(ErrNotInt)
+	case db < 0 || db >= keyspace.NumDBs:
+		h.w.Error(ErrDBIndex)
+	default:
+		h.db = int(db)
+		h.c.Tx.SetDB(h.c.Physical(h.db))
+		h.w.OK()
+	}
 }
 
 // Call implements script.Host.
@@ -217,10 +249,20 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 	case !CheckArity(cmd.Arity, len(args)):
 		w.Error("ERR Wrong number of args calling Redis command from script")
 		return w.Buf
-	case cmd.Flags&FlagNoScript != 0:
+	case cmd.Name == "xread" || cmd.Name == "xreadgroup":
+		if hasBlockOption(args) {
+			w.Error("ERR " + cmd.Name + " command is not allowed with BLOCK option from scripts")
+			return w.Buf
+		}
+	}
+	switch {
+	case cmd.Flags&FlagNoScript != 0, cmd.Flags&FlagBlocking != 0 && cmd.Name != "xread" && cmd.Name != "xreadgroup":
 		w.Error("ERR This Redis command is not allowed from script")
 		return w.Buf
-	case cmd.Run == nil || cmd.Name == "select":
+	case cmd.Name == "select":
+		h.selectDB(args[1])
+		return w.Buf
+	case cmd.Run == nil:
 		w.Error("ERR '" + strings.ToUpper(cmd.Name) + "' cannot be called from a script in cairn")
 		return w.Buf
 	case cmd.IsWrite() && h.sc.readOnly:
@@ -239,7 +281,7 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 		h.run.NoteWrite()
 	}
 	c := h.c
-	h.sub = Ctx{Cmd: cmd, Args: args, W: w, Tx: c.Tx, State: c.State, DB: c.DB, Now: c.Now, Rand: c.Rand,
+	h.sub = Ctx{Cmd: cmd, Args: args, W: w, Tx: c.Tx, State: c.State, DB: h.db, Now: c.Now, Rand: c.Rand,
 		Limits: c.Limits, InApply: c.InApply, NoBlock: true, Waiters: c.Waiters, Cursors: c.Cursors}
 	cmd.Run(&h.sub)
 	return w.Buf

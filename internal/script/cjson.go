@@ -14,17 +14,58 @@ import (
 // cjsonMaxDepth is lua-cjson's default nesting limit for encode and decode.
 const cjsonMaxDepth = 1000
 
-// openCJSON builds the lua-cjson library Redis ships: encode, decode and null.
+// cjsonConfig holds lua-cjson's settings, changed by its configuration functions for the
+// rest of the script.
+type cjsonConfig struct {
+	encodeDepth, decodeDepth int
+	invalidNumbers           bool
+}
+
+// openCJSON builds the lua-cjson library Redis ships: encode, decode, null and the settings
+// functions.
 func openCJSON(L *lua.LState) *lua.LTable {
 	t := L.NewTable()
 	null := L.NewUserData() // cjson.null: decode's value for JSON null
 	t.RawSetString("null", null)
+	cfg := &cjsonConfig{encodeDepth: cjsonMaxDepth, decodeDepth: cjsonMaxDepth}
+	depth := func(p *int) lua.LGFunction {
+		return func(L *lua.LState) int {
+			if L.GetTop() > 0 {
+				n := L.CheckInt(1)
+				if n < 1 {
+					L.ArgError(1, "expected integer between 1 and 2147483647")
+				}
+				*p = n
+			}
+			L.Push(lua.LNumber(*p))
+			return 1
+		}
+	}
+	t.RawSetString("encode_max_depth", L.NewFunction(depth(&cfg.encodeDepth)))
+	t.RawSetString("decode_max_depth", L.NewFunction(depth(&cfg.decodeDepth)))
+	t.RawSetString("encode_invalid_numbers", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() > 0 {
+			cfg.invalidNumbers = L.ToBool(1)
+		}
+		L.Push(lua.LBool(cfg.invalidNumbers))
+		return 1
+	}))
+	// Buffer reuse is an allocation detail of the C library: the setting is accepted and
+	// reported, and changes nothing here.
+	keep := true
+	t.RawSetString("encode_keep_buffer", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() > 0 {
+			keep = L.ToBool(1)
+		}
+		L.Push(lua.LBool(keep))
+		return 1
+	}))
 	t.RawSetString("encode", L.NewFunction(func(L *lua.LState) int {
 		if L.GetTop() != 1 {
 			L.ArgError(1, "expected 1 argument")
 		}
 		var buf bytes.Buffer
-		if err := cjsonEncode(&buf, L.Get(1), null, 0); err != nil {
+		if err := cjsonEncode(&buf, L.Get(1), null, cfg, 1); err != nil {
 			L.RaiseError("%s", err.Error())
 		}
 		L.Push(lua.LString(buf.String()))
@@ -44,10 +85,30 @@ func openCJSON(L *lua.LState) *lua.LTable {
 		if dec.More() {
 			L.RaiseError("Expected the end but found invalid token at character %d", dec.InputOffset()+1)
 		}
+		if d := jsonDepth(v); d > cfg.decodeDepth {
+			L.RaiseError("Found too many nested data structures (%d) at character 1", d)
+		}
 		L.Push(jsonToLua(L, v, null))
 		return 1
 	}))
 	return t
+}
+
+func jsonDepth(v any) int {
+	d := 0
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	case map[string]any:
+		for _, e := range v {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	}
+	return 0
 }
 
 func jsonToLua(L *lua.LState, v any, null lua.LValue) lua.LValue {
@@ -77,8 +138,8 @@ func jsonToLua(L *lua.LState, v any, null lua.LValue) lua.LValue {
 	return lua.LNil
 }
 
-func cjsonEncode(buf *bytes.Buffer, v lua.LValue, null lua.LValue, depth int) error {
-	if depth > cjsonMaxDepth {
+func cjsonEncode(buf *bytes.Buffer, v lua.LValue, null lua.LValue, cfg *cjsonConfig, depth int) error {
+	if _, ok := v.(*lua.LTable); ok && depth > cfg.encodeDepth {
 		return fmt.Errorf("Cannot serialise, excessive nesting (%d)", depth)
 	}
 	switch v := v.(type) {
@@ -87,7 +148,15 @@ func cjsonEncode(buf *bytes.Buffer, v lua.LValue, null lua.LValue, depth int) er
 	case lua.LNumber:
 		f := float64(v)
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return fmt.Errorf("Cannot serialise number: must not be NaN or Inf")
+			if !cfg.invalidNumbers {
+				return fmt.Errorf("Cannot serialise number: must not be NaN or Inf")
+			}
+			if math.IsNaN(f) {
+				buf.WriteString("nan")
+			} else {
+				buf.WriteString(formatNumber(f))
+			}
+			return nil
 		}
 		buf.WriteString(formatNumber(f))
 	case lua.LBool:
@@ -99,7 +168,7 @@ func cjsonEncode(buf *bytes.Buffer, v lua.LValue, null lua.LValue, depth int) er
 	case *lua.LNilType:
 		buf.WriteString("null")
 	case *lua.LTable:
-		return cjsonTable(buf, v, null, depth)
+		return cjsonTable(buf, v, null, cfg, depth)
 	default:
 		if v == null {
 			buf.WriteString("null")
@@ -110,7 +179,7 @@ func cjsonEncode(buf *bytes.Buffer, v lua.LValue, null lua.LValue, depth int) er
 	return nil
 }
 
-func cjsonTable(buf *bytes.Buffer, t *lua.LTable, null lua.LValue, depth int) error {
+func cjsonTable(buf *bytes.Buffer, t *lua.LTable, null lua.LValue, cfg *cjsonConfig, depth int) error {
 	// An array has only positive integer keys, and is not too sparse (lua-cjson's defaults:
 	// more than 10 entries and over half of them holes makes it an error).
 	n, max, isArray := 0, 0, true
@@ -133,7 +202,7 @@ func cjsonTable(buf *bytes.Buffer, t *lua.LTable, null lua.LValue, depth int) er
 			if i > 1 {
 				buf.WriteByte(',')
 			}
-			if err := cjsonEncode(buf, t.RawGetInt(i), null, depth+1); err != nil {
+			if err := cjsonEncode(buf, t.RawGetInt(i), null, cfg, depth+1); err != nil {
 				return err
 			}
 		}
@@ -168,7 +237,7 @@ func cjsonTable(buf *bytes.Buffer, t *lua.LTable, null lua.LValue, depth int) er
 		}
 		cjsonString(buf, f.k)
 		buf.WriteByte(':')
-		if err := cjsonEncode(buf, f.v, null, depth+1); err != nil {
+		if err := cjsonEncode(buf, f.v, null, cfg, depth+1); err != nil {
 			return err
 		}
 	}

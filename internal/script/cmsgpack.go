@@ -42,6 +42,39 @@ func openCMsgpack(L *lua.LState) *lua.LTable {
 		}
 	}
 	t.RawSetString("unpack", L.NewFunction(unpack(0)))
+	// unpack_limit(s, limit, offset) and unpack_one(s, offset) decode up to limit values (0:
+	// all) from byte offset, returning the offset after them (-1 at the end) and the values.
+	limited := func(L *lua.LState, limit, offset int) int {
+		b := []byte(L.CheckString(1))
+		if offset < 0 || offset > len(b) {
+			L.ArgError(3, "Start offset greater than input length.")
+		}
+		rest := b[offset:]
+		var vals []lua.LValue
+		for len(rest) > 0 && (limit <= 0 || len(vals) < limit) {
+			v, r, ok := mpDecode(L, rest, 0)
+			if !ok {
+				L.RaiseError("Bad data format in input.")
+			}
+			vals = append(vals, v)
+			rest = r
+		}
+		next := len(b) - len(rest)
+		if len(rest) == 0 {
+			next = -1
+		}
+		L.Push(lua.LNumber(next))
+		for _, v := range vals {
+			L.Push(v)
+		}
+		return len(vals) + 1
+	}
+	t.RawSetString("unpack_limit", L.NewFunction(func(L *lua.LState) int {
+		return limited(L, L.OptInt(2, 0), L.OptInt(3, 0))
+	}))
+	t.RawSetString("unpack_one", L.NewFunction(func(L *lua.LState) int {
+		return limited(L, 1, L.OptInt(2, 0))
+	}))
 	return t
 }
 

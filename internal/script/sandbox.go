@@ -31,7 +31,7 @@ var removedBase = []string{"dofile", "loadfile", "print", "module", "require", "
 	"setfenv", "getfenv", "_printregs", "_GOPHER_LUA_VERSION"}
 
 func newSession(ctx context.Context, req Request, source, name string) *session {
-	L := lua.NewState(lua.Options{SkipOpenLibs: true, MinimizeStackMemory: true})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, MinimizeStackMemory: true, RegistrySize: 1024, RegistryMaxSize: 1 << 22, RegistryGrowStep: 1024})
 	s := &session{L: L, req: req, source: source, name: name, resp: 2}
 	for _, lib := range []struct {
 		name string
@@ -175,13 +175,13 @@ func (s *session) mathRandom(L *lua.LState) int {
 	case 0:
 		L.Push(lua.LNumber(r))
 	case 1:
-		u := L.CheckInt(1)
+		u := checkInt(L, 1)
 		if u < 1 {
 			L.ArgError(1, "interval is empty")
 		}
 		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
 	case 2:
-		l, u := L.CheckInt(1), L.CheckInt(2)
+		l, u := checkInt(L, 1), L.CheckInt(2)
 		if l > u {
 			L.ArgError(2, "interval is empty")
 		}
@@ -193,6 +193,20 @@ func (s *session) mathRandom(L *lua.LState) int {
 }
 
 func (s *session) mathRandomSeed(L *lua.LState) int {
-	s.rnd.seed(int32(L.CheckInt(1)))
+	s.rnd.seed(int32(checkInt(L, 1)))
+	return 0
+}
+
+// checkInt is luaL_checkint: a number, or a string that reads as one.
+func checkInt(L *lua.LState, i int) int {
+	switch v := L.Get(i).(type) {
+	case lua.LNumber:
+		return int(v)
+	case lua.LString:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil {
+			return int(f)
+		}
+	}
+	L.TypeError(i, lua.LTNumber)
 	return 0
 }
