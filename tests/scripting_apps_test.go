@@ -12,40 +12,13 @@ import (
 	"github.com/cairn-db/cairn/internal/servertest"
 )
 
-// Real applications that depend on scripting, each against a single node and a three-node
-// cluster: a BullMQ queue (tests/testdata/bullmq: workers, a job retried after failures, a
+// Real applications that depend on scripting, against a single node (TestScriptingCluster runs
+// the first two on a three-node cluster): a BullMQ queue (tests/testdata/bullmq: workers, a job retried after failures, a
 // delayed job, a job that exhausts its attempts), redis-py's Lock (acquire, extend, reacquire,
 // release, contention) and Celery with cairn as broker and result backend (a chain and a chord).
 func TestScriptingApps(t *testing.T) {
 	single := servertest.Start(t)
-	c := servertest.StartCluster(t, 3)
-	targets := []struct {
-		name, addr string
-		cluster    bool
-	}{{"single", single.Addr, false}, {"cluster", c.Nodes[0].Addr, true}}
-
-	t.Run("bullmq", func(t *testing.T) {
-		node := lookTool(t, "node")
-		dir := npmInstall(t, "bullmq", "bullmq")
-		for _, tg := range targets {
-			args := []string{"queue.mjs", tg.addr}
-			if tg.cluster {
-				args = append(args, "cluster")
-			}
-			runApp(t, tg.name, dir, node, args...)
-		}
-	})
-	t.Run("redis-py-lock", func(t *testing.T) {
-		py := pythonWith(t, "redis")
-		dir, _ := filepath.Abs(filepath.Join("testdata", "pyapps"))
-		for _, tg := range targets {
-			args := []string{"lock.py", tg.addr}
-			if tg.cluster {
-				args = append(args, "cluster")
-			}
-			runApp(t, tg.name, dir, py, args...)
-		}
-	})
+	runScriptApps(t, single.Addr, false)
 	t.Run("celery", func(t *testing.T) {
 		py := pythonWith(t, "celery")
 		// Celery's Redis result backend stores each result with SET and PUBLISH in one MULTI.
@@ -59,6 +32,26 @@ func TestScriptingApps(t *testing.T) {
 		dir, _ := filepath.Abs(filepath.Join("testdata", "pyapps"))
 		// Celery's broker keeps its queues in database 0 of one node, as on redis-server.
 		runApp(t, "single", dir, py, "celery_run.py", single.Addr)
+	})
+}
+
+// runScriptApps runs the BullMQ and redis-py Lock programs against the server (or cluster)
+// at addr. TestScriptingCluster runs them on its cluster.
+func runScriptApps(t *testing.T, addr string, cluster bool) {
+	target := "single"
+	var extra []string
+	if cluster {
+		target, extra = "cluster", []string{"cluster"}
+	}
+	t.Run("bullmq", func(t *testing.T) {
+		node := lookTool(t, "node")
+		dir := npmInstall(t, "bullmq", "bullmq")
+		runApp(t, target, dir, node, append([]string{"queue.mjs", addr}, extra...)...)
+	})
+	t.Run("redis-py-lock", func(t *testing.T) {
+		py := pythonWith(t, "redis")
+		dir, _ := filepath.Abs(filepath.Join("testdata", "pyapps"))
+		runApp(t, target, dir, py, append([]string{"lock.py", addr}, extra...)...)
 	})
 }
 

@@ -149,7 +149,7 @@ func TestScripting(t *testing.T) {
 
 // Scripting in a three-node cluster: the declared keys must share a slot, a script's writes
 // reach every replica of its shard, and functions loaded on every master run wherever the
-// key lives.
+// key lives; BullMQ and redis-py's Lock run on it (scripting_apps_test.go).
 func TestScriptingCluster(t *testing.T) {
 	c := servertest.StartCluster(t, 3)
 	cc := c.Client()
@@ -206,4 +206,5 @@ func TestScriptingCluster(t *testing.T) {
 			t.Fatalf("FCALL bump %s: %d, %v", k, n, err)
 		}
 	}
+	runScriptApps(t, c.Nodes[0].Addr, true)
 }

@@ -67,6 +67,8 @@ func scriptKeys(args [][]byte) []int {
 func ScriptNumKeys(args [][]byte) string {
 	n, ok := ParseInt(args[2])
 	switch {
+	case !ok && (EqualFold(args[0], "fcall") || EqualFold(args[0], "fcall_ro")):
+		return "ERR Bad number of keys provided"
 	case !ok:
 		return ErrNotInt
 	case n < 0:
@@ -167,7 +169,7 @@ func runFCall(c *Ctx) {
 		c.Fail(err)
 		return
 	}
-	fn := libs.Funcs[string(sc.target)]
+	fn := libs.Funcs[strings.ToLower(string(sc.target))]
 	if fn == nil {
 		c.Err("ERR Function not found")
 		return

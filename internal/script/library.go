@@ -6,11 +6,15 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/cairn-db/cairn/internal/resp"
 )
+
+// loadTimeout bounds how long a library's code may run while it loads, as Redis bounds it.
+const loadTimeout = 500 * time.Millisecond
 
 // Library is a function library: its code and the functions it registers.
 type Library struct {
@@ -62,9 +66,16 @@ func (e *Engine) LoadLibrary(code []byte) (*Library, error) {
 		return nil, errLoad("ERR Error compiling function: " + err.Error())
 	}
 	lib.proto = proto
-	if _, err := e.register(context.Background(), lib, Request{}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	s, err := e.register(ctx, lib, Request{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errLoad("ERR FUNCTION LOAD timeout")
+		}
 		return nil, err
 	}
+	s.close()
 	if len(lib.Functions) == 0 {
 		return nil, errLoad("ERR No functions registered")
 	}
@@ -157,6 +168,8 @@ func (e *Engine) register(ctx context.Context, lib *Library, req Request) (*sess
 	}
 	s.register = nil
 	L.SetMetatable(redis, lua.LNil)
+	// Functions cannot register more functions, as in Redis.
+	redis.RawSetString("register_function", lua.LNil)
 	for n, v := range hidden {
 		redis.RawSetString(n, v)
 	}
@@ -294,7 +307,8 @@ func (e *Engine) Call(ctx context.Context, w *resp.Writer, fn *Function, req Req
 	s.call(w, 2)
 }
 
-// Libraries is a set of libraries by name, with their functions by name.
+// Libraries is a set of libraries by name, with their functions by name (Funcs is keyed by the
+// lower-case name: FCALL finds a function whatever the case, as Redis does).
 type Libraries struct {
 	Libs  map[string]*Library
 	Funcs map[string]*Function
@@ -313,7 +327,7 @@ func (ls *Libraries) Add(lib *Library, replace bool) error {
 		return errLoad("ERR Library '" + lib.Name + "' already exists")
 	}
 	for _, f := range lib.Functions {
-		if g := ls.Funcs[f.Name]; g != nil && g.Library != old {
+		if g := ls.Funcs[strings.ToLower(f.Name)]; g != nil && g.Library != old {
 			return errLoad("ERR Function " + f.Name + " already exists")
 		}
 	}
@@ -322,7 +336,7 @@ func (ls *Libraries) Add(lib *Library, replace bool) error {
 	}
 	ls.Libs[lib.Name] = lib
 	for _, f := range lib.Functions {
-		ls.Funcs[f.Name] = f
+		ls.Funcs[strings.ToLower(f.Name)] = f
 	}
 	return nil
 }
@@ -335,7 +349,7 @@ func (ls *Libraries) Delete(name string) bool {
 	}
 	delete(ls.Libs, name)
 	for _, f := range lib.Functions {
-		delete(ls.Funcs, f.Name)
+		delete(ls.Funcs, strings.ToLower(f.Name))
 	}
 	return true
 }

@@ -99,9 +99,10 @@ func (g *Registry) Current() *Running {
 func (g *Registry) Kill(function bool) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var found, unkillable bool
+	var found, unkillable, other bool
 	for _, r := range g.runs {
 		if r.Function != function {
+			other = true
 			continue
 		}
 		found = true
@@ -113,6 +114,10 @@ func (g *Registry) Kill(function bool) string {
 		r.stop()
 	}
 	switch {
+	case !found && other && function:
+		return "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+	case !found && other:
+		return "-BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 	case !found:
 		return "-NOTBUSY No scripts in execution right now."
 	case unkillable:

@@ -338,14 +338,17 @@ func cmdFunction(s *Server, cl *Client, args [][]byte) {
 	w := &cl.loop.w
 	switch strings.ToLower(string(args[1])) {
 	case "load":
-		replace := len(args) == 4 && command.EqualFold(args[2], "replace")
-		if len(args) != 3 && !replace {
-			if len(args) == 4 {
-				w.Error("ERR Unknown option given: " + string(args[2]))
-			} else {
-				w.Error(command.ErrWrongArgs("function|load"))
-			}
+		if len(args) < 3 {
+			w.Error(command.ErrWrongArgs("function|load"))
 			return
+		}
+		replace := false
+		for _, a := range args[2 : len(args)-1] {
+			if !command.EqualFold(a, "replace") {
+				w.Error("ERR Unknown option given: " + string(a))
+				return
+			}
+			replace = true
 		}
 		code := args[len(args)-1]
 		if _, err := command.Scripts.LoadLibrary(code); err != nil {
