@@ -125,10 +125,10 @@ func (e *Engine) register(ctx context.Context, lib *Library, req Request) (*sess
 	s.register = func(L *lua.LState) int {
 		fn, err := registerArgs(L)
 		if err != "" {
-			s.raiseString(L, err)
+			s.raiseTable(L, err)
 		}
 		if _, dup := callbacks[fn.name]; dup {
-			s.raiseString(L, "Function already exists in the library")
+			s.raiseTable(L, "ERR Function already exists in the library")
 		}
 		callbacks[fn.name] = fn.cb
 		if collect {
