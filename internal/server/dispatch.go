@@ -148,6 +148,10 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			lp.w.Error(cluster.ErrCrossSlot)
 			return nil, false
 		}
+		if s.refuseQueuedScript(cl, full, args) {
+			refused = full
+			return nil, false
+		}
 		cl.queued = append(cl.queued, queuedCmd{args: copyArgs(args), cmd: full})
 		cl.multiSlot = joinSlot(cl.multiSlot, r.slot)
 		cl.publish()

@@ -180,6 +180,18 @@ func (s *Server) scriptPlacement(cl *Client, r *request) (uint64, string) {
 	return id, b.String()
 }
 
+// refuseQueuedScript answers a script call queued in MULTI that parseRequest could not turn
+// into an operation (NOSCRIPT, a bad numkeys): the transaction is flagged, as for any command
+// refused while queued.
+func (s *Server) refuseQueuedScript(cl *Client, cmd *command.Command, args [][]byte) bool {
+	if !isScriptCall(cmd) || string(args[0]) == command.EvalName || string(args[0]) == command.FCallName {
+		return false
+	}
+	s.flagMultiError(cl)
+	cl.loop.w.Error(s.scriptCallError(cmd.Name, args))
+	return true
+}
+
 // cmdScriptCallError answers a script call that could not be proposed.
 func cmdScriptCallError(s *Server, cl *Client, args [][]byte) {
 	cmd := command.Lookup(args[0])
