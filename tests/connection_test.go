@@ -313,11 +313,11 @@ func TestDebugAndScripting(t *testing.T) {
 		{[]string{"FUNCTION", "STATS"}, "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:0\r\n$15\r\nfunctions_count\r\n:0\r\n"},
 		// Version 12 and its CRC-64 (the algorithm checked against Redis 7.0's payload for 10).
 		{[]string{"FUNCTION", "DUMP"}, "$10\r\n\x0c\x00" + "\x96\xedh\x80\xf5U<\x93" + "\r\n"},
-		{[]string{"FUNCTION", "LOAD", "#!lua name=x\nreturn 1"}, "-ERR scripting is not supported by cairn\r\n"},
-		{[]string{"EVAL", "return 1", "0"}, "-ERR scripting is not supported by cairn\r\n"},
-		{[]string{"EVALSHA_RO", "abc", "0"}, "-ERR scripting is not supported by cairn\r\n"},
-		{[]string{"FCALL", "f", "0"}, "-ERR scripting is not supported by cairn\r\n"},
-		{[]string{"SCRIPT", "FLUSH"}, "-ERR scripting is not supported by cairn\r\n"},
+		{[]string{"FUNCTION", "LOAD", "#!lua name=x\nreturn 1"}, "-ERR No functions registered\r\n"},
+		{[]string{"EVAL", "return 1", "0"}, ":1\r\n"},
+		{[]string{"EVALSHA_RO", "abc", "0"}, "-NOSCRIPT No matching script. Please use EVAL.\r\n"},
+		{[]string{"FCALL", "f", "0"}, "-ERR Function not found\r\n"},
+		{[]string{"SCRIPT", "FLUSH"}, "+OK\r\n"},
 	}
 	for _, st := range steps {
 		if got := c.Do(st.args...); got != st.want {

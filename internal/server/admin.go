@@ -133,6 +133,7 @@ func cmdShutdown(s *Server, cl *Client, args [][]byte) {
 		}
 	}
 	s.logger.Info("shutdown requested by a client", "client_id", cl.id)
+	s.stopScripts()
 	s.Shutdown()
 	cl.closeAfterReply = true
 }

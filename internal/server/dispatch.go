@@ -148,11 +148,18 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			lp.w.Error(cluster.ErrCrossSlot)
 			return nil, false
 		}
+		if s.refuseQueuedScript(cl, full, args) {
+			refused = full
+			return nil, false
+		}
 		cl.queued = append(cl.queued, queuedCmd{args: copyArgs(args), cmd: full})
 		cl.multiSlot = joinSlot(cl.multiSlot, r.slot)
 		cl.publish()
 		lp.w.Status("QUEUED")
 		return nil, false
+	}
+	if r.write && isScriptCall(full) {
+		return s.proposeWrite(cl, full, args, db, start, drop, h), false
 	}
 	if full.Run == nil {
 		lh := locals[full.Name]
@@ -234,7 +241,9 @@ func isTxControl(name string) bool {
 
 // multiLocalOK lists the server-side commands that may be queued in MULTI; apply runs them
 // (they are given Run functions for that).
-func multiLocalOK(name string) bool { return name == "select" }
+func multiLocalOK(name string) bool {
+	return name == "select" || name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro" || name == "fcall" || name == "fcall_ro"
+}
 
 func copyArgs(args [][]byte) [][]byte {
 	n := 0

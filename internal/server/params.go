@@ -152,7 +152,7 @@ var params = []*param{
 	{name: "tracking-table-max-keys", def: "1000000", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) {
 		c.live.trackingMaxKeys.Store(int64(atoi(v)))
 	}},
-	{name: "busy-reply-threshold", alias: "lua-time-limit", def: "5000", kind: kindInt, min: 0, max: math.MaxInt64},
+	{name: "busy-reply-threshold", alias: "lua-time-limit", def: "5000", kind: kindInt, min: 0, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { busyThresholdMs.Store(int64(atoi(v))) }},
 
 	// Replication.
 	{name: "replicaof", alias: "slaveof", def: "", immutable: true},

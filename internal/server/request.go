@@ -73,6 +73,9 @@ func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
 			r.slot = keysSlot(r.cmd, args)
 		}
 	}
+	if r.runnable && isScriptCall(r.cmd) && !cl.monitor && !cl.inSubscribedMode() {
+		s.prepareScript(cl, &r) // EVAL, FCALL: proposed in the form apply runs (scripting.go)
+	}
 	return r
 }
 

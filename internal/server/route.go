@@ -110,7 +110,11 @@ const (
 func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, gateAction) {
 	c := s.cluster
 	if c == nil {
-		return s.hostedShard(singleShard), gateRun
+		h := s.hostedShard(singleShard)
+		if act, busy := s.busyGate(cl, r, h, batched); busy {
+			return nil, act
+		}
+		return h, gateRun
 	}
 	if r.cmd == nil || !r.runnable || (cl.multi && !r.write) || cl.inSubscribedMode() || cl.monitor {
 		return nil, gateRun // dispatch answers (an error, QUEUED, a subscription) at once
@@ -173,6 +177,9 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 			return nil, gateDone
 		}
 		h = s.hostedShard(rt.Shard)
+	}
+	if act, busy := s.busyGate(cl, r, h, batched); busy {
+		return nil, act
 	}
 	if r.write || r.top.Name == "watch" {
 		return h, gateRun

@@ -548,7 +548,7 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 // submitTo hands one shard's writes to its log, applying them inline when it may; it reports
 // whether it did.
 func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
-	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways {
+	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) {
 		lp := cl.loop
 		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)
 		err := local.ApplyNow(ps, lp.results)
