@@ -33,7 +33,7 @@ var params = []*param{
 	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},
 	{name: "maxmemory-clients", def: "0", kind: kindMemoryPercent, min: 0, max: math.MaxInt64},
 	{name: "io-threads", def: "1", kind: kindInt, min: 1, max: 128, immutable: true},
-	{name: "requirepass", def: "", used: true, sensitive: true, apply: func(c *Config, v string) { c.live.requirePass.Store(&v) }},
+	{name: "requirepass", def: "", used: true, sensitive: true, apply: applyRequirePass},
 	{name: "masterauth", def: "", sensitive: true},
 	{name: "masteruser", def: ""},
 	{name: "aclfile", def: "", immutable: true},

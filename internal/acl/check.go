@@ -1,0 +1,238 @@
+package acl
+
+import (
+	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/glob"
+)
+
+// Reason is why a request was denied; the order is Redis's, which picks the highest among
+// several selectors' denials.
+type Reason uint8
+
+// Reasons, as ACL LOG names them.
+const (
+	OK Reason = iota
+	DeniedCmd
+	DeniedKey
+	DeniedAuth
+	DeniedChannel
+)
+
+func (r Reason) String() string {
+	switch r {
+	case DeniedCmd:
+		return "command"
+	case DeniedKey:
+		return "key"
+	case DeniedAuth:
+		return "auth"
+	case DeniedChannel:
+		return "channel"
+	}
+	return "unknown"
+}
+
+// Denial is the outcome of a check: OK, or the reason and the argument (key or channel) at fault.
+type Denial struct {
+	Reason Reason
+	Pos    int
+}
+
+// Message is the NOPERM error's text without the "-NOPERM " prefix; verbose (ACL DRYRUN) names
+// the key or channel.
+func (d Denial) Message(user string, cmd *command.Command, args [][]byte, verbose bool) string {
+	switch d.Reason {
+	case DeniedCmd:
+		return "User " + user + " has no permissions to run the '" + cmd.Name + "' command"
+	case DeniedKey:
+		if verbose {
+			return "User " + user + " has no permissions to access the '" + string(args[d.Pos]) + "' key"
+		}
+		return "No permissions to access a key"
+	case DeniedChannel:
+		if verbose {
+			return "User " + user + " has no permissions to access the '" + string(args[d.Pos]) + "' channel"
+		}
+		return "No permissions to access a channel"
+	}
+	return ""
+}
+
+// Check decides whether u may run cmd with args (args[0] the command name). cmd is the
+// subcommand for a container's subcommand.
+func (u *User) Check(cmd *command.Command, args [][]byte) Denial {
+	if u.fast || cmd.Flags&command.FlagNoAuth != 0 {
+		return Denial{}
+	}
+	best := Denial{Reason: DeniedCmd}
+	var keys []command.KeyRef
+	keysDone := false
+	for _, s := range u.selectors {
+		d := s.check(cmd, args, &keys, &keysDone)
+		if d.Reason == OK {
+			return d
+		}
+		if d.Reason > best.Reason || d.Reason == best.Reason && d.Pos > best.Pos {
+			best = d
+		}
+	}
+	return best
+}
+
+func (s *Selector) check(cmd *command.Command, args [][]byte, keys *[]command.KeyRef, keysDone *bool) Denial {
+	if !s.bit(cmd.ID) {
+		fa := s.firstArgs[cmd.ID]
+		idx := 1
+		if cmd.Parent != nil {
+			idx = 2
+		}
+		if fa == nil || len(args) <= idx || !containsFold(fa, string(args[idx])) {
+			return Denial{Reason: DeniedCmd}
+		}
+	}
+	if !s.allKeys && cmd.HasKeys() {
+		if !*keysDone {
+			*keys, _ = cmd.GetKeys(args)
+			*keysDone = true
+		}
+		for _, k := range *keys {
+			if !s.keyAllowed(args[k.Pos], keyPerms(k.Flags)) {
+				return Denial{Reason: DeniedKey, Pos: k.Pos}
+			}
+		}
+	}
+	if !s.allChans {
+		pos, pattern := channelArgs(cmd, args)
+		for _, p := range pos {
+			if !s.channelAllowed(args[p], pattern) {
+				return Denial{Reason: DeniedChannel, Pos: p}
+			}
+		}
+	}
+	return Denial{}
+}
+
+// keyPerms is what a key spec's flags need: reading for access, writing for insert, delete or
+// update.
+func keyPerms(flags []string) uint8 {
+	var p uint8
+	for _, f := range flags {
+		switch f {
+		case "access":
+			p |= permRead
+		case "insert", "delete", "update":
+			p |= permWrite
+		}
+	}
+	return p
+}
+
+func (s *Selector) keyAllowed(key []byte, need uint8) bool {
+	for _, k := range s.keys {
+		if k.perms&need != need {
+			continue
+		}
+		if glob.Match([]byte(k.pat), key, false) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Selector) channelAllowed(ch []byte, pattern bool) bool {
+	for _, c := range s.channels {
+		if pattern {
+			if c == string(ch) {
+				return true
+			}
+		} else if glob.Match([]byte(c), ch, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// channelArgs finds the channels a command publishes or subscribes to; pattern is set when
+// they are patterns (PSUBSCRIBE), matched literally against the user's channel patterns.
+func channelArgs(cmd *command.Command, args [][]byte) (pos []int, pattern bool) {
+	switch cmd.Name {
+	case "publish", "spublish":
+		if len(args) > 1 {
+			return []int{1}, false
+		}
+	case "subscribe", "ssubscribe", "psubscribe":
+		pos = make([]int, 0, len(args)-1)
+		for i := 1; i < len(args); i++ {
+			pos = append(pos, i)
+		}
+		return pos, cmd.Name == "psubscribe"
+	}
+	return nil, false
+}
+
+// KeyAllowed reports whether u may access key with the given permissions in any selector
+// (read, write); used by commands that touch keys their specs do not name.
+func (u *User) KeyAllowed(key []byte, read, write bool) bool {
+	var need uint8
+	if read {
+		need |= permRead
+	}
+	if write {
+		need |= permWrite
+	}
+	for _, s := range u.selectors {
+		if s.allKeys || s.keyAllowed(key, need) {
+			return true
+		}
+	}
+	return false
+}
+
+// ChannelAllowed reports whether u may subscribe to ch (a pattern when pattern is set).
+func (u *User) ChannelAllowed(ch string, pattern bool) bool {
+	for _, s := range u.selectors {
+		if s.allChans || s.channelAllowed([]byte(ch), pattern) {
+			return true
+		}
+	}
+	return false
+}
+
+// ChannelsKept reports whether every channel permission of old is still in u, so none of its
+// subscribers need disconnecting.
+func (u *User) ChannelsKept(old *User) bool {
+	for _, s := range u.selectors {
+		if s.allChans {
+			return true
+		}
+	}
+	var upcoming []string
+	for _, s := range u.selectors {
+		upcoming = append(upcoming, s.channels...)
+	}
+	for _, s := range old.selectors {
+		if s.allChans {
+			return false
+		}
+		for _, c := range s.channels {
+			if !contains(upcoming, c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// SubscriptionKept reports whether a subscription to ch (a pattern when pattern is set) is
+// still allowed to u, deciding whether to disconnect a subscriber after its user changed.
+func (u *User) SubscriptionKept(ch string, pattern bool) bool {
+	for _, s := range u.selectors {
+		if s.allChans {
+			return true
+		}
+		if s.channelAllowed([]byte(ch), pattern) {
+			return true
+		}
+	}
+	return false
+}
