@@ -96,6 +96,9 @@ func (s *Selector) check(cmd *command.Command, args [][]byte, keys *[]command.Ke
 			*keysDone = true
 		}
 		for _, k := range *keys {
+			if isNotKey(k.Flags) {
+				continue // a shard channel, checked as a channel
+			}
 			if !s.keyAllowed(args[k.Pos], keyPerms(k.Flags)) {
 				return Denial{Reason: DeniedKey, Pos: k.Pos}
 			}
@@ -110,6 +113,15 @@ func (s *Selector) check(cmd *command.Command, args [][]byte, keys *[]command.Ke
 		}
 	}
 	return Denial{}
+}
+
+func isNotKey(flags []string) bool {
+	for _, f := range flags {
+		if f == "not_key" {
+			return true
+		}
+	}
+	return false
 }
 
 // keyPerms is what a key spec's flags need: reading for access, writing for insert, delete or

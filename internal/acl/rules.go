@@ -356,10 +356,6 @@ func lookup(name string) *command.Command {
 // changePerm allows or denies a command and, for a container, its subcommands.
 func (s *Selector) changePerm(c *command.Command, allow bool) {
 	s.setBit(c.ID, allow)
-	if !allow {
-		// The future bit records +@all's promise; taking anything away breaks it.
-		s.setBit(futureBit(), false)
-	}
 	delete(s.firstArgs, c.ID)
 	for _, sc := range c.Subcommands {
 		s.setBit(sc.ID, allow)

@@ -105,6 +105,36 @@ func (s *Server) refuseACL(cl *Client, d acl.Denial, cmd *command.Command, args 
 	s.logACL(cl, e)
 }
 
+// queuedDenied returns the index of the first command queued in MULTI that the client's user
+// may no longer run (its rules changed since it was queued), or -1.
+func queuedDenied(cl *Client) int {
+	u := cl.user.User()
+	for i, q := range cl.queued {
+		if u.Check(q.cmd, q.args).Reason != acl.OK {
+			return i
+		}
+	}
+	return -1
+}
+
+// refuseExec answers an EXEC whose queued commands include one the user may no longer run.
+// Redis runs the others and answers that one with NOPERM inside EXEC's reply; cairn applies a
+// transaction as one operation, so it discards the whole transaction with that NOPERM error.
+func (s *Server) refuseExec(cl *Client) {
+	i := queuedDenied(cl)
+	q := cl.queued[i]
+	u := cl.user.User()
+	d := u.Check(q.cmd, q.args)
+	e := acl.Entry{Reason: d.Reason, Username: u.Name, Object: q.cmd.Name}
+	if d.Reason != acl.DeniedCmd {
+		e.Object = string(q.args[d.Pos])
+	}
+	s.logACL(cl, e)
+	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
+	s.unwatchAll(cl)
+	cl.loop.w.Error("NOPERM " + d.Message(u.Name, q.cmd, q.args, false))
+}
+
 func (s *Server) logACL(cl *Client, e acl.Entry) {
 	if cl.multi {
 		e.Context = acl.CtxMulti
@@ -123,8 +153,20 @@ func (s *Server) logACL(cl *Client, e acl.Entry) {
 	s.acl.Log.Add(e, now, max)
 }
 
+// aclSyntaxError is Redis's reply to a known subcommand given the wrong arguments.
+func aclSyntaxError(cl *Client, args [][]byte) {
+	cl.loop.w.Error("ERR unknown subcommand or wrong number of arguments for '" + truncate(string(args[1]), 128) + "'. Try ACL HELP.")
+}
+
 func cmdACL(s *Server, cl *Client, args [][]byte) {
 	w := &cl.loop.w
+	switch strings.ToLower(string(args[1])) {
+	case "list", "users", "whoami", "load", "save", "help":
+		if len(args) != 2 {
+			aclSyntaxError(cl, args)
+			return
+		}
+	}
 	switch strings.ToLower(string(args[1])) {
 	case "setuser":
 		if s.cluster != nil {
@@ -161,10 +203,6 @@ func cmdACL(s *Server, cl *Client, args [][]byte) {
 		s.dropUsers(cl, deleted)
 		w.Int(int64(len(deleted)))
 	case "getuser":
-		if len(args) != 3 {
-			s.wrongArgs(cl, "acl|getuser")
-			return
-		}
 		h := s.acl.Get(string(args[2]))
 		if h == nil {
 			w.Null()
@@ -196,7 +234,7 @@ func cmdACL(s *Server, cl *Client, args [][]byte) {
 			return
 		}
 		if len(args) != 3 {
-			s.wrongArgs(cl, "acl|cat")
+			aclSyntaxError(cl, args)
 			return
 		}
 		names, ok := acl.CategoryCommands(strings.ToLower(string(args[2])))
@@ -299,7 +337,7 @@ func aclGenpass(cl *Client, args [][]byte) {
 	w := &cl.loop.w
 	bits := int64(256)
 	if len(args) > 3 {
-		w.Error("ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP.")
+		aclSyntaxError(cl, args)
 		return
 	}
 	if len(args) == 3 {
@@ -338,7 +376,7 @@ func (s *Server) aclLog(cl *Client, args [][]byte) {
 		}
 		count = max(n, 0)
 	default:
-		w.Error("ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL HELP.")
+		aclSyntaxError(cl, args)
 		return
 	}
 	if count > 1<<20 {

@@ -107,6 +107,11 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		s.refuseACL(cl, r.denied, full, args)
 		return nil, false
 	}
+	if r.execDenied {
+		refused = full
+		s.refuseExec(cl)
+		return nil, false
+	}
 	if cl.monitor && full.Flags&(command.FlagWrite|command.FlagReadOnly|command.FlagMayReplicate) != 0 {
 		refused = full
 		lp.w.Error("ERR Replica can't interact with the keyspace")

@@ -21,8 +21,10 @@ type request struct {
 	// runnable: the arity fits and the client may run it (authenticated, or no auth needed,
 	// and its user's ACL allows it).
 	runnable bool
-	// denied is why the client's user may not run it (acl.OK when it may).
-	denied acl.Denial
+	// denied is why the client's user may not run it (acl.OK when it may). execDenied: it is
+	// an EXEC and the user may no longer run a queued command.
+	denied     acl.Denial
+	execDenied bool
 	// write: dispatch proposes it to its shard's log and its reply comes later; anything else
 	// replies at once. A read that turns into a write (command.Ctx.WantWrite) counts as a read
 	// here: it runs with no write in flight.
@@ -72,6 +74,9 @@ func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
 		// Only (un)subscribing and PING run there.
 	case cl.multi:
 		r.write = r.top.Name == "exec" && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed && r.denied.Reason == acl.OK && !cl.watchDirty.Load()
+		if r.write && queuedDenied(cl) >= 0 {
+			r.write, r.execDenied = false, true
+		}
 	default:
 		r.write = r.runnable && r.cmd.Run != nil && r.cmd.IsWrite()
 	}
