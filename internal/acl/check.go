@@ -1,6 +1,8 @@
 package acl
 
 import (
+	"sync"
+
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/glob"
 )
@@ -91,17 +93,8 @@ func (s *Selector) check(cmd *command.Command, args [][]byte, keys *[]command.Ke
 		}
 	}
 	if !s.allKeys && cmd.HasKeys() {
-		if !*keysDone {
-			*keys, _ = cmd.GetKeys(args)
-			*keysDone = true
-		}
-		for _, k := range *keys {
-			if isNotKey(k.Flags) {
-				continue // a shard channel, checked as a channel
-			}
-			if !s.keyAllowed(args[k.Pos], keyPerms(k.Flags)) {
-				return Denial{Reason: DeniedKey, Pos: k.Pos}
-			}
+		if d := s.checkKeys(cmd, args, keys, keysDone); d.Reason != OK {
+			return d
 		}
 	}
 	if !s.allChans {
@@ -115,6 +108,27 @@ func (s *Selector) check(cmd *command.Command, args [][]byte, keys *[]command.Ke
 	return Denial{}
 }
 
+// checkKeys checks the request's keys against the selector's key patterns. keys caches the
+// key list across selectors.
+func (s *Selector) checkKeys(cmd *command.Command, args [][]byte, keys *[]command.KeyRef, keysDone *bool) Denial {
+	if sk := simpleKeysOf(cmd); sk.ok {
+		return s.checkSimpleKeys(sk, args)
+	}
+	if !*keysDone {
+		*keys, _ = cmd.GetKeys(args)
+		*keysDone = true
+	}
+	for _, k := range *keys {
+		if isNotKey(k.Flags) {
+			continue // a shard channel, checked as a channel
+		}
+		if !s.keyAllowed(args[k.Pos], keyPerms(k.Flags)) {
+			return Denial{Reason: DeniedKey, Pos: k.Pos}
+		}
+	}
+	return Denial{}
+}
+
 func isNotKey(flags []string) bool {
 	for _, f := range flags {
 		if f == "not_key" {
@@ -122,6 +136,83 @@ func isNotKey(flags []string) bool {
 		}
 	}
 	return false
+}
+
+// simpleKeys describes a command whose keys one key spec finds at fixed positions, so a check
+// reads them without building a key list.
+type simpleKeys struct {
+	ok                bool
+	begin, last, step int // last as the key spec gives it (relative, or negative from the end)
+	limit             int
+	perms             uint8
+}
+
+var (
+	simpleOnce sync.Once
+	simple     []simpleKeys
+)
+
+// variableKeys are the commands whose keys the key specs do not describe fully.
+var variableKeys = map[string]bool{"sort": true, "sort_ro": true, "migrate": true, "set": true, "bitfield": true}
+
+func simpleKeysOf(c *command.Command) simpleKeys {
+	simpleOnce.Do(func() {
+		all := command.ByID()
+		simple = make([]simpleKeys, len(all))
+		for i, c := range all {
+			if c.Keys != nil || variableKeys[c.Name] || len(c.KeySpecs) != 1 {
+				continue
+			}
+			ks := c.KeySpecs[0]
+			if ks.Keyword != "" || !ks.Range || ks.Unknown || ks.UnknownKeys || ks.BeginIndex <= 0 {
+				continue
+			}
+			flags := ks.SpecFlags()
+			bad := false
+			for _, f := range flags {
+				if f == "incomplete" || f == "not_key" {
+					bad = true
+				}
+			}
+			for _, f := range ks.Flags {
+				if f == "VARIABLE_FLAGS" {
+					bad = true
+				}
+			}
+			if bad {
+				continue
+			}
+			step := ks.KeyStep
+			if step <= 0 {
+				step = 1
+			}
+			simple[i] = simpleKeys{ok: true, begin: ks.BeginIndex, last: ks.LastKey, step: step, limit: ks.Limit, perms: keyPerms(flags)}
+		}
+	})
+	return simple[c.ID]
+}
+
+func (s *Selector) checkSimpleKeys(sk simpleKeys, args [][]byte) Denial {
+	argc := len(args)
+	first := sk.begin
+	var last int
+	switch {
+	case sk.last >= 0:
+		last = first + sk.last
+	case sk.limit == 0:
+		last = argc + sk.last
+	default:
+		last = first + ((argc-first)/sk.limit + sk.last)
+	}
+	if last >= argc {
+		last = argc - 1
+	}
+	for i := first; i <= last; i += sk.step {
+		if !s.keyAllowed(args[i], sk.perms) {
+			return Denial{Reason: DeniedKey, Pos: i}
+		}
+	}
+	return Denial{}
 }
 
 // keyPerms is what a key spec's flags need: reading for access, writing for insert, delete or
@@ -144,7 +235,7 @@ func (s *Selector) keyAllowed(key []byte, need uint8) bool {
 		if k.perms&need != need {
 			continue
 		}
-		if glob.Match([]byte(k.pat), key, false) {
+		if glob.Match(k.patb, key, false) {
 			return true
 		}
 	}

@@ -251,7 +251,7 @@ func (s *Selector) apply(op string) error {
 				return nil
 			}
 		}
-		s.keys = append(s.keys, keyPattern{pat: pat, perms: perms})
+		s.keys = append(s.keys, keyPattern{pat: pat, patb: []byte(pat), perms: perms})
 		return nil
 	case op[0] == '&':
 		if s.allChans {

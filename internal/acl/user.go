@@ -21,6 +21,7 @@ const (
 // keyPattern is a key glob and what it allows: reading, writing or both.
 type keyPattern struct {
 	pat   string
+	patb  []byte // pat, for matching without a conversion
 	perms uint8
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +52,13 @@ func (s *Server) initACL() error {
 	return nil
 }
 
+// aclFile is the aclfile's path; a relative path is relative to the data directory, as in
+// Redis, which changes to its dir at startup.
 func (s *Server) aclFile() string {
 	v, _ := s.cfg.Get("aclfile")
+	if v != "" && !filepath.IsAbs(v) {
+		v = filepath.Join(s.cfg.Dir, v)
+	}
 	return v
 }
 

@@ -294,8 +294,8 @@ func (s *Server) clientList(cl *Client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	var b strings.Builder
 	for _, c := range clients {
-		if ids != nil && !ids[c.id] {
-			continue
+		if ids != nil && !ids[c.id] || c.killed.Load() {
+			continue // killed clients are on their way out
 		}
 		b.WriteString(s.clientLine(c, c.snapshotInfo(), now))
 		b.WriteByte('\n')
