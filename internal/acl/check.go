@@ -1,6 +1,8 @@
 package acl
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 
 	"github.com/cairn-db/cairn/internal/command"
@@ -335,6 +337,56 @@ func (u *User) SubscriptionKept(ch string, pattern bool) bool {
 		}
 		if s.channelAllowed([]byte(ch), pattern) {
 			return true
+		}
+	}
+	return false
+}
+
+// SortPatternDenied returns the error for a SORT whose BY or GET pattern would read keys the
+// user may not read — any key, since the pattern names keys only when it runs: Redis allows
+// them only to a selector that allows the command and reading every key. "" when allowed.
+func (u *User) SortPatternDenied(cmd *command.Command, args [][]byte) string {
+	if u.fast || (cmd.Name != "sort" && cmd.Name != "sort_ro") {
+		return ""
+	}
+	for j := 2; j < len(args); j++ {
+		left := len(args) - j - 1
+		a := string(args[j])
+		switch {
+		case strings.EqualFold(a, "limit") && left >= 2:
+			j += 2
+		case strings.EqualFold(a, "store") && left >= 1:
+			j++
+		case strings.EqualFold(a, "by") && left >= 1:
+			if bytes.IndexByte(args[j+1], '*') >= 0 && !u.readsEveryKey(cmd, args) {
+				return "ERR BY option of SORT denied due to insufficient ACL permissions."
+			}
+			j++
+		case strings.EqualFold(a, "get") && left >= 1:
+			if !u.readsEveryKey(cmd, args) {
+				return "ERR GET option of SORT denied due to insufficient ACL permissions."
+			}
+			j++
+		}
+	}
+	return ""
+}
+
+// readsEveryKey reports whether a selector that allows the request may read any key.
+func (u *User) readsEveryKey(cmd *command.Command, args [][]byte) bool {
+	var keys []command.KeyRef
+	done := false
+	for _, s := range u.selectors {
+		if s.check(cmd, args, &keys, &done).Reason != OK {
+			continue
+		}
+		if s.allKeys {
+			return true
+		}
+		for _, k := range s.keys {
+			if k.perms&permRead != 0 && k.pat == "*" {
+				return true
+			}
 		}
 	}
 	return false

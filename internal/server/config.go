@@ -175,6 +175,12 @@ func (c *Config) Set(name, value string, startup bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := paramByName[strings.ToLower(name)]
+	if p == nil && startup && strings.EqualFold(name, "user") {
+		// "--user name rules..." on the command line, as redis-server takes it.
+		c.Users = append(c.Users, append([]string{"user"}, strings.Fields(value)...))
+		c.UsersWhere = append(c.UsersWhere, "the command line")
+		return nil
+	}
 	if p == nil {
 		return ErrUnknownParam
 	}

@@ -107,6 +107,12 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		s.refuseACL(cl, r.denied, full, args)
 		return nil, false
 	}
+	if msg := cl.user.User().SortPatternDenied(full, args); msg != "" {
+		refused = full
+		s.flagMultiError(cl)
+		lp.w.Error(msg)
+		return nil, false
+	}
 	if r.execDenied {
 		refused = full
 		s.refuseExec(cl)
