@@ -408,6 +408,16 @@ func TestACLGetUserAndLog(t *testing.T) {
 	if v := srv.Info("stats", "acl_access_denied_cmd"); v != "2" {
 		t.Errorf("acl_access_denied_cmd = %q", v)
 	}
+	// Passwords given to ACL SETUSER never reach the slow log.
+	if err := admin.ConfigSet(ctx, "slowlog-log-slower-than", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "h", ">topsecret").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if logged := fmt.Sprint(admin.Do(ctx, "SLOWLOG", "GET", "5").Val()); strings.Contains(logged, "topsecret") || !strings.Contains(logged, "setuser") && !strings.Contains(logged, "SETUSER") {
+		t.Errorf("slow log: %s", logged)
+	}
 }
 
 // TestACLFile saves users to the aclfile, restarts, and loads them back; ACL LOAD with a bad

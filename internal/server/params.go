@@ -36,9 +36,9 @@ var params = []*param{
 	{name: "requirepass", def: "", used: true, sensitive: true, apply: applyRequirePass},
 	{name: "masterauth", def: "", sensitive: true},
 	{name: "masteruser", def: ""},
-	{name: "aclfile", def: "", immutable: true},
-	{name: "acllog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "acl-pubsub-default", def: "resetchannels", kind: kindEnum, enum: []string{"allchannels", "resetchannels"}},
+	{name: "aclfile", def: "", immutable: true, used: true},
+	{name: "acllog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64, used: true},
+	{name: "acl-pubsub-default", def: "resetchannels", kind: kindEnum, enum: []string{"allchannels", "resetchannels"}, used: true},
 	{name: "hide-user-data-from-log", def: "no", kind: kindBool},
 
 	// General.
