@@ -96,6 +96,9 @@ type Command struct {
 
 	Subcommands map[string]*Command
 	Parent      *Command
+
+	// ID numbers every command and subcommand densely from 0, for bitmaps of commands (ACL).
+	ID int
 }
 
 // IsWrite reports whether the command changes data.
@@ -176,6 +179,40 @@ func buildTable() {
 			c.Args = r.Args // a grammar newer than the reference's
 		}
 	}
+	numberCommands()
+}
+
+// byID lists every command and subcommand by its ID.
+var byID []*Command
+
+// numberCommands gives each command and subcommand its ID, in name order.
+func numberCommands() {
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := table[n]
+		c.ID = len(byID)
+		byID = append(byID, c)
+		subs := make([]string, 0, len(c.Subcommands))
+		for sn := range c.Subcommands {
+			subs = append(subs, sn)
+		}
+		sort.Strings(subs)
+		for _, sn := range subs {
+			sc := c.Subcommands[sn]
+			sc.ID = len(byID)
+			byID = append(byID, sc)
+		}
+	}
+}
+
+// ByID returns every command and subcommand, indexed by ID. The slice must not be changed.
+func ByID() []*Command {
+	tableOnce.Do(buildTable)
+	return byID
 }
 
 func find(name string) *Command {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/cairn-db/cairn/internal/acl"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
@@ -25,9 +26,11 @@ type Client struct {
 	laddr string
 	raddr string
 
-	db      int
-	proto   int
-	authed  bool
+	db     int
+	proto  int
+	authed bool
+	// user is the user the connection is authenticated as (the default user until AUTH).
+	user    *acl.Handle
 	name    string
 	libName string
 	libVer  string
@@ -134,6 +137,7 @@ type clientInfo struct {
 	multi           int // queued commands, -1 outside MULTI
 	multiMem        int
 	flags           string
+	user            *acl.Handle
 }
 
 // publish copies the session state CLIENT LIST shows into cl.info. It runs on the client's loop
@@ -170,7 +174,7 @@ func (cl *Client) publish() {
 	}
 	cl.mu.Lock()
 	cl.info = clientInfo{db: cl.db, proto: cl.proto, name: cl.name, libName: cl.libName, libVer: cl.libVer,
-		multi: multi, multiMem: mem, flags: flags}
+		multi: multi, multiMem: mem, flags: flags, user: cl.user}
 	cl.mu.Unlock()
 }
 

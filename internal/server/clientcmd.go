@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/acl"
 	"github.com/cairn-db/cairn/internal/command"
 )
 
@@ -222,7 +223,7 @@ func (s *Server) clientLine(c *Client, in clientInfo, now int64) string {
 	num("tot-mem", qbuf+omem+int64(in.multiMem)+clientOverhead)
 	field("events", "r")
 	field("cmd", cmd)
-	field("user", "default")
+	field("user", in.user.Name())
 	num("redir", c.trackingRedirect())
 	num("resp", int64(in.proto))
 	field("lib-name", in.libName)
@@ -293,8 +294,8 @@ func (s *Server) clientList(cl *Client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	var b strings.Builder
 	for _, c := range clients {
-		if ids != nil && !ids[c.id] {
-			continue
+		if ids != nil && !ids[c.id] || c.killed.Load() {
+			continue // killed clients are on their way out
 		}
 		b.WriteString(s.clientLine(c, c.snapshotInfo(), now))
 		b.WriteByte('\n')
@@ -309,6 +310,7 @@ type killFilter struct {
 	skipMe      bool
 	maxAge      int64
 	typ         string
+	user        *acl.Handle
 	none        bool // a TYPE or USER that no client has
 }
 
@@ -320,7 +322,8 @@ func (f *killFilter) match(c, self *Client, now int64) bool {
 		f.laddr != "" && c.laddr != f.laddr,
 		f.skipMe && c == self,
 		f.maxAge > 0 && (now-c.created)/1000 < f.maxAge,
-		f.typ != "" && clientType(c) != f.typ:
+		f.typ != "" && clientType(c) != f.typ,
+		f.user != nil && c.snapshotInfo().user != f.user:
 		return false
 	}
 	return true
@@ -384,10 +387,12 @@ func (s *Server) clientKill(cl *Client, args [][]byte) {
 			}
 			f.typ = typ
 		case "user":
-			if string(v) != "default" {
+			h := s.acl.Get(string(v))
+			if h == nil {
 				w.Error("ERR No such user '" + string(v) + "'")
 				return
 			}
+			f.user = h
 		default:
 			w.Error(command.ErrSyntax)
 			return

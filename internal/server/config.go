@@ -61,6 +61,12 @@ type Config struct {
 
 	live liveConfig
 
+	// Users are the "user" lines of the config file, with where each was found (acl.go).
+	Users      [][]string
+	UsersWhere []string
+	// requirePassHook, once the server runs, gives requirepass to the default user.
+	requirePassHook atomic.Pointer[func(string)]
+
 	mu     sync.Mutex
 	values map[string]string
 }
@@ -174,6 +180,12 @@ func (c *Config) Set(name, value string, startup bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := paramByName[strings.ToLower(name)]
+	if p == nil && startup && strings.EqualFold(name, "user") {
+		// "--user name rules..." on the command line, as redis-server takes it.
+		c.Users = append(c.Users, append([]string{"user"}, strings.Fields(value)...))
+		c.UsersWhere = append(c.UsersWhere, "the command line")
+		return nil
+	}
 	if p == nil {
 		return ErrUnknownParam
 	}
@@ -494,7 +506,11 @@ func (c *Config) loadFile(path string, depth int, seen map[string]bool) error {
 				return err
 			}
 			continue
-		case "rename-command", "loadmodule", "user", "sentinel":
+		case "user":
+			c.Users = append(c.Users, fields)
+			c.UsersWhere = append(c.UsersWhere, fmt.Sprintf("%s:%d", path, line))
+			continue
+		case "rename-command", "loadmodule", "sentinel":
 			return fmt.Errorf("%s:%d: %s is not supported by cairn", path, line, name)
 		case "save":
 			if prev, ok := c.Get("save"); ok && seen["save"] && value != "" && prev != "" {

@@ -1,9 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
-	"strings"
-
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
@@ -43,23 +40,13 @@ func cmdSelect(s *Server, cl *Client, args [][]byte) {
 	cl.loop.w.OK()
 }
 
-func (s *Server) checkPassword(user, pass []byte) bool {
-	if user != nil && !strings.EqualFold(string(user), "default") {
-		return false
-	}
-	if s.cfg.RequirePass() == "" {
-		return true
-	}
-	return subtle.ConstantTimeCompare(pass, []byte(s.cfg.RequirePass())) == 1
-}
-
 func cmdAuth(s *Server, cl *Client, args [][]byte) {
 	w := &cl.loop.w
 	var user, pass []byte
 	switch len(args) {
 	case 2:
 		pass = args[1]
-		if s.cfg.RequirePass() == "" {
+		if s.acl.Default().User().NoPass() {
 			w.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 			return
 		}
@@ -69,11 +56,10 @@ func cmdAuth(s *Server, cl *Client, args [][]byte) {
 		w.Error(command.ErrSyntax)
 		return
 	}
-	if !s.checkPassword(user, pass) {
+	if !s.authenticate(cl, user, pass, args[0]) {
 		w.Error("WRONGPASS invalid username-password pair or user is disabled.")
 		return
 	}
-	cl.authed = true
 	w.OK()
 }
 
@@ -94,16 +80,13 @@ func cmdHello(s *Server, cl *Client, args [][]byte) {
 		proto = int(v)
 		i = 2
 	}
-	var name []byte
+	var name, user, pass []byte
 	setName := false
 	for ; i < len(args); i++ {
 		switch {
 		case command.EqualFold(args[i], "auth") && i+2 < len(args):
-			if !s.checkPassword(args[i+1], args[i+2]) {
-				w.Error("WRONGPASS invalid username-password pair or user is disabled.")
-				return
-			}
-			cl.authed = true
+			// The last AUTH given counts, checked once every option is known.
+			user, pass = args[i+1], args[i+2]
 			i += 2
 		case command.EqualFold(args[i], "setname") && i+1 < len(args):
 			if msg := validClientName(args[i+1]); msg != "" {
@@ -116,6 +99,10 @@ func cmdHello(s *Server, cl *Client, args [][]byte) {
 			w.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 			return
 		}
+	}
+	if user != nil && !s.authenticate(cl, user, pass, args[0]) {
+		w.Error("WRONGPASS invalid username-password pair or user is disabled.")
+		return
 	}
 	if !cl.authed {
 		w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
@@ -156,7 +143,8 @@ func cmdReset(s *Server, cl *Client, args [][]byte) {
 	cl.loop.w.Proto = 2
 	cl.replyMode = replyOn
 	cl.noEvict, cl.noTouch = false, false
-	cl.authed = s.cfg.RequirePass() == ""
+	cl.user = s.acl.Default()
+	cl.authed = defaultAuthed(cl.user)
 	s.resetPubsub(cl)
 	cl.loop.w.Status("RESET")
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-db/cairn/internal/acl"
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 )
@@ -99,6 +100,22 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		refused = full
 		s.flagMultiError(cl)
 		lp.w.Error("NOAUTH Authentication required.")
+		return nil, false
+	}
+	if r.denied.Reason != acl.OK {
+		refused = full
+		s.refuseACL(cl, r.denied, full, args)
+		return nil, false
+	}
+	if msg := cl.user.User().SortPatternDenied(full, args); msg != "" {
+		refused = full
+		s.flagMultiError(cl)
+		lp.w.Error(msg)
+		return nil, false
+	}
+	if r.execDenied {
+		refused = full
+		s.refuseExec(cl)
 		return nil, false
 	}
 	if cl.monitor && full.Flags&(command.FlagWrite|command.FlagReadOnly|command.FlagMayReplicate) != 0 {

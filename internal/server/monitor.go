@@ -102,11 +102,14 @@ func monitorLine(now time.Time, db int, addr string, cmd *command.Command, args 
 	return append(b, '\r', '\n')
 }
 
-// redactFrom returns the index from which arguments are hidden: AUTH's, and HELLO's after AUTH.
+// redactFrom returns the index from which arguments are hidden: AUTH's, HELLO's after AUTH,
+// and ACL SETUSER's, DELUSER's and GETUSER's (they name users and passwords).
 func redactFrom(cmd *command.Command, args [][]byte) int {
 	switch cmd.Name {
 	case "auth":
 		return 1
+	case "acl|setuser", "acl|deluser", "acl|getuser":
+		return 2
 	case "hello":
 		for i := 2; i < len(args); i++ {
 			if command.EqualFold(args[i], "auth") {

@@ -33,12 +33,12 @@ var params = []*param{
 	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},
 	{name: "maxmemory-clients", def: "0", kind: kindMemoryPercent, min: 0, max: math.MaxInt64},
 	{name: "io-threads", def: "1", kind: kindInt, min: 1, max: 128, immutable: true},
-	{name: "requirepass", def: "", used: true, sensitive: true, apply: func(c *Config, v string) { c.live.requirePass.Store(&v) }},
+	{name: "requirepass", def: "", used: true, sensitive: true, apply: applyRequirePass},
 	{name: "masterauth", def: "", sensitive: true},
 	{name: "masteruser", def: ""},
-	{name: "aclfile", def: "", immutable: true},
-	{name: "acllog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64},
-	{name: "acl-pubsub-default", def: "resetchannels", kind: kindEnum, enum: []string{"allchannels", "resetchannels"}},
+	{name: "aclfile", def: "", immutable: true, used: true},
+	{name: "acllog-max-len", def: "128", kind: kindInt, min: 0, max: math.MaxInt64, used: true},
+	{name: "acl-pubsub-default", def: "resetchannels", kind: kindEnum, enum: []string{"allchannels", "resetchannels"}, used: true},
 	{name: "hide-user-data-from-log", def: "no", kind: kindBool},
 
 	// General.

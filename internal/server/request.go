@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/cairn-db/cairn/internal/acl"
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 )
@@ -17,8 +18,13 @@ type request struct {
 	// top is the command looked up by name; cmd the one that runs (a container's subcommand,
 	// or top). Both nil for an unknown command; cmd nil, top set, for an unknown subcommand.
 	top, cmd *command.Command
-	// runnable: the arity fits and the client may run it (authenticated, or no auth needed).
+	// runnable: the arity fits and the client may run it (authenticated, or no auth needed,
+	// and its user's ACL allows it).
 	runnable bool
+	// denied is why the client's user may not run it (acl.OK when it may). execDenied: it is
+	// an EXEC and the user may no longer run a queued command.
+	denied     acl.Denial
+	execDenied bool
 	// write: dispatch proposes it to its shard's log and its reply comes later; anything else
 	// replies at once. A read that turns into a write (command.Ctx.WantWrite) counts as a read
 	// here: it runs with no write in flight.
@@ -58,11 +64,19 @@ func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
 		}
 	}
 	r.runnable = command.CheckArity(r.cmd.Arity, len(args)) && (cl.authed || r.cmd.Flags&command.FlagNoAuth != 0)
+	if r.runnable && cl.authed {
+		if r.denied = checkACL(cl, r.cmd, args); r.denied.Reason != acl.OK {
+			r.runnable = false
+		}
+	}
 	switch {
 	case cl.monitor, cl.inSubscribedMode():
 		// Only (un)subscribing and PING run there.
 	case cl.multi:
-		r.write = r.top.Name == "exec" && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed && !cl.watchDirty.Load()
+		r.write = r.top.Name == "exec" && len(args) == 1 && !cl.multiDirty && len(cl.queued) > 0 && cl.authed && r.denied.Reason == acl.OK && !cl.watchDirty.Load()
+		if r.write && queuedDenied(cl) >= 0 {
+			r.write, r.execDenied = false, true
+		}
 	default:
 		r.write = r.runnable && r.cmd.Run != nil && r.cmd.IsWrite()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/cairn-db/cairn/internal/acl"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/engine"
 	"github.com/cairn-db/cairn/internal/keyspace"
@@ -31,6 +32,8 @@ type Server struct {
 
 	cfg    *Config
 	logger *slog.Logger
+	// acl holds the users (acl.go).
+	acl *acl.Registry
 
 	// shards are the shards this node holds a replica of (shards.go): on a single node one,
 	// owning every slot, with a local log.
@@ -147,6 +150,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		trk:      newTrackingTable(),
 	}
 	s.policy.Store(int32(policy))
+	if err := s.initACL(); err != nil {
+		return nil, err
+	}
 	s.cmdStats = newCmdStats()
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
@@ -284,7 +290,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		srv:     s,
 		loop:    s.loopFor(c),
 		proto:   2,
-		authed:  s.cfg.RequirePass() == "",
+		user:    s.acl.Default(),
 		created: time.Now().UnixMilli(),
 	}
 	if a := c.RemoteAddr(); a != nil {
@@ -293,6 +299,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if a := c.LocalAddr(); a != nil {
 		cl.laddr = a.String()
 	}
+	cl.authed = defaultAuthed(cl.user)
 	cl.lastActive.Store(cl.created)
 	cl.multiSlot, cl.watchSlot = noSlot, noSlot
 	cl.publish()
