@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/search"
 )
 
 // Applier is the state machine under the replica log: it applies a run of operations over one
@@ -62,6 +63,8 @@ type Applier struct {
 	// own time and this, so time never goes back when the proposer changes (a new leader with a
 	// slower clock).
 	lastTime int64
+	// search keeps the secondary indexes (FT.*) in step with every write.
+	search search.Maintainer
 }
 
 // Storage is what an applier writes to: an engine and the in-memory structures kept beside it.
@@ -105,6 +108,7 @@ func (a *Applier) Reset(st Storage) error {
 	}
 	a.eng, a.state, a.cache, a.filters = st.Engine, st.State, st.Cache, st.Filters
 	a.waiters, a.lastTime, a.versions, a.committedVersions = waiters, t, v, v
+	a.search.Invalidate()
 	return nil
 }
 
@@ -258,6 +262,7 @@ func (e *PanicError) Error() string {
 func (a *Applier) abandon() {
 	a.state.Abandon()
 	a.versions = a.committedVersions
+	a.search.Invalidate()
 	if w, err := keyspace.LoadWaiters(a.eng.DB()); err == nil {
 		a.waiters = w
 	}
@@ -299,7 +304,7 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 	if multi {
 		a.w.Array(len(cmds))
 	}
-	from := len(a.eff.Modified)
+	from, flushedFrom := len(a.eff.Modified), len(a.eff.Flushed)
 	var result []byte
 	for _, args := range cmds {
 		a.run(b, args, multi)
@@ -320,7 +325,17 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 		result = append([]byte(nil), a.w.Buf...)
 	}
 	a.serve(b, from)
+	a.maintainIndexes(b, cmds, from, flushedFrom)
 	return result
+}
+
+// maintainIndexes brings the secondary indexes up to date with what the operation just applied
+// did, in its batch: every hash write reaches the indexes through here, whatever command, script
+// or expiry made it.
+func (a *Applier) maintainIndexes(b *pebble.Batch, cmds [][][]byte, from, flushedFrom int) {
+	if err := a.search.AfterOp(b, a.op.Time, a.eff.Modified[from:], a.eff.Flushed[flushedFrom:], touchesSearch(cmds)); err != nil {
+		panic(fmt.Sprintf("search index maintenance: %v", err)) // drops the batch; see Apply
+	}
 }
 
 // resetTx points the applier's Tx at physical database db of batch b, with the cache, the key
