@@ -130,6 +130,7 @@ func (p *parser) union() (*node, error) {
 
 func (p *parser) intersect() (*node, error) {
 	var parts []*node
+	p.space()
 	start := p.pos
 	for {
 		p.space()

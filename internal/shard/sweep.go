@@ -20,6 +20,9 @@ const sweepBatch = 512
 // invisible to reads at once, so this only delays reclaiming space, and it keeps the cost of a
 // node holding many idle shards near nothing.
 func (s *Shard) Sweep(now func() int64, stop <-chan struct{}) error {
+	if err := s.buildIndexes(now, stop); err != nil {
+		return err
+	}
 	t := now()
 	if t < s.sweepRest.Load() {
 		return nil
