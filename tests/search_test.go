@@ -23,7 +23,7 @@ func TestSearchGoRedis(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 2))
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 150; i++ {
 		w.HSet(ctx, fmt.Sprintf("u:%d", i), "name", "user"+strconv.Itoa(i), "age", strconv.Itoa(i%50), "city", []string{"paris", "rome", "oslo"}[i%3])
 	}
 	err := w.FTCreate(ctx, "users", &redis.FTCreateOptions{OnHash: true, Prefix: []interface{}{"u:"}},
@@ -35,11 +35,11 @@ func TestSearchGoRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	model := map[string][2]string{} // key → age, city
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 150; i++ {
 		model[fmt.Sprintf("u:%d", i)] = [2]string{strconv.Itoa(i % 50), []string{"paris", "rome", "oslo"}[i%3]}
 	}
 	cities := []string{"paris", "rome", "oslo", "lima"}
-	for round := 0; round < 40; round++ {
+	for round := 0; round < 25; round++ {
 		for j := 0; j < 10; j++ {
 			k := fmt.Sprintf("u:%d", rng.IntN(400))
 			if rng.IntN(5) == 0 {
