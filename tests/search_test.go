@@ -1,8 +1,12 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,5 +207,31 @@ func TestSearchClusterRefused(t *testing.T) {
 	}
 	if err := rdb.Do(ctx, "FT.CREATE", "i", "SCHEMA", "f", "TEXT").Err(); err == nil || !strings.Contains(err.Error(), "cluster mode") {
 		t.Fatalf("FT.CREATE in a cluster: %v", err)
+	}
+}
+
+// TestSearchRedisOM runs redis-om for Node (tests/testdata/redis-om) with HASH entities: it saves
+// entities and searches them by tag, numeric range, text and sort against its own model.
+func TestSearchRedisOM(t *testing.T) {
+	node := lookTool(t, "node")
+	npm := lookTool(t, "npm")
+	srv := servertest.Start(t)
+	dir, _ := filepath.Abs(filepath.Join("testdata", "redis-om"))
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "redis-om")); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "search.mjs", srv.Addr)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "redis-om ok") {
+		t.Fatalf("redis-om: %v\n%s", err, out)
 	}
 }
