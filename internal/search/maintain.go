@@ -232,17 +232,17 @@ func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, bool, erro
 	if err != nil || !h.Exists() {
 		return nil, false, err
 	}
+	// Point reads of the schema's fields: cheaper than iterating the hash over a batch, and
+	// a hash often has fields no index reads.
 	d := make(doc, len(ix.Fields))
-	err = h.Each(func(field, value []byte, _ int64) bool {
-		for i := range ix.Fields {
-			if ix.Fields[i].Name == string(field) {
-				d[i] = append([]byte{}, value...)
-			}
+	for i := range ix.Fields {
+		v, _, ok, err := h.Get([]byte(ix.Fields[i].Name))
+		if err != nil {
+			return nil, false, err
 		}
-		return true
-	})
-	if err != nil {
-		return nil, false, err
+		if ok {
+			d[i] = append([]byte{}, v...)
+		}
 	}
 	for i := range ix.Fields {
 		if ix.Fields[i].Type == TypeNumeric && d[i] != nil {
