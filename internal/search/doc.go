@@ -12,6 +12,8 @@
 //	I id 't' field tag 0x00 0x01 key  tag entry (tag escaped: 0x00 → 0x00 0xff)
 //	I id 'n' field number(8) key      numeric entry, number encoded so byte order is numeric
 //	I id 'w' field term 0x00 0x01 key text entry → positions of the term in the field
+//	I id 'x' key                      a document whose key has a TTL → its expiry time
+//	I id 'N'                          the number of documents
 //
 // id is a 4-byte big-endian index ID, never reused, so dropping an index is one range deletion
 // and a new index of the same name never sees the old one's records. field is the schema

@@ -237,19 +237,15 @@ func (v *View) run(ix *Index, query string, o *searchOpts) ([]match, error) {
 			return nil, &QueryError{"Property `" + o.sortBy + "` not loaded nor in schema"}
 		}
 	}
-	tx := keyspace.NewTx(v.R, nil, ix.DB, v.Now)
+	// The index changes with the data in one batch; only expiry, which reads see at once and
+	// the sweeper removes later, can leave a document whose key is gone.
+	expired, err := expiredDocs(v.R, ix, v.Now)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]match, 0, len(h))
 	for k, s := range h {
-		if o.inKeys != nil && !o.inKeys[k] {
-			continue
-		}
-		// The index changes with the data in one batch; only expiry, which reads see at once
-		// and the sweeper removes later, can leave a document whose key is gone.
-		en, err := tx.Peek([]byte(k))
-		if err != nil {
-			return nil, err
-		}
-		if en.Type != keyspace.TypeHash {
+		if o.inKeys != nil && !o.inKeys[k] || expired[k] {
 			continue
 		}
 		m := match{key: k, score: s}

@@ -201,9 +201,20 @@ func reindex(b *pebble.Batch, ix *Index, key []byte, now int64) error {
 	case !errors.Is(err, pebble.ErrNotFound):
 		return err
 	}
-	d, ok, err := readDoc(b, ix, key, now)
+	d, expireAt, ok, err := readDoc(b, ix, key, now)
 	if err != nil {
 		return err
+	}
+	// Volatile documents are listed apart, so a query skips the expired ones without looking
+	// up every match.
+	vk := volatileKey(nil, ix.ID, key)
+	if err := b.Delete(vk, nil); err != nil {
+		return err
+	}
+	if ok && expireAt != 0 {
+		if err := b.Set(vk, binary.BigEndian.AppendUint64(nil, uint64(expireAt)), nil); err != nil {
+			return err
+		}
 	}
 	if ok {
 		if err := writeEntries(b, ix, key, d, false); err != nil {
@@ -226,19 +237,20 @@ func reindex(b *pebble.Batch, ix *Index, key []byte, now int64) error {
 
 // readDoc reads the schema's fields of the hash at key; ok is false when there is no live hash,
 // or a numeric field does not hold a number (RediSearch leaves such a document out).
-func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, bool, error) {
+func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, int64, bool, error) {
 	tx := keyspace.NewTx(r, nil, ix.DB, now)
 	h, err := tx.OpenHash(key)
 	if err != nil || !h.Exists() {
-		return nil, false, err
+		return nil, 0, false, err
 	}
+	expireAt := h.Entry().ExpireAt
 	// Point reads of the schema's fields: cheaper than iterating the hash over a batch, and
 	// a hash often has fields no index reads.
 	d := make(doc, len(ix.Fields))
 	for i := range ix.Fields {
 		v, _, ok, err := h.Get([]byte(ix.Fields[i].Name))
 		if err != nil {
-			return nil, false, err
+			return nil, 0, false, err
 		}
 		if ok {
 			d[i] = append([]byte{}, v...)
@@ -247,11 +259,11 @@ func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, bool, erro
 	for i := range ix.Fields {
 		if ix.Fields[i].Type == TypeNumeric && d[i] != nil {
 			if _, ok := parseNumber(string(d[i])); !ok {
-				return nil, false, nil
+				return nil, 0, false, nil
 			}
 		}
 	}
-	return d, true, nil
+	return d, expireAt, true, nil
 }
 
 func parseNumber(s string) (float64, bool) {
@@ -459,4 +471,31 @@ func DocCount(r pebble.Reader, ix *Index) (int64, error) {
 		return 0, errCorruptDoc
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func volatileKey(dst []byte, id uint32, key []byte) []byte {
+	dst = append(idPrefix(dst, id), kindVolatile)
+	return append(dst, key...)
+}
+
+// expiredDocs lists the documents of ix whose keys have expired by now (reads no longer see
+// them; the sweeper has not removed them yet).
+func expiredDocs(r pebble.Reader, ix *Index, now int64) (map[string]bool, error) {
+	p := append(idPrefix(nil, ix.ID), kindVolatile)
+	out := map[string]bool{}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: keyspace.PrefixEnd(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now {
+			out[string(it.Key()[len(p):])] = true
+		}
+	}
+	return out, it.Error()
 }

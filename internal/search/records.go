@@ -19,6 +19,7 @@ const (
 	kindNum      = 'n'
 	kindTerm     = 'w'
 	kindDocCount = 'N'
+	kindVolatile = 'x'
 )
 
 func idPrefix(dst []byte, id uint32) []byte {
