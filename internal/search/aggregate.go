@@ -384,7 +384,8 @@ func (st *aggStep) run(rows []*aggRow, ix *Index) ([]*aggRow, error) {
 		}
 		return out, nil
 	case "limit":
-		return rows[min(st.off, len(rows)):min(st.off+st.num, len(rows))], nil
+		off := min(st.off, len(rows))
+		return rows[off : off+min(st.num, len(rows)-off)], nil
 	}
 	return rows, nil
 }

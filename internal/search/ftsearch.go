@@ -364,7 +364,8 @@ func (v *View) Search(cat *Catalog, args [][]byte, w *resp.Writer) {
 		w.Error(err.Error())
 		return
 	}
-	page := ms[min(o.offset, len(ms)):min(o.offset+o.num, len(ms))]
+	off := min(o.offset, len(ms))
+	page := ms[off : off+min(o.num, len(ms)-off)]
 	noFields := o.noContent || (o.retSet && len(o.ret) == 0)
 	type row struct {
 		m      match

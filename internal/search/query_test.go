@@ -45,3 +45,31 @@ func TestTokenizeAndStem(t *testing.T) {
 		t.Errorf("stems: %q %q", stemOf("running"), stemOf("run"))
 	}
 }
+
+// TestParseNoPanic feeds the query and expression parsers random strings over their alphabet:
+// they must answer or refuse, never panic.
+func TestParseNoPanic(t *testing.T) {
+	alphabet := []string{"@", "f", ":", "{", "}", "[", "]", "(", ")", "|", "-", "~", "*", "\"", "'", "$", "p", "\\", " ", "1", "inf", ",", "%", "=>", "a", "==", "&&", "!", "+", "/", "^", "upper("}
+	params := map[string]string{"p": "(1"}
+	seed := uint64(1)
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for j := 0; j < 1+i%12; j++ {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			b.WriteString(alphabet[(seed>>33)%uint64(len(alphabet))])
+		}
+		q := b.String()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("%q: panic %v", q, r)
+				}
+			}()
+			if n, err := Parse(q, params); err == nil {
+				_ = n.String()
+			}
+			_, _ = Parse(q, nil)
+			_, _ = parseExpr(q)
+		}()
+	}
+}
