@@ -50,6 +50,11 @@ type Config struct {
 	// ClusterSnapshotEntries is how many entries are applied between two checkpoints.
 	ClusterSnapshotEntries int
 	clusterProxy           atomic.Bool
+	// ClusterSecret is the secret every bus connection proves (empty: none).
+	ClusterSecret string
+
+	tlsMu sync.Mutex
+	tls   tlsParams
 
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string

@@ -47,6 +47,8 @@ type Server struct {
 	// policy is appendfsync (engine.SyncPolicy), as configured; in a cluster the engines do not
 	// sync themselves (the Raft log is the durable record).
 	policy atomic.Int32
+	// certs are the TLS certificates, when TLS is on for clients or the bus (tlsconf.go).
+	certs *certStore
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -151,6 +153,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
+	if s.certs, err = openCertStore(cfg, logger); err != nil {
+		return nil, err
+	}
 	s.blockCache = pebble.NewCache(cfg.CacheSize)
 	s.compactions = engine.NewCompactions()
 	if cfg.ClusterEnabled {
