@@ -47,8 +47,10 @@ type Server struct {
 	// policy is appendfsync (engine.SyncPolicy), as configured; in a cluster the engines do not
 	// sync themselves (the Raft log is the durable record).
 	policy atomic.Int32
-	// certs are the TLS certificates, when TLS is on for clients or the bus (tlsconf.go).
+	// certs are the TLS certificates, when TLS is on for clients or the bus (tlsconf.go);
+	// tlsb serves TLS clients (tls.go).
 	certs *certStore
+	tlsb  *tlsBridge
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -186,7 +188,18 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 
 // Serve listens and serves until ctx is cancelled or a client sends SHUTDOWN.
 func (s *Server) Serve(ctx context.Context) error {
+	var err error
+	if s.tlsb, err = newTLSBridge(s); err != nil {
+		return err
+	}
+	if s.tlsb != nil {
+		defer s.tlsb.close()
+		s.addrs = append(s.addrs, s.tlsb.gnetAddr())
+	}
 	for _, b := range s.cfg.Bind {
+		if s.cfg.Port == 0 && s.tlsb != nil {
+			break // TLS only, as Redis with port 0
+		}
 		s.addrs = append(s.addrs, "tcp://"+net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
 	}
 	if s.cluster != nil {
@@ -210,6 +223,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.stopCron()
 		return err
 	case <-s.booted:
+	}
+	if s.tlsb != nil {
+		s.tlsb.start()
 	}
 	s.logger.Info("ready to accept connections", "addr", s.addrs, "dir", s.cfg.Dir)
 	select {
@@ -297,6 +313,13 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if a := c.LocalAddr(); a != nil {
 		cl.laddr = a.String()
+	}
+	if s.tlsb != nil && isUnix(c.LocalAddr()) {
+		a, ok := s.tlsb.claim(cl.raddr)
+		if !ok {
+			return nil, gnet.Close // not a connection the TLS bridge made
+		}
+		cl.raddr, cl.laddr = a.raddr, a.laddr
 	}
 	cl.lastActive.Store(cl.created)
 	cl.multiSlot, cl.watchSlot = noSlot, noSlot
