@@ -55,6 +55,8 @@ type Config struct {
 
 	tlsMu sync.Mutex
 	tls   tlsParams
+	// protectedMode is protected-mode (protected.go).
+	protectedMode atomic.Bool
 
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string

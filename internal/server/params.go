@@ -24,7 +24,7 @@ var params = []*param{
 	{name: "unixsocket", def: "", immutable: true},
 	{name: "unixsocketgroup", def: "", immutable: true},
 	{name: "unixsocketperm", def: "0", kind: kindOctal, min: 0, max: 0o777, immutable: true},
-	{name: "protected-mode", def: "yes", kind: kindBool},
+	{name: "protected-mode", def: "yes", kind: kindBool, used: true, apply: func(c *Config, v string) { c.protectedMode.Store(v == "yes") }},
 	{name: "socket-mark-id", def: "0", kind: kindInt, min: 0, max: math.MaxUint32},
 	{name: "max-new-connections-per-cycle", def: "10", kind: kindInt, min: 1, max: 1000},
 	{name: "max-new-tls-connections-per-cycle", def: "1", kind: kindInt, min: 1, max: 1000},

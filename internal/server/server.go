@@ -321,6 +321,10 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		}
 		cl.raddr, cl.laddr = a.raddr, a.laddr
 	}
+	if s.refusedByProtectedMode(cl.raddr) {
+		s.stats.rejected.Add(1)
+		return []byte(deniedProtected), gnet.Close
+	}
 	cl.lastActive.Store(cl.created)
 	cl.multiSlot, cl.watchSlot = noSlot, noSlot
 	cl.publish()
