@@ -55,6 +55,8 @@ type Config struct {
 
 	tlsMu sync.Mutex
 	tls   tlsParams
+	// MetricsAddr is where Prometheus metrics are served (metrics.go); empty: nowhere.
+	MetricsAddr string
 	// protectedMode is protected-mode (protected.go).
 	protectedMode atomic.Bool
 

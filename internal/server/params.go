@@ -214,6 +214,8 @@ var params = []*param{
 	{name: "cluster-announce-human-nodename", def: ""},
 	{name: "cluster-preferred-endpoint-type", def: "ip", kind: kindEnum, enum: []string{"ip", "hostname", "unknown-endpoint"}},
 	{name: "cluster-compatibility-sample-ratio", def: "0", kind: kindInt, min: 0, max: 100},
+	// metrics-addr is cairn's own: where Prometheus metrics are served (empty: nowhere).
+	{name: "metrics-addr", def: "", immutable: true, used: true, apply: func(c *Config, v string) { c.MetricsAddr = v }},
 	// cluster-secret is cairn's own: the secret every bus connection proves (transport).
 	{name: "cluster-secret", def: "", immutable: true, used: true, sensitive: true, apply: func(c *Config, v string) { c.ClusterSecret = v }},
 

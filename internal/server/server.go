@@ -192,6 +192,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.tlsb, err = newTLSBridge(s); err != nil {
 		return err
 	}
+	stopMetrics, err := s.startMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if s.tlsb != nil {
 		defer s.tlsb.close()
 		s.addrs = append(s.addrs, s.tlsb.gnetAddr())
