@@ -207,6 +207,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.addrs = append(s.addrs, "tcp://"+net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
 	}
+	if err := checkPorts(s.addrs); err != nil {
+		return err
+	}
 	if s.cluster != nil {
 		s.cluster.start()
 	}
