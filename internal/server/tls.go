@@ -92,6 +92,7 @@ func (b *tlsBridge) configFor(*tls.ClientHelloInfo) (*tls.Config, error) {
 
 func (b *tlsBridge) start() {
 	for _, ln := range b.lns {
+		b.s.logger.Info("serving TLS clients", "addr", ln.Addr().String())
 		b.wg.Add(1)
 		go b.accept(ln)
 	}
