@@ -38,12 +38,18 @@ func main() {
 			return
 		case "help":
 			usage(os.Stdout)
+			listOptions(os.Stdout)
 			return
 		default:
 			fmt.Fprintf(os.Stderr, "cairn: unknown subcommand %q\n", sub)
 			usage(os.Stderr)
 			os.Exit(2)
 		}
+	}
+	if wantsHelp(args) {
+		usage(os.Stdout)
+		listOptions(os.Stdout)
+		return
 	}
 	if err := runServer(args); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
@@ -56,18 +62,55 @@ func usage(w io.Writer) {
 
 Starts a cairn server. Options use redis.conf names, as flags or in a config file:
   --port 6379  --bind 127.0.0.1  --dir ./cairn-data  --appendfsync always|everysec|no
-  --requirepass secret  --maxclients 10000  --loglevel notice
+  --requirepass secret  --maxclients 10000  --protected-mode yes|no
+  --loglevel debug|verbose|notice|warning|nothing  --logfile path (default: stderr)
+  --metrics-addr 127.0.0.1:9121          Prometheus metrics at http://addr/metrics
+
+TLS for clients (Go crypto/tls):
+  --tls-port 6380 --tls-cert-file server.crt --tls-key-file server.key
+  --tls-ca-cert-file ca.crt --tls-auth-clients yes|no|optional --tls-protocols "TLSv1.2 TLSv1.3"
 
 Cluster mode (Raft-replicated; see the README):
   --cluster-enabled yes --cluster-initial host:port,host:port,...   form a new cluster
   --cluster-enabled yes --cluster-join host:port                    join an existing one
   --cluster-proxy yes  --cluster-node-timeout 500  --cluster-port 17001
+  --cluster-secret s3cret     every bus connection proves this shared secret
+  --tls-cluster yes           mutual TLS on the bus (tls-cert-file, tls-key-file, tls-ca-cert-file)
 
   cairn cluster start [--nodes 3] [--base-port 7001] [--dir ./cluster-data] [-- options]
       starts a local cluster in the foreground; Ctrl-C stops it.
 
-Other subcommands: version, help.
+Other subcommands: version, help. "cairn --help" or "cairn server --help" lists every option.
 `)
+}
+
+// wantsHelp reports whether the arguments ask for help instead of a server.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// listOptions prints every option with its default: first those cairn acts on, then those it
+// accepts only so that redis.conf files keep working.
+func listOptions(w io.Writer) {
+	opts := server.Options()
+	for _, used := range []bool{true, false} {
+		if used {
+			fmt.Fprintln(w, "\nOptions cairn acts on (name and default):")
+		} else {
+			fmt.Fprintln(w, "\nOptions accepted and reported by CONFIG GET but not acted on (Redis compatibility):")
+		}
+		for _, o := range opts {
+			if o.Used == used {
+				fmt.Fprintf(w, "  --%-36s %q\n", o.Name, o.Default)
+			}
+		}
+	}
 }
 
 // parseOptions applies a config file (a first argument not starting with "--") and then

@@ -62,6 +62,9 @@ type GossipConfig struct {
 	// ProbeInterval paces failure detection (default 500ms).
 	ProbeInterval time.Duration
 	Logger        io.Writer
+	// SecretKey, when set (16, 24 or 32 bytes), encrypts and authenticates gossip's packets:
+	// a node without it can neither read nor forge them (cluster-secret).
+	SecretKey []byte
 }
 
 // StartGossip starts a node's gossip; Join connects it to others.
@@ -90,6 +93,7 @@ func StartGossip(cfg GossipConfig) (*Gossip, error) {
 	mc.PushPullInterval = 15 * time.Second
 	mc.Delegate = g
 	mc.Events = g
+	mc.SecretKey = cfg.SecretKey
 	if cfg.Logger == nil {
 		cfg.Logger = io.Discard
 	}

@@ -99,7 +99,11 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger})
+	sec, err := s.busSecurity()
+	if err != nil {
+		return nil, err
+	}
+	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger, Security: sec})
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +194,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	}
 	c.bus.SetID(c.id)
 	g, err := cluster.StartGossip(cluster.GossipConfig{Node: c.id, BindAddr: net.JoinHostPort(bind, strconv.Itoa(busPort)),
-		AdvertiseAddr: c.busAddr, Streams: c.bus, Local: c.load})
+		AdvertiseAddr: c.busAddr, Streams: c.bus, Local: c.load, SecretKey: s.gossipKey()})
 	if err != nil {
 		return fail(err)
 	}

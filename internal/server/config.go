@@ -56,6 +56,16 @@ type Config struct {
 	clusterRebalance atomic.Bool
 	clusterDeadAfter atomic.Int64
 
+	// ClusterSecret is the secret every bus connection proves (empty: none).
+	ClusterSecret string
+
+	tlsMu sync.Mutex
+	tls   tlsParams
+	// MetricsAddr is where Prometheus metrics are served (metrics.go); empty: nowhere.
+	MetricsAddr string
+	// protectedMode is protected-mode (protected.go).
+	protectedMode atomic.Bool
+
 	// File is the config file the server was started with, for CONFIG REWRITE.
 	File string
 

@@ -50,6 +50,10 @@ type Server struct {
 	// policy is appendfsync (engine.SyncPolicy), as configured; in a cluster the engines do not
 	// sync themselves (the Raft log is the durable record).
 	policy atomic.Int32
+	// certs are the TLS certificates, when TLS is on for clients or the bus (tlsconf.go);
+	// tlsb serves TLS clients (tls.go).
+	certs *certStore
+	tlsb  *tlsBridge
 
 	gnet    gnet.Engine
 	booted  chan struct{}
@@ -157,6 +161,9 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
+	if s.certs, err = openCertStore(cfg, logger); err != nil {
+		return nil, err
+	}
 	s.blockCache = pebble.NewCache(cfg.CacheSize)
 	s.compactions = engine.NewCompactions()
 	if cfg.ClusterEnabled {
@@ -187,8 +194,27 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 
 // Serve listens and serves until ctx is cancelled or a client sends SHUTDOWN.
 func (s *Server) Serve(ctx context.Context) error {
+	var err error
+	if s.tlsb, err = newTLSBridge(s); err != nil {
+		return err
+	}
+	stopMetrics, err := s.startMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if s.tlsb != nil {
+		defer s.tlsb.close()
+		s.addrs = append(s.addrs, s.tlsb.gnetAddr())
+	}
 	for _, b := range s.cfg.Bind {
+		if s.cfg.Port == 0 && s.tlsb != nil {
+			break // TLS only, as Redis with port 0
+		}
 		s.addrs = append(s.addrs, "tcp://"+net.JoinHostPort(b, strconv.Itoa(s.cfg.Port)))
+	}
+	if err := checkPorts(s.addrs); err != nil {
+		return err
 	}
 	if s.cluster != nil {
 		s.cluster.start()
@@ -211,6 +237,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.stopCron()
 		return err
 	case <-s.booted:
+	}
+	if s.tlsb != nil {
+		s.tlsb.start()
 	}
 	s.logger.Info("ready to accept connections", "addr", s.addrs, "dir", s.cfg.Dir)
 	select {
@@ -298,6 +327,17 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if a := c.LocalAddr(); a != nil {
 		cl.laddr = a.String()
+	}
+	if s.tlsb != nil && isUnix(c.LocalAddr()) {
+		a, ok := s.tlsb.claim(cl.raddr)
+		if !ok {
+			return nil, gnet.Close // not a connection the TLS bridge made
+		}
+		cl.raddr, cl.laddr = a.raddr, a.laddr
+	}
+	if s.refusedByProtectedMode(cl.raddr) {
+		s.stats.rejected.Add(1)
+		return []byte(deniedProtected), gnet.Close
 	}
 	cl.authed = defaultAuthed(cl.user)
 	cl.lastActive.Store(cl.created)

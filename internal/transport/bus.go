@@ -43,6 +43,8 @@ type Options struct {
 	QueueLen int
 	// DialTimeout bounds one connection attempt; 0 means 1s.
 	DialTimeout time.Duration
+	// Security is how connections prove they come from cluster members (auth.go).
+	Security Security
 }
 
 // Bus is a node's end of the bus.
@@ -64,6 +66,8 @@ type Bus struct {
 
 	// heard holds, per peer ID, when a frame from it last arrived (Unix ns).
 	heard sync.Map
+	// refused counts connections refused by TLS or the secret handshake.
+	refused refusals
 }
 
 // Heard is when a frame from peer id last arrived (zero if never): a node's liveness as the
@@ -249,7 +253,7 @@ func (b *Bus) accept() {
 
 // serve reads an inbound connection: Raft payloads and requests, or a snapshot stream, or a
 // raw stream for the handler (DialStream).
-func (b *Bus) serve(c net.Conn) {
+func (b *Bus) serve(raw net.Conn) {
 	defer b.wg.Done()
 	handedOff := false
 	defer func() {
@@ -257,12 +261,16 @@ func (b *Bus) serve(c net.Conn) {
 			return
 		}
 		b.mu.Lock()
-		delete(b.inbound, c)
+		delete(b.inbound, raw)
 		b.mu.Unlock()
-		c.Close()
+		raw.Close()
 	}()
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+	}
+	c, ok := b.admit(raw)
+	if !ok {
+		return
 	}
 	r := bufio.NewReaderSize(c, 256<<10)
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -270,7 +278,7 @@ func (b *Bus) serve(c net.Conn) {
 		_, _ = r.Discard(len(streamPreamble))
 		_ = c.SetReadDeadline(time.Time{})
 		b.mu.Lock()
-		delete(b.inbound, c) // the handler owns it now
+		delete(b.inbound, raw) // the handler owns it now
 		b.mu.Unlock()
 		b.opts.Handler.Stream(&bufferedConn{Conn: c, r: r})
 		handedOff = true
@@ -354,7 +362,7 @@ const streamPreamble = "GSSP"
 // Handler's Stream: a reliable byte stream for another protocol (memberlist's) sharing the
 // bus's port.
 func (b *Bus) DialStream(addr string, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	c, err := b.dial(addr, timeout)
 	if err != nil {
 		return nil, err
 	}

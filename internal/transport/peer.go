@@ -106,7 +106,7 @@ func (p *peer) run() {
 			return
 		default:
 		}
-		c, err := net.DialTimeout("tcp", p.addr, p.bus.opts.DialTimeout)
+		c, err := p.bus.dial(p.addr, p.bus.opts.DialTimeout)
 		if err != nil {
 			// While unreachable, requests fail fast; Raft payloads are dropped by the full queue.
 			p.drainRequests(err)

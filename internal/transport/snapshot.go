@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +21,7 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 	if !ok {
 		return fmt.Errorf("transport: no address for node %d", to)
 	}
-	c, err := net.DialTimeout("tcp", addr, b.opts.DialTimeout)
+	c, err := b.dial(addr, b.opts.DialTimeout)
 	if err != nil {
 		return err
 	}
