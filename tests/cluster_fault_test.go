@@ -575,8 +575,23 @@ func TestClusterSnapshotInstall(t *testing.T) {
 	waitCluster(t, "the follower to install a snapshot", 30*time.Second, func() bool {
 		return strings.Contains(lagger.Log(), "installed snapshot")
 	})
-	lc.Set(ctx, "marker", "1", 0)
-	tok, _ = lc.Do(ctx, "SESSION", "TOKEN").Text()
+	// The marker goes through whichever node leads now (a loaded machine may have held an
+	// election), and the token comes from the connection that wrote it.
+	for attempt := 0; ; attempt++ {
+		mc := c.Leader().Client(func(o *redis.Options) { o.PoolSize = 1 })
+		err := mc.Set(ctx, "marker", "1", 0).Err()
+		if err == nil {
+			tok, err = mc.Do(ctx, "SESSION", "TOKEN").Text()
+		}
+		mc.Close()
+		if err == nil {
+			break
+		}
+		if attempt == 50 {
+			t.Fatalf("SET marker: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	rc := lagger.Client(func(o *redis.Options) { o.PoolSize = 1 })
 	rc.Do(ctx, "SESSION", "RESUME", tok)
 	rc.Do(ctx, "CONSISTENCY", "session")

@@ -377,7 +377,36 @@ func TestClusterSessionReads(t *testing.T) {
 	leader := c.LeaderOf("seq")
 	followers := c.Followers(leader)
 	ctx := servertest.Ctx(t)
-	writer := leader.Client()
+	writer := leader.Client(func(o *redis.Options) { o.PoolSize = 1 })
+	// incr writes through the shard's leader, following it if leadership moves (a loaded
+	// machine may hold an election): TRYAGAIN and CLUSTERDOWN were not applied and are retried,
+	// MOVED takes the session (its token) to the new leader.
+	incr := func() int64 {
+		for attempt := 0; ; attempt++ {
+			n, err := writer.Incr(ctx, "seq").Result()
+			if err == nil {
+				return n
+			}
+			msg := err.Error()
+			switch {
+			case attempt < 100 && (strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "CLUSTERDOWN")):
+				time.Sleep(100 * time.Millisecond)
+			case attempt < 100 && strings.HasPrefix(msg, "MOVED"):
+				tok, err := writer.Do(ctx, "SESSION", "TOKEN").Text()
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := redis.NewClient(&redis.Options{Addr: strings.Fields(msg)[2], PoolSize: 1, Protocol: 2})
+				t.Cleanup(func() { w.Close() })
+				writer = w
+				if err := writer.Do(ctx, "SESSION", "RESUME", tok).Err(); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				t.Fatal(err)
+			}
+		}
+	}
 	var readers []*redis.Client
 	for _, f := range followers {
 		r := f.Client(func(o *redis.Options) { o.PoolSize = 1 })
@@ -388,10 +417,7 @@ func TestClusterSessionReads(t *testing.T) {
 	}
 	last := int64(0)
 	for i := 0; i < 200; i++ {
-		n, err := writer.Incr(ctx, "seq").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := incr()
 		tok, err := writer.Do(ctx, "SESSION", "TOKEN").Text()
 		if err != nil {
 			t.Fatal(err)
