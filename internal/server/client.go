@@ -71,6 +71,8 @@ type Client struct {
 	parked bool
 	// deferred is set by a server-side command whose reply comes later (DEBUG SLEEP).
 	deferred bool
+	// inExec is set while EXEC's queued server commands run (multilocal.go).
+	inExec bool
 	// pending describes, in order, the replies still to come from writes in flight and deferred
 	// commands: what to account them to, and whether CLIENT REPLY drops them.
 	pending []pendingReply
@@ -123,6 +125,8 @@ type pendingReply struct {
 	args      [][]byte
 	op        []byte
 	multiArgs [][][]byte
+	// locals are EXEC's queued server commands, run when its reply is in (multilocal.go).
+	locals []execLocal
 }
 
 // clientInfo is the copy of a client's session state that other goroutines may read.

@@ -124,7 +124,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			s.feedMonitors(cl, db, q.cmd, q.args)
 		}
 		s.feedMonitors(cl, db, full, args)
-		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queuedArgs(), start: start, drop: drop})
+		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queuedArgs(), locals: execLocals(cl.queued), start: start, drop: drop})
 		p := s.execProposal(cl, h)
 		cl.publish()
 		return p, false
@@ -136,7 +136,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			lp.w.Error("ERR Command not allowed inside a transaction")
 			return nil, false
 		}
-		if full.Run == nil && !multiLocalOK(full.Name) {
+		if full.Run == nil && !multiLocalOK(full.Name) && !multiServerOK(cmd, full) {
 			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR '" + strings.ToUpper(full.Name) + "' inside MULTI is not supported by cairn")

@@ -380,7 +380,11 @@ func (s *Server) emit(cl *Client, r []byte) {
 			s.observePending(cl, &p, d)
 		}
 		if p.multi != nil && len(r) > 0 && r[0] == '*' {
-			s.accountExec(p.multi, p.start, r)
+			s.accountExec(p.dataCmds(), p.start, r)
+		}
+		if len(p.locals) > 0 {
+			s.emitExec(cl, &p, r)
+			return
 		}
 		if p.drop {
 			return
