@@ -89,6 +89,7 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 func (s *Server) configChanged() {
 	s.limits.SetMaxBulkLen(s.cfg.ProtoMaxBulkLen())
 	s.syncEncodingLimits()
+	s.syncAccessPolicy()
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
 		s.policy.Store(int32(p))
 		if s.cluster == nil {

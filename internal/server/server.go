@@ -151,6 +151,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
+	s.syncAccessPolicy()
 	s.blockCache = pebble.NewCache(cfg.CacheSize)
 	s.compactions = engine.NewCompactions()
 	if cfg.ClusterEnabled {

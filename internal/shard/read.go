@@ -39,6 +39,7 @@ func (r *Reader) Run(s *Shard, v *View, cmd *command.Command, args [][]byte, db 
 		tx.Reset(snap, nil, phys, now)
 	}
 	tx.UseFilters(v.Filters)
+	tx.UseAccess(v.Cache.Access)
 	tx.OnMiss = r.OnMiss
 	tx.Hits, tx.Misses = 0, 0
 	ctx := &r.ctx
