@@ -212,7 +212,7 @@ func seed(t *testing.T) uint64 {
 
 func TestRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed(t), 1))
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 100; i++ {
 		v := randomValue(r)
 		got, err := Decode(Encode(v))
 		if err != nil {

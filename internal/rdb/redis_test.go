@@ -85,7 +85,7 @@ func TestAgainstRedis(t *testing.T) {
 	rdb := startRedis(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed(t), 2))
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 60; i++ {
 		v := randomValue(r)
 		key := "k" + strconv.Itoa(i)
 		if err := rdb.Restore(ctx, key, 0, string(Encode(v))).Err(); err != nil {
