@@ -82,6 +82,9 @@ type Client struct {
 	mu       sync.Mutex
 	inflight int
 	replies  [][]byte // by the place reserved when the request was submitted
+	// doneAt is when each reply was filled, so the slow log can leave out the time a
+	// pipelined command waited behind the ones before it.
+	doneAt []time.Time
 	queues   []*replyQueue
 	// blockedPos is the place of the blocking command's reply while it waits.
 	blockedPos int

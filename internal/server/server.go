@@ -372,16 +372,18 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // emit appends a completed reply, accounting it to its command and honouring CLIENT REPLY.
-func (s *Server) emit(cl *Client, r []byte) {
+// done is when the reply was filled, prev when the one before it in the batch was.
+func (s *Server) emit(cl *Client, r []byte, done, prev time.Time) {
 	if len(cl.pending) > 0 {
 		p := cl.pending[0]
 		copy(cl.pending, cl.pending[1:])
 		cl.pending = cl.pending[:len(cl.pending)-1]
-		if d := s.account(p.cmd, p.start, r); s.isSlow(d) {
+		start := runStart(p.start, done, prev)
+		if d := s.account(p.cmd, start, r); s.isSlow(d) {
 			s.observePending(cl, &p, d)
 		}
 		if p.multi != nil && len(r) > 0 && r[0] == '*' {
-			s.accountExec(p.dataCmds(), p.start, r)
+			s.accountExec(p.dataCmds(), start, r)
 		}
 		if len(p.locals) > 0 {
 			s.emitExec(cl, &p, r)
@@ -579,12 +581,14 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 // drainReplies writes the replies of completed writes into the loop's buffer. It reports false,
 // writing nothing, while writes are still in flight.
 func (s *Server) drainReplies(cl *Client) bool {
-	replies, ok := cl.takeReplies()
+	replies, done, ok := cl.takeReplies()
 	if !ok {
 		return false
 	}
-	for _, r := range replies {
-		s.emit(cl, r)
+	var prev time.Time
+	for i, r := range replies {
+		s.emit(cl, r, done[i], prev)
+		prev = done[i]
 	}
 	clear(replies)
 	return true
