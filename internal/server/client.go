@@ -85,7 +85,7 @@ type Client struct {
 	// doneAt is when each reply was filled, so the slow log can leave out the time a
 	// pipelined command waited behind the ones before it.
 	doneAt []time.Time
-	queues   []*replyQueue
+	queues []*replyQueue
 	// blockedPos is the place of the blocking command's reply while it waits.
 	blockedPos int
 
