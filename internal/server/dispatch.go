@@ -69,7 +69,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		// CLIENT REPLY OFF/SKIP: drop what this command wrote.
 		switch cl.replyMode {
 		case replyOff, replySkip:
-			lp.w.Truncate(mark)
+			dropReplies(&lp.w, mark)
 			if cl.replyMode == replySkip {
 				cl.replyMode = replyOn
 			}

@@ -90,7 +90,7 @@ func (s *Server) emitExec(cl *Client, p *pendingReply, r []byte) {
 		cl.ps.proto.Store(int32(cl.proto))
 	}
 	if p.drop {
-		w.Truncate(mark)
+		dropReplies(w, mark)
 	}
 }
 
