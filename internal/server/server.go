@@ -68,6 +68,7 @@ type Server struct {
 	watches        watchRegistry
 	stats          stats
 	lastSave       atomic.Int64
+	saves          saveStats // info_compat.go
 	blockedClients atomic.Int64
 	cmdStats       cmdStats
 	errStats       errorStats
@@ -177,6 +178,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		}
 	}
 	s.lastSave.Store(time.Now().Unix())
+	s.saves.savedApplied.Store(s.appliedTotal())
 	return s, nil
 }
 
