@@ -115,34 +115,28 @@ func TestAgainstRedis(t *testing.T) {
 func writeWithCommands(t *testing.T, rdb *redis.Client, key string, v *Value) {
 	t.Helper()
 	ctx := context.Background()
-	var err error
+	p := rdb.Pipeline()
 	switch v.Kind {
 	case String:
-		err = rdb.Set(ctx, key, v.Str, 0).Err()
+		p.Set(ctx, key, v.Str, 0)
 	case List:
 		for _, e := range v.Elems {
-			if err = rdb.RPush(ctx, key, e).Err(); err != nil {
-				break
-			}
+			p.RPush(ctx, key, e)
 		}
 	case Set:
 		for _, e := range v.Elems {
-			if err = rdb.SAdd(ctx, key, e).Err(); err != nil {
-				break
-			}
+			p.SAdd(ctx, key, e)
 		}
 	case Hash:
-		for i := 0; i < len(v.Elems) && err == nil; i += 2 {
-			err = rdb.HSet(ctx, key, v.Elems[i], v.Elems[i+1]).Err()
+		for i := 0; i < len(v.Elems); i += 2 {
+			p.HSet(ctx, key, v.Elems[i], v.Elems[i+1])
 		}
 	case ZSet:
 		for i, m := range v.Members {
-			if err = rdb.ZAdd(ctx, key, redis.Z{Member: m, Score: v.Scores[i]}).Err(); err != nil {
-				break
-			}
+			p.ZAdd(ctx, key, redis.Z{Member: m, Score: v.Scores[i]})
 		}
 	}
-	if err != nil {
+	if _, err := p.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
