@@ -46,3 +46,15 @@ func TestInfoRedisFields(t *testing.T) {
 			f["rdb_last_bgsave_status"], f["rdb_last_bgsave_time_sec"])
 	}
 }
+
+// TestModuleList: no module is loaded, and loading one is refused.
+func TestModuleList(t *testing.T) {
+	srv := servertest.Start(t)
+	c := srv.Dial()
+	if got := c.Do("MODULE", "LIST"); got != "*0\r\n" {
+		t.Fatalf("MODULE LIST = %q", got)
+	}
+	if got := c.Do("MODULE", "LOAD", "/x.so"); got != "-ERR Redis modules are not supported by cairn\r\n" {
+		t.Fatalf("MODULE LOAD = %q", got)
+	}
+}
