@@ -184,6 +184,18 @@ func TestObjectIdletimeAndFreq(t *testing.T) {
 		if got := cl.ObjectIdleTime(ctx, "idle").Val(); got < 500*time.Second {
 			t.Fatalf("OBJECT IDLETIME after TYPE and TTL = %v, want still 500s", got)
 		}
+		// Nor does a read under CLIENT NO-TOUCH, but TOUCH does.
+		nt := srv.Dial()
+		nt.Do("CLIENT", "NO-TOUCH", "ON")
+		nt.Do("GET", "idle")
+		if got := cl.ObjectIdleTime(ctx, "idle").Val(); got < 500*time.Second {
+			t.Fatalf("OBJECT IDLETIME after a NO-TOUCH GET = %v, want still 500s", got)
+		}
+		nt.Do("TOUCH", "idle")
+		if got := cl.ObjectIdleTime(ctx, "idle").Val(); got > 2*time.Second {
+			t.Fatalf("OBJECT IDLETIME after TOUCH = %v, want about 0", got)
+		}
+		cl.Do(ctx, "RESTORE", "idle", "0", dumpOf(t, real, "x"), "IDLETIME", "500", "REPLACE")
 		cl.Get(ctx, "idle")
 		if got := cl.ObjectIdleTime(ctx, "idle").Val(); got > 2*time.Second {
 			t.Fatalf("OBJECT IDLETIME after GET = %v, want about 0", got)

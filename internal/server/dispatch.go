@@ -272,6 +272,7 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted
 	defer v.Release()
 	r := &lp.data
 	r.OnMiss = s.missHook(cl)
+	r.NoTouch = cl.noTouch
 	want := r.Run(h.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
 	if r.Hits != 0 {
 		s.stats.keyspaceHits.Add(r.Hits)
