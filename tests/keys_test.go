@@ -431,7 +431,7 @@ func TestObject(t *testing.T) {
 		{cmd("OBJECT", "REFCOUNT", "missing"), nilBulk},
 		{cmd("OBJECT", "FREQ", "int"), errReply("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")},
 		{cmd("OBJECT", "FREQ", "missing"), nilBulk},
-		{cmd("OBJECT", "IDLETIME", "int"), errReply("ERR OBJECT IDLETIME is not supported by cairn: key access times are not tracked")},
+		{cmd("OBJECT", "IDLETIME", "int"), integer(0)},
 		{cmd("OBJECT", "IDLETIME", "missing"), nilBulk},
 		{cmd("OBJECT"), errReply("ERR wrong number of arguments for 'object' command")},
 		{cmd("OBJECT", "ENCODING"), errReply("ERR wrong number of arguments for 'object|encoding' command")},

@@ -85,11 +85,13 @@ type Limits struct {
 	// Encodings are the encoding thresholds OBJECT ENCODING reports by; nil means Redis's
 	// defaults.
 	Encodings *EncodingLimits
+	// Access is the eviction policy and LFU parameters OBJECT FREQ and IDLETIME go by.
+	Access *keyspace.AccessPolicy
 }
 
 // NewLimits returns limits with proto-max-bulk-len set to maxBulkLen.
 func NewLimits(maxBulkLen int64) *Limits {
-	l := &Limits{}
+	l := &Limits{Access: keyspace.NewAccessPolicy()}
 	l.maxBulkLen.Store(maxBulkLen)
 	return l
 }

@@ -124,6 +124,7 @@ func runExpire(c *Ctx) {
 // -2 for a missing key, -1 for a key without an expiry. Seconds are rounded to the nearest, as
 // Redis does.
 func runTTL(c *Ctx) {
+	c.Tx.NoTouch = true // as Redis, reading a key's TTL is not using it
 	e, err := c.Tx.Peek(c.Args[1])
 	switch {
 	case err != nil:

@@ -56,6 +56,7 @@ func runExists(c *Ctx) {
 }
 
 func runType(c *Ctx) {
+	c.Tx.NoTouch = true // as Redis, TYPE does not count as using the key
 	e, err := c.Tx.Peek(c.Args[1])
 	if err != nil {
 		c.Fail(err)

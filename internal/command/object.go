@@ -119,22 +119,52 @@ func runObjectRefcount(c *Ctx) {
 	c.W.Int(1)
 }
 
-// runObjectFreq replies what Redis replies when no LFU eviction policy is in effect, which is
-// always the case in cairn: it does not evict, so it does not count accesses.
+// runObjectFreq replies with the key's LFU counter under an LFU maxmemory-policy, and with
+// Redis's error otherwise.
 func runObjectFreq(c *Ctx) {
-	if _, ok := c.lookupObject(); ok {
+	c.Tx.NoTouch = true
+	if _, ok := c.lookupObject(); !ok {
+		return
+	}
+	a := c.Tx.Access()
+	if a == nil || !c.lfuPolicy() {
 		c.Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
 			"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		return
 	}
+	c.W.Int(int64(a.Freq(keyspace.MetaKey(nil, c.Tx.DB(), c.Args[2]), c.Now)))
 }
 
-// runObjectIdletime refuses: cairn does not track when a key was last read, and a made-up
-// figure (zero, or the time since the last write) would mislead anyone deciding which keys
-// are cold. Redis itself answers IDLETIME with an error when it does not track idle time.
+// runObjectIdletime replies with the seconds since the key was last read or written, and with
+// Redis's error under an LFU policy, which counts accesses instead.
 func runObjectIdletime(c *Ctx) {
-	if _, ok := c.lookupObject(); ok {
-		c.Err("ERR OBJECT IDLETIME is not supported by cairn: key access times are not tracked")
+	c.Tx.NoTouch = true
+	if _, ok := c.lookupObject(); !ok {
+		return
 	}
+	a := c.Tx.Access()
+	if a == nil || c.lfuPolicy() {
+		c.Err("ERR An LFU maxmemory policy is selected, idle time not tracked. " +
+			"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		return
+	}
+	c.W.Int(a.Idle(keyspace.MetaKey(nil, c.Tx.DB(), c.Args[2]), c.Now) / 1000)
+}
+
+func (c *Ctx) lfuPolicy() bool {
+	return c.Limits != nil && c.Limits.Access != nil && c.Limits.Access.LFU.Load()
+}
+
+// noteAccess records RESTORE's IDLETIME (seconds) and FREQ for key, each -1 when not given.
+func (c *Ctx) noteAccess(key []byte, idle, freq int64) {
+	a := c.Tx.Access()
+	if a == nil || (idle < 0 && freq < 0) {
+		return
+	}
+	if idle >= 0 {
+		idle = min(idle, math.MaxInt64/1000) * 1000
+	}
+	a.Set(keyspace.MetaKey(nil, c.Tx.DB(), key), c.Now, idle, int(freq))
 }
 
 var objectHelp = []string{

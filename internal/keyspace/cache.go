@@ -23,6 +23,9 @@ type Cache struct {
 	shards    [cacheShards]cacheShard
 	shardMax  int64
 	maxRecord int
+	// Access is the shard's table of key access times (access.go), kept beside its records;
+	// nil tracks nothing.
+	Access *Access
 }
 
 const cacheShards = 64

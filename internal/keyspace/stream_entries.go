@@ -194,7 +194,7 @@ func (s *Stream) Trim(t Trim) (int64, error) {
 			q = min(q, t.Limit)
 		}
 		if t.NodeSize > 0 {
-			q -= q % t.NodeSize
+			q = s.wholeNodes(q, t.NodeSize)
 		}
 		if q == 0 {
 			return 0, nil
@@ -260,6 +260,25 @@ func (s *Stream) Trim(t Trim) (int64, error) {
 	s.e.Count -= removed
 	s.dirty = true
 	return removed, s.refreshFirst(last)
+}
+
+// wholeNodes is how many of the first q entries approximate trimming removes: only whole nodes
+// go, as Redis removes whole listpack nodes. Cairn stores no nodes, so they are modelled as
+// Redis forms them with stream-node-max-entries: every size entries added start a new node,
+// counted from the stream's first entry. The live entries are taken to be the last ones added
+// (true unless XDEL deleted some), so the head node holds what is left of its size entries and
+// the tail node those added since the last boundary. (Redis also starts a node when one reaches
+// stream-node-max-bytes, 4 KB, which entries over about 40 bytes do before 100 entries.)
+func (s *Stream) wholeNodes(q, size int64) int64 {
+	n := s.e.Count
+	skipped := max(int64(s.st.entriesAdded)-n, 0) // entries of the head node already gone
+	node := min(size-skipped%size, n)
+	var removed int64
+	for node > 0 && removed+node <= q {
+		removed += node
+		node = min(size, n-removed)
+	}
+	return removed
 }
 
 // trimCandidates counts the entries the strategy alone would remove.

@@ -40,6 +40,10 @@ type Tx struct {
 	overlay *Overlay
 	// filters says which keys certainly do not exist.
 	filters *Filters
+	// access records key accesses for OBJECT IDLETIME and FREQ (access.go); NoTouch, set by
+	// commands that inspect a key without using it (OBJECT, TYPE, TTL), leaves it alone.
+	access  *Access
+	NoTouch bool
 
 	kbuf   []byte
 	kb2    []byte
@@ -58,6 +62,7 @@ func NewTx(r pebble.Reader, w *pebble.Batch, db byte, now int64) *Tx {
 func (tx *Tx) Reset(r pebble.Reader, w *pebble.Batch, db byte, now int64) {
 	tx.r, tx.w, tx.db, tx.Now = r, w, db, now
 	tx.cache, tx.overlay, tx.filters = nil, nil, nil
+	tx.access, tx.NoTouch = nil, false
 }
 
 // UseCache makes lookups consult c. A Tx that writes must also pass the batch's overlay; a Tx
@@ -67,7 +72,17 @@ func (tx *Tx) UseCache(c *Cache, o *Overlay) {
 		panic("keyspace: a writing Tx needs an overlay to use the cache")
 	}
 	tx.cache, tx.overlay = c, o
+	if c != nil {
+		tx.access = c.Access
+	}
 }
+
+// UseAccess makes lookups record key accesses in a (readers over a snapshot use no cache but
+// still access keys).
+func (tx *Tx) UseAccess(a *Access) { tx.access = a }
+
+// Access is the access table lookups record in, nil if none.
+func (tx *Tx) Access() *Access { return tx.access }
 
 // UseFilters makes lookups skip the engine for keys the filter rules out. Every Tx that creates
 // keys must use it, so that new keys enter the filter.
@@ -153,6 +168,9 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 	e.oldFieldExp = fieldMinOf(&e.Meta)
 	if e.ExpireAt != 0 && e.ExpireAt <= tx.Now {
 		e.Meta = Meta{}
+	}
+	if e.Type != TypeNone && tx.access != nil && !tx.NoTouch {
+		tx.access.Touch(tx.kbuf, tx.Now)
 	}
 	if tx.w == nil {
 		if e.Type != TypeNone {
@@ -270,6 +288,9 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
 		return err
+	}
+	if tx.access != nil {
+		tx.access.Touch(tx.kbuf, tx.Now)
 	}
 	if tx.overlay != nil {
 		tx.overlay.record(tx.kbuf, tx.vbuf)

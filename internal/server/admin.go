@@ -89,6 +89,7 @@ func cmdConfig(s *Server, cl *Client, args [][]byte) {
 func (s *Server) configChanged() {
 	s.limits.SetMaxBulkLen(s.cfg.ProtoMaxBulkLen())
 	s.syncEncodingLimits()
+	s.syncAccessPolicy()
 	if p, err := engine.ParseSyncPolicy(s.cfg.AppendFsync); err == nil {
 		s.policy.Store(int32(p))
 		if s.cluster == nil {
@@ -161,7 +162,9 @@ func cmdSave(s *Server, cl *Client, args [][]byte) {
 
 // checkpoint replaces dir/checkpoint with a fresh copy of every shard's engine, one directory
 // per shard.
-func (s *Server) checkpoint() error {
+func (s *Server) checkpoint() (err error) {
+	start, applied := time.Now(), s.appliedTotal()
+	defer func() { s.saves.done(start, applied, err) }()
 	dest := filepath.Join(s.cfg.Dir, "checkpoint")
 	tmp := dest + ".tmp-" + strconv.FormatInt(time.Now().UnixNano(), 10)
 	for _, h := range s.allHosted() {

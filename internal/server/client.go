@@ -74,6 +74,8 @@ type Client struct {
 	parked bool
 	// deferred is set by a server-side command whose reply comes later (DEBUG SLEEP).
 	deferred bool
+	// inExec is set while EXEC's queued server commands run (multilocal.go).
+	inExec bool
 	// pending describes, in order, the replies still to come from writes in flight and deferred
 	// commands: what to account them to, and whether CLIENT REPLY drops them.
 	pending []pendingReply
@@ -83,7 +85,10 @@ type Client struct {
 	mu       sync.Mutex
 	inflight int
 	replies  [][]byte // by the place reserved when the request was submitted
-	queues   []*replyQueue
+	// doneAt is when each reply was filled, so the slow log can leave out the time a
+	// pipelined command waited behind the ones before it.
+	doneAt []time.Time
+	queues []*replyQueue
 	// blockedPos is the place of the blocking command's reply while it waits.
 	blockedPos int
 
@@ -126,6 +131,8 @@ type pendingReply struct {
 	args      [][]byte
 	op        []byte
 	multiArgs [][][]byte
+	// locals are EXEC's queued server commands, run when its reply is in (multilocal.go).
+	locals []execLocal
 }
 
 // clientInfo is the copy of a client's session state that other goroutines may read.

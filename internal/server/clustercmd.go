@@ -613,6 +613,16 @@ func cmdWait(s *Server, cl *Client, args [][]byte) {
 		}
 		h = s.hostedShard(shard)
 	}
+	if cl.inExec {
+		// In a transaction WAIT does not block: as Redis, it counts the replicas that have
+		// acknowledged the connection's writes so far.
+		count := 0
+		if h != nil && h.raft != nil {
+			h.raft.WaitReplicas(index, 0, time.Time{}, func(c int) { count = c })
+		}
+		w.Int(int64(count))
+		return
+	}
 	if h == nil || h.raft == nil {
 		// No replicas: nothing will ever acknowledge. Redis blocks until the timeout.
 		if n <= 0 || s.cluster != nil {

@@ -196,7 +196,12 @@ func cmdExec(s *Server, cl *Client, args [][]byte) {
 // execProposal turns the queued commands into one operation for shard h, applied atomically,
 // with the WATCH check as its first command when keys are watched.
 func (s *Server) execProposal(cl *Client, h *hosted) *Proposal {
-	queued := cl.queuedArgs()
+	var queued [][][]byte
+	for _, q := range cl.queued {
+		if !isExecLocal(q) { // server commands run when the reply is in (multilocal.go)
+			queued = append(queued, q.args)
+		}
+	}
 	cl.multi, cl.multiDirty, cl.queued, cl.multiSlot = false, false, nil, noSlot
 	flags := byte(command.OpMulti)
 	if len(cl.watched) > 0 {

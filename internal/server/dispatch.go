@@ -70,7 +70,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		// CLIENT REPLY OFF/SKIP: drop what this command wrote.
 		switch cl.replyMode {
 		case replyOff, replySkip:
-			lp.w.Truncate(mark)
+			dropReplies(&lp.w, mark)
 			if cl.replyMode == replySkip {
 				cl.replyMode = replyOn
 			}
@@ -141,7 +141,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			s.feedMonitors(cl, db, q.cmd, q.args)
 		}
 		s.feedMonitors(cl, db, full, args)
-		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queuedArgs(), start: start, drop: drop})
+		cl.pending = append(cl.pending, pendingReply{cmd: full, multi: queued, multiArgs: cl.queuedArgs(), locals: execLocals(cl.queued), start: start, drop: drop})
 		p := s.execProposal(cl, h)
 		cl.publish()
 		return p, false
@@ -153,7 +153,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 			lp.w.Error("ERR Command not allowed inside a transaction")
 			return nil, false
 		}
-		if full.Run == nil && !multiLocalOK(full.Name) {
+		if full.Run == nil && !multiLocalOK(full.Name) && !multiServerOK(cmd, full) {
 			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR '" + strings.ToUpper(full.Name) + "' inside MULTI is not supported by cairn")
@@ -304,6 +304,7 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted
 	defer v.Release()
 	r := &lp.data
 	r.OnMiss = s.missHook(cl)
+	r.NoTouch = cl.noTouch
 	want := r.Run(h.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
 	if r.Hits != 0 {
 		s.stats.keyspaceHits.Add(r.Hits)

@@ -149,6 +149,7 @@ func infoMemory(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "engine_block_cache_misses", m.CacheMisses)
 	kv(b, "engine_disk_bytes", m.DiskBytes)
 	kv(b, "big_values_written", s.stats.bigValues.Load())
+	infoMemoryCompat(b, used)
 }
 
 func totalSystemMemory() int64 {
@@ -163,10 +164,10 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "loading", 0)
 	kv(b, "async_loading", 0)
 	kv(b, "current_cow_peak", 0)
-	kv(b, "rdb_changes_since_last_save", 0)
+	kv(b, "rdb_changes_since_last_save", s.appliedTotal()-min(s.saves.savedApplied.Load(), s.appliedTotal()))
 	kv(b, "rdb_bgsave_in_progress", 0)
 	kv(b, "rdb_last_save_time", s.lastSave.Load())
-	kv(b, "rdb_last_bgsave_status", "ok")
+	kv(b, "rdb_last_bgsave_status", s.saves.status())
 	kv(b, "aof_enabled", 1)
 	kv(b, "aof_rewrite_in_progress", 0)
 	kv(b, "aof_rewrite_scheduled", 0)
@@ -178,6 +179,7 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	}
 	kv(b, "aof_last_fsync_time", lastSync)
 	kv(b, "log_applied_index", s.appliedTotal())
+	s.infoPersistenceCompat(b)
 }
 
 func infoStats(s *Server, cl *Client, b *strings.Builder) {

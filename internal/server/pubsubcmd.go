@@ -77,7 +77,7 @@ func publishCmd(shard bool) localHandler {
 		if s.cluster != nil {
 			s.cluster.broadcastPublish(args[1], args[2], shard)
 		}
-		if cl.ps.total() > 0 {
+		if cl.ps.total() > 0 && !cl.inExec {
 			// A client subscribed to its own channel gets the message before the reply.
 			cl.drainOutbox(&lp.w)
 		}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 )
@@ -49,6 +51,7 @@ func (cl *Client) reserve(shard uint64) *replyQueue {
 	}
 	q.pos = append(q.pos, len(cl.replies))
 	cl.replies = append(cl.replies, nil)
+	cl.doneAt = append(cl.doneAt, time.Time{})
 	cl.inflight++
 	return q
 }
@@ -59,6 +62,7 @@ func (cl *Client) reserveLocal() int {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	cl.replies = append(cl.replies, nil)
+	cl.doneAt = append(cl.doneAt, time.Time{})
 	cl.inflight++
 	return len(cl.replies) - 1
 }
@@ -84,6 +88,7 @@ func (cl *Client) completeFrom(q *replyQueue, result []byte, err error, inline b
 		return // stays in flight until served, timed out or unblocked
 	}
 	cl.replies[pos] = result
+	cl.doneAt[pos] = time.Now()
 	cl.inflight--
 	last := cl.inflight == 0
 	cl.mu.Unlock()
@@ -97,6 +102,7 @@ func (cl *Client) completeFrom(q *replyQueue, result []byte, err error, inline b
 func (cl *Client) finish(pos int, result []byte) {
 	cl.mu.Lock()
 	cl.replies[pos] = result
+	cl.doneAt[pos] = time.Now()
 	cl.inflight--
 	last := cl.inflight == 0
 	cl.mu.Unlock()
@@ -115,19 +121,19 @@ func (cl *Client) finishBlocked(result []byte) {
 
 // takeReplies returns the replies of the writes in flight, in request order, once every one
 // is in; false, taking nothing, while any is still out.
-func (cl *Client) takeReplies() ([][]byte, bool) {
+func (cl *Client) takeReplies() ([][]byte, []time.Time, bool) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if cl.inflight > 0 {
-		return nil, false
+		return nil, nil, false
 	}
-	// The buffer is reused: nothing is submitted again before the caller has sent these.
-	replies := cl.replies
-	cl.replies = cl.replies[:0]
+	// The buffers are reused: nothing is submitted again before the caller has sent these.
+	replies, done := cl.replies, cl.doneAt
+	cl.replies, cl.doneAt = cl.replies[:0], cl.doneAt[:0]
 	for _, q := range cl.queues {
 		q.pos, q.next = q.pos[:0], 0
 	}
-	return replies, true
+	return replies, done, true
 }
 
 // queueOf is the reply queue of a shard's writes (reserve made it).

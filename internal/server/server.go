@@ -75,6 +75,7 @@ type Server struct {
 	watches        watchRegistry
 	stats          stats
 	lastSave       atomic.Int64
+	saves          saveStats // info_compat.go
 	blockedClients atomic.Int64
 	cmdStats       cmdStats
 	errStats       errorStats
@@ -161,6 +162,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 	s.limits = command.NewLimits(cfg.ProtoMaxBulkLen())
 	s.limits.Encodings = command.NewEncodingLimits()
 	s.syncEncodingLimits()
+	s.syncAccessPolicy()
 	if s.certs, err = openCertStore(cfg, logger); err != nil {
 		return nil, err
 	}
@@ -189,6 +191,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 		}
 	}
 	s.lastSave.Store(time.Now().Unix())
+	s.saves.savedApplied.Store(s.appliedTotal())
 	return s, nil
 }
 
@@ -418,16 +421,22 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 // emit appends a completed reply, accounting it to its command and honouring CLIENT REPLY.
-func (s *Server) emit(cl *Client, r []byte) {
+// done is when the reply was filled, prev when the one before it in the batch was.
+func (s *Server) emit(cl *Client, r []byte, done, prev time.Time) {
 	if len(cl.pending) > 0 {
 		p := cl.pending[0]
 		copy(cl.pending, cl.pending[1:])
 		cl.pending = cl.pending[:len(cl.pending)-1]
-		if d := s.account(p.cmd, p.start, r); s.isSlow(d) {
+		start := runStart(p.start, done, prev)
+		if d := s.account(p.cmd, start, r); s.isSlow(d) {
 			s.observePending(cl, &p, d)
 		}
 		if p.multi != nil && len(r) > 0 && r[0] == '*' {
-			s.accountExec(p.multi, p.start, r)
+			s.accountExec(p.dataCmds(), start, r)
+		}
+		if len(p.locals) > 0 {
+			s.emitExec(cl, &p, r)
+			return
 		}
 		if p.drop {
 			return
@@ -621,12 +630,14 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 // drainReplies writes the replies of completed writes into the loop's buffer. It reports false,
 // writing nothing, while writes are still in flight.
 func (s *Server) drainReplies(cl *Client) bool {
-	replies, ok := cl.takeReplies()
+	replies, done, ok := cl.takeReplies()
 	if !ok {
 		return false
 	}
-	for _, r := range replies {
-		s.emit(cl, r)
+	var prev time.Time
+	for i, r := range replies {
+		s.emit(cl, r, done[i], prev)
+		prev = done[i]
 	}
 	clear(replies)
 	return true

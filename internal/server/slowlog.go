@@ -14,7 +14,9 @@ import (
 //
 // A command's time is what dispatch measures for INFO commandstats: from taking the request
 // off the connection to having its reply, so a write's time includes its wait for the log (and
-// the sync under appendfsync always), which in Redis is not part of the command. Commands that
+// the sync under appendfsync always), which in Redis is not part of the command; a pipelined
+// write's time starts when the reply before it was filled (runStart), so the time it waited
+// behind the writes before it is not counted, as Redis does not count it. Commands that
 // block (BLPOP...) are not logged, since their time is mostly waiting; the commands of a
 // transaction are each logged with the time of the whole transaction.
 
@@ -193,4 +195,20 @@ func cmdSlowlog(s *Server, cl *Client, args [][]byte) {
 			"HELP",
 			"    Prints this help.")
 	}
+}
+
+// runStart is the start to time a reply that came later from, so its time is its own: from
+// when it was submitted, or from when the reply before it in the pipeline was filled if that is
+// later (until then it waited behind that one, as it would have waited unread in Redis's
+// input buffer), to when it was filled. The start is moved by the time since it was filled, so
+// that time.Since gives exactly that.
+func runStart(submitted, done, prev time.Time) time.Time {
+	if done.IsZero() {
+		return submitted
+	}
+	from := submitted
+	if prev.After(from) {
+		from = prev
+	}
+	return from.Add(time.Since(done))
 }

@@ -16,6 +16,8 @@ type Reader struct {
 	OnMiss func(key []byte)
 	// Hits and Misses count the keys the last Run found live and missing.
 	Hits, Misses int64
+	// NoTouch (CLIENT NO-TOUCH) keeps reads other than TOUCH from counting as key accesses.
+	NoTouch bool
 }
 
 // Run runs a read command of database db against view v of shard s, writing its reply to w,
@@ -39,6 +41,8 @@ func (r *Reader) Run(s *Shard, v *View, cmd *command.Command, args [][]byte, db 
 		tx.Reset(snap, nil, phys, now)
 	}
 	tx.UseFilters(v.Filters)
+	tx.UseAccess(v.Cache.Access)
+	tx.NoTouch = r.NoTouch && cmd.Name != "touch"
 	tx.OnMiss = r.OnMiss
 	tx.Hits, tx.Misses = 0, 0
 	ctx := &r.ctx
