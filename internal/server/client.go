@@ -94,6 +94,9 @@ type Client struct {
 
 	// Pub/sub subscriptions, pushes waiting for the loop, client-side caching (pubsub.go).
 	ps pubsubState
+
+	// bp throttles the connection's input while its output waits (backpressure.go).
+	bp backpressure
 }
 
 // queuedCmd is a command queued in MULTI, resolved when it was queued.

@@ -24,6 +24,8 @@ func (s *Server) cron() {
 			s.sweep()
 		}
 		s.closeIdleClients()
+		s.evictClients()
+		s.returnMemory()
 		s.limitTracking(nil)
 		if n%10 == 0 {
 			// Once a second: appendfsync everysec, for every engine of the node in one loop,

@@ -195,6 +195,7 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "rejected_connections", st.rejected.Load())
 	kv(b, "expired_keys", st.expiredKeys.Load())
 	kv(b, "evicted_keys", 0)
+	kv(b, "evicted_clients", st.evictedClients.Load())
 	kv(b, "keyspace_hits", st.keyspaceHits.Load())
 	kv(b, "keyspace_misses", st.keyspaceMisses.Load())
 	kv(b, "pubsub_channels", s.hub.size(kindChannel))

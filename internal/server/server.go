@@ -89,6 +89,11 @@ type Server struct {
 	shutdown     chan struct{}
 	cronDone     chan struct{}
 
+	// memToReturn is set when a client holding big buffers went; lastMemReturn is the cron's
+	// (backpressure.go).
+	memToReturn   atomic.Bool
+	lastMemReturn time.Time
+
 	// failure is why the server stopped itself (its disk failed), returned by Serve.
 	failure atomic.Pointer[error]
 }
@@ -111,6 +116,7 @@ type stats struct {
 	queryBufDisconnects atomic.Int64
 
 	outputLimitDisconnects atomic.Int64
+	evictedClients         atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
@@ -321,6 +327,8 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	}
 	s.unwatchAll(cl)
 	s.removeMonitor(cl)
+	cl.stopBackpressure()
+	s.noteClosed(cl)
 	return gnet.None
 }
 
@@ -354,13 +362,11 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 		return s.checkQueryBuffer(c)
 	}
 	action := s.process(c, cl, lp)
-	if lp.w.Len() > 0 {
-		s.stats.netOut.Add(int64(lp.w.Len()))
-		_, _ = c.Write(lp.w.Buf)
-		if cap(lp.w.Buf) > 1<<20 {
-			lp.w.Buf = nil // do not hold a huge reply's buffer for the life of the loop
-		}
+	if cl.killed.Load() {
+		lp.w.Reset() // cut off for its output: what it has not been sent is dropped
+		return gnet.Close
 	}
+	s.flushWriter(c, lp)
 	cl.qbuf.Store(int64(c.InboundBuffered()))
 	cl.omem.Store(int64(c.OutboundBuffered()))
 	s.afterEvent(cl)
@@ -403,6 +409,9 @@ func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
 func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 outer:
 	for {
+		if s.outputBlocked(c, cl) {
+			return s.checkQueryBuffer(c)
+		}
 		avail := c.InboundBuffered()
 		if avail == 0 || (cl.need > 0 && avail < cl.need) {
 			return s.checkQueryBuffer(c)
@@ -463,6 +472,7 @@ outer:
 			if act == gateDone {
 				off += n
 				s.routed(cl, &r, nil, true)
+				stop = s.afterReply(c, cl, lp)
 				continue
 			}
 			p, st := s.dispatch(cl, &r, h)
@@ -479,7 +489,7 @@ outer:
 				// as in Redis.
 				stop = r.cmd.Flags&command.FlagBlocking != 0
 			}
-			if cl.closeAfterReply {
+			if cl.closeAfterReply || s.afterReply(c, cl, lp) {
 				stop = true
 			}
 		}
