@@ -155,7 +155,7 @@ func (cl *Client) snapshotInfoNoEvict() bool {
 
 // bigClientBytes is how much buffered input and output a closing client must have held for the
 // cron to hand the freed memory back to the OS at once, rather than over the runtime's minutes.
-const bigClientBytes = 8 << 20
+const bigClientBytes = 1 << 20
 
 // noteClosed records that a client holding big buffers went.
 func (s *Server) noteClosed(cl *Client) {

@@ -61,7 +61,7 @@ func (s *Server) closeIdleClients() {
 	}
 	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout())*1000
 	for _, c := range s.snapshotClients() {
-		if c.lastActive.Load() < limit {
+		if c.lastActive.Load() < limit && !s.idleExempt(c) {
 			s.kill(c, nil)
 		}
 	}

@@ -354,6 +354,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	if cl.killed.Load() {
 		return gnet.Close
 	}
+	cl.noteRead(c)
 	lp.w.Reset()
 	lp.w.Proto = cl.proto
 	lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
