@@ -43,6 +43,9 @@ type Options struct {
 	QueueLen int
 	// DialTimeout bounds one connection attempt; 0 means 1s.
 	DialTimeout time.Duration
+	// MaxPayload bounds a Raft payload, request, reply or message frame from a peer; 0 means
+	// DefaultMaxPayload. Other frame types have fixed bounds (frame.go).
+	MaxPayload int
 }
 
 // Bus is a node's end of the bus.
@@ -276,7 +279,7 @@ func (b *Bus) serve(c net.Conn) {
 		handedOff = true
 		return
 	}
-	typ, body, err := readFrame(r)
+	typ, body, err := readFrame(r, b.opts.MaxPayload)
 	if err != nil || typ != frameHello {
 		return
 	}
@@ -291,7 +294,7 @@ func (b *Bus) serve(c net.Conn) {
 		return
 	}
 	for {
-		typ, body, err := readFrame(r)
+		typ, body, err := readFrame(r, b.opts.MaxPayload)
 		if err != nil {
 			return
 		}
