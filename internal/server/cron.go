@@ -26,6 +26,7 @@ func (s *Server) cron() {
 		s.closeIdleClients()
 		s.evictClients()
 		s.returnMemory()
+		s.checkDisk()
 		s.limitTracking(nil)
 		if n%10 == 0 {
 			// Once a second: appendfsync everysec, for every engine of the node in one loop,

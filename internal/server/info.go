@@ -170,7 +170,7 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "aof_enabled", 1)
 	kv(b, "aof_rewrite_in_progress", 0)
 	kv(b, "aof_rewrite_scheduled", 0)
-	kv(b, "aof_last_write_status", "ok")
+	kv(b, "aof_last_write_status", diskStatus(s))
 	kv(b, "appendfsync", s.syncPolicy().String())
 	var lastSync int64
 	for _, h := range s.allHosted() {
@@ -178,6 +178,8 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	}
 	kv(b, "aof_last_fsync_time", lastSync)
 	kv(b, "log_applied_index", s.appliedTotal())
+	kv(b, "disk_full", boolInt(s.disk.full.Load()))
+	kv(b, "disk_state_changes", s.disk.changes.Load())
 }
 
 func infoStats(s *Server, cl *Client, b *strings.Builder) {

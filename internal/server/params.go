@@ -32,6 +32,7 @@ var params = []*param{
 	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.maxBulkLen.Store(memory(v)) }},
 	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},
 	{name: "maxmemory-clients", def: "0", kind: kindMemoryPercent, min: 0, max: math.MaxInt64, used: true},
+	{name: "min-free-disk", def: "64mb", kind: kindMemory, min: 0, max: math.MaxInt64, used: true},
 	{name: "io-threads", def: "1", kind: kindInt, min: 1, max: 128, immutable: true},
 	{name: "requirepass", def: "", used: true, sensitive: true, apply: func(c *Config, v string) { c.live.requirePass.Store(&v) }},
 	{name: "masterauth", def: "", sensitive: true},

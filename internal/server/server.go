@@ -94,6 +94,9 @@ type Server struct {
 	memToReturn   atomic.Bool
 	lastMemReturn time.Time
 
+	// disk is whether the disk is full (diskfull.go).
+	disk diskState
+
 	// failure is why the server stopped itself (its disk failed), returned by Serve.
 	failure atomic.Pointer[error]
 }
