@@ -45,6 +45,8 @@ type Client struct {
 
 	// need is how many buffered bytes the request being received needs before parsing it again.
 	need int
+	// big holds a big request being received (bigreq.go).
+	big []byte
 
 	multi      bool
 	multiDirty bool

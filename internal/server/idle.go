@@ -15,7 +15,7 @@ import (
 // noteRead records activity when bytes arrived since c's last event: OnTraffic also runs when
 // apply completes a write or a throttled connection is rechecked, which are not the client's.
 func (cl *Client) noteRead(c gnet.Conn) {
-	if int64(c.InboundBuffered()) > cl.qbuf.Load() {
+	if cl.inputBytes(c) > cl.qbuf.Load() {
 		cl.lastActive.Store(time.Now().UnixMilli())
 	}
 }

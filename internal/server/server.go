@@ -371,7 +371,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	s.flushWriter(c, lp)
-	cl.qbuf.Store(int64(c.InboundBuffered()))
+	cl.qbuf.Store(cl.inputBytes(c))
 	cl.omem.Store(int64(c.OutboundBuffered()))
 	s.afterEvent(cl)
 	if cl.closeAfterReply {
@@ -416,11 +416,33 @@ outer:
 		if s.outputBlocked(c, cl) {
 			return s.checkQueryBuffer(c)
 		}
-		avail := c.InboundBuffered()
-		if avail == 0 || (cl.need > 0 && avail < cl.need) {
-			return s.checkQueryBuffer(c)
+		fromBig := cl.big != nil
+		var buf []byte
+		if fromBig {
+			ready, err := s.bigReady(c, cl, &lp.reader)
+			if err != nil {
+				s.stats.protoErrors.Add(1)
+				mark := lp.w.Len()
+				lp.w.Error(err.Error())
+				s.noteError(lp.w.Buf[mark:])
+				cl.closeAfterReply = true
+				return gnet.None
+			}
+			if !ready {
+				return s.checkQueryBuffer(c)
+			}
+			buf = cl.big
+		} else {
+			avail := c.InboundBuffered()
+			if cl.need > 0 && avail < cl.need && s.startBigRequest(c, cl, cl.need) {
+				cl.need = 0
+				continue
+			}
+			if avail == 0 || (cl.need > 0 && avail < cl.need) {
+				return s.checkQueryBuffer(c)
+			}
+			buf, _ = c.Peek(avail)
 		}
-		buf, _ := c.Peek(avail)
 		off := 0
 		lp.batch = lp.batch[:0]
 		stop := false
@@ -497,7 +519,11 @@ outer:
 				stop = true
 			}
 		}
-		discard(c, off)
+		if !fromBig {
+			discard(c, off)
+		} else if off > 0 {
+			cl.big = nil
+		}
 		if len(lp.batch) > 0 {
 			if !s.submit(cl, lp.batch) || !s.drainReplies(cl) {
 				return gnet.None // parked until apply replies (or a blocked client is served)
