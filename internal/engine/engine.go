@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -67,6 +69,10 @@ type Options struct {
 	// OnFailure is called once, from the goroutine that hit it, when the disk fails under the
 	// engine (ErrFailed): the node must stop.
 	OnFailure func(error)
+	// OnNoSpace is called, instead of logging, each time Pebble's background work (flushes,
+	// compactions) fails for want of disk space; Pebble retries that work by itself. Writes
+	// then stall once the memtables fill, so the owner should refuse writes until space returns.
+	OnNoSpace func()
 	// Compactions, if set, schedules the engine's compactions with the node's other engines
 	// (nil: Pebble's own scheduler, a goroutine per engine).
 	Compactions *Compactions
@@ -135,7 +141,7 @@ func Open(opts Options) (*Engine, error) {
 		LBaseMaxBytes:               256 << 20,
 		MaxOpenFiles:                4096,
 		FormatMajorVersion:          pebble.FormatNewest,
-		Logger:                      pebbleLogger{logger},
+		Logger:                      pebbleLogger{l: logger, onNoSpace: opts.OnNoSpace},
 		BytesPerSync:                1 << 20,
 		WALBytesPerSync:             0,
 	}
@@ -299,13 +305,40 @@ func IsNotFound(err error) bool { return errors.Is(err, pebble.ErrNotFound) }
 
 var _ io.Closer = (*Engine)(nil)
 
-type pebbleLogger struct{ l *slog.Logger }
+type pebbleLogger struct {
+	l         *slog.Logger
+	onNoSpace func()
+}
 
 func (p pebbleLogger) Infof(format string, args ...any) {
 	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	msg := fmt.Sprintf(format, args...)
+	if p.onNoSpace != nil && isNoSpace(msg, args) {
+		// A full disk makes every retry of a flush fail: one log line per state change is
+		// the owner's, not one per retry.
+		p.l.Debug(msg, "component", "pebble")
+		p.onNoSpace()
+		return
+	}
+	p.l.Error(msg, "component", "pebble")
+}
+
+// isNoSpace reports whether a Pebble error message is about a full disk.
+func isNoSpace(msg string, args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, syscall.ENOSPC) {
+			return true
+		}
+	}
+	return strings.Contains(msg, syscall.ENOSPC.Error())
+}
+
+// DiskAvail is the space free on the engine's filesystem, in bytes.
+func (e *Engine) DiskAvail() (uint64, error) {
+	u, err := e.opts.FS.GetDiskUsage(e.dir)
+	return u.AvailBytes, err
 }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")

@@ -20,7 +20,7 @@ func VerifyCheckpoint(dir string, fs vfs.FS) error {
 	if err := verifyChecksums(fs, dir); err != nil {
 		return err
 	}
-	opts := &pebble.Options{FS: fs, ReadOnly: true, Logger: pebbleLogger{slog.New(slog.DiscardHandler)}}
+	opts := &pebble.Options{FS: fs, ReadOnly: true, Logger: pebbleLogger{l: slog.New(slog.DiscardHandler)}}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return fmt.Errorf("open checkpoint: %w", err)

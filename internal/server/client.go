@@ -48,6 +48,8 @@ type Client struct {
 
 	// need is how many buffered bytes the request being received needs before parsing it again.
 	need int
+	// big holds a big request being received (bigreq.go).
+	big []byte
 
 	multi      bool
 	multiDirty bool
@@ -102,6 +104,9 @@ type Client struct {
 
 	// Pub/sub subscriptions, pushes waiting for the loop, client-side caching (pubsub.go).
 	ps pubsubState
+
+	// bp throttles the connection's input while its output waits (backpressure.go).
+	bp backpressure
 }
 
 // queuedCmd is a command queued in MULTI, resolved when it was queued.

@@ -24,6 +24,9 @@ func (s *Server) cron() {
 			s.sweep()
 		}
 		s.closeIdleClients()
+		s.evictClients()
+		s.returnMemory()
+		s.checkDisk()
 		s.limitTracking(nil)
 		if n%10 == 0 {
 			// Once a second: appendfsync everysec, for every engine of the node in one loop,
@@ -59,7 +62,7 @@ func (s *Server) closeIdleClients() {
 	}
 	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout())*1000
 	for _, c := range s.snapshotClients() {
-		if c.lastActive.Load() < limit {
+		if c.lastActive.Load() < limit && !s.idleExempt(c) {
 			s.kill(c, nil)
 		}
 	}

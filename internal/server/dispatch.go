@@ -123,6 +123,12 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		lp.w.Error("ERR Replica can't interact with the keyspace")
 		return nil, false
 	}
+	if (r.write || full.Flags&command.FlagWrite != 0) && s.writeRefused() {
+		refused = full
+		s.flagMultiError(cl)
+		lp.w.Error(s.diskFullError())
+		return nil, false
+	}
 	if cl.inSubscribedMode() {
 		if handled, rejected := s.subscribedRefusal(cl, full, args); handled {
 			if rejected {

@@ -171,7 +171,7 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "aof_enabled", 1)
 	kv(b, "aof_rewrite_in_progress", 0)
 	kv(b, "aof_rewrite_scheduled", 0)
-	kv(b, "aof_last_write_status", "ok")
+	kv(b, "aof_last_write_status", diskStatus(s))
 	kv(b, "appendfsync", s.syncPolicy().String())
 	var lastSync int64
 	for _, h := range s.allHosted() {
@@ -180,6 +180,8 @@ func infoPersistence(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "aof_last_fsync_time", lastSync)
 	kv(b, "log_applied_index", s.appliedTotal())
 	s.infoPersistenceCompat(b)
+	kv(b, "disk_full", boolInt(s.disk.full.Load()))
+	kv(b, "disk_state_changes", s.disk.changes.Load())
 }
 
 func infoStats(s *Server, cl *Client, b *strings.Builder) {
@@ -197,6 +199,7 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "rejected_connections", st.rejected.Load())
 	kv(b, "expired_keys", st.expiredKeys.Load())
 	kv(b, "evicted_keys", 0)
+	kv(b, "evicted_clients", st.evictedClients.Load())
 	kv(b, "keyspace_hits", st.keyspaceHits.Load())
 	kv(b, "keyspace_misses", st.keyspaceMisses.Load())
 	kv(b, "pubsub_channels", s.hub.size(kindChannel))

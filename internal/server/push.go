@@ -183,11 +183,12 @@ func (o *outbox) hasPending() bool {
 
 // checkOutputLimits enforces client-output-buffer-limit on the output cl's connection has not
 // yet sent (pending), as Redis does after adding output: over the hard limit, or over the soft
-// limit for longer than its seconds, the client is closed. It runs on cl's loop.
-func (s *Server) checkOutputLimits(cl *Client, pending int64) {
+// limit for longer than its seconds, the client is closed, and it reports true. It runs on cl's
+// loop.
+func (s *Server) checkOutputLimits(cl *Client, pending int64) bool {
 	lim := s.outputLimitFor(cl)
 	if lim.hard == 0 && lim.soft == 0 {
-		return
+		return false
 	}
 	o := &cl.ps.out
 	over := lim.hard > 0 && pending >= lim.hard
@@ -204,6 +205,7 @@ func (s *Server) checkOutputLimits(cl *Client, pending int64) {
 	if over {
 		s.closeOverLimit(cl)
 	}
+	return over
 }
 
 // closeOverLimit drops cl's pending pushes and closes it, from any goroutine.

@@ -97,6 +97,14 @@ type Server struct {
 	shutdown     chan struct{}
 	cronDone     chan struct{}
 
+	// memToReturn is set when a client holding big buffers went; lastMemReturn is the cron's
+	// (backpressure.go).
+	memToReturn   atomic.Bool
+	lastMemReturn time.Time
+
+	// disk is whether the disk is full (diskfull.go).
+	disk diskState
+
 	// failure is why the server stopped itself (its disk failed), returned by Serve.
 	failure atomic.Pointer[error]
 }
@@ -119,6 +127,7 @@ type stats struct {
 	queryBufDisconnects atomic.Int64
 
 	outputLimitDisconnects atomic.Int64
+	evictedClients         atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
@@ -371,6 +380,8 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	}
 	s.unwatchAll(cl)
 	s.removeMonitor(cl)
+	cl.stopBackpressure()
+	s.noteClosed(cl)
 	return gnet.None
 }
 
@@ -396,6 +407,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	if cl.killed.Load() {
 		return gnet.Close
 	}
+	cl.noteRead(c)
 	lp.w.Reset()
 	lp.w.Proto = cl.proto
 	lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
@@ -404,14 +416,12 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 		return s.checkQueryBuffer(c)
 	}
 	action := s.process(c, cl, lp)
-	if lp.w.Len() > 0 {
-		s.stats.netOut.Add(int64(lp.w.Len()))
-		_, _ = c.Write(lp.w.Buf)
-		if cap(lp.w.Buf) > 1<<20 {
-			lp.w.Buf = nil // do not hold a huge reply's buffer for the life of the loop
-		}
+	if cl.killed.Load() {
+		lp.w.Reset() // cut off for its output: what it has not been sent is dropped
+		return gnet.Close
 	}
-	cl.qbuf.Store(int64(c.InboundBuffered()))
+	s.flushWriter(c, lp)
+	cl.qbuf.Store(cl.inputBytes(c))
 	cl.omem.Store(int64(c.OutboundBuffered()))
 	s.afterEvent(cl)
 	if cl.closeAfterReply {
@@ -459,11 +469,36 @@ func (s *Server) checkQueryBuffer(c gnet.Conn) gnet.Action {
 func (s *Server) process(c gnet.Conn, cl *Client, lp *loop) gnet.Action {
 outer:
 	for {
-		avail := c.InboundBuffered()
-		if avail == 0 || (cl.need > 0 && avail < cl.need) {
+		if s.outputBlocked(c, cl) {
 			return s.checkQueryBuffer(c)
 		}
-		buf, _ := c.Peek(avail)
+		fromBig := cl.big != nil
+		var buf []byte
+		if fromBig {
+			ready, err := s.bigReady(c, cl, &lp.reader)
+			if err != nil {
+				s.stats.protoErrors.Add(1)
+				mark := lp.w.Len()
+				lp.w.Error(err.Error())
+				s.noteError(lp.w.Buf[mark:])
+				cl.closeAfterReply = true
+				return gnet.None
+			}
+			if !ready {
+				return s.checkQueryBuffer(c)
+			}
+			buf = cl.big
+		} else {
+			avail := c.InboundBuffered()
+			if cl.need > 0 && avail < cl.need && s.startBigRequest(c, cl, cl.need) {
+				cl.need = 0
+				continue
+			}
+			if avail == 0 || (cl.need > 0 && avail < cl.need) {
+				return s.checkQueryBuffer(c)
+			}
+			buf, _ = c.Peek(avail)
+		}
 		off := 0
 		lp.batch = lp.batch[:0]
 		stop := false
@@ -519,6 +554,7 @@ outer:
 			if act == gateDone {
 				off += n
 				s.routed(cl, &r, nil, true)
+				stop = s.afterReply(c, cl, lp)
 				continue
 			}
 			p, st := s.dispatch(cl, &r, h)
@@ -535,11 +571,15 @@ outer:
 				// as in Redis.
 				stop = r.cmd.Flags&command.FlagBlocking != 0
 			}
-			if cl.closeAfterReply {
+			if cl.closeAfterReply || s.afterReply(c, cl, lp) {
 				stop = true
 			}
 		}
-		discard(c, off)
+		if !fromBig {
+			discard(c, off)
+		} else if off > 0 {
+			cl.big = nil
+		}
 		if len(lp.batch) > 0 {
 			if !s.submit(cl, lp.batch) || !s.drainReplies(cl) {
 				return gnet.None // parked until apply replies (or a blocked client is served)

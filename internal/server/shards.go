@@ -136,6 +136,7 @@ func (s *Server) openShard(id uint64, n int) (*shard.Shard, error) {
 		Limits:          s.limits,
 		SyncPolicy:      policy,
 		OnFailure:       func(err error) { s.fail("the disk failed under the data engine", err) },
+		OnNoSpace:       func() { s.disk.noSpace.Store(true) },
 	})
 	if err != nil {
 		return nil, err

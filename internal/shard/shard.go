@@ -42,6 +42,9 @@ type Options struct {
 	SyncPolicy engine.SyncPolicy
 	// OnFailure is called once when the disk fails under the engine: the node must stop.
 	OnFailure func(error)
+	// OnNoSpace is called when the engine's background work found the disk full
+	// (engine.Options.OnNoSpace).
+	OnNoSpace func()
 	// Compactions schedules the engine's compactions with the node's others (nil: its own).
 	Compactions *engine.Compactions
 }
@@ -230,7 +233,7 @@ func (s *Shard) Restore(dir string) (uint64, error) {
 func (s *Shard) openView(gen uint64) (*View, error) {
 	dir := s.genDir(gen)
 	eng, err := engine.Open(engine.Options{Dir: dir, FS: s.opts.FS, Logger: s.logger, Cache: s.opts.BlockCache,
-		CacheSize: s.opts.BlockCacheSize, MemTableSize: s.opts.MemTableSize, OnFailure: s.opts.OnFailure,
+		CacheSize: s.opts.BlockCacheSize, MemTableSize: s.opts.MemTableSize, OnFailure: s.opts.OnFailure, OnNoSpace: s.opts.OnNoSpace,
 		Compactions: s.opts.Compactions})
 	if err != nil {
 		return nil, err
@@ -349,6 +352,13 @@ func (s *Shard) Metrics() engine.Metrics {
 	v := s.Acquire()
 	defer v.Release()
 	return v.Engine.Metrics()
+}
+
+// DiskAvail is the space free on the engine's filesystem, in bytes.
+func (s *Shard) DiskAvail() (uint64, error) {
+	v := s.Acquire()
+	defer v.Release()
+	return v.Engine.DiskAvail()
 }
 
 // LastSync is the Unix time of the engine's last background fsync.

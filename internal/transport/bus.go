@@ -45,6 +45,9 @@ type Options struct {
 	DialTimeout time.Duration
 	// Security is how connections prove they come from cluster members (auth.go).
 	Security Security
+	// MaxPayload bounds a Raft payload, request, reply or message frame from a peer; 0 means
+	// DefaultMaxPayload. Other frame types have fixed bounds (frame.go).
+	MaxPayload int
 }
 
 // Bus is a node's end of the bus.
@@ -284,7 +287,7 @@ func (b *Bus) serve(raw net.Conn) {
 		handedOff = true
 		return
 	}
-	typ, body, err := readFrame(r)
+	typ, body, err := readFrame(r, b.opts.MaxPayload)
 	if err != nil || typ != frameHello {
 		return
 	}
@@ -299,7 +302,7 @@ func (b *Bus) serve(raw net.Conn) {
 		return
 	}
 	for {
-		typ, body, err := readFrame(r)
+		typ, body, err := readFrame(r, b.opts.MaxPayload)
 		if err != nil {
 			return
 		}

@@ -162,7 +162,7 @@ func (p *peer) serve(c net.Conn) {
 		defer close(done)
 		r := bufio.NewReader(c)
 		for {
-			typ, body, err := readFrame(r)
+			typ, body, err := readFrame(r, p.bus.opts.MaxPayload)
 			if err != nil || typ != frameReply || len(body) < 9 {
 				c.Close()
 				return

@@ -92,7 +92,7 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 		return err
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Minute))
-	typ, body, err := readFrame(bufio.NewReader(c))
+	typ, body, err := readFrame(bufio.NewReader(c), b.opts.MaxPayload)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (b *Bus) receiveSnapshot(from uint64, r *bufio.Reader, w *lockedWriter) {
 			os.RemoveAll(dir)
 		}
 	}()
-	typ, header, err := readFrame(r)
+	typ, header, err := readFrame(r, b.opts.MaxPayload)
 	if err != nil || typ != frameSnapHead {
 		return
 	}
@@ -149,7 +149,7 @@ func (b *Bus) receiveSnapshot(from uint64, r *bufio.Reader, w *lockedWriter) {
 	}
 	defer closeFile()
 	for {
-		typ, body, err := readFrame(r)
+		typ, body, err := readFrame(r, b.opts.MaxPayload)
 		if err != nil {
 			return
 		}
