@@ -149,7 +149,7 @@ func infoMemory(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "engine_block_cache_misses", m.CacheMisses)
 	kv(b, "engine_disk_bytes", m.DiskBytes)
 	kv(b, "big_values_written", s.stats.bigValues.Load())
-	infoMemoryCompat(b, used)
+	s.infoMemoryCompat(b, used)
 }
 
 func totalSystemMemory() int64 {

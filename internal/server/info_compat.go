@@ -68,21 +68,36 @@ func (s *Server) infoPersistenceCompat(b *strings.Builder) {
 	kv(b, "module_fork_last_cow_size", 0)
 }
 
-// infoMemoryCompat adds Redis's memory fields for scripts and functions. This build runs no
-// Lua, holds no cached scripts and no function libraries, so they are all zero.
-func infoMemoryCompat(b *strings.Builder, used int64) {
+// infoMemoryCompat adds Redis's memory fields for scripts and functions: the script cache
+// and the function libraries are counted (their code's bytes); the Lua VMs' own heaps are not
+// measured (gopher-lua allocates on Go's heap, counted in used_memory), so the vm fields are 0.
+func (s *Server) infoMemoryCompat(b *strings.Builder, used int64) {
+	c := s.scripts()
+	c.mu.Lock()
+	cached, scriptBytes := len(c.bodies), 0
+	for _, body := range c.bodies {
+		scriptBytes += len(body)
+	}
+	c.mu.Unlock()
+	funcs, libs, funcBytes := 0, 0, 0
+	if l, err := s.readFunctions(s.functionShard()); err == nil {
+		libs, funcs = len(l.Libs), len(l.Funcs)
+		for _, lib := range l.Libs {
+			funcBytes += len(lib.Code)
+		}
+	}
 	kv(b, "used_memory_lua", 0)
 	kv(b, "used_memory_vm_eval", 0)
 	kv(b, "used_memory_lua_human", human(0))
-	kv(b, "used_memory_scripts_eval", 0)
-	kv(b, "number_of_cached_scripts", 0)
-	kv(b, "number_of_functions", 0)
-	kv(b, "number_of_libraries", 0)
+	kv(b, "used_memory_scripts_eval", scriptBytes)
+	kv(b, "number_of_cached_scripts", cached)
+	kv(b, "number_of_functions", funcs)
+	kv(b, "number_of_libraries", libs)
 	kv(b, "used_memory_vm_functions", 0)
 	kv(b, "used_memory_vm_total", 0)
 	kv(b, "used_memory_vm_total_human", human(0))
-	kv(b, "used_memory_functions", 0)
-	kv(b, "used_memory_scripts", 0)
-	kv(b, "used_memory_scripts_human", human(0))
+	kv(b, "used_memory_functions", funcBytes)
+	kv(b, "used_memory_scripts", scriptBytes+funcBytes)
+	kv(b, "used_memory_scripts_human", human(int64(scriptBytes+funcBytes)))
 	kv(b, "total_system_memory_human", human(totalSystemMemory()))
 }
