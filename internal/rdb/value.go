@@ -416,8 +416,28 @@ func Encode(v *Value) []byte {
 	case Hash:
 		b = appendHash(b, v.Elems)
 	}
+	return AppendFooter(b)
+}
+
+// AppendFooter appends what ends every DUMP payload (FUNCTION DUMP's too): the RDB version
+// and the CRC64 of everything before it.
+func AppendFooter(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint16(b, Version)
 	return binary.LittleEndian.AppendUint64(b, CRC64(b))
+}
+
+// AppendLength appends an RDB length.
+func AppendLength(b []byte, n uint64) []byte { return appendLength(b, n) }
+
+// ReadString reads one RDB string off b — plain, integer-encoded or LZF-compressed — and
+// returns it and the bytes after it.
+func ReadString(b []byte) (s, rest []byte, ok bool) {
+	r := &reader{b: b}
+	s = r.str()
+	if r.err {
+		return nil, nil, false
+	}
+	return s, r.b, true
 }
 
 func appendLength(b []byte, n uint64) []byte {

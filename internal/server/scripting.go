@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
-	"hash/crc64"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/glob"
 	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/rdb"
 	"github.com/cairn-db/cairn/internal/script"
 	"github.com/cairn-db/cairn/internal/shard"
 )
@@ -304,21 +303,6 @@ func cmdScript(s *Server, cl *Client, args [][]byte) {
 	}
 }
 
-// rdbVersion is the RDB format version of the Redis release cairn follows; FUNCTION DUMP's
-// payload carries it.
-const rdbVersion = 12
-
-// crcJones is Redis's CRC-64 (Jones polynomial, reflected), which DUMP payloads end with.
-var crcJones = crc64.MakeTable(0x95AC9329AC4BC9B5)
-
-// dumpTrailer appends the version and checksum that end every DUMP / FUNCTION DUMP payload.
-func dumpTrailer(payload []byte) []byte {
-	payload = binary.LittleEndian.AppendUint16(payload, rdbVersion)
-	// Redis's CRC starts from 0 with no final inversion; Go's inverts both ends.
-	crc := ^crc64.Update(^uint64(0), crcJones, payload)
-	return binary.LittleEndian.AppendUint64(payload, crc)
-}
-
 // functionShard is the shard whose libraries FUNCTION LIST, STATS and DUMP report: the single
 // node's, or in a cluster one this node leads (each shard holds the libraries loaded through
 // the nodes that led it).
@@ -608,22 +592,10 @@ func encodeFunctionDump(libs *script.Libraries) []byte {
 	var out []byte
 	for _, n := range libs.Names() {
 		out = append(out, rdbFunction2)
-		out = appendRDBLen(out, uint64(len(libs.Libs[n].Code)))
+		out = rdb.AppendLength(out, uint64(len(libs.Libs[n].Code)))
 		out = append(out, libs.Libs[n].Code...)
 	}
-	return dumpTrailer(out)
-}
-
-func appendRDBLen(out []byte, n uint64) []byte {
-	switch {
-	case n < 1<<6:
-		return append(out, byte(n))
-	case n < 1<<14:
-		return append(out, byte(n>>8)|0x40, byte(n))
-	case n <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(out, 0x80), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(out, 0x81), n)
+	return rdb.AppendFooter(out)
 }
 
 // decodeFunctionDump reads a FUNCTION DUMP payload (cairn's or redis-server's, whose strings
@@ -633,11 +605,8 @@ func decodeFunctionDump(p []byte) ([][]byte, string) {
 	if len(p) < 10 {
 		return nil, bad
 	}
-	body, footer := p[:len(p)-10], p[len(p)-10:]
-	if binary.LittleEndian.Uint16(footer) > rdbVersion {
-		return nil, bad
-	}
-	if crc := binary.LittleEndian.Uint64(footer[2:]); crc != 0 && crc != ^crc64.Update(^uint64(0), crcJones, p[:len(p)-8]) {
+	body, err := rdb.CheckFooter(p)
+	if err != nil {
 		return nil, bad
 	}
 	var codes [][]byte
@@ -645,7 +614,7 @@ func decodeFunctionDump(p []byte) ([][]byte, string) {
 		if body[0] != rdbFunction2 {
 			return nil, "ERR given type is not a function"
 		}
-		code, rest, ok := readRDBString(body[1:])
+		code, rest, ok := rdb.ReadString(body[1:])
 		if !ok {
 			return nil, bad
 		}
@@ -653,100 +622,4 @@ func decodeFunctionDump(p []byte) ([][]byte, string) {
 		body = rest
 	}
 	return codes, ""
-}
-
-// readRDBLen reads an RDB length; special is set for the encoded-string forms (0xC0 | type).
-func readRDBLen(b []byte) (n uint64, special bool, rest []byte, ok bool) {
-	if len(b) == 0 {
-		return 0, false, nil, false
-	}
-	switch b[0] >> 6 {
-	case 0:
-		return uint64(b[0] & 0x3f), false, b[1:], true
-	case 1:
-		if len(b) < 2 {
-			return 0, false, nil, false
-		}
-		return uint64(b[0]&0x3f)<<8 | uint64(b[1]), false, b[2:], true
-	case 3:
-		return uint64(b[0] & 0x3f), true, b[1:], true
-	}
-	switch b[0] {
-	case 0x80:
-		if len(b) < 5 {
-			return 0, false, nil, false
-		}
-		return uint64(binary.BigEndian.Uint32(b[1:])), false, b[5:], true
-	case 0x81:
-		if len(b) < 9 {
-			return 0, false, nil, false
-		}
-		return binary.BigEndian.Uint64(b[1:]), false, b[9:], true
-	}
-	return 0, false, nil, false
-}
-
-func readRDBString(b []byte) ([]byte, []byte, bool) {
-	n, special, rest, ok := readRDBLen(b)
-	if !ok {
-		return nil, nil, false
-	}
-	if !special {
-		if n > uint64(len(rest)) {
-			return nil, nil, false
-		}
-		return rest[:n], rest[n:], true
-	}
-	if n != 3 { // only LZF strings hold library code
-		return nil, nil, false
-	}
-	clen, _, rest, ok := readRDBLen(rest)
-	if !ok {
-		return nil, nil, false
-	}
-	ulen, _, rest, ok := readRDBLen(rest)
-	if !ok || clen > uint64(len(rest)) || ulen > 1<<30 {
-		return nil, nil, false
-	}
-	out, ok := lzfDecompress(rest[:clen], int(ulen))
-	return out, rest[clen:], ok
-}
-
-// lzfDecompress expands LZF data (Redis's RDB string compression) of known length n.
-func lzfDecompress(in []byte, n int) ([]byte, bool) {
-	out := make([]byte, 0, n)
-	for i := 0; i < len(in); {
-		ctrl := int(in[i])
-		i++
-		if ctrl < 32 {
-			l := ctrl + 1
-			if i+l > len(in) || len(out)+l > n {
-				return nil, false
-			}
-			out = append(out, in[i:i+l]...)
-			i += l
-			continue
-		}
-		l := ctrl >> 5
-		if l == 7 {
-			if i >= len(in) {
-				return nil, false
-			}
-			l += int(in[i])
-			i++
-		}
-		if i >= len(in) {
-			return nil, false
-		}
-		ref := len(out) - ((ctrl&0x1f)<<8 | int(in[i])) - 1
-		i++
-		l += 2
-		if ref < 0 || len(out)+l > n {
-			return nil, false
-		}
-		for j := 0; j < l; j++ {
-			out = append(out, out[ref+j])
-		}
-	}
-	return out, len(out) == n
 }
