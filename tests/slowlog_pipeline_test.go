@@ -13,7 +13,7 @@ import (
 // answered, not from when it was read: the time it waited behind the others is not its own, so
 // a long pipeline of quick writes does not fill the slow log.
 func TestSlowlogPipelineWait(t *testing.T) {
-	const threshold = 3 * time.Millisecond
+	const threshold = 10 * time.Millisecond // far above one SET, even on a loaded machine
 	srv := servertest.Start(t, "--slowlog-log-slower-than", strconv.Itoa(int(threshold.Microseconds())), "--slowlog-max-len", "100000")
 	ctx := servertest.Ctx(t)
 	rdb := srv.Client()

@@ -190,6 +190,9 @@ func (s *Server) checkOutputLimits(cl *Client, pending int64) bool {
 	if lim.hard == 0 && lim.soft == 0 {
 		return false
 	}
+	// Redis counts only the output beyond a client's fixed 16 KB reply buffer
+	// (getClientOutputBufferMemoryUsage), so tiny limits do not cut off small replies.
+	pending = max(0, pending-replyBufferBytes)
 	o := &cl.ps.out
 	over := lim.hard > 0 && pending >= lim.hard
 	if lim.soft > 0 && pending >= lim.soft {
@@ -207,6 +210,10 @@ func (s *Server) checkOutputLimits(cl *Client, pending int64) bool {
 	}
 	return over
 }
+
+// replyBufferBytes is the size of Redis's fixed per-client reply buffer (PROTO_REPLY_CHUNK_BYTES),
+// which output limits do not count.
+const replyBufferBytes = 16 << 10
 
 // closeOverLimit drops cl's pending pushes and closes it, from any goroutine.
 func (s *Server) closeOverLimit(cl *Client) {

@@ -412,6 +412,11 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	lp.w.Proto = cl.proto
 	lp.reader.MaxBulkLen = s.cfg.ProtoMaxBulkLen()
 
+	// Pushes queued for this client before these requests arrived (a message published before
+	// it sent them) go out before their replies, as Redis has them in its buffer already.
+	if len(cl.pending) == 0 {
+		cl.drainOutbox(&lp.w)
+	}
 	if !s.drainReplies(cl) {
 		return s.checkQueryBuffer(c)
 	}
