@@ -210,14 +210,20 @@ func (s *Server) flushShards(cl *Client, cmd *command.Command, args [][]byte, le
 		cl.loop.w.OK()
 		return
 	}
-	pos := cl.reserveLocal()
-	props := make([]*Proposal, len(led))
-	for i, h := range led {
+	s.proposeEach(cl, cl.reserveLocal(), led, args)
+	cl.cs.parked = true
+}
+
+// proposeEach proposes the same operation to each of shards and fills the reply place pos once
+// all are applied: with the first error if any failed, else the first reply.
+func (s *Server) proposeEach(cl *Client, pos int, shards []*hosted, args [][]byte) {
+	props := make([]*Proposal, len(shards))
+	for i, h := range shards {
 		props[i] = s.proposal(cl, h, 0, copyArgs(args))
 	}
 	go func() {
-		done := make(chan []byte, len(led))
-		for i, h := range led {
+		done := make(chan []byte, len(shards))
+		for i, h := range shards {
 			p := props[i]
 			p.Done = func(r []byte, err error) {
 				if err != nil {
@@ -230,14 +236,13 @@ func (s *Server) flushShards(cl *Client, cmd *command.Command, args [][]byte, le
 			}
 		}
 		var first []byte
-		for range led {
-			if r := <-done; first == nil || (len(r) > 0 && r[0] == '-') {
+		for range shards {
+			if r := <-done; first == nil || (len(r) > 0 && r[0] == '-' && first[0] != '-') {
 				first = r
 			}
 		}
 		cl.finish(pos, first)
 	}()
-	cl.cs.parked = true
 }
 
 // runPure runs a command that touches no data (PING, ECHO, TIME) on a node that holds no shard.

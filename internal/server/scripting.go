@@ -442,32 +442,7 @@ func (s *Server) proposeFunction(cl *Client, op [][]byte) {
 	}
 	pos := cl.reserveLocal()
 	cl.deferred = true
-	props := make([]*Proposal, len(targets))
-	for i, h := range targets {
-		props[i] = s.proposal(cl, h, 0, copyArgs(op))
-	}
-	go func() {
-		done := make(chan []byte, len(targets))
-		for i, h := range targets {
-			p := props[i]
-			p.Done = func(r []byte, err error) {
-				if err != nil {
-					r = errorReply(err)
-				}
-				done <- r
-			}
-			if err := h.sh.Log().Propose(*p); err != nil {
-				done <- errorReply(err)
-			}
-		}
-		var first []byte
-		for range targets {
-			if r := <-done; first == nil || (len(r) > 0 && r[0] == '-' && first[0] != '-') {
-				first = r
-			}
-		}
-		cl.finish(pos, first)
-	}()
+	s.proposeEach(cl, pos, targets, op)
 }
 
 func (s *Server) functionList(cl *Client, args [][]byte) {
