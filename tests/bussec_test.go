@@ -65,7 +65,7 @@ func testBusRefusesStrangers(t *testing.T, member []string, strangers [][]string
 	busAddr := "127.0.0.1:" + strconv.Itoa(n0.Port+10000)
 	rdb := n0.Client()
 	ctx := servertest.Ctx(t)
-	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+	if err := c.Client().Set(ctx, "k", "v", 0).Err(); err != nil { // through k's shard's leader
 		t.Fatal(err)
 	}
 

@@ -52,6 +52,7 @@ func (r *Raft) maybeQuiesce(o *outbox) bool {
 		}
 	})
 	r.quiet, r.idle = true, 0
+	r.publishProgress() // the last refresh until the group wakes
 	return true
 }
 

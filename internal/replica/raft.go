@@ -859,6 +859,10 @@ func (r *Raft) drain(now time.Time) {
 	for _, q := range notes {
 		if r.quiescedBy(q) {
 			r.quiet, r.idle = true, 0
+			// A quiet group stops ticking, and with it the status refresh: publish the state it
+			// goes quiet in (a follower that quiesced before its first tick after an election
+			// would report no leader for as long as the group stays quiet).
+			r.publishProgress()
 		}
 	}
 	r.propose(props, now)
