@@ -24,6 +24,9 @@ const (
 	reqMeta     = 4 // body: JSON cluster.MetaOp, proposed through the meta leader; reply: JSON cluster.MetaResult
 	reqTopology = 5 // body: version(8); reply: the topology if newer, empty if not
 	reqReplace  = 7 // body: JSON replaceRequest; reply: JSON replica.Member, the new replica
+	// reqScriptLoad carries a script loaded with SCRIPT LOAD (body: the script); the reply,
+	// empty, says it is in the receiver's cache.
+	reqScriptLoad = 9
 )
 
 // Stream implements transport.Handler: the bus hands gossip its streams.
@@ -103,6 +106,9 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 			b, _ := json.Marshal(res)
 			reply(b, nil)
 		}()
+	case reqScriptLoad:
+		c.s.scripts().add(body) // scripting.go
+		reply(nil, nil)
 	case reqTopology:
 		if len(body) != 8 {
 			reply(nil, errors.New("bad topology request"))

@@ -46,10 +46,6 @@ func (c *clusterNode) broadcastPublish(channel, msg []byte, sharded bool) {
 
 // Message implements transport.Handler.
 func (c *clusterNode) Message(from uint64, kind byte, body []byte) {
-	if kind == msgScriptLoad {
-		c.s.scripts().add(body) // scripting.go
-		return
-	}
 	if !c.ready.Load() || kind != msgPublish || len(body) < 2 {
 		return
 	}

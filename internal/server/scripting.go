@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/cairn-db/cairn/internal/glob"
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/rdb"
+	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/script"
 	"github.com/cairn-db/cairn/internal/shard"
 )
@@ -80,20 +82,29 @@ func isScriptCall(cmd *command.Command) bool {
 	return false
 }
 
-// msgScriptLoad is the bus message that carries a script loaded with SCRIPT LOAD to the other
-// nodes. Redis keeps a cache per node, and Redis Cluster clients load a script on every master
-// before EVALSHA; in cairn each node also holds replicas of other nodes' shards, which some
-// clients (redis-py) then take for replicas and skip, so a script loaded anywhere is loaded
-// everywhere.
-const msgScriptLoad = 2
-
-func (c *clusterNode) broadcastScript(body []byte) {
+// loadEverywhere puts a script loaded with SCRIPT LOAD into every node's cache before SCRIPT
+// LOAD answers. Redis keeps a cache per node, and Redis Cluster clients load a script on every
+// master before EVALSHA; in cairn each node also holds replicas of other nodes' shards, which
+// some clients (redis-py) then take for replicas and skip, so a script loaded anywhere is
+// loaded everywhere — and at once, since such a client may send EVALSHA to another node right
+// after. A node that does not answer within a second is left out (it misses the script, as a
+// Redis node restarted since would).
+func (c *clusterNode) loadEverywhere(body []byte) {
 	b := append([]byte(nil), body...)
+	var wg sync.WaitGroup
 	for _, n := range c.topology().t.LiveNodes() {
-		if n.ID != c.id {
-			c.bus.Post(n.ID, msgScriptLoad, b)
+		if n.ID == c.id {
+			continue
 		}
+		wg.Add(1)
+		go func(id uint64) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, _ = c.bus.CallPeer(ctx, id, reqScriptLoad, b)
+		}(n.ID)
 	}
+	wg.Wait()
 }
 
 // scriptCallError is what is wrong with a script call, as its error reply; "" if nothing.
@@ -259,10 +270,18 @@ func cmdScript(s *Server, cl *Client, args [][]byte) {
 			w.Error(msg)
 			return
 		}
-		w.BulkString(s.scripts().add(args[2]))
+		sha := s.scripts().add(args[2])
 		if c := s.cluster; c != nil {
-			c.broadcastScript(args[2])
+			body := append([]byte(nil), args[2]...)
+			s.parkLocal(cl, func() []byte {
+				c.loadEverywhere(body)
+				rw := resp.Writer{Proto: cl.proto}
+				rw.BulkString(sha)
+				return rw.Buf
+			})
+			return
 		}
+		w.BulkString(sha)
 	case "exists":
 		if len(args) < 3 {
 			w.Error(command.ErrWrongArgs("script|exists"))
