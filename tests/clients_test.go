@@ -2,9 +2,7 @@ package tests
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,17 +97,7 @@ func TestClusterClients(t *testing.T) {
 	})
 	t.Run("node", func(t *testing.T) {
 		node := lookTool(t, "node")
-		npm := lookTool(t, "npm")
-		dir, _ := filepath.Abs(filepath.Join("testdata", "node-clients"))
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "ioredis")); err != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-			}
-		}
+		dir := npmInstall(t, "node-clients", "ioredis")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, node, append([]string{"cluster.mjs"}, addrs...)...)

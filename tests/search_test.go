@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,18 +212,8 @@ func TestSearchClusterRefused(t *testing.T) {
 // entities and searches them by tag, numeric range, text and sort against its own model.
 func TestSearchRedisOM(t *testing.T) {
 	node := lookTool(t, "node")
-	npm := lookTool(t, "npm")
 	srv := servertest.Start(t)
-	dir, _ := filepath.Abs(filepath.Join("testdata", "redis-om"))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "redis-om")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	dir := npmInstall(t, "redis-om", "redis-om")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "search.mjs", srv.Addr)
