@@ -48,19 +48,14 @@ type scriptCache struct {
 	bodies map[string][]byte
 }
 
-var scriptCaches sync.Map // *Server → *scriptCache
-
-func (s *Server) scripts() *scriptCache {
-	if c, ok := scriptCaches.Load(s); ok {
-		return c.(*scriptCache)
-	}
-	c, _ := scriptCaches.LoadOrStore(s, &scriptCache{bodies: map[string][]byte{}})
-	return c.(*scriptCache)
-}
+func (s *Server) scripts() *scriptCache { return &s.scriptCache }
 
 func (c *scriptCache) add(body []byte) string {
 	sha := script.SHA1Hex(body)
 	c.mu.Lock()
+	if c.bodies == nil {
+		c.bodies = map[string][]byte{}
+	}
 	if _, ok := c.bodies[sha]; !ok {
 		c.bodies[sha] = append([]byte(nil), body...)
 	}

@@ -28,6 +28,8 @@ import (
 
 // Server is a cairn node serving the Redis protocol.
 type Server struct {
+	// scriptCache is SCRIPT LOAD's cache of script bodies (scripting.go).
+	scriptCache scriptCache
 	gnet.BuiltinEventEngine
 
 	cfg    *Config
