@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -76,15 +77,30 @@ type Server struct {
 	done chan struct{}
 }
 
-// FreePort returns a TCP port that was free a moment ago.
+// FreePort returns a port for a server to listen on: free a moment ago, never handed out twice
+// by this process, and in 5000-10000, below the kernel's ephemeral range (32768 and up) and apart
+// from the ranges cluster nodes (ClusterPorts) and tests/chaos use. A port from bind(0) would be
+// ephemeral, and another test process could be handed the same one before this server bound it:
+// a test then talks to that process's server and sees its connection reset when it stops.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for i := 0; i < 1000; i++ {
+		p := 5000 + rand.IntN(5000)
+		if handedOut[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		handedOut[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 5000-10000")
+	return 0
 }
 
 // Start starts a server with extra options (redis.conf names as --flags) and stops it when the
@@ -135,11 +151,24 @@ func (s *Server) start() {
 		c, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			if s.ready() {
+				return
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("cairn did not start listening on %s:\n%s", s.Addr, s.Log())
+}
+
+// ready reports whether this server's own log says it listens (when its log goes to a file, the
+// accepted dial has to do): the port answering is not enough, since it could be another process.
+func (s *Server) ready() bool {
+	for i, a := range s.Args {
+		if a == "--logfile" && i+1 < len(s.Args) {
+			return true
+		}
+	}
+	return strings.Contains(s.Log(), "ready to accept connections")
 }
 
 type lockedWriter struct {
@@ -167,6 +196,9 @@ func (s *Server) Stop() {
 	}
 	select {
 	case <-s.done:
+		if s.t.Failed() {
+			s.t.Logf("cairn (%s) had exited before the test stopped it (%v); its log:\n%s", s.Addr, s.cmd.ProcessState, s.Log())
+		}
 		return
 	default:
 	}
