@@ -44,8 +44,11 @@ type MetaOp struct {
 	BusAddr string `json:"bus,omitempty"`
 	// set-replica, move-added
 	Replica uint64 `json:"replica,omitempty"`
-	// move-start (Node is the source)
+	// move-start (Node is the source); slot-migrate, slot-migrated (the target shard)
 	To uint64 `json:"to,omitempty"`
+	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard)
+	Start int `json:"start,omitempty"`
+	End   int `json:"end,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
@@ -229,6 +232,11 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 			return false, fmt.Errorf("no shard %d", op.Shard)
 		}
 		changed, err := applyMoveOp(t, sh, op)
+		if !changed || err != nil {
+			return false, err
+		}
+	case "slot-migrate", "slot-migrated":
+		changed, err := applySlotOp(t, op)
 		if !changed || err != nil {
 			return false, err
 		}

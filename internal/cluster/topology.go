@@ -28,6 +28,8 @@ type Topology struct {
 	NextNode uint64 `json:"next_node"`
 	// ClusterVersion is the version of apply's behaviour every node supports.
 	ClusterVersion uint32 `json:"cluster_version"`
+	// Migrations are the slots moving between shards, by slot (slotmove.go).
+	Migrations []SlotMigration `json:"migrations,omitempty"`
 }
 
 // BootstrapConfig is how a cluster was founded.
@@ -177,6 +179,7 @@ func (t *Topology) Clone() *Topology {
 		c.Nodes[id] = &nn
 	}
 	c.Meta = t.Meta.clone()
+	c.Migrations = slices.Clone(t.Migrations)
 	c.Shards = make([]*Shard, len(t.Shards))
 	for i, sh := range t.Shards {
 		s := sh.clone()

@@ -54,6 +54,8 @@ type clusterNode struct {
 	ready atomic.Bool
 	// moving holds the shards whose replica move this node is carrying out (placement.go).
 	moving sync.Map
+	// slotMoving holds the shards whose slot migrations this node is carrying out (slotmove.go).
+	slotMoving sync.Map
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -170,6 +170,10 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			}
 			return rw.Buf
 		})
+	case "migrate-slots":
+		migrateSlotsCmd(s, cl, args)
+	case "setslot", "addslots", "addslotsrange", "delslots", "delslotsrange":
+		w.Error(errSetSlot)
 	case "help":
 		lines := []string{
 			"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -184,6 +188,7 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
+			"MIGRATE-SLOTS <start-slot> <end-slot> <shard-id>", "    Move the slots (owned by one shard) to another shard; clients see -ASK and -TRYAGAIN meanwhile.",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {
@@ -260,6 +265,7 @@ func clusterInfo(c *clusterNode) string {
 		}
 	}
 	kv(&b, "cluster_moves_in_progress", moves)
+	kv(&b, "cluster_slots_migrating", len(t.Migrations))
 	kv(&b, "cluster_nodes_draining", draining)
 	if g := c.gossip.Load(); g != nil {
 		alive := 0
@@ -427,7 +433,7 @@ func nodeLine(c *clusterNode, n *cluster.Node, views []shardView, t *cluster.Top
 			line += " " + strconv.Itoa(r.Start) + "-" + strconv.Itoa(r.End)
 		}
 	}
-	return line
+	return line + migrationEntries(n.ID, views, t)
 }
 
 // clusterSlotKeys answers COUNTKEYSINSLOT and GETKEYSINSLOT from this node's replica of the

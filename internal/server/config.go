@@ -55,6 +55,8 @@ type Config struct {
 	// before its replicas are rebuilt elsewhere.
 	clusterRebalance atomic.Bool
 	clusterDeadAfter atomic.Int64
+	// clusterSlotRate bounds the bytes per second a slot move copies (0: none).
+	clusterSlotRate atomic.Int64
 
 	// ClusterSecret is the secret every bus connection proves (empty: none).
 	ClusterSecret string

@@ -135,6 +135,9 @@ func (s *Shard) Log() replica.Log { return s.log }
 // Cursors is the shard's SCAN cursor table, shared by reads and apply.
 func (s *Shard) Cursors() *command.ScanCursors { return s.applier.Cursors }
 
+// MigratingSlots lists the slots the shard holds migration state for (command/slotmove.go).
+func (s *Shard) MigratingSlots() []int { return s.applier.MigratingSlots() }
+
 // OnApplied sets what runs on the apply goroutine after each committed batch, with what the
 // batch did and the blocked clients it served. Set it before the log starts.
 func (s *Shard) OnApplied(f func(eff *keyspace.Effects, served []command.Served)) { s.onApplied = f }

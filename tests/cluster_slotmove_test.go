@@ -1,0 +1,290 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/servertest"
+	"github.com/cairn-db/cairn/internal/slot"
+)
+
+// slotShards returns the shard owning slot sl and another shard (as CLUSTER SHARDS names
+// them: a cluster of n shards founded with the slots split evenly in shard order), with the
+// addresses of their leaders.
+func slotShards(t *testing.T, rdb *redis.Client, sl, shards int) (from, fromAddr, to, toAddr string) {
+	t.Helper()
+	fromID := sl*shards/slot.Count + 1
+	for fromID > 1 && sl < (fromID-1)*slot.Count/shards {
+		fromID--
+	}
+	for fromID < shards && sl >= fromID*slot.Count/shards {
+		fromID++
+	}
+	toID := fromID%shards + 1
+	ranges, err := rdb.ClusterSlots(servertest.Ctx(t)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ranges {
+		if r.Start == (fromID-1)*slot.Count/shards {
+			fromAddr = r.Nodes[0].Addr
+		}
+		if r.Start == (toID-1)*slot.Count/shards {
+			toAddr = r.Nodes[0].Addr
+		}
+	}
+	if fromAddr == "" || toAddr == "" {
+		t.Fatalf("slot %d: shards %d and %d not found in %+v", sl, fromID, toID, ranges)
+	}
+	return cluster.Name(uint64(fromID)), fromAddr, cluster.Name(uint64(toID)), toAddr
+}
+
+func nodeAt(t *testing.T, c *servertest.Cluster, addr string) *servertest.Server {
+	t.Helper()
+	for _, n := range c.Nodes {
+		if n.Addr == addr {
+			return n
+		}
+	}
+	t.Fatalf("no node at %s", addr)
+	return nil
+}
+
+// A slot moves between shards with Redis Cluster's replies while it is in motion: the source
+// serves the keys it still has, answers -ASK for those it has moved and for new keys, and
+// -TRYAGAIN for a request over keys on both sides; the target serves the slot only after ASKING
+// and redirects to the source otherwise; CLUSTER NODES shows the migration. The move is slowed
+// down (cluster-slot-migrate-rate) so that it is caught in the middle.
+func TestClusterSlotMoveReplies(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3", "--cluster-slot-migrate-rate", "1000")
+	ctx := servertest.Ctx(t)
+	const n = 200
+	key := func(i int) string { return fmt.Sprintf("{mv}k%03d", i) }
+	sl := slot.KeySlot([]byte(key(0)))
+	src := c.LeaderOf(key(0))
+	rdb := src.Client()
+	for i := 0; i < n; i++ {
+		if err := rdb.Set(ctx, key(i), "v"+strconv.Itoa(i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from, fromAddr, to, toAddr := slotShards(t, rdb, sl, 3)
+	if fromAddr != src.Addr {
+		t.Fatalf("CLUSTER SHARDS names %s the master of slot %d, CLUSTER SLOTS %s", fromAddr, sl, src.Addr)
+	}
+	conn := src.Dial()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"CLUSTER", "SETSLOT", strconv.Itoa(sl), "NODE", "x"}, "-ERR cairn moves slots itself"},
+		{[]string{"CLUSTER", "MIGRATE-SLOTS", "10", "5", to}, "-ERR Invalid or out of range slot"},
+		{[]string{"CLUSTER", "MIGRATE-SLOTS", strconv.Itoa(sl), strconv.Itoa(sl), from}, "-ERR slots " + strconv.Itoa(sl) + "-" + strconv.Itoa(sl) + " are owned by shard"},
+		{[]string{"CLUSTER", "MIGRATE-SLOTS", "0", "16383", to}, "-ERR slots 0-16383 are not all owned by one shard"},
+		{[]string{"CLUSTER", "MIGRATE-SLOTS", strconv.Itoa(sl), strconv.Itoa(sl), "nope"}, "-ERR Invalid shard id nope"},
+	} {
+		if got := conn.Do(tc.args...); !strings.HasPrefix(got, tc.want) {
+			t.Fatalf("%v = %q, want %q...", tc.args, got, tc.want)
+		}
+	}
+	if got := conn.Do("CLUSTER", "MIGRATE-SLOTS", strconv.Itoa(sl), strconv.Itoa(sl), to); got != "+OK\r\n" {
+		t.Fatalf("CLUSTER MIGRATE-SLOTS = %q", got)
+	}
+	ask := fmt.Sprintf("-ASK %d %s\r\n", sl, toAddr)
+	// Keys leave in key order: the first goes early, the last late.
+	waitCluster(t, "the slot's first key to move", 20*time.Second, func() bool { return conn.Do("GET", key(0)) == ask })
+	slotStr := strconv.Itoa(sl)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"GET", key(n - 1)}, fmt.Sprintf("$4\r\nv%d\r\n", n-1)},
+		{[]string{"SET", key(0), "x"}, ask},
+		{[]string{"SET", "{mv}new", "x"}, ask},
+		{[]string{"EXISTS", "{mv}new"}, ask},
+		{[]string{"MGET", key(0), key(n - 1)}, "-TRYAGAIN Multiple keys request during rehashing of slot\r\n"},
+		{[]string{"MGET", key(0), "{mv}new"}, ask},
+		{[]string{"INCR", key(n - 1)}, "-ERR value is not an integer or out of range\r\n"},
+	} {
+		if got := conn.Do(tc.args...); got != tc.want {
+			t.Fatalf("on the source, %v = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	if got := conn.Do("CLUSTER", "NODES"); !strings.Contains(got, "["+slotStr+"->-") {
+		t.Fatalf("CLUSTER NODES on the source shows no migrating slot %d: %q", sl, got)
+	}
+	if got := conn.Do("CLUSTER", "INFO"); !strings.Contains(got, "cluster_slots_migrating:1") {
+		t.Fatalf("CLUSTER INFO lacks cluster_slots_migrating:1: %q", got)
+	}
+	tc := nodeAt(t, c, toAddr).Dial()
+	moved := fmt.Sprintf("-MOVED %d %s\r\n", sl, src.Addr)
+	if got := tc.Do("GET", key(0)); got != moved {
+		t.Fatalf("GET on the target without ASKING = %q, want %q", got, moved)
+	}
+	if got := tc.Do("ASKING"); got != "+OK\r\n" {
+		t.Fatalf("ASKING = %q", got)
+	}
+	if got := tc.Do("GET", key(0)); got != "$2\r\nv0\r\n" {
+		t.Fatalf("GET after ASKING on the target = %q, want v0", got)
+	}
+	if got := tc.Do("GET", key(0)); got != moved {
+		t.Fatalf("a second GET on the target (ASKING is for one command) = %q, want %q", got, moved)
+	}
+	for _, args := range [][]string{{"ASKING"}, {"SET", "{mv}new", "created"}, {"ASKING"}, {"MULTI"}, {"INCR", "{mv}ctr"}, {"GET", "{mv}new"}} {
+		tc.Do(args...)
+	}
+	if got := tc.Do("EXEC"); got != "*2\r\n:1\r\n$7\r\ncreated\r\n" {
+		t.Fatalf("ASKING MULTI ... EXEC on the target = %q", got)
+	}
+	if got := tc.Do("CLUSTER", "NODES"); !strings.Contains(got, "["+slotStr+"-<-") {
+		t.Fatalf("CLUSTER NODES shows no importing slot %d: %q", sl, got)
+	}
+	// The end: the target owns the slot, and has every key.
+	srcConn := src.Dial()
+	waitCluster(t, "the slot to move", 60*time.Second, func() bool {
+		lastReply := srcConn.Do("SET", "{mv}probe", "x") // -ASK until the slot is the target's
+		return lastReply == fmt.Sprintf("-MOVED %d %s\r\n", sl, toAddr)
+	})
+	cc := c.Client()
+	for i := 0; i < n; i++ {
+		want := "v" + strconv.Itoa(i)
+		if i == 0 {
+			want = "v0"
+		}
+		if got, err := cc.Get(ctx, key(i)).Result(); err != nil || got != want {
+			t.Fatalf("after the move GET %s = %q, %v; want %q", key(i), got, err, want)
+		}
+	}
+	if got, err := cc.Get(ctx, "{mv}new").Result(); err != nil || got != "created" {
+		t.Fatalf("after the move GET {mv}new = %q, %v", got, err)
+	}
+	if got := nodeAt(t, c, toAddr).Dial().Do("CLUSTER", "COUNTKEYSINSLOT", slotStr); got != ":"+strconv.Itoa(n+2)+"\r\n" {
+		t.Fatalf("the target counts %q keys in the slot, want %d", got, n+2)
+	}
+}
+
+// A slot holding thousands of keys moves in several batches while a cluster-aware client
+// (go-redis, which follows -MOVED and -ASK and retries -TRYAGAIN) reads and writes keys of that
+// slot, old and new, without pause. No request fails, every read sees the last acknowledged
+// write of its key (each key has one writer), and afterwards every key holds its last value on
+// the new owner.
+func TestClusterSlotMoveUnderLoad(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3", "--cluster-slot-migrate-rate", "150000")
+	ctx := servertest.Ctx(t)
+	const n, workers = 5000, 8
+	key := func(i int) string { return fmt.Sprintf("{load}key:%05d", i) }
+	sl := slot.KeySlot([]byte(key(0)))
+	src := c.LeaderOf(key(0))
+	rdb := src.Client()
+	for i := 0; i < n; i += 500 {
+		var kv []any
+		for j := i; j < i+500; j++ {
+			kv = append(kv, key(j), "initial:"+strconv.Itoa(j))
+		}
+		if err := rdb.MSet(ctx, kv...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, to, toAddr := slotShards(t, rdb, sl, 3)
+	cc := c.Client()
+
+	var stop atomic.Bool
+	var ops, fails atomic.Int64
+	last := make([]map[string]string, workers) // per worker: its keys' last acknowledged values
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		last[w] = map[string]string{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			// Worker w owns the keys i with i%workers == w, and new keys of its own.
+			for seq := 0; !stop.Load(); seq++ {
+				var k string
+				if rng.IntN(10) == 0 {
+					k = fmt.Sprintf("{load}new:%d:%d", w, rng.IntN(200))
+				} else {
+					k = key(rng.IntN(n/workers)*workers + w)
+				}
+				want, known := last[w][k]
+				if !known && strings.HasPrefix(k, "{load}key:") {
+					i, _ := strconv.Atoi(k[len("{load}key:"):])
+					want, known = "initial:"+strconv.Itoa(i), true
+				}
+				var err error
+				if rng.IntN(2) == 0 {
+					v := fmt.Sprintf("w%d:%d", w, seq)
+					if err = cc.Set(ctx, k, v, 0).Err(); err == nil {
+						last[w][k] = v
+					}
+				} else {
+					var got string
+					got, err = cc.Get(ctx, k).Result()
+					if errors.Is(err, redis.Nil) {
+						err = nil
+						if known {
+							err = fmt.Errorf("GET %s = nil, want %q", k, want)
+						}
+					} else if err == nil && got != want {
+						err = fmt.Errorf("GET %s = %q, want %q", k, got, want)
+					}
+				}
+				ops.Add(1)
+				if err != nil {
+					fails.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	time.Sleep(300 * time.Millisecond) // some traffic before the move
+	began := time.Now()
+	if err := rdb.Do(ctx, "CLUSTER", "MIGRATE-SLOTS", sl, sl, to).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, "the slot to move", 90*time.Second, func() bool {
+		return src.Dial().Do("SET", "{load}probe", "x") == fmt.Sprintf("-MOVED %d %s\r\n", sl, toAddr)
+	})
+	t.Logf("moved %d keys in %v", n, time.Since(began))
+	time.Sleep(300 * time.Millisecond) // and some after
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d requests, %d failed", ops.Load(), fails.Load())
+	if f := fails.Load(); f > 0 {
+		t.Fatalf("%d of %d requests failed during the move; the first: %v", f, ops.Load(), firstErr.Load())
+	}
+	for w := range last {
+		for k, v := range last[w] {
+			if got, err := cc.Get(ctx, k).Result(); err != nil || got != v {
+				t.Fatalf("after the move GET %s = %q, %v; want %q", k, got, err, v)
+			}
+		}
+	}
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := ""
+	for _, r := range slots {
+		if sl >= r.Start && sl <= r.End {
+			owner = r.Nodes[0].Addr
+		}
+	}
+	if owner != toAddr {
+		t.Fatalf("CLUSTER SLOTS names %s the master of slot %d, want the target's leader %s", owner, sl, toAddr)
+	}
+}
