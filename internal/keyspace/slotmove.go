@@ -152,6 +152,9 @@ func walkSlotBatch(b []byte, fn func(key, rec []byte, elems func(func(kind byte,
 		}
 		walked := !t.IsCollection()
 		elems := func(f func(kind byte, suffix, value []byte) error) error {
+			if !t.IsCollection() {
+				return nil
+			}
 			walked = true
 			for {
 				if len(b) == 0 {
@@ -198,6 +201,10 @@ func walkSlotBatch(b []byte, fn func(key, rec []byte, elems func(func(kind byte,
 // Keys that have expired by now are skipped. Collections get versions of this shard. It
 // returns how many keys it wrote.
 func (tx *Tx) ImportSlot(b []byte) (int, error) {
+	// Check the whole batch first: a malformed one writes nothing.
+	if err := SlotBatchKeys(b, func([]byte) {}); err != nil {
+		return 0, err
+	}
 	n := 0
 	err := walkSlotBatch(b, func(key, rec []byte, elems func(func(kind byte, suffix, value []byte) error) error) error {
 		e, err := tx.Lookup(key)
