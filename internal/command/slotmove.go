@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 
@@ -19,7 +20,10 @@ import (
 //	    [0, ""] when the slot has no keys left. From the first one on, the slot is migrating
 //	    here: see slotCheck.
 //	__slotack <slot> <seq>    the target holds the outbox's batch seq: empty the outbox
-//	__slotin <batch>          the target: write a batch (keyspace.ImportSlot)
+//	__slotin <slot> <from-shard> <seq> <batch>
+//	    the target: write a batch (keyspace.ImportSlot), unless it has written this one or a
+//	    later one of the slot from that shard already (a resent or long-delayed batch: its keys
+//	    may have changed here since)
 //	__slotown <slot>          the slot belongs here again: forget its migration state
 //
 // The migration state (per slot: the target, the scan position, the outbox) is a system record,
@@ -33,6 +37,11 @@ const (
 
 // slotMoveRecord is the system record holding the migration state.
 const slotMoveRecord = "slotmove"
+
+// slotInKey names the system record of the last batch of slot s from shard from written here.
+func slotInKey(s int, from uint64) string {
+	return "slotin:" + strconv.Itoa(s) + ":" + strconv.FormatUint(from, 10)
+}
 
 // slotOut is the state of a slot migrating out of this shard.
 type slotOut struct {
@@ -120,19 +129,6 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 	a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 	w := &a.w
 	name := string(args[0])
-	if name == SlotInName {
-		if len(args) != 2 {
-			w.Error(ErrSyntax)
-			return
-		}
-		n, err := a.tx.ImportSlot(args[1])
-		if err != nil {
-			w.Error("ERR " + err.Error())
-			return
-		}
-		w.Int(int64(n))
-		return
-	}
 	if len(args) < 2 {
 		w.Error(ErrSyntax)
 		return
@@ -144,6 +140,27 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 	}
 	o := a.slots[s]
 	switch {
+	case name == SlotInName && len(args) == 5:
+		from, err1 := strconv.ParseUint(string(args[2]), 10, 64)
+		seq, err2 := strconv.ParseUint(string(args[3]), 10, 64)
+		if err1 != nil || err2 != nil {
+			w.Error(ErrSyntax)
+			return
+		}
+		key := slotInKey(s, from)
+		if last, _ := a.tx.SystemRecord(key); len(last) == 8 && binary.BigEndian.Uint64(last) >= seq {
+			w.Int(0)
+			return
+		}
+		n, err := a.tx.ImportSlot(args[4])
+		if err != nil {
+			w.Error("ERR " + err.Error())
+			return
+		}
+		if err := a.tx.SetSystemRecord(key, binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+			panic("slot state: " + err.Error())
+		}
+		w.Int(int64(n))
 	case name == SlotOutName && len(args) == 5:
 		to, err1 := strconv.ParseUint(string(args[2]), 10, 64)
 		maxKeys, err2 := strconv.Atoi(string(args[3]))

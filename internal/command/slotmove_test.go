@@ -82,6 +82,7 @@ func TestSlotMoveRecords(t *testing.T) {
 		before[strings.Join(r, " ")] = src.do(r...)
 	}
 	moved := 0
+	var first [][]byte
 	for round := 0; ; round++ {
 		seq, batch := src.slotOut(sl, 2, 3, 1<<20)
 		if seq == 0 {
@@ -91,10 +92,16 @@ func TestSlotMoveRecords(t *testing.T) {
 		if seq2, batch2 := src.slotOut(sl, 2, 3, 1<<20); seq2 != seq || !bytes.Equal(batch, batch2) {
 			t.Fatalf("a second __slotout with the outbox full gave another batch")
 		}
-		r := dst.sys(bs(SlotInName, string(batch))...)
+		in := bs(SlotInName, strconv.Itoa(sl), "1", strconv.FormatUint(seq, 10), string(batch))
+		if first == nil {
+			first = in
+		}
+		r := dst.sys(in...)
 		n, _ := strconv.Atoi(strings.TrimSpace(r[1:]))
 		moved += n
-		dst.sys(bs(SlotInName, string(batch))...) // a batch sent twice changes nothing
+		if r := dst.sys(in...); r != ":0\r\n" {
+			t.Fatalf("a batch sent twice was written again: %q", r)
+		}
 		if r := src.sys(bs(SlotAckName, strconv.Itoa(sl), strconv.FormatUint(seq, 10))...); r != ":1\r\n" {
 			t.Fatalf("__slotack = %q", r)
 		}
@@ -115,6 +122,12 @@ func TestSlotMoveRecords(t *testing.T) {
 	dst.check(":7\r\n", "DBSIZE")
 	src.check(":1\r\n", "DBSIZE")
 	src.check("$5\r\nstays\r\n", "GET", "other")
+	// A batch delayed past later ones is not written: its keys may have changed since.
+	dst.check(":1\r\n", "DEL", "{s}hash")
+	if r := dst.sys(first...); r != ":0\r\n" {
+		t.Fatalf("a stale batch was written: %q", r)
+	}
+	dst.check(":0\r\n", "EXISTS", "{s}hash")
 	dst.check(":4\r\n", "RPUSH", "{s}list", "d")
 	dst.check(":1\r\n", "ZADD", "{s}zset", "3", "three")
 	dst.check("*3\r\n$3\r\none\r\n$3\r\ntwo\r\n$5\r\nthree\r\n", "ZRANGE", "{s}zset", "0", "-1")

@@ -245,7 +245,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 		}
 		var in []byte
 		for attempt := 0; ; attempt++ {
-			if in, err = c.proposeSystem(m.To, command.SlotInName, string(batch)); err == nil && len(in) > 0 && in[0] == ':' {
+			if in, err = c.proposeSystem(m.To, command.SlotInName, sl, strconv.FormatUint(m.From, 10), strconv.FormatUint(seq, 10), string(batch)); err == nil && len(in) > 0 && in[0] == ':' {
 				break
 			}
 			if err == nil {
