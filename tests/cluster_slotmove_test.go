@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,37 +20,41 @@ import (
 )
 
 // slotShards returns the shard owning slot sl and another shard (as CLUSTER SHARDS names
-// them: a cluster of n shards founded with the slots split evenly in shard order), with the
-// addresses of their leaders.
-func slotShards(t *testing.T, rdb *redis.Client, sl, shards int) (from, fromAddr, to, toAddr string) {
+// them: a cluster of n shards founded with the slots split evenly in shard order) led by
+// another node, with the addresses of their leaders. It waits for leaders to spread that way.
+func slotShards(t testing.TB, rdb redis.UniversalClient, sl, shards int) (from, fromAddr, to, toAddr string) {
 	t.Helper()
-	fromID := sl*shards/slot.Count + 1
-	for fromID > 1 && sl < (fromID-1)*slot.Count/shards {
-		fromID--
-	}
+	fromID := 1
 	for fromID < shards && sl >= fromID*slot.Count/shards {
 		fromID++
 	}
-	toID := fromID%shards + 1
-	ranges, err := rdb.ClusterSlots(servertest.Ctx(t)).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range ranges {
-		if r.Start == (fromID-1)*slot.Count/shards {
-			fromAddr = r.Nodes[0].Addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ranges, err := rdb.ClusterSlots(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if r.Start == (toID-1)*slot.Count/shards {
-			toAddr = r.Nodes[0].Addr
+		leaders := map[int]string{}
+		for _, r := range ranges {
+			for id := 1; id <= shards; id++ {
+				if r.Start == (id-1)*slot.Count/shards {
+					leaders[id] = r.Nodes[0].Addr
+				}
+			}
 		}
+		for toID := 1; toID <= shards; toID++ {
+			if toID != fromID && leaders[toID] != "" && leaders[fromID] != "" && leaders[toID] != leaders[fromID] {
+				return cluster.Name(uint64(fromID)), leaders[fromID], cluster.Name(uint64(toID)), leaders[toID]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot %d: no other shard led by another node than shard %d's in %+v", sl, fromID, ranges)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if fromAddr == "" || toAddr == "" {
-		t.Fatalf("slot %d: shards %d and %d not found in %+v", sl, fromID, toID, ranges)
-	}
-	return cluster.Name(uint64(fromID)), fromAddr, cluster.Name(uint64(toID)), toAddr
 }
 
-func nodeAt(t *testing.T, c *servertest.Cluster, addr string) *servertest.Server {
+func nodeAt(t testing.TB, c *servertest.Cluster, addr string) *servertest.Server {
 	t.Helper()
 	for _, n := range c.Nodes {
 		if n.Addr == addr {
@@ -71,17 +76,14 @@ func TestClusterSlotMoveReplies(t *testing.T) {
 	const n = 200
 	key := func(i int) string { return fmt.Sprintf("{mv}k%03d", i) }
 	sl := slot.KeySlot([]byte(key(0)))
-	src := c.LeaderOf(key(0))
-	rdb := src.Client()
+	cc := c.Client()
 	for i := 0; i < n; i++ {
-		if err := rdb.Set(ctx, key(i), "v"+strconv.Itoa(i), 0).Err(); err != nil {
+		if err := cc.Set(ctx, key(i), "v"+strconv.Itoa(i), 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	from, fromAddr, to, toAddr := slotShards(t, rdb, sl, 3)
-	if fromAddr != src.Addr {
-		t.Fatalf("CLUSTER SHARDS names %s the master of slot %d, CLUSTER SLOTS %s", fromAddr, sl, src.Addr)
-	}
+	from, fromAddr, to, toAddr := slotShards(t, cc, sl, 3)
+	src := nodeAt(t, c, fromAddr)
 	conn := src.Dial()
 	for _, tc := range []struct {
 		args []string
@@ -155,7 +157,6 @@ func TestClusterSlotMoveReplies(t *testing.T) {
 		lastReply := srcConn.Do("SET", "{mv}probe", "x") // -ASK until the slot is the target's
 		return lastReply == fmt.Sprintf("-MOVED %d %s\r\n", sl, toAddr)
 	})
-	cc := c.Client()
 	for i := 0; i < n; i++ {
 		want := "v" + strconv.Itoa(i)
 		if i == 0 {
@@ -186,19 +187,19 @@ func TestClusterSlotMoveUnderLoad(t *testing.T) {
 	const n, workers = 5000, 8
 	key := func(i int) string { return fmt.Sprintf("{load}key:%05d", i) }
 	sl := slot.KeySlot([]byte(key(0)))
-	src := c.LeaderOf(key(0))
-	rdb := src.Client()
+	cc := c.Client()
 	for i := 0; i < n; i += 500 {
 		var kv []any
 		for j := i; j < i+500; j++ {
 			kv = append(kv, key(j), "initial:"+strconv.Itoa(j))
 		}
-		if err := rdb.MSet(ctx, kv...).Err(); err != nil {
+		if err := cc.MSet(ctx, kv...).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, _, to, toAddr := slotShards(t, rdb, sl, 3)
-	cc := c.Client()
+	_, fromAddr, to, toAddr := slotShards(t, cc, sl, 3)
+	src := nodeAt(t, c, fromAddr)
+	rdb := src.Client()
 
 	var stop atomic.Bool
 	var ops, fails atomic.Int64
@@ -287,4 +288,47 @@ func TestClusterSlotMoveUnderLoad(t *testing.T) {
 	if owner != toAddr {
 		t.Fatalf("CLUSTER SLOTS names %s the master of slot %d, want the target's leader %s", owner, sl, toAddr)
 	}
+}
+
+// BenchmarkClusterSlotMove moves a slot of 50,000 keys (32-byte values) between two shards of
+// a three-node cluster, back and forth, at the default cluster-slot-migrate-rate; it reports
+// keys and bytes moved per second.
+func BenchmarkClusterSlotMove(b *testing.B) {
+	c := servertest.StartCluster(b, 3, "--cluster-shards", "3")
+	ctx := context.Background()
+	const n = 50000
+	key := func(i int) string { return fmt.Sprintf("{bench}key:%06d", i) }
+	sl := slot.KeySlot([]byte(key(0)))
+	rdb := c.Client()
+	value := strings.Repeat("v", 32)
+	for i := 0; i < n; i += 1000 {
+		var kv []any
+		for j := i; j < i+1000; j++ {
+			kv = append(kv, key(j), value)
+		}
+		if err := rdb.MSet(ctx, kv...).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from, fromAddr, to, toAddr := slotShards(b, rdb, sl, 3)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := rdb.Do(ctx, "CLUSTER", "MIGRATE-SLOTS", sl, sl, to).Err(); err != nil {
+			b.Fatal(err)
+		}
+		// The source's leader answers a write -ASK while the slot moves, -MOVED after.
+		src := nodeAt(b, c, fromAddr).Dial()
+		deadline := time.Now().Add(5 * time.Minute)
+		for !strings.HasPrefix(src.Do("SET", "{bench}probe", "x"), "-MOVED") {
+			if time.Now().After(deadline) {
+				b.Fatal("the slot did not move within 5 minutes")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		from, fromAddr, to, toAddr = to, toAddr, from, fromAddr
+	}
+	el := time.Since(start).Seconds()
+	b.ReportMetric(float64(n*b.N)/el, "keys/s")
+	b.ReportMetric(float64(n*b.N*(len(key(0))+len(value)))/el/1e6, "MB/s")
 }
