@@ -307,6 +307,12 @@ func (c *clusterNode) readOn(h *hosted, args [][]byte, db, proto int, reply func
 			reply(errorReply(err))
 			return
 		}
+		if slotLeft(h, cluster.KeysSlot(cmd, args)) {
+			w := resp.Writer{Proto: proto}
+			w.Error(errSlotLeft)
+			reply(w.Buf)
+			return
+		}
 		var r shard.Reader
 		w := resp.Writer{Proto: proto}
 		v := h.sh.Acquire()

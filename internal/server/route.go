@@ -188,7 +188,12 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 	if r.write || r.top.Name == "watch" {
 		return h, gateRun
 	}
-	return h, s.readGate(cl, r, h, pending)
+	act := s.readGate(cl, r, h, pending)
+	if act == gateRun && slotLeft(h, r.slot) && !cl.cs.asking {
+		cl.loop.w.Error(errSlotLeft)
+		return nil, gateDone
+	}
+	return h, act
 }
 
 // anyLedShard is a shard this node leads, for commands that need one but no particular one.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func init() { registerLocal("asking", cmdAsking) }
 
 // Batch bounds of the slot mover.
 const (
-	slotBatchKeys  = 1000
+	slotBatchKeys  = 10000
 	slotBatchBytes = 1 << 20
 )
 
@@ -65,6 +66,20 @@ func (s *Server) routeMigrating(cl *Client, r *request) *hosted {
 	}
 	return nil
 }
+
+// slotLeft reports whether shard h's replica holds migration state for slot sl: its keys may
+// have moved to another shard, so a read must not be served from this replica's view (the node
+// routed it here on a topology that does not know of the move yet). The log decides instead.
+func slotLeft(h *hosted, sl int) bool {
+	if h == nil || h.sh == nil || sl < 0 {
+		return false
+	}
+	return slices.Contains(h.sh.MigratingSlots(), sl)
+}
+
+// errSlotLeft answers a read for a slot that is moving or has moved, on a node whose topology
+// does not show it yet.
+const errSlotLeft = "TRYAGAIN The slot is moving to another shard; retry"
 
 // keepAsking reports whether the ASKING flag outlives a request: Redis clears it after every
 // command but ASKING itself and those of a transaction before EXEC.
