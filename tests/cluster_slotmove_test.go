@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/servertest"
 	"github.com/cairn-db/cairn/internal/slot"
+	"github.com/cairn-db/cairn/tests/check"
 )
 
 // slotShards returns the shard owning slot sl and another shard (as CLUSTER SHARDS names
@@ -355,4 +357,137 @@ func BenchmarkClusterSlotMove(b *testing.B) {
 	el := time.Since(start).Seconds()
 	b.ReportMetric(float64(n*b.N)/el, "keys/s")
 	b.ReportMetric(float64(n*b.N*(len(key(0))+len(value)))/el/1e6, "MB/s")
+}
+
+// The history of concurrent clients (go-redis ClusterClients) reading and writing keys of a
+// slot while it moves — single-key commands, MSET and MULTI/EXEC over two keys — is
+// linearizable (porcupine, tests/check's model), and no request fails.
+func TestClusterSlotMoveLinearizable(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3", "--cluster-slot-migrate-rate", "100000")
+	ctx := servertest.Ctx(t)
+	const group, fill, clients = 7, 2000, 6
+	sl := slot.KeySlot([]byte(check.Key(group, 0)))
+	cc := c.Client()
+	// Keys that sort before and after the model's ("{g7}a" ...), so those move mid-way.
+	for _, prefix := range []string{"0", "z"} {
+		var kv []any
+		for i := 0; i < fill; i++ {
+			kv = append(kv, fmt.Sprintf("{g%d}%s:%05d", group, prefix, i), "filler")
+		}
+		if err := cc.MSet(ctx, kv...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fromAddr, to, _ := slotShards(t, cc, sl, 3)
+	base := (int(toID(t, to)) - 1) * slot.Count / 3
+	start := time.Now()
+	clock := func() int64 { return int64(time.Since(start)) }
+	var mu sync.Mutex
+	var ops []check.Op
+	var failures []string
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for cl := 0; cl < clients; cl++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(cl)))
+			for seq := 0; !stop.Load(); seq++ {
+				in := check.Input{Kind: check.Kind(rng.IntN(6)), Group: group, Slot: rng.IntN(check.KeysPerGroup), Slot2: rng.IntN(check.KeysPerGroup), Arg: fmt.Sprintf("%d.%d", cl, seq)}
+				if (in.Kind == check.Txn || in.Kind == check.MSet) && in.Slot2 == in.Slot {
+					in.Slot2 = (in.Slot + 1) % check.KeysPerGroup
+				}
+				call := clock()
+				out, err := runModelOp(ctx, cc, in)
+				op := check.Op{Client: cl, Input: in, Output: out, Call: call, Return: clock()}
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, fmt.Sprintf("%v: %v", in, err))
+					op.Output = check.Output{Unknown: true}
+				}
+				if err == nil || in.Kind.IsWrite() {
+					ops = append(ops, op)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	time.Sleep(200 * time.Millisecond)
+	if err := nodeAt(t, c, fromAddr).Client().Do(ctx, "CLUSTER", "MIGRATE-SLOTS", sl, sl, to).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitCluster(t, "the slot to move", 90*time.Second, func() bool { return slotMovedTo(nodeAt(t, c, fromAddr).Client(), sl, base) })
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d operations, %d failed", len(ops), len(failures))
+	if len(failures) > 0 {
+		t.Fatalf("%d requests failed during the move; the first: %s", len(failures), failures[0])
+	}
+	res, _, _ := check.Linearizable(ops, time.Minute)
+	if res != porcupine.Ok {
+		t.Fatalf("the history of %d operations is not linearizable (%v)", len(ops), res)
+	}
+}
+
+// runModelOp runs one of the model's operations through a ClusterClient.
+func runModelOp(ctx context.Context, cc *redis.ClusterClient, in check.Input) (check.Output, error) {
+	cmds := in.Args()
+	if in.Kind != check.Txn {
+		v, err := cc.Do(ctx, toAnyArgs(cmds[0])...).Result()
+		return modelOutput(v, err)
+	}
+	res, err := cc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, c := range cmds {
+			p.Do(ctx, toAnyArgs(c)...)
+		}
+		return nil
+	})
+	var re redis.Error
+	if err != nil && !errors.Is(err, redis.Nil) && !errors.As(err, &re) {
+		return check.Output{}, err
+	}
+	out := check.Output{Multi: []check.Output{}}
+	for _, r := range res {
+		v, err := r.(*redis.Cmd).Result()
+		o, err := modelOutput(v, err)
+		if err != nil {
+			return check.Output{}, err
+		}
+		out.Multi = append(out.Multi, o)
+	}
+	return out, nil
+}
+
+func toAnyArgs(args []string) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a
+	}
+	return out
+}
+
+// modelOutput turns a go-redis reply into the model's; an error that is not a command's own
+// reply (a cluster redirection the client gave up on, a broken connection) is returned.
+func modelOutput(v any, err error) (check.Output, error) {
+	if errors.Is(err, redis.Nil) {
+		return check.Output{Nil: true}, nil
+	}
+	if err != nil {
+		msg := err.Error()
+		if strings.HasPrefix(msg, "ERR ") || strings.HasPrefix(msg, "WRONGTYPE") {
+			return check.Output{Err: msg}, nil
+		}
+		return check.Output{}, err
+	}
+	switch x := v.(type) {
+	case string:
+		return check.Output{Str: x}, nil
+	case int64:
+		return check.Output{Int: x, IsInt: true}, nil
+	}
+	return check.Output{}, fmt.Errorf("unexpected reply %T %v", v, v)
 }
