@@ -79,9 +79,9 @@ func (a *Access) newEntry() *cacheEntry {
 
 // Touch records an access to the key whose metadata key is mk at now, counting it for LFU.
 func (a *Access) Touch(mk []byte, now int64) {
-	s := a.c.shard(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
-	a.touch(a.c.entry(s, mk, a), now)
+	a.touch(a.c.entry(s, h, mk, a), now)
 	s.mu.Unlock()
 }
 
@@ -103,19 +103,19 @@ func (a *Access) Set(o *Overlay, mk []byte, now, idleMS int64, freq int) {
 		o.access[string(mk)] = x
 		return
 	}
-	s := a.c.shard(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
-	e := a.c.entry(s, mk, a)
+	e := a.c.entry(s, h, mk, a)
 	e.at, e.freq, e.decr = x.at, x.freq, x.decr
 	s.mu.Unlock()
 }
 
 // Idle is how long, in ms, the key has gone without an access at now.
 func (a *Access) Idle(mk []byte, now int64) int64 {
-	s := a.c.shard(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
 	at := a.start
-	if e := s.m[string(mk)]; e != nil {
+	if e := s.find(h, mk); e != nil {
 		at = e.at
 	}
 	s.mu.Unlock()
@@ -124,11 +124,11 @@ func (a *Access) Idle(mk []byte, now int64) int64 {
 
 // Freq is the key's LFU counter at now, decayed for the time since it was last used.
 func (a *Access) Freq(mk []byte, now int64) int {
-	s := a.c.shard(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	x := *a.newEntry()
-	if e := s.m[string(mk)]; e != nil {
+	if e := s.find(h, mk); e != nil {
 		x = *e
 	}
 	a.decay(&x, now, a.policy())

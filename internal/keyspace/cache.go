@@ -31,8 +31,11 @@ type Cache struct {
 const cacheShards = 64
 
 type cacheShard struct {
-	mu    sync.Mutex
-	m     map[string]*cacheEntry // metadata key → entry
+	mu sync.Mutex
+	// m maps the hash of a metadata key to its entry, which holds the key itself: a lookup
+	// compares one integer in the map and the key once. Two keys with the same hash share a
+	// slot: the one installed last has it, and the other misses.
+	m     map[uint64]*cacheEntry
 	gen   uint64
 	bytes int64
 }
@@ -41,6 +44,7 @@ type cacheShard struct {
 // cached holds only the access data: its record was too big to cache, or has not been read since
 // the entry was made by an access that did not read it.
 type cacheEntry struct {
+	key    string
 	rec    []byte // the record; nil means "no record" (when cached)
 	cached bool
 	freq   uint8 // Redis's logarithmic LFU counter
@@ -58,22 +62,32 @@ func NewCache(maxBytes int64) *Cache {
 	c := &Cache{seed: maphash.MakeSeed(), shardMax: maxBytes / cacheShards}
 	c.maxRecord = int(min(max(maxBytes/4096, 512), 64<<10))
 	for i := range c.shards {
-		c.shards[i].m = map[string]*cacheEntry{}
+		c.shards[i].m = map[uint64]*cacheEntry{}
 	}
 	return c
 }
 
-func (c *Cache) shard(key []byte) *cacheShard {
-	return &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
+// shard returns the shard of a metadata key and the key's hash.
+func (c *Cache) shard(key []byte) (*cacheShard, uint64) {
+	h := maphash.Bytes(c.seed, key)
+	return &c.shards[h%cacheShards], h
+}
+
+// find returns key's entry, nil if it has none. s.mu is held.
+func (s *cacheShard) find(h uint64, key []byte) *cacheEntry {
+	if e := s.m[h]; e != nil && e.key == string(key) {
+		return e
+	}
+	return nil
 }
 
 // get returns the cached record for a metadata key. ok is false on a miss; a hit with a nil
 // record means the key has no record. gen is the shard generation to pass to fill after a miss.
 // With touch, a hit on a record counts as an access at now.
 func (c *Cache) get(key []byte, touch bool, now int64) (rec []byte, ok bool, gen uint64) {
-	s := c.shard(key)
+	s, h := c.shard(key)
 	s.mu.Lock()
-	if e := s.m[string(key)]; e != nil && e.cached {
+	if e := s.find(h, key); e != nil && e.cached {
 		rec, ok = e.rec, true
 		if touch && rec != nil && c.Access != nil {
 			c.Access.touch(e, now)
@@ -88,18 +102,18 @@ func (c *Cache) get(key []byte, touch bool, now int64) (rec []byte, ok bool, gen
 // (or the record is too big to cache). rec must not be modified afterwards; nil records
 // absence. With touch, a found record counts as an access at now.
 func (c *Cache) fill(key, rec []byte, gen uint64, touch bool, now int64) {
-	s := c.shard(key)
+	s, h := c.shard(key)
 	s.mu.Lock()
 	var e *cacheEntry
 	if s.gen == gen && len(rec) <= c.maxRecord {
-		e = s.m[string(key)]
+		e = s.find(h, key)
 		if e == nil || !e.cached {
-			e = s.put(string(key), rec, c.shardMax, c.Access)
+			e = s.put(h, key, rec, c.shardMax, c.Access)
 		}
 	}
 	if touch && rec != nil && c.Access != nil {
 		if e == nil {
-			e = c.entry(s, key, c.Access)
+			e = c.entry(s, h, key, c.Access)
 		}
 		c.Access.touch(e, now)
 	}
@@ -107,50 +121,56 @@ func (c *Cache) fill(key, rec []byte, gen uint64, touch bool, now int64) {
 }
 
 // entry returns key's entry, making one with only access data if it has none. s.mu is held.
-func (c *Cache) entry(s *cacheShard, key []byte, a *Access) *cacheEntry {
-	if e := s.m[string(key)]; e != nil {
+func (c *Cache) entry(s *cacheShard, h uint64, key []byte, a *Access) *cacheEntry {
+	if e := s.find(h, key); e != nil {
 		return e
 	}
 	e := a.newEntry()
-	k := string(key)
-	s.m[k] = e
-	s.bytes += int64(len(k) + entryOverhead)
-	s.evict(k, c.shardMax)
+	s.install(h, key, e)
+	s.evict(h, c.shardMax)
 	return e
+}
+
+// install puts a new entry for key in its slot, replacing whatever entry had it. s.mu is held.
+func (s *cacheShard) install(h uint64, key []byte, e *cacheEntry) {
+	if old := s.m[h]; old != nil {
+		s.bytes -= int64(len(old.key) + len(old.rec) + entryOverhead)
+	}
+	e.key = string(key)
+	s.m[h] = e
+	s.bytes += int64(len(e.key) + entryOverhead)
 }
 
 // put caches rec as key's record, keeping the entry's access data (a new entry starts with a's,
 // when a is not nil), and evicts other entries while the shard is over budget. s.mu is held.
-func (s *cacheShard) put(key string, rec []byte, limit int64, a *Access) *cacheEntry {
-	e := s.m[key]
+func (s *cacheShard) put(h uint64, key []byte, rec []byte, limit int64, a *Access) *cacheEntry {
+	e := s.find(h, key)
 	switch {
 	case e != nil:
 		s.bytes -= int64(len(e.rec))
 	case a != nil:
 		e = a.newEntry()
-		s.m[key] = e
-		s.bytes += int64(len(key) + entryOverhead)
+		s.install(h, key, e)
 	default:
 		e = &cacheEntry{}
-		s.m[key] = e
-		s.bytes += int64(len(key) + entryOverhead)
+		s.install(h, key, e)
 	}
 	e.rec, e.cached = rec, true
 	s.bytes += int64(len(rec))
-	s.evict(key, limit)
+	s.evict(h, limit)
 	return e
 }
 
-// evict drops entries other than keep while the shard is over limit. s.mu is held.
-func (s *cacheShard) evict(keep string, limit int64) {
+// evict drops entries other than keep's while the shard is over limit. s.mu is held.
+func (s *cacheShard) evict(keep uint64, limit int64) {
 	for s.bytes > limit && len(s.m) > 1 {
 		// Go's map iteration starts at a random entry: random eviction, no bookkeeping.
-		for k, e := range s.m {
-			if k == keep {
+		for h, e := range s.m {
+			if h == keep {
 				continue
 			}
-			delete(s.m, k)
-			s.bytes -= int64(len(k) + len(e.rec) + entryOverhead)
+			delete(s.m, h)
+			s.bytes -= int64(len(e.key) + len(e.rec) + entryOverhead)
 			break
 		}
 	}
@@ -164,22 +184,23 @@ func (c *Cache) Publish(o *Overlay) {
 		c.Clear()
 	}
 	for k, rec := range o.writes {
-		s := c.shard([]byte(k))
+		key := []byte(k)
+		s, h := c.shard(key)
 		s.mu.Lock()
 		s.gen++
 		var e *cacheEntry
 		if len(rec) > c.maxRecord {
 			// Too big to cache: keep only the access data.
-			if e = s.m[k]; e != nil && e.cached {
+			if e = s.find(h, key); e != nil && e.cached {
 				s.bytes -= int64(len(e.rec))
 				e.rec, e.cached = nil, false
 			}
 		} else {
-			e = s.put(k, rec, c.shardMax, c.Access)
+			e = s.put(h, key, rec, c.shardMax, c.Access)
 		}
 		if c.Access != nil {
 			if e == nil {
-				e = c.entry(s, []byte(k), c.Access)
+				e = c.entry(s, h, key, c.Access)
 			}
 			e.at = max(e.at, o.now)
 			if set, ok := o.access[k]; ok {
@@ -196,7 +217,7 @@ func (c *Cache) Clear() {
 		s := &c.shards[i]
 		s.mu.Lock()
 		s.gen++
-		s.m = map[string]*cacheEntry{}
+		s.m = map[uint64]*cacheEntry{}
 		s.bytes = 0
 		s.mu.Unlock()
 	}
