@@ -51,15 +51,15 @@ type cacheShard struct {
 type entry []byte
 
 const (
-	entryAt      = 0  // int64: Unix ms of the last access
-	entryDecr    = 8  // int64: when the LFU counter was last decayed, in minutes
-	entryFreq    = 16 // uint8: Redis's logarithmic LFU counter
-	entryFlags   = 17 // flagCached, flagRecord
-	entryKeyLen  = 18 // uint32
-	entryHeader  = 22
-	flagCached   = 1 // the entry holds the key's record, or that it has none
-	flagRecord   = 2 // the key has a record (the rest of the entry)
-	mapOverhead  = 48
+	entryAt     = 0  // int64: Unix ms of the last access
+	entryDecr   = 8  // int64: when the LFU counter was last decayed, in minutes
+	entryFreq   = 16 // uint8: Redis's logarithmic LFU counter
+	entryFlags  = 17 // flagCached, flagRecord
+	entryKeyLen = 18 // uint32
+	entryHeader = 22
+	flagCached  = 1 // the entry holds the key's record, or that it has none
+	flagRecord  = 2 // the key has a record (the rest of the entry)
+	mapOverhead = 48
 )
 
 // newEntryBuf builds an entry for key holding rec (when cached) and the access data acc.
