@@ -491,3 +491,82 @@ func modelOutput(v any, err error) (check.Output, error) {
 	}
 	return check.Output{}, fmt.Errorf("unexpected reply %T %v", v, v)
 }
+
+// With cluster-proxy, a client that knows nothing of slots reads and writes keys of a moving
+// slot through any node and never sees -ASK or -TRYAGAIN... except -TRYAGAIN for the moment a
+// key is in flight, which a plain client must retry like any TRYAGAIN.
+func TestClusterSlotMoveProxy(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3", "--cluster-proxy", "yes", "--cluster-slot-migrate-rate", "2000")
+	ctx := servertest.Ctx(t)
+	const n = 200
+	key := func(i int) string { return fmt.Sprintf("{px}k%03d", i) }
+	sl := slot.KeySlot([]byte(key(0)))
+	cc := c.Client()
+	want := map[string]string{}
+	for i := 0; i < n; i++ {
+		want[key(i)] = "v" + strconv.Itoa(i)
+		if err := cc.Set(ctx, key(i), want[key(i)], 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fromAddr, to, _ := slotShards(t, cc, sl, 3)
+	base := (int(toID(t, to)) - 1) * slot.Count / 3
+	// One plain client per node: whether it leads the source, the target, or neither.
+	var plains []*redis.Client
+	for _, nd := range c.Nodes {
+		plains = append(plains, nd.Client())
+	}
+	retry := func(f func() error) error {
+		var err error
+		for range 50 {
+			if err = f(); err == nil || !strings.HasPrefix(err.Error(), "TRYAGAIN") {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return err
+	}
+	if err := nodeAt(t, c, fromAddr).Client().Do(ctx, "CLUSTER", "MIGRATE-SLOTS", sl, sl, to).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ops := 0
+	src := nodeAt(t, c, fromAddr).Client()
+	for done := false; !done; done = ops%20 == 0 && ops > 50 && slotMovedTo(src, sl, base) {
+		p := plains[ops%len(plains)]
+		k := key(rng.IntN(n))
+		if rng.IntN(4) == 0 {
+			k = fmt.Sprintf("{px}new%d", rng.IntN(20))
+		}
+		if ops%2 == 0 {
+			v := "w" + strconv.Itoa(ops)
+			if err := retry(func() error { return p.Set(ctx, k, v, 0).Err() }); err != nil {
+				t.Fatalf("SET %s through %s: %v", k, p.Options().Addr, err)
+			}
+			want[k] = v
+		} else {
+			var got string
+			err := retry(func() error {
+				var err error
+				got, err = p.Get(ctx, k).Result()
+				return err
+			})
+			if errors.Is(err, redis.Nil) {
+				got, err = "", nil
+			}
+			if err != nil || got != want[k] {
+				t.Fatalf("GET %s through %s = %q, %v; want %q", k, p.Options().Addr, got, err, want[k])
+			}
+		}
+		ops++
+		if ops > 100000 {
+			t.Fatal("the slot never finished moving")
+		}
+	}
+	t.Logf("%d requests through plain clients during the move", ops)
+	for k, v := range want {
+		if got, err := plains[0].Get(ctx, k).Result(); err != nil || got != v {
+			t.Fatalf("after the move GET %s = %q, %v; want %q", k, got, err, v)
+		}
+	}
+}

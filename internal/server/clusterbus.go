@@ -224,7 +224,7 @@ func (c *clusterNode) forward(cl *Client, shard uint64, batch []Proposal) {
 	}
 	cl.noteWrite(shard, applied)
 	for i, p := range batch {
-		p.Done(results[i], nil)
+		p.Done(c.followAsk(ops[i], results[i]), nil)
 	}
 }
 

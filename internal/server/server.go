@@ -670,6 +670,10 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 		go c.forward(cl, h.id(), slices.Clone(ps)) // ps is the loop's, reused once this returns
 		return false
 	}
+	if c := s.cluster; c != nil && s.cfg.ClusterProxy() && c.migratingFrom(h.id()) {
+		go c.forwardFollowingAsk(cl, h.id(), slices.Clone(ps)) // slotmove.go
+		return false
+	}
 	if err := h.sh.Log().Propose(ps...); err != nil {
 		for _, p := range ps {
 			p.Done(nil, err)

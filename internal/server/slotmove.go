@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -298,25 +299,7 @@ func (c *clusterNode) proposeSystem(shard uint64, args ...string) ([]byte, error
 		bargs[i] = []byte(a)
 	}
 	op := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: c.s.now(), Shard: shard}, bargs)
-	if h := c.s.hostedShard(shard); h != nil && h.leads() {
-		done := make(chan struct{})
-		var res []byte
-		var perr error
-		if err := h.raft.Propose(replica.Proposal{Data: op, Done: func(r []byte, err error) { res, perr = r, err; close(done) }}); err != nil {
-			return nil, err
-		}
-		select {
-		case <-done:
-		case <-c.stop:
-			return nil, errors.New("the node is stopping")
-		}
-		return res, perr
-	}
-	results, _, err := c.forwardOps(shard, [][]byte{op})
-	if err != nil {
-		return nil, err
-	}
-	return results[0], nil
+	return c.proposeOp(shard, op)
 }
 
 // parseSlotOut reads __slotout's reply: *2 :seq $batch.
@@ -414,4 +397,76 @@ func migrationEntries(node uint64, views []shardView, t *cluster.Topology) strin
 		}
 	}
 	return b.String()
+}
+
+// migratingFrom reports whether slots are migrating out of a shard, in this node's view.
+func (c *clusterNode) migratingFrom(shard uint64) bool {
+	for _, m := range c.topology().t.Migrations {
+		if m.From == shard {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardFollowingAsk proposes a connection's writes (cluster-proxy: for a shard with slots
+// migrating out, which this node leads) one at a time, and sends on to the target shard those
+// the source answers -ASK, so a client that knows nothing of slots is not redirected.
+func (c *clusterNode) forwardFollowingAsk(cl *Client, shard uint64, batch []Proposal) {
+	for _, p := range batch {
+		command.ClearOpClient(p.Data)
+		res, err := c.proposeOp(shard, p.Data)
+		if err == nil {
+			res = c.followAsk(p.Data, res)
+		}
+		p.Done(res, err)
+	}
+}
+
+// followAsk, in cluster-proxy mode, runs again on the target shard an operation its source
+// shard answered -ASK (the operation's keys are all gone from the source, so the target holds
+// them, or they are new), and returns the target's reply; any other reply is returned as it is.
+func (c *clusterNode) followAsk(op, result []byte) []byte {
+	if !c.s.cfg.ClusterProxy() || !bytes.HasPrefix(result, []byte("-ASK ")) {
+		return result
+	}
+	at := bytes.LastIndexByte(result, '@')
+	if at < 0 || len(op) < 28 {
+		return result
+	}
+	to, err := strconv.ParseUint(string(bytes.TrimRight(result[at+1:], "\r\n")), 10, 64)
+	if err != nil {
+		return result
+	}
+	op = bytes.Clone(op)
+	binary.BigEndian.PutUint64(op[20:28], to) // the envelope's shard (command/op.go)
+	res, err := c.proposeOp(to, op)
+	if err != nil {
+		return errorReply(err)
+	}
+	return res
+}
+
+// proposeOp proposes an encoded operation to a shard, on this node if it leads the shard, else
+// through the node that does, and returns its reply.
+func (c *clusterNode) proposeOp(shard uint64, op []byte) ([]byte, error) {
+	if h := c.s.hostedShard(shard); h != nil && h.leads() {
+		done := make(chan struct{})
+		var res []byte
+		var perr error
+		if err := h.raft.Propose(replica.Proposal{Data: op, Done: func(r []byte, err error) { res, perr = r, err; close(done) }}); err != nil {
+			return nil, err
+		}
+		select {
+		case <-done:
+		case <-c.stop:
+			return nil, errors.New("the node is stopping")
+		}
+		return res, perr
+	}
+	results, _, err := c.forwardOps(shard, [][]byte{op})
+	if err != nil {
+		return nil, err
+	}
+	return results[0], nil
 }
