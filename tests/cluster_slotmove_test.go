@@ -126,10 +126,19 @@ func TestClusterSlotMoveReplies(t *testing.T) {
 			t.Fatalf("%v = %q, want %q...", tc.args, got, tc.want)
 		}
 	}
+	// A client blocked on a key of the slot: the key will be created on the target.
+	blocked := src.Dial()
+	blocked.Send("*3\r\n$5\r\nBLPOP\r\n$8\r\n{mv}wait\r\n$1\r\n0\r\n")
+	waitCluster(t, "the client to block", 10*time.Second, func() bool {
+		return strings.Contains(conn.Do("INFO", "clients"), "blocked_clients:1")
+	})
 	if got := conn.Do("CLUSTER", "MIGRATE-SLOTS", strconv.Itoa(sl), strconv.Itoa(sl), to); got != "+OK\r\n" {
 		t.Fatalf("CLUSTER MIGRATE-SLOTS = %q", got)
 	}
 	ask := fmt.Sprintf("-ASK %d %s\r\n", sl, toAddr)
+	if got := blocked.ReadReply(); got != ask {
+		t.Fatalf("the blocked BLPOP was answered %q, want %q", got, ask)
+	}
 	// Keys leave in key order: the first goes early, the last late.
 	waitCluster(t, "the slot's first key to move", 20*time.Second, func() bool { return conn.Do("GET", key(0)) == ask })
 	slotStr := strconv.Itoa(sl)

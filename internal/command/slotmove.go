@@ -187,6 +187,8 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 			o.Seq, o.Outbox, o.Cursor = a.index, batch, last
 			o.indexOutbox()
 		}
+		a.redirectWaiters(b, s, to)
+		a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 		if err := a.saveSlotState(); err != nil {
 			panic("slot state: " + err.Error())
 		}
@@ -218,6 +220,53 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 		w.OK()
 	default:
 		w.Error(ErrSyntax)
+	}
+}
+
+// redirectWaiters answers -ASK to the clients blocked here on keys of slot s none of which this
+// shard holds any more: the keys are created on (or moved to) the target from now on, so they
+// would wait here forever. The client sends its command again to the target, where the key's
+// arrival serves it.
+func (a *Applier) redirectWaiters(b *pebble.Batch, s int, to uint64) {
+	if a.waiters.Empty() {
+		return
+	}
+	a.resetTx(b, 0)
+	tokens, err := a.tx.AllWaiters()
+	if err != nil {
+		panic("slot move: " + err.Error())
+	}
+	reply := []byte("-ASK " + strconv.Itoa(s) + " @" + strconv.FormatUint(to, 10) + "\r\n")
+	for _, token := range tokens {
+		a.resetTx(b, 0)
+		payload, _, found, err := a.tx.WaiterPayload(token)
+		if err != nil || !found || DecodeOp(payload, &a.waitOp) != nil || len(a.waitOp.Cmds) != 1 {
+			continue
+		}
+		inSlot, held := false, false
+		a.resetTx(b, a.state.PendingPhysical(a.waitOp.DB))
+		for _, key := range opKeys(a.waitOp.Cmds[0]) {
+			if slot.KeySlot(key) != s {
+				continue
+			}
+			inSlot = true
+			if e, err := a.tx.Peek(key); err == nil && e.Exists() {
+				held = true
+			}
+		}
+		if !inSlot || held {
+			continue
+		}
+		a.resetTx(b, 0)
+		if _, err := a.tx.RemoveWaiter(a.waiters, token); err != nil {
+			panic("slot move: " + err.Error())
+		}
+		if idx, ok := a.blockedHere[token]; ok {
+			a.results[idx] = reply
+			delete(a.blockedHere, token)
+		} else {
+			a.served = append(a.served, Served{Token: token, Reply: reply})
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,4 +194,39 @@ func TestSlotMoveSourceReplies(t *testing.T) {
 	h.sys(bs(SlotOwnName, strconv.Itoa(sl))...)
 	h.check("$-1\r\n", "GET", "{s}a")
 	h.check("+OK\r\n", "SET", "{s}new", "x")
+}
+
+// A client blocked on a key of a slot that starts moving out is answered -ASK (the key will be
+// created on the target), unless the shard still holds one of its keys.
+func TestSlotMoveRedirectsWaiters(t *testing.T) {
+	h := newApplyHarness(t)
+	if r := h.apply(op(7, "BLPOP", "{s}list", "0"), op(8, "BLPOP", "other", "0"), op(9, "XREAD", "BLOCK", "0", "STREAMS", "{s}st", "$")); len(r) != 3 {
+		t.Fatal(r)
+	}
+	h.apply(op(0, "XADD", "{s}st", "1-1", "f", "v"))
+	h.apply(op(10, "XREAD", "BLOCK", "0", "STREAMS", "{s}st", "$"))
+	h.served = nil
+	sl := slot.KeySlot([]byte("{s}"))
+	h.index++
+	data := AppendOp(nil, 2, 0, OpSystem, 1000, bs(SlotOutName, strconv.Itoa(sl), "2", "1", "1000000"))
+	res := make([][]byte, 1)
+	if err := h.a.Apply([]replica.Entry{{Index: h.index, Data: data}}, res); err != nil {
+		t.Fatal(err)
+	}
+	// The first batch took the stream out too: its reader is redirected as well.
+	ask := "-ASK " + strconv.Itoa(sl) + " @2\r\n"
+	var tokens []uint64
+	for _, sv := range h.served {
+		if string(sv.Reply) != ask {
+			t.Fatalf("waiter %d answered %q, want %q", sv.Token, sv.Reply, ask)
+		}
+		tokens = append(tokens, sv.Token)
+	}
+	slices.Sort(tokens)
+	if !slices.Equal(tokens, []uint64{7, 10}) {
+		t.Fatalf("redirected waiters %v, want 7 and 10", tokens)
+	}
+	if n := h.a.waiters.Count(); n != 1 {
+		t.Fatalf("%d waiters left, want 1 (on another slot's key)", n)
+	}
 }
