@@ -197,6 +197,7 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "instantaneous_input_kbps", fmt.Sprintf("%.2f", inKB))
 	kv(b, "instantaneous_output_kbps", fmt.Sprintf("%.2f", outKB))
 	kv(b, "rejected_connections", st.rejected.Load())
+	kv(b, "rate_limited_connections", st.rateLimited.Load())
 	kv(b, "expired_keys", st.expiredKeys.Load())
 	kv(b, "evicted_keys", 0)
 	kv(b, "evicted_clients", st.evictedClients.Load())

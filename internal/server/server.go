@@ -74,8 +74,10 @@ type Server struct {
 	// lastTime makes the time assigned to operations monotonic.
 	lastTime atomic.Int64
 
-	watches        watchRegistry
-	stats          stats
+	watches watchRegistry
+	stats   stats
+	// connRate limits how fast new connections are served (connrate.go).
+	connRate       connRate
 	lastSave       atomic.Int64
 	saves          saveStats // info_compat.go
 	blockedClients atomic.Int64
@@ -113,8 +115,10 @@ type Server struct {
 
 // stats are the counters INFO reports.
 type stats struct {
-	connections         atomic.Int64
-	rejected            atomic.Int64
+	connections atomic.Int64
+	rejected    atomic.Int64
+	// rateLimited counts the connections of rejected that max-new-connections-per-second refused.
+	rateLimited         atomic.Int64
 	commands            atomic.Int64
 	netIn, netOut       atomic.Int64
 	keyspaceHits        atomic.Int64
@@ -348,6 +352,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 			return nil, gnet.Close // not a connection the TLS bridge made
 		}
 		cl.raddr, cl.laddr = a.raddr, a.laddr
+	}
+	if !s.connRate.allow(time.Now(), s.cfg.MaxNewConnsPerSec()) {
+		s.stats.rejected.Add(1)
+		s.stats.rateLimited.Add(1)
+		return []byte(deniedRate), gnet.Close
 	}
 	if s.refusedByProtectedMode(cl.raddr) {
 		s.stats.rejected.Add(1)
