@@ -113,7 +113,7 @@ func (s *Server) resetStats() {
 	st := &s.stats
 	for _, c := range []interface{ Store(int64) }{&st.connections, &st.rejected, &st.rateLimited, &st.commands, &st.netIn, &st.netOut,
 		&st.keyspaceHits, &st.keyspaceMisses, &st.expiredKeys, &st.errorReplies, &st.protoErrors, &st.bigValues,
-		&st.outputLimitDisconnects} {
+		&st.outputLimitDisconnects, &st.slowSubscribers} {
 		c.Store(0)
 	}
 	s.cmdStats.reset()

@@ -214,6 +214,7 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "total_reads_processed", st.commands.Load())
 	kv(b, "client_query_buffer_limit_disconnections", st.queryBufDisconnects.Load())
 	kv(b, "client_output_buffer_limit_disconnections", st.outputLimitDisconnects.Load())
+	kv(b, "pubsub_output_buffer_limit_disconnections", st.slowSubscribers.Load())
 	kv(b, "protocol_errors", st.protoErrors.Load())
 	auth, cmd, key, channel := s.acl.Log.Stats()
 	kv(b, "acl_access_denied_auth", auth)

@@ -133,7 +133,10 @@ type stats struct {
 	queryBufDisconnects atomic.Int64
 
 	outputLimitDisconnects atomic.Int64
-	evictedClients         atomic.Int64
+	// slowSubscribers counts the clients of outputLimitDisconnects that had subscriptions (the
+	// pubsub class): subscribers too slow to read what they were sent.
+	slowSubscribers atomic.Int64
+	evictedClients  atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
