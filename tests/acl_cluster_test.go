@@ -141,4 +141,19 @@ func TestACLCluster(t *testing.T) {
 		}
 		authConn(t, n, "carol", "cpw")
 	}
+
+	// A connection that deletes its own user gets the reply, then is closed.
+	for _, n := range []*servertest.Server{nodes[1], outside} {
+		carol := authConn(t, n, "carol", "cpw")
+		if got := carol.Do("ACL", "SETUSER", "dave", "on", ">dpw", "+@all", "~*"); got != "+OK\r\n" {
+			t.Fatalf("ACL SETUSER dave = %q", got)
+		}
+		dave := authConn(t, n, "dave", "dpw")
+		if got := dave.Do("ACL", "DELUSER", "dave"); got != ":1\r\n" {
+			t.Errorf("ACL DELUSER of the connection's own user on %s = %q, want :1", n.Addr, got)
+		}
+		if got, err := dave.ReadAll(10 * time.Second); err != nil || got != "" {
+			t.Errorf("the connection that deleted its own user was not closed: read %q, %v", got, err)
+		}
+	}
 }

@@ -490,7 +490,11 @@ func (s *Server) dropUsers(self *Client, deleted []*acl.Handle) {
 		u := c.snapshotInfo().user
 		for _, h := range deleted {
 			if u == h {
-				s.kill(c, self)
+				if c.aclParked.Load() {
+					c.closeWhenAnswered.Store(true)
+				} else {
+					s.kill(c, self)
+				}
 				break
 			}
 		}

@@ -145,7 +145,9 @@ func (s *Server) proposeACL(cl *Client, op cluster.MetaOp, answer func(w *resp.W
 		op.Users = s.acl.Definitions()
 		delete(op.Users, "default")
 	}
+	cl.aclParked.Store(true)
 	s.parkLocal(cl, func() []byte {
+		defer cl.aclParked.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		w := resp.Writer{Proto: cl.proto}

@@ -434,6 +434,11 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	if !s.drainReplies(cl) {
 		return s.checkQueryBuffer(c)
 	}
+	if cl.closeWhenAnswered.Load() {
+		// A late reply was the last this connection gets (its user was deleted).
+		s.flushWriter(c, lp)
+		return gnet.Close
+	}
 	action := s.process(c, cl, lp)
 	if cl.killed.Load() {
 		lp.w.Reset() // cut off for its output: what it has not been sent is dropped
