@@ -142,6 +142,17 @@ func TestACLCluster(t *testing.T) {
 		authConn(t, n, "carol", "cpw")
 	}
 
+	// ACL SAVE writes the cluster's users, as this node holds them, to this node's aclfile.
+	if err := nodes[2].Client().Do(ctx, "ACL", "SETUSER", "erin", "on", ">epw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := outside.Client().Do(ctx, "ACL", "SAVE").Err(); err != nil {
+		t.Fatalf("ACL SAVE: %v", err)
+	}
+	if b, err := os.ReadFile(aclPath); err != nil || !strings.Contains(string(b), "user erin on ") || !strings.Contains(string(b), "user carol on ") {
+		t.Errorf("the aclfile after ACL SAVE: %q, %v", b, err)
+	}
+
 	// A connection that deletes its own user gets the reply, then is closed.
 	for _, n := range []*servertest.Server{nodes[1], outside} {
 		carol := authConn(t, n, "carol", "cpw")
