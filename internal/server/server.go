@@ -327,12 +327,36 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	var raddr, laddr string
+	if a := c.RemoteAddr(); a != nil {
+		raddr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		laddr = a.String()
+	}
+	if s.tlsb != nil && isUnix(c.LocalAddr()) {
+		// Claimed before any refusal, so the bridge forgets the connection either way.
+		a, ok := s.tlsb.claim(raddr)
+		if !ok {
+			return nil, gnet.Close // not a connection the TLS bridge made
+		}
+		raddr, laddr = a.raddr, a.laddr
+	}
+	if !s.connRate.allow(time.Now(), s.cfg.MaxNewConnsPerSec()) {
+		s.stats.rejected.Add(1)
+		s.stats.rateLimited.Add(1)
+		return []byte(deniedRate), gnet.Close
+	}
 	s.clientsMu.Lock()
 	n := len(s.clients)
 	s.clientsMu.Unlock()
 	if n >= s.cfg.MaxClients() {
 		s.stats.rejected.Add(1)
 		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
+	}
+	if s.refusedByProtectedMode(raddr) {
+		s.stats.rejected.Add(1)
+		return []byte(deniedProtected), gnet.Close
 	}
 	cl := &Client{
 		id:      s.nextID.Add(1),
@@ -342,28 +366,8 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		proto:   2,
 		user:    s.acl.Default(),
 		created: time.Now().UnixMilli(),
-	}
-	if a := c.RemoteAddr(); a != nil {
-		cl.raddr = a.String()
-	}
-	if a := c.LocalAddr(); a != nil {
-		cl.laddr = a.String()
-	}
-	if s.tlsb != nil && isUnix(c.LocalAddr()) {
-		a, ok := s.tlsb.claim(cl.raddr)
-		if !ok {
-			return nil, gnet.Close // not a connection the TLS bridge made
-		}
-		cl.raddr, cl.laddr = a.raddr, a.laddr
-	}
-	if !s.connRate.allow(time.Now(), s.cfg.MaxNewConnsPerSec()) {
-		s.stats.rejected.Add(1)
-		s.stats.rateLimited.Add(1)
-		return []byte(deniedRate), gnet.Close
-	}
-	if s.refusedByProtectedMode(cl.raddr) {
-		s.stats.rejected.Add(1)
-		return []byte(deniedProtected), gnet.Close
+		raddr:   raddr,
+		laddr:   laddr,
 	}
 	cl.authed = defaultAuthed(cl.user)
 	cl.lastActive.Store(cl.created)
