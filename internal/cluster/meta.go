@@ -49,12 +49,27 @@ type MetaOp struct {
 	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard)
 	Start int `json:"start,omitempty"`
 	End   int `json:"end,omitempty"`
+	// acl-setuser: the user, its rules, its definition where the cluster has none (the
+	// proposing node's own default user), and the proposer's acl-pubsub-default
+	User     string   `json:"user,omitempty"`
+	Rules    []string `json:"rules,omitempty"`
+	Base     string   `json:"base,omitempty"`
+	AllChans bool     `json:"all_chans,omitempty"`
+	// acl-deluser
+	Names []string `json:"names,omitempty"`
+	// acl-load: the whole set of users. acl-setuser and acl-deluser: the proposer's own users
+	// (its default user aside), which the cluster's start from when it has none yet.
+	Users map[string]string `json:"users,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
 type MetaResult struct {
 	Err  string `json:"err,omitempty"`
 	Node *Node  `json:"node,omitempty"`
+	// Count is how many users acl-deluser deleted.
+	Count int `json:"count,omitempty"`
+	// UsersVersion is the topology's UsersVersion after an ACL operation.
+	UsersVersion uint64 `json:"users_version,omitempty"`
 }
 
 const metaFile = "meta.json"
@@ -238,6 +253,10 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 	case "slot-migrate", "slot-migrated":
 		changed, err := applySlotOp(t, op)
 		if !changed || err != nil {
+			return false, err
+		}
+	case "acl-setuser", "acl-deluser", "acl-load":
+		if err := applyACLOp(t, op, res); err != nil {
 			return false, err
 		}
 	default:

@@ -56,6 +56,8 @@ type clusterNode struct {
 	moving sync.Map
 	// slotMoving holds the shards whose slot migrations this node is carrying out (slotmove.go).
 	slotMoving sync.Map
+	// users records the cluster's ACL users this node adopted (clusteracl.go).
+	users clusterUsers
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -433,6 +435,7 @@ func (c *clusterNode) publish(t *cluster.Topology) {
 			}
 		}
 	}
+	c.adoptUsers()
 }
 
 // topologyChanged is the meta state machine's report of a new topology.
