@@ -277,7 +277,12 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 			return
 		}
 	}
-	writeRows := func(r *aggRow) {
+	writeAggregate(w, rows)
+}
+
+// writeAggregate writes FT.AGGREGATE's reply: the rows the pipeline produced.
+func writeAggregate(w *resp.Writer, rows []*aggRow) {
+	writeRow := func(r *aggRow) {
 		if w.RESP3() {
 			w.Map(2)
 			w.BulkString("extra_attributes")
@@ -303,7 +308,7 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 		w.BulkString("results")
 		w.Array(len(rows))
 		for _, r := range rows {
-			writeRows(r)
+			writeRow(r)
 		}
 		w.BulkString("total_results")
 		w.Int(int64(len(rows)))
@@ -314,7 +319,7 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 	w.Array(1 + len(rows))
 	w.Int(int64(len(rows)))
 	for _, r := range rows {
-		writeRows(r)
+		writeRow(r)
 	}
 }
 

@@ -1,0 +1,302 @@
+package search
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cairn-db/cairn/internal/resp"
+)
+
+// Cluster mode. Each shard indexes its own keys, so a query is answered by every shard over
+// its documents and merged by the node that took it (the coordinator). The shard's side of a
+// query (ShardSearch, ShardAggregate, ShardInfo) replies with one bulk string holding its part
+// as JSON (byte strings base64, so binary keys and values survive); the Merge functions read
+// the parts and write the reply the client would have had from a single node.
+//
+// Costs: FT.SEARCH asks each shard for at most offset+limit results, already in result order,
+// so a page costs shards × (offset+limit) results whatever the number of matches. Scores are
+// each shard's TF-IDF over its own documents, as in Redis's coordinator. FT.AGGREGATE fetches
+// every matching document's hash and runs the whole pipeline on the coordinator, so
+// COUNT_DISTINCT, AVG and the rest are exact.
+
+// shardSearch is one shard's part of an FT.SEARCH.
+type shardSearch struct {
+	Total   int64      `json:"total"`
+	Numeric bool       `json:"numeric,omitempty"` // the SORTBY attribute is numeric
+	Hits    []shardHit `json:"hits"`
+}
+
+type shardHit struct {
+	Key     []byte   `json:"k"`
+	Score   string   `json:"s"` // formatted: JSON has no infinities
+	Sort    []byte   `json:"o,omitempty"`
+	HasSort bool     `json:"h,omitempty"`
+	Fields  [][]byte `json:"f,omitempty"` // name, value, name, value...
+}
+
+// ValidateSearch checks FT.SEARCH's arguments (after the command name) as a shard would,
+// returning the error reply for bad ones, so a coordinator refuses them before asking shards.
+func ValidateSearch(args [][]byte) string {
+	if len(args) < 2 {
+		return "ERR wrong number of arguments for 'FT.SEARCH' command"
+	}
+	_, msg := parseSearchOpts(args[2:])
+	return msg
+}
+
+// ShardSearch runs a shard's part of FT.SEARCH (args after the command name): the number of
+// its matches and the first offset+limit of them in result order, with their fields.
+func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
+	if msg := ValidateSearch(args); msg != "" {
+		w.Error(msg)
+		return
+	}
+	ix := cat.Lookup(string(args[0]))
+	if ix == nil {
+		w.Error(NoSuchIndex(string(args[0])))
+		return
+	}
+	o, _ := parseSearchOpts(args[2:])
+	ms, err := v.run(ix, string(args[1]), o)
+	if err != nil {
+		w.Error(err.Error())
+		return
+	}
+	// The first offset+limit results (without overflow: LIMIT takes any non-negative int): the
+	// page may start anywhere among them once the shards' results are merged.
+	n := len(ms)
+	switch {
+	case o.num == 0:
+		n = 0
+	case o.offset < len(ms):
+		n = o.offset + min(o.num, len(ms)-o.offset)
+	}
+	part := shardSearch{Total: int64(len(ms)), Hits: make([]shardHit, n)}
+	if o.sortBy != "" {
+		f := ix.FieldByAlias(o.sortBy)
+		part.Numeric = f >= 0 && ix.Fields[f].Type == TypeNumeric
+	}
+	for i, m := range ms[:n] {
+		h := shardHit{Key: []byte(m.key), Score: strconv.FormatFloat(m.score, 'g', -1, 64), Sort: m.sort, HasSort: m.sort != nil}
+		if !o.noFields() {
+			fs, err := v.fields(ix, m.key, o)
+			if err != nil {
+				w.Error("ERR " + err.Error())
+				return
+			}
+			h.Fields = make([][]byte, 0, 2*len(fs))
+			for _, f := range fs {
+				h.Fields = append(h.Fields, f[0], f[1])
+			}
+		}
+		part.Hits[i] = h
+	}
+	b, _ := json.Marshal(part)
+	w.Bulk(b)
+}
+
+// MergeSearch writes FT.SEARCH's reply (args after the command name) from the shards' parts:
+// the matches counted over all shards, and the page cut from their results merged in order.
+func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
+	o, msg := parseSearchOpts(args[2:])
+	if msg != "" {
+		w.Error(msg)
+		return
+	}
+	var total int64
+	var all []match
+	fields := map[string][][2][]byte{}
+	numeric := false
+	for _, p := range parts {
+		var part shardSearch
+		if err := json.Unmarshal(p, &part); err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
+		}
+		total += part.Total
+		numeric = numeric || part.Numeric
+		for _, h := range part.Hits {
+			m := match{key: string(h.Key)}
+			m.score, _ = strconv.ParseFloat(h.Score, 64)
+			if h.HasSort {
+				m.sort = h.Sort
+				if m.sort == nil {
+					m.sort = []byte{}
+				}
+			}
+			all = append(all, m)
+			fs := make([][2][]byte, 0, len(h.Fields)/2)
+			for i := 0; i+1 < len(h.Fields); i += 2 {
+				fs = append(fs, [2][]byte{h.Fields[i], h.Fields[i+1]})
+			}
+			fields[m.key] = fs
+		}
+	}
+	slices.SortFunc(all, func(a, b match) int { return compareMatches(a, b, o.sortBy != "", numeric, o.sortDesc) })
+	off := min(o.offset, len(all))
+	page := all[off : off+min(o.num, len(all)-off)]
+	rows := make([]searchRow, len(page))
+	for i, m := range page {
+		rows[i] = searchRow{key: m.key, score: m.score, fields: fields[m.key]}
+	}
+	writeSearch(w, o, total, rows)
+}
+
+// shardAggregate is one shard's part of an FT.AGGREGATE: its matching documents in key order,
+// each with its whole hash, and the index definition (for attribute names).
+type shardAggregate struct {
+	Index json.RawMessage `json:"index"`
+	Docs  []shardDoc      `json:"docs"`
+}
+
+type shardDoc struct {
+	Key    []byte   `json:"k"`
+	Fields [][]byte `json:"f"` // name, value, name, value...
+}
+
+// ValidateAggregate checks FT.AGGREGATE's arguments (after the command name), returning the
+// error reply for bad ones.
+func ValidateAggregate(args [][]byte) string {
+	if len(args) < 2 {
+		return "ERR wrong number of arguments for 'FT.AGGREGATE' command"
+	}
+	_, _, msg := parseAggregate(args[2:])
+	return msg
+}
+
+// ShardAggregate runs a shard's part of FT.AGGREGATE (args after the command name): the
+// documents its query matches, with their hashes.
+func (v *View) ShardAggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
+	if msg := ValidateAggregate(args); msg != "" {
+		w.Error(msg)
+		return
+	}
+	ix := cat.Lookup(string(args[0]))
+	if ix == nil {
+		w.Error(NoSuchIndex(string(args[0])))
+		return
+	}
+	_, o, _ := parseAggregate(args[2:])
+	o.num = math.MaxInt
+	ms, err := v.run(ix, string(args[1]), o)
+	if err != nil {
+		w.Error(err.Error())
+		return
+	}
+	slices.SortFunc(ms, func(a, b match) int { return strings.Compare(a.key, b.key) })
+	part := shardAggregate{Index: ix.encode(), Docs: make([]shardDoc, len(ms))}
+	all := &searchOpts{}
+	for i, m := range ms {
+		fs, err := v.fields(ix, m.key, all)
+		if err != nil {
+			w.Error("ERR " + err.Error())
+			return
+		}
+		d := shardDoc{Key: []byte(m.key), Fields: make([][]byte, 0, 2*len(fs))}
+		for _, f := range fs {
+			d.Fields = append(d.Fields, f[0], f[1])
+		}
+		part.Docs[i] = d
+	}
+	b, _ := json.Marshal(part)
+	w.Bulk(b)
+}
+
+// MergeAggregate writes FT.AGGREGATE's reply (args after the command name) by running its
+// pipeline over the documents of every shard's part, in key order as on a single node.
+func MergeAggregate(args [][]byte, parts [][]byte, w *resp.Writer) {
+	steps, _, msg := parseAggregate(args[2:])
+	if msg != "" {
+		w.Error(msg)
+		return
+	}
+	var ix *Index
+	var rows []*aggRow
+	for _, p := range parts {
+		var part shardAggregate
+		if err := json.Unmarshal(p, &part); err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
+		}
+		if ix == nil {
+			var err error
+			if ix, err = decodeIndex(part.Index); err != nil {
+				w.Error("ERR malformed shard reply: " + err.Error())
+				return
+			}
+		}
+		for _, d := range part.Docs {
+			src := make(map[string]string, len(d.Fields)/2)
+			for i := 0; i+1 < len(d.Fields); i += 2 {
+				src[string(d.Fields[i])] = string(d.Fields[i+1])
+			}
+			rows = append(rows, &aggRow{vals: map[string]string{}, key: string(d.Key), src: src, ix: ix})
+		}
+	}
+	slices.SortFunc(rows, func(a, b *aggRow) int { return strings.Compare(a.key, b.key) })
+	for _, st := range steps {
+		var err error
+		if rows, err = st.run(rows, ix); err != nil {
+			w.Error(err.Error())
+			return
+		}
+	}
+	writeAggregate(w, rows)
+}
+
+// shardInfo is one shard's part of FT.INFO.
+type shardInfo struct {
+	Index json.RawMessage `json:"index"`
+	Docs  int64           `json:"docs"`
+}
+
+// ShardInfo runs a shard's part of FT.INFO: its definition of the index (with its build's
+// progress) and its number of documents.
+func (v *View) ShardInfo(cat *Catalog, name string, w *resp.Writer) {
+	ix := cat.Lookup(name)
+	if ix == nil {
+		w.Error("Unknown index name")
+		return
+	}
+	n, err := DocCount(v.R, ix)
+	if err != nil {
+		w.Error("ERR " + err.Error())
+		return
+	}
+	b, _ := json.Marshal(shardInfo{Index: ix.encode(), Docs: n})
+	w.Bulk(b)
+}
+
+// MergeInfo writes FT.INFO's reply from the shards' parts: documents summed, indexing while
+// any shard still builds, percent_indexed the least any shard reached.
+func MergeInfo(parts [][]byte, w *resp.Writer) {
+	var ix *Index
+	var docs int64
+	building, percent := false, 1.0
+	for _, p := range parts {
+		var part shardInfo
+		if err := json.Unmarshal(p, &part); err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
+		}
+		one, err := decodeIndex(part.Index)
+		if err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
+		}
+		if ix == nil {
+			ix = one
+		}
+		docs += part.Docs
+		building = building || one.Building
+		percent = min(percent, one.PercentIndexed())
+	}
+	if ix == nil {
+		w.Error("Unknown index name")
+		return
+	}
+	writeInfo(w, ix, docs, building, percent)
+}
