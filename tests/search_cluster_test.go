@@ -91,6 +91,11 @@ func TestSearchCluster(t *testing.T) {
 		{"FT.SEARCH", "items", "@cat:{tools}", "SORTBY", "price", "INKEYS", "4", "item:1", "item:2", "item:200", "item:299"},
 		{"FT.SEARCH", "items", "red | blue", "SORTBY", "price", "DESC", "LIMIT", "0", "25", "RETURN", "1", "name"},
 		{"FT.SEARCH", "items", "@cat:{$c}", "PARAMS", "2", "c", "music", "SORTBY", "price", "DIALECT", "2"},
+		// Scores: text terms weighed by the document frequencies of the whole cluster.
+		{"FT.SEARCH", "items", "red", "WITHSCORES", "LIMIT", "0", "1000", "NOCONTENT"},
+		{"FT.SEARCH", "items", "(fast | slow) -small", "WITHSCORES", "LIMIT", "3", "9", "RETURN", "1", "name"},
+		{"FT.SEARCH", "items", "@name:large @cat:{tools|food}", "WITHSCORES", "SORTBY", "price", "DESC"},
+		{"FT.SEARCH", "items", "gre*", "WITHSCORES", "LIMIT", "0", "50"},
 		{"FT.SEARCH", "items", "@nosuch:{x}"},
 		{"FT.SEARCH", "nosuch", "*"},
 		{"FT.SEARCH", "items", "*", "LIMIT", "x", "1"},

@@ -40,7 +40,7 @@ func init() {
 		cmd("ft._list", 1, ro, "Lists the indexes.", runFTList),
 		cmd("ft.tagvals", 3, ro, "Returns the distinct values of a tag attribute.", runFTTagVals),
 		&Command{Name: BuildName, Arity: 2, Flags: FlagWrite | FlagInternal, Run: runFTBuild},
-		&Command{Name: ShardSearchName, Arity: -3, Flags: ro | FlagInternal, Run: runFTShardSearch},
+		&Command{Name: ShardSearchName, Arity: -5, Flags: ro | FlagInternal, Run: runFTShardSearch},
 		&Command{Name: ShardAggregateName, Arity: -3, Flags: ro | FlagInternal, Run: runFTShardAggregate},
 		&Command{Name: ShardInfoName, Arity: 2, Flags: ro | FlagInternal, Run: runFTShardInfo},
 	)

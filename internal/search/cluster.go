@@ -47,9 +47,87 @@ func ValidateSearch(args [][]byte) string {
 	return msg
 }
 
-// ShardSearch runs a shard's part of FT.SEARCH (args after the command name): the number of
-// its matches and the first offset+limit of them in result order, with their fields.
+// Scores. A text term's score weighs it by its inverse document frequency, which a shard
+// knows only over its own documents. Where scores show (WITHSCORES) or order the results (no
+// SORTBY) and the query has terms, the coordinator first asks every shard for its corpus
+// statistics — its number of documents and each term's document frequency — and sends their
+// sums with the query, so every shard scores as a single node holding all documents would.
+
+// corpusStats are the statistics a term's score depends on.
+type corpusStats struct {
+	Docs int64          `json:"n"`
+	DF   map[string]int `json:"df"` // by termStatKey
+}
+
+// termStatKey names a term searched in a set of fields.
+func termStatKey(term string, fields []int) string {
+	b := []byte(term)
+	b = append(b, 0)
+	for _, f := range fields {
+		b = append(b, byte(f))
+	}
+	return string(b)
+}
+
+// The modes of a shard's part of FT.SEARCH.
+const (
+	ShardStats = "stats" // the shard's corpus statistics for the query
+	ShardPage  = "page"  // the shard's first offset+limit results
+)
+
+// SearchNeedsStats reports whether FT.SEARCH (args after the command name, valid) needs the
+// cluster's corpus statistics: its results show or are ordered by scores of text terms.
+func SearchNeedsStats(args [][]byte) bool {
+	o, msg := parseSearchOpts(args[2:])
+	if msg != "" || (o.sortBy != "" && !o.withScores) {
+		return false
+	}
+	params := o.params
+	if o.dialect >= 2 && params == nil {
+		params = map[string]string{}
+	} else if o.dialect < 2 {
+		params = nil
+	}
+	root, err := Parse(string(args[1]), params)
+	return err == nil && hasTerm(root)
+}
+
+func hasTerm(n *node) bool {
+	if n.kind == nTerm {
+		return true
+	}
+	for _, c := range n.children {
+		if hasTerm(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// MergeStats sums the shards' corpus statistics (their ShardStats parts) into the argument
+// their ShardPage parts take.
+func MergeStats(parts [][]byte) ([]byte, error) {
+	sum := corpusStats{DF: map[string]int{}}
+	for _, p := range parts {
+		var one corpusStats
+		if err := json.Unmarshal(p, &one); err != nil {
+			return nil, err
+		}
+		sum.Docs += one.Docs
+		for k, n := range one.DF {
+			sum.DF[k] += n
+		}
+	}
+	return json.Marshal(sum)
+}
+
+// ShardSearch runs a shard's part of FT.SEARCH. args are the mode (ShardStats or ShardPage),
+// the cluster's corpus statistics (MergeStats; empty for the shard's own), then FT.SEARCH's
+// arguments after the command name. A page is the number of the shard's matches and the first
+// offset+limit of them in result order, with their fields.
 func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
+	mode, stats := string(args[0]), args[1]
+	args = args[2:]
 	if msg := ValidateSearch(args); msg != "" {
 		w.Error(msg)
 		return
@@ -60,9 +138,24 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 		return
 	}
 	o, _ := parseSearchOpts(args[2:])
+	if len(stats) > 0 {
+		o.global = &corpusStats{}
+		if err := json.Unmarshal(stats, o.global); err != nil {
+			w.Error("ERR malformed corpus statistics")
+			return
+		}
+	}
+	if mode == ShardStats {
+		o.seen = &corpusStats{DF: map[string]int{}}
+	}
 	ms, err := v.run(ix, string(args[1]), o)
 	if err != nil {
 		w.Error(err.Error())
+		return
+	}
+	if mode == ShardStats {
+		b, _ := json.Marshal(o.seen)
+		w.Bulk(b)
 		return
 	}
 	// The first offset+limit results (without overflow: LIMIT takes any non-negative int): the

@@ -35,6 +35,8 @@ type searchOpts struct {
 	params                                  map[string]string
 	dialect                                 int
 	filters                                 []*node
+	// global and seen are the corpus statistics of a query over several shards (cluster.go).
+	global, seen *corpusStats
 }
 
 type retField struct{ name, as string }
@@ -215,9 +217,15 @@ func (v *View) run(ix *Index, query string, o *searchOpts) ([]match, error) {
 	if len(o.filters) > 0 {
 		root = &node{kind: nAnd, children: append([]*node{root}, o.filters...)}
 	}
-	e := &evaluator{r: v.R, ix: ix, verbatim: o.verbatim, noStop: o.noStop}
+	e := &evaluator{r: v.R, ix: ix, verbatim: o.verbatim, noStop: o.noStop, global: o.global, seen: o.seen}
 	if e.ndocs, err = DocCount(v.R, ix); err != nil {
 		return nil, err
+	}
+	if e.seen != nil {
+		e.seen.Docs = e.ndocs
+	}
+	if e.global != nil {
+		e.ndocs = e.global.Docs
 	}
 	if o.inFields != nil {
 		e.inFields = map[int]bool{}

@@ -153,7 +153,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		return p, false
 	}
 	if cl.multi && !isTxControl(cmd.Name) {
-		if full.Flags&command.FlagNoMulti != 0 {
+		if full.Flags&command.FlagNoMulti != 0 || (s.cluster != nil && isSearchCommand(full)) {
 			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR Command not allowed inside a transaction")

@@ -89,7 +89,21 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 	inner := args
 	switch cmd.Name {
 	case "ft.search":
-		inner = shardArgs(command.ShardSearchName, args)
+		var stats []byte
+		if search.SearchNeedsStats(args[1:]) {
+			part := append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardStats), nil}, args[1:]...)
+			parts, failed := shardParts(c.eachShard(ids, part, false, db, local))
+			if failed != nil {
+				w.Raw(failed)
+				return
+			}
+			var err error
+			if stats, err = search.MergeStats(parts); err != nil {
+				w.Error("ERR malformed shard reply: " + err.Error())
+				return
+			}
+		}
+		inner = append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardPage), stats}, args[1:]...)
 	case "ft.aggregate":
 		inner = shardArgs(command.ShardAggregateName, args)
 	case "ft.info":
@@ -106,14 +120,10 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 	}
 	switch cmd.Name {
 	case "ft.search", "ft.aggregate", "ft.info":
-		parts := make([][]byte, len(replies))
-		for i, r := range replies {
-			b, ok := bulkValue(r)
-			if !ok {
-				w.Error("ERR malformed shard reply")
-				return
-			}
-			parts[i] = b
+		parts, failed := shardParts(replies)
+		if failed != nil {
+			w.Raw(failed)
+			return
 		}
 		switch cmd.Name {
 		case "ft.search":
@@ -154,6 +164,23 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 	default: // ft.explain: one shard's reply, a bulk string in either protocol
 		w.Raw(replies[0])
 	}
+}
+
+// shardParts returns the shards' parts of a query (each a bulk string), or the reply to give
+// instead: a shard's error, or an error for a malformed part.
+func shardParts(replies [][]byte) ([][]byte, []byte) {
+	parts := make([][]byte, len(replies))
+	for i, r := range replies {
+		if len(r) > 0 && r[0] == '-' {
+			return nil, r
+		}
+		b, ok := bulkValue(r)
+		if !ok {
+			return nil, []byte("-ERR malformed shard reply\r\n")
+		}
+		parts[i] = b
+	}
+	return parts, nil
 }
 
 func shardArgs(name string, args [][]byte) [][]byte {
