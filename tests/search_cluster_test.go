@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
@@ -230,4 +232,21 @@ func ftInfoField(info []any, name string) any {
 		}
 	}
 	return nil
+}
+
+// TestSearchRedisOMCluster runs the redis-om for Node script of TestSearchRedisOM against one
+// node of a cluster with several shards, through the proxy (redis-om's client is not
+// cluster-aware): its entities spread over the shards, and its searches fan out to them.
+func TestSearchRedisOMCluster(t *testing.T) {
+	node := lookTool(t, "node")
+	dir := npmInstall(t, "redis-om", "redis-om")
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "4", "--cluster-proxy", "yes")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "search.mjs", c.Nodes[1].Addr)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "redis-om ok") {
+		t.Fatalf("redis-om against a cluster: %v\n%s", err, out)
+	}
 }
