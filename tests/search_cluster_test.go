@@ -109,6 +109,12 @@ func TestSearchCluster(t *testing.T) {
 		{"FT.AGGREGATE", "items", "@cat:{games}", "LOAD", "2", "@price", "@name", "APPLY", "@price*2", "AS", "double",
 			"SORTBY", "4", "@double", "DESC", "@name", "ASC", "LIMIT", "2", "5"},
 		{"FT.AGGREGATE", "items", "*", "GROUPBY", "0", "REDUCE", "COUNT", "0", "AS", "all"},
+		// Groups in the order of their first documents, as a single node makes them.
+		{"FT.AGGREGATE", "items", "@price:[0 30]", "LOAD", "1", "@cat", "GROUPBY", "2", "@cat", "@price",
+			"REDUCE", "MAX", "1", "@price", "AS", "hi", "APPLY", "@hi+1", "AS", "next", "FILTER", "@next>5", "LIMIT", "0", "40"},
+		// TOLIST keeps documents' order: the pipeline runs over every shard's documents.
+		{"FT.AGGREGATE", "items", "@cat:{food}", "GROUPBY", "1", "@price", "REDUCE", "TOLIST", "1", "@name", "AS", "names",
+			"SORTBY", "2", "@price", "ASC"},
 		{"FT.TAGVALS", "items", "cat"},
 		{"FT._LIST"},
 		{"FT.EXPLAIN", "items", "@cat:{books} @price:[1 2]"},

@@ -2,6 +2,7 @@ package search
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -238,11 +239,112 @@ func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
 	writeSearch(w, o, total, rows)
 }
 
-// shardAggregate is one shard's part of an FT.AGGREGATE: its matching documents in key order,
-// each with its whole hash, and the index definition (for attribute names).
+// shardAggregate is one shard's part of an FT.AGGREGATE: when the pipeline starts with a
+// GROUPBY whose reducers merge (groupPushdown), the shard's groups; else its matching documents
+// in key order, each with its whole hash, and the index definition (for attribute names).
 type shardAggregate struct {
-	Index json.RawMessage `json:"index"`
-	Docs  []shardDoc      `json:"docs"`
+	Index  json.RawMessage `json:"index,omitempty"`
+	Docs   []shardDoc      `json:"docs,omitempty"`
+	Groups []groupPart     `json:"groups,omitempty"`
+}
+
+// groupPart is one group of a shard's GROUPBY (groupAcc): numbers formatted, as JSON has no
+// infinities.
+type groupPart struct {
+	Vals     [][]byte   `json:"v"`
+	First    []byte     `json:"k"`
+	Count    int        `json:"c"`
+	Sums     []string   `json:"s"`
+	Counts   []int      `json:"n"`
+	Mins     []string   `json:"lo"`
+	Maxs     []string   `json:"hi"`
+	Distinct [][][]byte `json:"d,omitempty"` // COUNT_DISTINCT reducers' values
+}
+
+// groupPushdown is the position of a GROUPBY each shard can run over its own documents — the
+// first step other than LOAD, with reducers whose states merge: COUNT, COUNT_DISTINCT, SUM,
+// AVG, MIN, MAX (not TOLIST, whose order is the documents') — or -1. Groups come out in the
+// order of their first documents' keys, so merging shards' groups by first key gives a single
+// node's order. Sums are added per shard, then across shards: for values that are not whole
+// numbers the last digits can differ from a single node's sum in key order.
+func groupPushdown(steps []aggStep) int {
+	for i, st := range steps {
+		switch st.kind {
+		case "load":
+			continue
+		case "groupby":
+			for _, r := range st.reducers {
+				if r.fn == "TOLIST" {
+					return -1
+				}
+			}
+			return i
+		}
+		return -1
+	}
+	return -1
+}
+
+func fmtFloats(fs []float64) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return out
+}
+
+func (st *aggStep) partOf(g *groupAcc) groupPart {
+	p := groupPart{First: []byte(g.first), Count: g.count, Sums: fmtFloats(g.sums), Counts: g.counts,
+		Mins: fmtFloats(g.mins), Maxs: fmtFloats(g.maxs)}
+	for _, v := range g.vals {
+		p.Vals = append(p.Vals, []byte(v))
+	}
+	for i, r := range st.reducers {
+		var vs [][]byte
+		if r.fn == "COUNT_DISTINCT" {
+			for v := range g.distinct[i] {
+				vs = append(vs, []byte(v))
+			}
+		}
+		p.Distinct = append(p.Distinct, vs)
+	}
+	return p
+}
+
+// mergePart adds a shard's group to the merged groups.
+func (st *aggStep) mergePart(byKey map[string]*groupAcc, p groupPart) (*groupAcc, bool, error) {
+	nr := len(st.reducers)
+	if len(p.Vals) != len(st.props) || len(p.Sums) != nr || len(p.Counts) != nr || len(p.Mins) != nr || len(p.Maxs) != nr || len(p.Distinct) != nr {
+		return nil, false, errors.New("malformed group")
+	}
+	vals := make([]string, len(p.Vals))
+	for i, v := range p.Vals {
+		vals[i] = string(v)
+	}
+	gk := strings.Join(vals, "\x00")
+	g, old := byKey[gk]
+	if !old {
+		g = st.newGroup(vals, string(p.First))
+		byKey[gk] = g
+	}
+	g.first = min(g.first, string(p.First))
+	g.count += p.Count
+	for i := range st.reducers {
+		sum, err1 := strconv.ParseFloat(p.Sums[i], 64)
+		lo, err2 := strconv.ParseFloat(p.Mins[i], 64)
+		hi, err3 := strconv.ParseFloat(p.Maxs[i], 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, false, err
+		}
+		g.sums[i] += sum
+		g.counts[i] += p.Counts[i]
+		g.mins[i] = math.Min(g.mins[i], lo)
+		g.maxs[i] = math.Max(g.maxs[i], hi)
+		for _, v := range p.Distinct[i] {
+			g.distinct[i][string(v)] = true
+		}
+	}
+	return g, !old, nil
 }
 
 type shardDoc struct {
@@ -272,7 +374,7 @@ func (v *View) ShardAggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 		w.Error(NoSuchIndex(string(args[0])))
 		return
 	}
-	_, o, _ := parseAggregate(args[2:])
+	steps, o, _ := parseAggregate(args[2:])
 	o.num = math.MaxInt
 	ms, err := v.run(ix, string(args[1]), o)
 	if err != nil {
@@ -280,6 +382,20 @@ func (v *View) ShardAggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 		return
 	}
 	slices.SortFunc(ms, func(a, b match) int { return strings.Compare(a.key, b.key) })
+	if at := groupPushdown(steps); at >= 0 {
+		rows := make([]*aggRow, len(ms))
+		for i, m := range ms {
+			rows[i] = &aggRow{vals: map[string]string{}, key: m.key, view: v, ix: ix}
+		}
+		st := &steps[at]
+		part := shardAggregate{Groups: []groupPart{}}
+		for _, g := range st.groups(rows) {
+			part.Groups = append(part.Groups, st.partOf(g))
+		}
+		b, _ := json.Marshal(part)
+		w.Bulk(b)
+		return
+	}
 	part := shardAggregate{Index: ix.encode(), Docs: make([]shardDoc, len(ms))}
 	all := &searchOpts{}
 	for i, m := range ms {
@@ -304,6 +420,42 @@ func MergeAggregate(args [][]byte, parts [][]byte, w *resp.Writer) {
 	steps, _, msg := parseAggregate(args[2:])
 	if msg != "" {
 		w.Error(msg)
+		return
+	}
+	if at := groupPushdown(steps); at >= 0 {
+		st := &steps[at]
+		byKey := map[string]*groupAcc{}
+		var gs []*groupAcc
+		for _, p := range parts {
+			var part shardAggregate
+			if err := json.Unmarshal(p, &part); err != nil {
+				w.Error("ERR malformed shard reply: " + err.Error())
+				return
+			}
+			for _, gp := range part.Groups {
+				g, added, err := st.mergePart(byKey, gp)
+				if err != nil {
+					w.Error("ERR malformed shard reply: " + err.Error())
+					return
+				}
+				if added {
+					gs = append(gs, g)
+				}
+			}
+		}
+		slices.SortFunc(gs, func(a, b *groupAcc) int { return strings.Compare(a.first, b.first) })
+		rows := make([]*aggRow, len(gs))
+		for i, g := range gs {
+			rows[i] = st.row(g)
+		}
+		for _, st := range steps[at+1:] {
+			var err error
+			if rows, err = st.run(rows, nil); err != nil {
+				w.Error(err.Error())
+				return
+			}
+		}
+		writeAggregate(w, rows)
 		return
 	}
 	var ix *Index
