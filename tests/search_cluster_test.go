@@ -256,3 +256,43 @@ func TestSearchRedisOMCluster(t *testing.T) {
 		t.Fatalf("redis-om against a cluster: %v\n%s", err, out)
 	}
 }
+
+// TestSearchClusterLeaderDown creates an index right after a node that leads shards is killed:
+// FT.CREATE follows each of those shards to its new leader, and answers only once every shard
+// has the index; queries then count every hash, and the node, restarted, answers them too.
+func TestSearchClusterLeaderDown(t *testing.T) {
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3")
+	ctx := servertest.Ctx(t)
+	cc := c.Client()
+	for i := 0; i < 90; i++ {
+		if err := cc.HSet(ctx, fmt.Sprintf("doc:%d", i), "n", strconv.Itoa(i), "t", []string{"a", "b", "c"}[i%3]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := c.LeaderOf("doc:0")
+	var other *servertest.Server
+	for _, n := range c.Nodes {
+		if n != victim {
+			other = n
+			break
+		}
+	}
+	victim.Kill()
+	oc := other.Client()
+	start := time.Now()
+	if err := oc.Do(ctx, "FT.CREATE", "docs", "PREFIX", "1", "doc:", "SCHEMA", "n", "NUMERIC", "SORTABLE", "t", "TAG").Err(); err != nil {
+		t.Fatalf("FT.CREATE with a leader down: %v", err)
+	}
+	t.Logf("FT.CREATE answered %v after a leader was killed", time.Since(start))
+	waitIndexed(t, oc, "docs")
+	got, err := oc.Do(ctx, "FT.SEARCH", "docs", "@t:{b}", "SORTBY", "n", "DESC", "LIMIT", "0", "3", "NOCONTENT").Slice()
+	if err != nil || fmt.Sprint(got) != "[30 doc:88 doc:85 doc:82]" {
+		t.Fatalf("FT.SEARCH with a node down: %v, %v", got, err)
+	}
+	victim.Restart()
+	vc := victim.Client()
+	waitCluster(t, "the restarted node to answer FT.SEARCH", 30*time.Second, func() bool {
+		got, err := vc.Do(ctx, "FT.SEARCH", "docs", "*", "LIMIT", "0", "0").Slice()
+		return err == nil && fmt.Sprint(got) == "[90]"
+	})
+}
