@@ -172,7 +172,7 @@ func (a *Applier) skip(index uint64) error {
 	b := a.eng.NewBatch()
 	defer b.Close()
 	a.eff.Reset()
-	if err := a.state.Stage(b, &a.eff, index); err != nil {
+	if err := a.state.Stage(b, &a.eff, index, a.lastTime); err != nil {
 		a.state.Abandon()
 		return err
 	}
@@ -218,17 +218,13 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		results[i] = a.applyOne(b, e, i)
 	}
 	a.results = nil
-	if err := keyspace.StageOpTime(b, a.lastTime); err != nil {
-		a.abandon()
-		return err
-	}
 	if a.versions != a.committedVersions {
 		if err := keyspace.StageVersions(b, a.versions); err != nil {
 			a.abandon()
 			return err
 		}
 	}
-	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
+	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index, a.lastTime); err != nil {
 		a.abandon()
 		return err
 	}
@@ -322,7 +318,7 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 		}
 	}
 	if result == nil {
-		result = append([]byte(nil), a.w.Buf...)
+		result = ownReply(a.w.Buf)
 	}
 	a.serve(b, from)
 	a.maintainIndexes(b, cmds, from, flushedFrom)
@@ -392,4 +388,25 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 		Cursors: a.Cursors,
 	}
 	cmd.Run(&a.ctx)
+}
+
+// The most common write replies, shared: a result is never modified once returned.
+var (
+	replyOK   = []byte("+OK\r\n")
+	replyZero = []byte(":0\r\n")
+	replyOne  = []byte(":1\r\n")
+)
+
+// ownReply returns a copy of a reply the applier's writer holds (it is reused for the next
+// entry), without allocating for the most common replies.
+func ownReply(b []byte) []byte {
+	switch string(b) {
+	case "+OK\r\n":
+		return replyOK
+	case ":0\r\n":
+		return replyZero
+	case ":1\r\n":
+		return replyOne
+	}
+	return append([]byte(nil), b...)
 }

@@ -91,13 +91,13 @@ func TestCacheWriteThrough(t *testing.T) {
 func TestCacheFillRaceRejected(t *testing.T) {
 	db, c := openMem(t), NewCache(1<<20)
 	key := MetaKey(nil, 0, []byte("k"))
-	_, ok, gen := c.get(key)
+	_, ok, gen := c.get(key, false, 0)
 	if ok {
 		t.Fatal("empty cache hit")
 	}
 	applyTx(t, db, c, func(tx *Tx) { setString(t, tx, "k", "new") })
 	old := appendMeta(nil, &Meta{Type: TypeString, Value: []byte("old")})
-	c.fill(key, old, gen)
+	c.fill(key, old, gen, false, 0)
 	if v, _ := readString(t, db, c, "k"); v != "new" {
 		t.Fatalf("GET k = %q after a stale fill; want new", v)
 	}
@@ -132,8 +132,8 @@ func TestCacheEviction(t *testing.T) {
 	c := NewCache(cacheShards * 4096)
 	for i := 0; i < 10000; i++ {
 		key := MetaKey(nil, 0, []byte{byte(i), byte(i >> 8)})
-		_, _, gen := c.get(key)
-		c.fill(key, make([]byte, 100), gen)
+		_, _, gen := c.get(key, false, 0)
+		c.fill(key, make([]byte, 100), gen, false, 0)
 	}
 	if _, bytes := c.Len(); bytes > cacheShards*4096 {
 		t.Fatalf("cache holds %d bytes, over its budget of %d", bytes, cacheShards*4096)

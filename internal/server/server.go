@@ -653,6 +653,9 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) {
 		lp := cl.loop
+		if s.addToPass(lp, local, ps) {
+			return false // parked until the pass is applied (pass.go)
+		}
 		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)
 		err := local.ApplyNow(ps, lp.results)
 		q := cl.queueOf(h.id())

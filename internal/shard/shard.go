@@ -249,8 +249,7 @@ func (s *Shard) openView(gen uint64) (*View, error) {
 		return fail(err)
 	}
 	v.Cache = keyspace.NewCache(s.opts.RecordCacheSize)
-	v.Cache.Access = keyspace.NewAccess(time.Now().UnixMilli())
-	v.Cache.Access.Policy = s.opts.Limits.Access
+	v.Cache.TrackAccess(time.Now().UnixMilli(), s.opts.Limits.Access)
 	if v.Filters, err = keyspace.NewFilters(eng.DB(), v.State.TotalKeys()); err != nil {
 		return fail(fmt.Errorf("build the key filter: %w", err))
 	}
