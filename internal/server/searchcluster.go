@@ -112,11 +112,9 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 		ids = ids[:1] // the plan does not depend on the data
 	}
 	replies := c.eachShard(ids, inner, false, db, local)
-	for _, r := range replies {
-		if len(r) > 0 && r[0] == '-' {
-			w.Raw(r)
-			return
-		}
+	if failed := firstError(replies); failed != nil {
+		w.Raw(failed)
+		return
 	}
 	switch cmd.Name {
 	case "ft.search", "ft.aggregate", "ft.info":
@@ -169,11 +167,11 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 // shardParts returns the shards' parts of a query (each a bulk string), or the reply to give
 // instead: a shard's error, or an error for a malformed part.
 func shardParts(replies [][]byte) ([][]byte, []byte) {
+	if failed := firstError(replies); failed != nil {
+		return nil, failed
+	}
 	parts := make([][]byte, len(replies))
 	for i, r := range replies {
-		if len(r) > 0 && r[0] == '-' {
-			return nil, r
-		}
 		b, ok := bulkValue(r)
 		if !ok {
 			return nil, []byte("-ERR malformed shard reply\r\n")
@@ -316,4 +314,33 @@ func bulkValue(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return b[i+2 : len(b)-2], true
+}
+
+// errPartialIndex answers a query on an index that some shards have and others do not: a
+// definition command failed part way (mergeDefinition), and running it again completes it.
+const errPartialIndex = "-ERR the index is defined on only some shards (an FT.CREATE, FT.DROPINDEX or alias command did not reach every shard): run that command again\r\n"
+
+// firstError is the error reply among the shards' replies, nil if none failed.
+func firstError(replies [][]byte) []byte {
+	var first []byte
+	unknown, answered := false, false
+	for _, r := range replies {
+		if len(r) == 0 || r[0] != '-' {
+			answered = true
+			continue
+		}
+		if first == nil {
+			first = r
+		}
+		unknown = unknown || isUnknownIndex(r)
+	}
+	if unknown && answered {
+		return []byte(errPartialIndex)
+	}
+	return first
+}
+
+// isUnknownIndex reports whether a shard's error reply says it has no such index.
+func isUnknownIndex(r []byte) bool {
+	return bytes.HasSuffix(r, []byte(": no such index\r\n")) || bytes.EqualFold(r, []byte("-Unknown index name\r\n"))
 }

@@ -53,3 +53,25 @@ func TestBulkValue(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstError(t *testing.T) {
+	page := "$2\r\n{}\r\n"
+	for _, tc := range []struct {
+		replies []string
+		want    string
+	}{
+		{[]string{page, page}, ""},
+		{[]string{"-idx: no such index\r\n", "-idx: no such index\r\n"}, "-idx: no such index\r\n"},
+		{[]string{page, "-idx: no such index\r\n"}, errPartialIndex},
+		{[]string{"-Unknown Index name\r\n", "*0\r\n"}, errPartialIndex}, // FT.TAGVALS
+		{[]string{page, "-Syntax error at offset 3\r\n"}, "-Syntax error at offset 3\r\n"},
+	} {
+		rs := make([][]byte, len(tc.replies))
+		for i, r := range tc.replies {
+			rs[i] = []byte(r)
+		}
+		if got := string(firstError(rs)); got != tc.want {
+			t.Errorf("firstError(%q) = %q, want %q", tc.replies, got, tc.want)
+		}
+	}
+}
