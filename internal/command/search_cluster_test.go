@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -160,11 +161,28 @@ func merged(t *testing.T, shards []*harness, q []string) string {
 			}
 			stats = string(b)
 		}
-		ps, errReply := parts(ShardSearchName, search.ShardPage, stats)
+		ps, errReply := parts(ShardSearchName, search.SearchMode(args), stats)
 		if errReply != "" {
 			return errReply
 		}
-		search.MergeSearch(args, ps, &w)
+		fetch := func(need map[int][][]byte) (map[int][]byte, []byte) {
+			out := map[int][]byte{}
+			for i, keys := range need {
+				b, _ := json.Marshal(keys)
+				h := shards[i]
+				h.proto = 2
+				r := h.do(append([]string{ShardSearchName, search.ShardFields, string(b)}, q[1:]...)...)
+				h.proto = proto
+				var rd resp.Reader
+				items, _, _, err := rd.Parse([]byte("*1\r\n" + r))
+				if err != nil || len(items) != 1 {
+					return nil, []byte(r)
+				}
+				out[i] = items[0]
+			}
+			return out, nil
+		}
+		search.MergeSearch(args, ps, fetch, &w)
 	case "FT.AGGREGATE":
 		ps, errReply := parts(ShardAggregateName)
 		if errReply != "" {

@@ -28,6 +28,8 @@ type shardSearch struct {
 	Total   int64      `json:"total"`
 	Numeric bool       `json:"numeric,omitempty"` // the SORTBY attribute is numeric
 	Hits    []shardHit `json:"hits"`
+	// NoFields: the hits' fields are left out (ShardKeys), to be fetched for the page.
+	NoFields bool `json:"nofields,omitempty"`
 }
 
 type shardHit struct {
@@ -72,9 +74,32 @@ func termStatKey(term string, fields []int) string {
 
 // The modes of a shard's part of FT.SEARCH.
 const (
-	ShardStats = "stats" // the shard's corpus statistics for the query
-	ShardPage  = "page"  // the shard's first offset+limit results
+	ShardStats  = "stats"  // the shard's corpus statistics for the query
+	ShardPage   = "page"   // the shard's first offset+limit results, with their fields
+	ShardKeys   = "keys"   // the same without fields (for a page past offset 0)
+	ShardFields = "fields" // the fields of the keys given in place of the statistics
 )
+
+// SearchMode is the mode a coordinator asks shards for FT.SEARCH's results in (args after the
+// command name, valid): with their fields when the page starts at the first result, else
+// without, the fields of the page's keys alone being fetched once the page is known — so a
+// page deep into the results does not carry every skipped result's fields.
+func SearchMode(args [][]byte) string {
+	o, msg := parseSearchOpts(args[2:])
+	if msg == "" && o.offset > 0 && !o.noFields() {
+		return ShardKeys
+	}
+	return ShardPage
+}
+
+// shardFields is a shard's reply in ShardFields mode: each key's fields, name, value...
+type shardFields struct {
+	Fields [][][]byte `json:"fields"`
+}
+
+// FetchFields asks the shards for the fields of keys: need maps a shard's position among the
+// parts to its keys; the answer maps it to its ShardFields part, or is an error reply to give.
+type FetchFields func(need map[int][][]byte) (map[int][]byte, []byte)
 
 // SearchNeedsStats reports whether FT.SEARCH (args after the command name, valid) needs the
 // cluster's corpus statistics: its results show or are ordered by scores of text terms.
@@ -139,6 +164,27 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 		return
 	}
 	o, _ := parseSearchOpts(args[2:])
+	if mode == ShardFields {
+		var keys [][]byte
+		if err := json.Unmarshal(stats, &keys); err != nil {
+			w.Error("ERR malformed keys")
+			return
+		}
+		part := shardFields{Fields: make([][][]byte, len(keys))}
+		for i, k := range keys {
+			fs, err := v.fields(ix, string(k), o)
+			if err != nil {
+				w.Error("ERR " + err.Error())
+				return
+			}
+			for _, f := range fs {
+				part.Fields[i] = append(part.Fields[i], f[0], f[1])
+			}
+		}
+		b, _ := json.Marshal(part)
+		w.Bulk(b)
+		return
+	}
 	if len(stats) > 0 {
 		o.global = &corpusStats{}
 		if err := json.Unmarshal(stats, o.global); err != nil {
@@ -168,14 +214,14 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 	case o.offset < len(ms):
 		n = o.offset + min(o.num, len(ms)-o.offset)
 	}
-	part := shardSearch{Total: int64(len(ms)), Hits: make([]shardHit, n)}
+	part := shardSearch{Total: int64(len(ms)), Hits: make([]shardHit, n), NoFields: mode == ShardKeys}
 	if o.sortBy != "" {
 		f := ix.FieldByAlias(o.sortBy)
 		part.Numeric = f >= 0 && ix.Fields[f].Type == TypeNumeric
 	}
 	for i, m := range ms[:n] {
 		h := shardHit{Key: []byte(m.key), Score: strconv.FormatFloat(m.score, 'g', -1, 64), Sort: m.sort, HasSort: m.sort != nil}
-		if !o.noFields() {
+		if !o.noFields() && !part.NoFields {
 			fs, err := v.fields(ix, m.key, o)
 			if err != nil {
 				w.Error("ERR " + err.Error())
@@ -194,7 +240,8 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 
 // MergeSearch writes FT.SEARCH's reply (args after the command name) from the shards' parts:
 // the matches counted over all shards, and the page cut from their results merged in order.
-func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
+// Parts without fields (ShardKeys) have the page's fields fetched through fetch.
+func MergeSearch(args [][]byte, parts [][]byte, fetch FetchFields, w *resp.Writer) {
 	o, msg := parseSearchOpts(args[2:])
 	if msg != "" {
 		w.Error(msg)
@@ -203,8 +250,9 @@ func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
 	var total int64
 	var all []match
 	fields := map[string][][2][]byte{}
+	from := map[string]int{} // the part each result came from, when fields are to be fetched
 	numeric := false
-	for _, p := range parts {
+	for i, p := range parts {
 		var part shardSearch
 		if err := json.Unmarshal(p, &part); err != nil {
 			w.Error("ERR malformed shard reply: " + err.Error())
@@ -213,6 +261,9 @@ func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
 		total += part.Total
 		numeric = numeric || part.Numeric
 		for _, h := range part.Hits {
+			if part.NoFields {
+				from[string(h.Key)] = i
+			}
 			m := match{key: string(h.Key)}
 			m.score, _ = strconv.ParseFloat(h.Score, 64)
 			if h.HasSort {
@@ -232,6 +283,33 @@ func MergeSearch(args [][]byte, parts [][]byte, w *resp.Writer) {
 	slices.SortFunc(all, func(a, b match) int { return compareMatches(a, b, o.sortBy != "", numeric, o.sortDesc) })
 	off := min(o.offset, len(all))
 	page := all[off : off+min(o.num, len(all)-off)]
+	if len(from) > 0 && !o.noFields() {
+		need := map[int][][]byte{}
+		for _, m := range page {
+			if i, ok := from[m.key]; ok {
+				need[i] = append(need[i], []byte(m.key))
+			}
+		}
+		got, failed := fetch(need)
+		if failed != nil {
+			w.Raw(failed)
+			return
+		}
+		for i, keys := range need {
+			var part shardFields
+			if err := json.Unmarshal(got[i], &part); err != nil || len(part.Fields) != len(keys) {
+				w.Error("ERR malformed shard reply")
+				return
+			}
+			for j, k := range keys {
+				fs := make([][2][]byte, 0, len(part.Fields[j])/2)
+				for f := 0; f+1 < len(part.Fields[j]); f += 2 {
+					fs = append(fs, [2][]byte{part.Fields[j][f], part.Fields[j][f+1]})
+				}
+				fields[string(k)] = fs
+			}
+		}
+	}
 	rows := make([]searchRow, len(page))
 	for i, m := range page {
 		rows[i] = searchRow{key: m.key, score: m.score, fields: fields[m.key]}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -87,6 +88,7 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 		return
 	}
 	inner := args
+	var fetch search.FetchFields
 	switch cmd.Name {
 	case "ft.search":
 		var stats []byte
@@ -103,7 +105,28 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 				return
 			}
 		}
-		inner = append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardPage), stats}, args[1:]...)
+		inner = append([][]byte{[]byte(command.ShardSearchName), []byte(search.SearchMode(args[1:])), stats}, args[1:]...)
+		fetch = func(need map[int][][]byte) (map[int][]byte, []byte) {
+			var at []int
+			var which []uint64
+			for i := range need {
+				at, which = append(at, i), append(which, ids[i])
+			}
+			var reqs [][][]byte
+			for _, i := range at {
+				keys, _ := json.Marshal(need[i])
+				reqs = append(reqs, append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardFields), keys}, args[1:]...))
+			}
+			parts, failed := shardParts(c.eachShardArgs(which, reqs, db, local))
+			if failed != nil {
+				return nil, failed
+			}
+			out := make(map[int][]byte, len(at))
+			for j, i := range at {
+				out[i] = parts[j]
+			}
+			return out, nil
+		}
 	case "ft.aggregate":
 		inner = shardArgs(command.ShardAggregateName, args)
 	case "ft.info":
@@ -125,7 +148,7 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 		}
 		switch cmd.Name {
 		case "ft.search":
-			search.MergeSearch(args[1:], parts, w)
+			search.MergeSearch(args[1:], parts, fetch, w)
 		case "ft.aggregate":
 			search.MergeAggregate(args[1:], parts, w)
 		default:
@@ -189,9 +212,19 @@ func shardArgs(name string, args [][]byte) [][]byte {
 // each shard's leader, a read after a read index — or, with local, on this node's replica of
 // the shard if it has one. A shard whose leader is changing is retried for ddlRetryFor.
 func (c *clusterNode) eachShard(ids []uint64, args [][]byte, write bool, db int, local bool) [][]byte {
+	return c.onShards(ids, func(int) [][]byte { return args }, write, db, local)
+}
+
+// eachShardArgs runs reads, argsOf[i] on shard ids[i], as eachShard does.
+func (c *clusterNode) eachShardArgs(ids []uint64, argsOf [][][]byte, db int, local bool) [][]byte {
+	return c.onShards(ids, func(i int) [][]byte { return argsOf[i] }, false, db, local)
+}
+
+func (c *clusterNode) onShards(ids []uint64, argsOf func(int) [][]byte, write bool, db int, local bool) [][]byte {
 	out := make([][]byte, len(ids))
 	done := make(chan struct{}, len(ids))
 	for i, id := range ids {
+		args := argsOf(i)
 		go func() {
 			defer func() { done <- struct{}{} }()
 			if local {
