@@ -83,107 +83,116 @@ func (c *clusterNode) searchOver(cmd *command.Command, args [][]byte, db int, lo
 		w.Error("CLUSTERDOWN The cluster is down")
 		return
 	}
-	if cmd.IsWrite() {
-		w.Raw(mergeDefinition(cmd.Name, c.eachShard(ids, args, true, db, false)))
-		return
-	}
-	inner := args
-	var fetch search.FetchFields
 	switch cmd.Name {
 	case "ft.search":
-		var stats []byte
-		if search.SearchNeedsStats(args[1:]) {
-			part := append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardStats), nil}, args[1:]...)
-			parts, failed := shardParts(c.eachShard(ids, part, false, db, local))
-			if failed != nil {
-				w.Raw(failed)
-				return
-			}
-			var err error
-			if stats, err = search.MergeStats(parts); err != nil {
-				w.Error("ERR malformed shard reply: " + err.Error())
-				return
-			}
+		c.searchShards(ids, args, db, local, w)
+	case "ft.aggregate", "ft.info":
+		name := command.ShardAggregateName
+		if cmd.Name == "ft.info" {
+			name = command.ShardInfoName
 		}
-		inner = append([][]byte{[]byte(command.ShardSearchName), []byte(search.SearchMode(args[1:])), stats}, args[1:]...)
-		fetch = func(need map[int][][]byte) (map[int][]byte, []byte) {
-			var at []int
-			var which []uint64
-			for i := range need {
-				at, which = append(at, i), append(which, ids[i])
-			}
-			var reqs [][][]byte
-			for _, i := range at {
-				keys, _ := json.Marshal(need[i])
-				reqs = append(reqs, append([][]byte{[]byte(command.ShardSearchName), []byte(search.ShardFields), keys}, args[1:]...))
-			}
-			parts, failed := shardParts(c.eachShardArgs(which, reqs, db, local))
-			if failed != nil {
-				return nil, failed
-			}
-			out := make(map[int][]byte, len(at))
-			for j, i := range at {
-				out[i] = parts[j]
-			}
-			return out, nil
+		parts, failed := shardParts(c.eachShard(ids, shardArgs(name, args), false, db, local))
+		switch {
+		case failed != nil:
+			w.Raw(failed)
+		case cmd.Name == "ft.info":
+			search.MergeInfo(parts, w)
+		default:
+			search.MergeAggregate(args[1:], parts, w)
 		}
-	case "ft.aggregate":
-		inner = shardArgs(command.ShardAggregateName, args)
-	case "ft.info":
-		inner = shardArgs(command.ShardInfoName, args)
+	case "ft._list", "ft.tagvals":
+		c.unionShards(ids, args, db, local, w)
 	case "ft.explain":
-		ids = ids[:1] // the plan does not depend on the data
+		// The plan does not depend on the data: one shard's, a bulk string in either protocol.
+		w.Raw(c.eachShard(ids[:1], args, false, db, local)[0])
+	default:
+		if !cmd.IsWrite() {
+			w.Error("ERR " + strings.ToUpper(cmd.Name) + " is not supported by cairn in cluster mode")
+			return
+		}
+		// The definition commands, on every shard's log.
+		w.Raw(mergeDefinition(cmd.Name, c.eachShard(ids, args, true, db, false)))
 	}
-	replies := c.eachShard(ids, inner, false, db, local)
-	if failed := firstError(replies); failed != nil {
-		w.Raw(failed)
-		return
+}
+
+// searchShards runs FT.SEARCH over the shards ids: their corpus statistics first if scores
+// matter, then their results, then the fields of the page's keys if the shards left them out.
+func (c *clusterNode) searchShards(ids []uint64, args [][]byte, db int, local bool, w *resp.Writer) {
+	part := func(mode string, extra []byte) [][]byte {
+		return append([][]byte{[]byte(command.ShardSearchName), []byte(mode), extra}, args[1:]...)
 	}
-	switch cmd.Name {
-	case "ft.search", "ft.aggregate", "ft.info":
-		parts, failed := shardParts(replies)
+	var stats []byte
+	if search.SearchNeedsStats(args[1:]) {
+		parts, failed := shardParts(c.eachShard(ids, part(search.ShardStats, nil), false, db, local))
 		if failed != nil {
 			w.Raw(failed)
 			return
 		}
-		switch cmd.Name {
-		case "ft.search":
-			search.MergeSearch(args[1:], parts, fetch, w)
-		case "ft.aggregate":
-			search.MergeAggregate(args[1:], parts, w)
-		default:
-			search.MergeInfo(parts, w)
+		var err error
+		if stats, err = search.MergeStats(parts); err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
 		}
-	case "ft._list", "ft.tagvals":
-		// Every shard has the same indexes; tag values are the union of the shards'.
-		var all []string
-		for _, r := range replies {
-			elems, ok := resp.ArrayElems(r)
+	}
+	fetch := func(need map[int][][]byte) (map[int][]byte, []byte) {
+		var at []int
+		var which []uint64
+		var reqs [][][]byte
+		for i, keys := range need {
+			b, _ := json.Marshal(keys)
+			at, which, reqs = append(at, i), append(which, ids[i]), append(reqs, part(search.ShardFields, b))
+		}
+		parts, failed := shardParts(c.eachShardArgs(which, reqs, db, local))
+		if failed != nil {
+			return nil, failed
+		}
+		out := make(map[int][]byte, len(at))
+		for j, i := range at {
+			out[i] = parts[j]
+		}
+		return out, nil
+	}
+	parts, failed := shardParts(c.eachShard(ids, part(search.SearchMode(args[1:]), stats), false, db, local))
+	if failed != nil {
+		w.Raw(failed)
+		return
+	}
+	search.MergeSearch(args[1:], parts, fetch, w)
+}
+
+// unionShards answers FT._LIST and FT.TAGVALS: every shard has the same indexes, and an
+// attribute's tag values are the union of the shards'.
+func (c *clusterNode) unionShards(ids []uint64, args [][]byte, db int, local bool, w *resp.Writer) {
+	replies := c.eachShard(ids, args, false, db, local)
+	if failed := firstError(replies); failed != nil {
+		w.Raw(failed)
+		return
+	}
+	var all []string
+	for _, r := range replies {
+		elems, ok := resp.ArrayElems(r)
+		if !ok {
+			w.Error("ERR malformed shard reply")
+			return
+		}
+		for _, e := range elems {
+			b, ok := bulkValue(e)
 			if !ok {
 				w.Error("ERR malformed shard reply")
 				return
 			}
-			for _, e := range elems {
-				b, ok := bulkValue(e)
-				if !ok {
-					w.Error("ERR malformed shard reply")
-					return
-				}
-				all = append(all, string(b))
-			}
+			all = append(all, string(b))
 		}
-		slices.Sort(all)
-		all = slices.Compact(all)
-		if w.RESP3() {
-			w.Set(len(all))
-		} else {
-			w.Array(len(all))
-		}
-		for _, v := range all {
-			w.BulkString(v)
-		}
-	default: // ft.explain: one shard's reply, a bulk string in either protocol
-		w.Raw(replies[0])
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if w.RESP3() {
+		w.Set(len(all))
+	} else {
+		w.Array(len(all))
+	}
+	for _, v := range all {
+		w.BulkString(v)
 	}
 }
 
