@@ -165,24 +165,7 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 	}
 	o, _ := parseSearchOpts(args[2:])
 	if mode == ShardFields {
-		var keys [][]byte
-		if err := json.Unmarshal(stats, &keys); err != nil {
-			w.Error("ERR malformed keys")
-			return
-		}
-		part := shardFields{Fields: make([][][]byte, len(keys))}
-		for i, k := range keys {
-			fs, err := v.fields(ix, string(k), o)
-			if err != nil {
-				w.Error("ERR " + err.Error())
-				return
-			}
-			for _, f := range fs {
-				part.Fields[i] = append(part.Fields[i], f[0], f[1])
-			}
-		}
-		b, _ := json.Marshal(part)
-		w.Bulk(b)
+		v.shardFields(ix, stats, o, w)
 		return
 	}
 	if len(stats) > 0 {
@@ -238,6 +221,28 @@ func (v *View) ShardSearch(cat *Catalog, args [][]byte, w *resp.Writer) {
 	w.Bulk(b)
 }
 
+// shardFields writes the fields FT.SEARCH returns (RETURN) of the keys listed (JSON).
+func (v *View) shardFields(ix *Index, list []byte, o *searchOpts, w *resp.Writer) {
+	var keys [][]byte
+	if err := json.Unmarshal(list, &keys); err != nil {
+		w.Error("ERR malformed keys")
+		return
+	}
+	part := shardFields{Fields: make([][][]byte, len(keys))}
+	for i, k := range keys {
+		fs, err := v.fields(ix, string(k), o)
+		if err != nil {
+			w.Error("ERR " + err.Error())
+			return
+		}
+		for _, f := range fs {
+			part.Fields[i] = append(part.Fields[i], f[0], f[1])
+		}
+	}
+	b, _ := json.Marshal(part)
+	w.Bulk(b)
+}
+
 // MergeSearch writes FT.SEARCH's reply (args after the command name) from the shards' parts:
 // the matches counted over all shards, and the page cut from their results merged in order.
 // Parts without fields (ShardKeys) have the page's fields fetched through fetch.
@@ -284,30 +289,9 @@ func MergeSearch(args [][]byte, parts [][]byte, fetch FetchFields, w *resp.Write
 	off := min(o.offset, len(all))
 	page := all[off : off+min(o.num, len(all)-off)]
 	if len(from) > 0 && !o.noFields() {
-		need := map[int][][]byte{}
-		for _, m := range page {
-			if i, ok := from[m.key]; ok {
-				need[i] = append(need[i], []byte(m.key))
-			}
-		}
-		got, failed := fetch(need)
-		if failed != nil {
+		if failed := fetchPage(page, from, fetch, fields); failed != nil {
 			w.Raw(failed)
 			return
-		}
-		for i, keys := range need {
-			var part shardFields
-			if err := json.Unmarshal(got[i], &part); err != nil || len(part.Fields) != len(keys) {
-				w.Error("ERR malformed shard reply")
-				return
-			}
-			for j, k := range keys {
-				fs := make([][2][]byte, 0, len(part.Fields[j])/2)
-				for f := 0; f+1 < len(part.Fields[j]); f += 2 {
-					fs = append(fs, [2][]byte{part.Fields[j][f], part.Fields[j][f+1]})
-				}
-				fields[string(k)] = fs
-			}
 		}
 	}
 	rows := make([]searchRow, len(page))
@@ -315,6 +299,35 @@ func MergeSearch(args [][]byte, parts [][]byte, fetch FetchFields, w *resp.Write
 		rows[i] = searchRow{key: m.key, score: m.score, fields: fields[m.key]}
 	}
 	writeSearch(w, o, total, rows)
+}
+
+// fetchPage fetches into fields the fields of the page's results that came without (from
+// names their parts). It returns an error reply on failure.
+func fetchPage(page []match, from map[string]int, fetch FetchFields, fields map[string][][2][]byte) []byte {
+	need := map[int][][]byte{}
+	for _, m := range page {
+		if i, ok := from[m.key]; ok {
+			need[i] = append(need[i], []byte(m.key))
+		}
+	}
+	got, failed := fetch(need)
+	if failed != nil {
+		return failed
+	}
+	for i, keys := range need {
+		var part shardFields
+		if err := json.Unmarshal(got[i], &part); err != nil || len(part.Fields) != len(keys) {
+			return []byte("-ERR malformed shard reply\r\n")
+		}
+		for j, k := range keys {
+			fs := make([][2][]byte, 0, len(part.Fields[j])/2)
+			for f := 0; f+1 < len(part.Fields[j]); f += 2 {
+				fs = append(fs, [2][]byte{part.Fields[j][f], part.Fields[j][f+1]})
+			}
+			fields[string(k)] = fs
+		}
+	}
+	return nil
 }
 
 // shardAggregate is one shard's part of an FT.AGGREGATE: when the pipeline starts with a
@@ -501,39 +514,7 @@ func MergeAggregate(args [][]byte, parts [][]byte, w *resp.Writer) {
 		return
 	}
 	if at := groupPushdown(steps); at >= 0 {
-		st := &steps[at]
-		byKey := map[string]*groupAcc{}
-		var gs []*groupAcc
-		for _, p := range parts {
-			var part shardAggregate
-			if err := json.Unmarshal(p, &part); err != nil {
-				w.Error("ERR malformed shard reply: " + err.Error())
-				return
-			}
-			for _, gp := range part.Groups {
-				g, added, err := st.mergePart(byKey, gp)
-				if err != nil {
-					w.Error("ERR malformed shard reply: " + err.Error())
-					return
-				}
-				if added {
-					gs = append(gs, g)
-				}
-			}
-		}
-		slices.SortFunc(gs, func(a, b *groupAcc) int { return strings.Compare(a.first, b.first) })
-		rows := make([]*aggRow, len(gs))
-		for i, g := range gs {
-			rows[i] = st.row(g)
-		}
-		for _, st := range steps[at+1:] {
-			var err error
-			if rows, err = st.run(rows, nil); err != nil {
-				w.Error(err.Error())
-				return
-			}
-		}
-		writeAggregate(w, rows)
+		mergeGroups(steps, at, parts, w)
 		return
 	}
 	var ix *Index
@@ -563,6 +544,45 @@ func MergeAggregate(args [][]byte, parts [][]byte, w *resp.Writer) {
 	for _, st := range steps {
 		var err error
 		if rows, err = st.run(rows, ix); err != nil {
+			w.Error(err.Error())
+			return
+		}
+	}
+	writeAggregate(w, rows)
+}
+
+// mergeGroups writes FT.AGGREGATE's reply from the shards' groups of steps[at] (a GROUPBY
+// groupPushdown allows): merged, in the order of their first documents, then the rest of the
+// pipeline over them.
+func mergeGroups(steps []aggStep, at int, parts [][]byte, w *resp.Writer) {
+	st := &steps[at]
+	byKey := map[string]*groupAcc{}
+	var gs []*groupAcc
+	for _, p := range parts {
+		var part shardAggregate
+		if err := json.Unmarshal(p, &part); err != nil {
+			w.Error("ERR malformed shard reply: " + err.Error())
+			return
+		}
+		for _, gp := range part.Groups {
+			g, added, err := st.mergePart(byKey, gp)
+			if err != nil {
+				w.Error("ERR malformed shard reply: " + err.Error())
+				return
+			}
+			if added {
+				gs = append(gs, g)
+			}
+		}
+	}
+	slices.SortFunc(gs, func(a, b *groupAcc) int { return strings.Compare(a.first, b.first) })
+	rows := make([]*aggRow, len(gs))
+	for i, g := range gs {
+		rows[i] = st.row(g)
+	}
+	for _, st := range steps[at+1:] {
+		var err error
+		if rows, err = st.run(rows, nil); err != nil {
 			w.Error(err.Error())
 			return
 		}
