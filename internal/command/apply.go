@@ -20,6 +20,12 @@ import (
 // engine batch, commits it (syncing as the engine's policy says), and reports the effects.
 // It is used from one goroutine at a time.
 type Applier struct {
+	// DeferSync lets apply return before its batches are durable under appendfsync always:
+	// TakeSync then gives what waits for them. Set by a log that acknowledges writes itself
+	// once they are durable (replica.Local), so the next batch applies during this one's sync.
+	DeferSync bool
+	syncs     []func() error
+
 	eng     *engine.Engine
 	state   *keyspace.State
 	limits  *Limits
@@ -208,7 +214,12 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		defer a.filters.BatchDone()
 	}
 	b := a.eng.NewBatch()
-	defer b.Close()
+	closeBatch := true
+	defer func() {
+		if closeBatch {
+			b.Close()
+		}
+	}()
 	a.eff.Reset()
 	a.overlay.Reset()
 	a.results = results
@@ -228,7 +239,20 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.abandon()
 		return err
 	}
-	if err := a.eng.Commit(b); err != nil {
+	if a.DeferSync {
+		wait, err := a.eng.CommitDeferSync(b)
+		if err != nil {
+			a.abandon()
+			return fmt.Errorf("commit: %w", err)
+		}
+		if wait != nil {
+			closeBatch = false
+			a.syncs = append(a.syncs, func() error {
+				defer b.Close()
+				return wait()
+			})
+		}
+	} else if err := a.eng.Commit(b); err != nil {
 		a.abandon()
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -241,6 +265,25 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// TakeSync returns what waits until the batches applied since the last call are durable, nil if
+// none is waiting for a sync (see DeferSync).
+func (a *Applier) TakeSync() func() error {
+	if len(a.syncs) == 0 {
+		return nil
+	}
+	syncs := a.syncs
+	a.syncs = nil
+	return func() error {
+		var first error
+		for _, wait := range syncs {
+			if err := wait(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 }
 
 // PanicError reports a command that panicked while being applied: its batch was not applied.

@@ -192,6 +192,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 			s.compactions.Close()
 			return nil, err
 		}
+		sh.DeferSync() // the local log acknowledges a batch once durable, applying the next meanwhile
 		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
 		s.addHosted(newHosted(sh, nil))
 		if err := sh.ClearWaiters(s.now(), nil); err != nil {

@@ -177,6 +177,13 @@ func (s *Shard) Apply(entries []replica.Entry, results [][]byte) error {
 	return s.applier.Apply(entries, results)
 }
 
+// DeferSync makes apply return before its batches are durable under appendfsync always, for a
+// log that then calls TakeSync (replica.Local).
+func (s *Shard) DeferSync() { s.applier.DeferSync = true }
+
+// TakeSync implements replica.SyncDeferrer.
+func (s *Shard) TakeSync() func() error { return s.applier.TakeSync() }
+
 // Checkpoint implements replica.Snapshotter: a consistent copy of the engine in dir.
 func (s *Shard) Checkpoint(dir string) error {
 	v := s.Acquire()
