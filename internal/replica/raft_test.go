@@ -372,6 +372,12 @@ func TestRaftFollowerRefusesProposals(t *testing.T) {
 		if _, err := propose(nd.r, "set x 1"); !errors.Is(err, ErrNotLeader) {
 			t.Fatalf("propose on follower: err = %v, want ErrNotLeader", err)
 		}
+		if n := nd.r.Dropped(); n != 1 {
+			t.Errorf("a follower's dropped proposals after refusing one: %d, want 1", n)
+		}
+	}
+	if n := l.r.Dropped(); n != 0 {
+		t.Errorf("the leader's dropped proposals: %d, want 0", n)
 	}
 }
 
@@ -464,6 +470,9 @@ func TestRaftLostProposalFails(t *testing.T) {
 	case r := <-ch:
 		if !errors.Is(r.err, ErrDropped) {
 			t.Fatalf("lost proposal: result %q, err %v; want ErrDropped", r.res, r.err)
+		}
+		if n := old.r.Dropped(); n < 1 {
+			t.Errorf("the old leader's dropped proposals: %d, want at least the lost one", n)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("lost proposal never completed")
