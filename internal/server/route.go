@@ -140,7 +140,7 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 	}
 	var h *hosted
 	if r.slot == noSlot {
-		if isKeylessData(r.cmd) {
+		if isKeylessData(r.cmd) || isSearchCommand(r.cmd) {
 			if batched > 0 {
 				return nil, gateWait // its reply's place comes after the batch's
 			}
