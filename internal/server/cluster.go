@@ -54,6 +54,8 @@ type clusterNode struct {
 	ready atomic.Bool
 	// moving holds the shards whose replica move this node is carrying out (placement.go).
 	moving sync.Map
+	// rebalanceReq asks the placement loop for a round now (CLUSTER REBALANCE, clusterops.go).
+	rebalanceReq chan chan rebalanceResult
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -80,7 +82,7 @@ type joinReply struct {
 // meta group (if it holds it) and a replica of every shard the topology places on it.
 func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
-	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{})}
+	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult)}
 	var initial []cluster.InitialNode
 	if cfg.ClusterInitial != "" {
 		var err error

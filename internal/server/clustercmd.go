@@ -89,6 +89,9 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[1]))
+	if clusterOpsCommand(s, cl, sub, args) {
+		return
+	}
 	switch sub {
 	case "info":
 		w.Verbatim(clusterInfo(c))
@@ -184,6 +187,8 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
+			"STATUS", "    Return the topology, moves under way and the figures of the shards this node hosts, as JSON (cairn).",
+			"REBALANCE", "    On the meta group's leader: run a placement round now and return the operations it started (cairn).",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {
