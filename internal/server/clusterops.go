@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/resp"
@@ -253,4 +256,69 @@ func clusterOpsCommand(s *Server, cl *Client, sub string, args [][]byte) bool {
 		return false
 	}
 	return true
+}
+
+// Cluster metrics for autoscalers (an HPA through a Prometheus adapter): the cluster's size
+// and the placement work under way as this node sees them, and per hosted shard the commands
+// routed to it per second and its keys.
+var (
+	descClusterNodes    = prometheus.NewDesc("cairn_cluster_nodes", "Nodes in the cluster (not removed), as this node's topology says.", nil, nil)
+	descClusterDraining = prometheus.NewDesc("cairn_cluster_nodes_draining", "Nodes being drained before they leave.", nil, nil)
+	descClusterMoves    = prometheus.NewDesc("cairn_cluster_moves_in_progress", "Replica moves under way in the cluster.", nil, nil)
+	descClusterShards   = prometheus.NewDesc("cairn_cluster_shards", "Shards in the cluster.", nil, nil)
+	descNodeReplicas    = prometheus.NewDesc("cairn_node_replicas", "Shard replicas this node holds.", nil, nil)
+	descShardOps        = prometheus.NewDesc("cairn_shard_ops_per_second", "Commands routed to a shard on this node per second, recently (sum over the shard's hosts for its total).", shardLabel, nil)
+	descShardKeys       = prometheus.NewDesc("cairn_shard_keys", "Keys in this node's replica of a shard.", shardLabel, nil)
+)
+
+// clusterCollector is the cluster's placement figures as a prometheus.Collector.
+type clusterCollector struct{ s *Server }
+
+func (m clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterDraining, descClusterMoves, descClusterShards,
+		descNodeReplicas, descShardOps, descShardKeys} {
+		ch <- d
+	}
+}
+
+func (m clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	c := m.s.cluster
+	if c == nil {
+		return
+	}
+	t := c.topology().t
+	draining, moves := 0, 0
+	nodes := t.LiveNodes()
+	for _, n := range nodes {
+		if n.Draining {
+			draining++
+		}
+	}
+	for _, sh := range t.Shards {
+		if sh.Move != nil {
+			moves++
+		}
+	}
+	gauge(descClusterNodes, float64(len(nodes)))
+	gauge(descClusterDraining, float64(draining))
+	gauge(descClusterMoves, float64(moves))
+	gauge(descClusterShards, float64(len(t.Shards)))
+	hs := m.s.allHosted()
+	gauge(descNodeReplicas, float64(len(hs)))
+	for _, h := range hs {
+		if h.sh == nil {
+			continue
+		}
+		id := strconv.FormatUint(h.id(), 10)
+		gauge(descShardOps, h.load.perSec(), id)
+		keys, _ := h.sh.KeyCounts()
+		var total int64
+		for _, k := range keys {
+			total += k
+		}
+		gauge(descShardKeys, float64(total), id)
+	}
 }
