@@ -60,28 +60,48 @@ func (a *Access) policy() *AccessPolicy {
 	return a.Policy
 }
 
-// touch records an access at now to entry e. The entry's shard lock is held.
-func (a *Access) touch(e *cacheEntry, now int64) {
-	if now > e.at {
-		e.at = now
+// accessData is one key's access time and LFU counter.
+type accessData struct {
+	at   int64 // Unix ms of the last access
+	decr int64 // when freq was last decayed, in minutes
+	freq uint8 // Redis's logarithmic LFU counter
+}
+
+// touch records an access at now.
+func (a *Access) touch(d *accessData, now int64) {
+	if now > d.at {
+		d.at = now
 	}
 	if p := a.policy(); p.LFU.Load() {
-		a.decay(e, now, p)
-		e.freq = lfuLogIncr(e.freq, p.LogFactor.Load())
+		a.decay(d, now, p)
+		d.freq = lfuLogIncr(d.freq, p.LogFactor.Load())
 	}
 }
 
-// newEntry returns an entry for a key first seen now: accessed at the shard's start, with the
+// initial is the access data of a key first seen: accessed at the shard's start, with the
 // initial counter.
-func (a *Access) newEntry() *cacheEntry {
-	return &cacheEntry{at: a.start, freq: lfuInit, decr: a.start / 60000}
+func (a *Access) initial() accessData {
+	return accessData{at: a.start, freq: lfuInit, decr: a.start / 60000}
+}
+
+// entry returns key's entry, making one with only access data if it has none. s.mu is held.
+func (a *Access) entry(s *cacheShard, h uint64, mk []byte) entry {
+	if e := s.find(h, mk); e != nil {
+		return e
+	}
+	e := newEntryBuf(mk, nil, false, a.initial())
+	s.install(h, e, a.c.shardMax)
+	return e
 }
 
 // Touch records an access to the key whose metadata key is mk at now, counting it for LFU.
 func (a *Access) Touch(mk []byte, now int64) {
 	s, h := a.c.shard(mk)
 	s.mu.Lock()
-	a.touch(a.c.entry(s, h, mk, a), now)
+	e := a.entry(s, h, mk)
+	d := e.access()
+	a.touch(&d, now)
+	e.setAccess(d)
 	s.mu.Unlock()
 }
 
@@ -89,7 +109,7 @@ func (a *Access) Touch(mk []byte, now int64) {
 // negative value leaves that one as a new key's). Within a batch that wrote the key (o not nil),
 // it takes effect when the batch is published, after the write's own access.
 func (a *Access) Set(o *Overlay, mk []byte, now, idleMS int64, freq int) {
-	x := cacheEntry{at: now, freq: lfuInit, decr: now / 60000}
+	x := accessData{at: now, freq: lfuInit, decr: now / 60000}
 	if idleMS >= 0 {
 		x.at = now - idleMS
 	}
@@ -98,15 +118,14 @@ func (a *Access) Set(o *Overlay, mk []byte, now, idleMS int64, freq int) {
 	}
 	if o != nil {
 		if o.access == nil {
-			o.access = map[string]cacheEntry{}
+			o.access = map[string]accessData{}
 		}
 		o.access[string(mk)] = x
 		return
 	}
 	s, h := a.c.shard(mk)
 	s.mu.Lock()
-	e := a.c.entry(s, h, mk, a)
-	e.at, e.freq, e.decr = x.at, x.freq, x.decr
+	a.entry(s, h, mk).setAccess(x)
 	s.mu.Unlock()
 }
 
@@ -116,7 +135,7 @@ func (a *Access) Idle(mk []byte, now int64) int64 {
 	s.mu.Lock()
 	at := a.start
 	if e := s.find(h, mk); e != nil {
-		at = e.at
+		at = e.access().at
 	}
 	s.mu.Unlock()
 	return max(now-at, 0)
@@ -127,16 +146,16 @@ func (a *Access) Freq(mk []byte, now int64) int {
 	s, h := a.c.shard(mk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	x := *a.newEntry()
+	x := a.initial()
 	if e := s.find(h, mk); e != nil {
-		x = *e
+		x = e.access()
 	}
 	a.decay(&x, now, a.policy())
 	return int(x.freq)
 }
 
 // decay lowers the counter by one for each lfu-decay-time minutes since it was last lowered.
-func (a *Access) decay(r *cacheEntry, now int64, p *AccessPolicy) {
+func (a *Access) decay(r *accessData, now int64, p *AccessPolicy) {
 	period := p.DecayTime.Load()
 	mins := now / 60000
 	if period <= 0 || mins <= r.decr {

@@ -226,19 +226,20 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 	v, closer, err := tx.r.Get(mk)
 	if err == pebble.ErrNotFound {
 		if useCache {
-			tx.cache.fill(mk, nil, gen, false, tx.Now)
+			tx.cache.fill(mk, nil, false, gen, false, tx.Now)
 		}
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	if useCache && len(v) <= tx.cache.maxRecord {
-		rec := append([]byte(nil), v...)
-		closer.Close()
-		tx.cache.fill(mk, rec, gen, touch, tx.Now)
+	if useCache {
+		rec, cached := tx.cache.fill(mk, v, true, gen, touch, tx.Now)
 		tx.touched = touch
-		return rec, true, nil
+		if cached {
+			closer.Close()
+			return rec, true, nil
+		}
 	}
 	tx.vbuf = append(tx.vbuf[:0], v...)
 	closer.Close()

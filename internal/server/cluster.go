@@ -56,6 +56,8 @@ type clusterNode struct {
 	moving sync.Map
 	// rebalanceReq asks the placement loop for a round now (CLUSTER REBALANCE, clusterops.go).
 	rebalanceReq chan chan rebalanceResult
+	// users records the cluster's ACL users this node adopted (clusteracl.go).
+	users clusterUsers
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -433,6 +435,7 @@ func (c *clusterNode) publish(t *cluster.Topology) {
 			}
 		}
 	}
+	c.adoptUsers()
 }
 
 // topologyChanged is the meta state machine's report of a new topology.

@@ -126,6 +126,8 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 		c.serveRead(body, reply)
 	case reqReplace:
 		c.serveReplace(body, reply)
+	case reqUsersSync:
+		c.serveUsersSync(body, reply)
 	default:
 		reply(nil, fmt.Errorf("unknown request kind %d", kind))
 	}

@@ -806,17 +806,21 @@ func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	} else {
 		kv(b, "role", "slave")
 		host, port, link := "", 0, "down"
+		lastIO := int64(-1)
 		for _, v := range views {
 			if v.info.ReplicaOn(c.id) != 0 && v.leader != 0 {
 				host, port, _ = cluster.SplitHostPort(t.Nodes[v.leader].Addr)
 				link = "up"
+				if heard := c.bus.Heard(v.leader); !heard.IsZero() {
+					lastIO = int64(time.Since(heard).Seconds())
+				}
 				break
 			}
 		}
 		kv(b, "master_host", host)
 		kv(b, "master_port", port)
 		kv(b, "master_link_status", link)
-		kv(b, "master_last_io_seconds_ago", 0)
+		kv(b, "master_last_io_seconds_ago", lastIO)
 		kv(b, "master_sync_in_progress", 0)
 		kv(b, "slave_read_repl_offset", applied)
 		kv(b, "slave_repl_offset", applied)

@@ -28,6 +28,9 @@ var params = []*param{
 	{name: "socket-mark-id", def: "0", kind: kindInt, min: 0, max: math.MaxUint32},
 	{name: "max-new-connections-per-cycle", def: "10", kind: kindInt, min: 1, max: 1000},
 	{name: "max-new-tls-connections-per-cycle", def: "1", kind: kindInt, min: 1, max: 1000},
+	// max-new-connections-per-second is cairn's own: new connections over the rate are
+	// refused (connrate.go); 0 sets no limit.
+	{name: "max-new-connections-per-second", def: "0", kind: kindInt, min: 0, max: math.MaxInt32, used: true, apply: func(c *Config, v string) { c.live.maxNewConnsPerSec.Store(int64(atoi(v))) }},
 	{name: "client-query-buffer-limit", def: "1073741824", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.queryBufLimit.Store(memory(v)) }},
 	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.maxBulkLen.Store(memory(v)) }},
 	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},

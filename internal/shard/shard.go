@@ -65,6 +65,9 @@ type Shard struct {
 	onApplied func(eff *keyspace.Effects, served []command.Served)
 	// sweepRest is when the next expiry sweep is worth doing (Unix ms; Sweep).
 	sweepRest atomic.Int64
+	// sweeps counts the sweep operations this shard proposed and saw applied; sweptKeys and
+	// sweptFields the expired keys and hash fields they removed (SweepStats).
+	sweeps, sweptKeys, sweptFields atomic.Int64
 }
 
 // ErrLayout is wrapped by the error of opening a directory written in another data layout.
