@@ -38,9 +38,11 @@ func runDel(c *Ctx) {
 }
 
 // runExists serves EXISTS and TOUCH: both count the live keys among the arguments, repeats
-// included. TOUCH would also refresh the keys' access time, which cairn does not track (see
-// OBJECT IDLETIME).
+// included. TOUCH also counts as an access to them (OBJECT IDLETIME); EXISTS, as in Redis, not.
 func runExists(c *Ctx) {
+	if c.Cmd.Name == "exists" {
+		c.Tx.NoTouch = true
+	}
 	var n int64
 	for _, key := range c.Args[1:] {
 		e, err := c.Tx.Peek(key)
