@@ -45,7 +45,11 @@ bench() { # port pipeline -> csv rows: test,rps,p50,p99
 printf '%-8s %3s %12s %12s %7s %9s %9s %9s %9s\n' test P cairn_rps redis_rps ratio cairn_p50 redis_p50 cairn_p99 redis_p99
 for P in $pipes; do
   : > "$work/c.csv"; : > "$work/r.csv"
-  for r in $(seq "$rounds"); do bench "$rport" "$P" >> "$work/r.csv"; bench "$cport" "$P" >> "$work/c.csv"; done
+  for r in $(seq "$rounds"); do
+    printf '\rP=%s round %d/%d: redis' "$P" "$r" "$rounds" >&2; bench "$rport" "$P" >> "$work/r.csv"
+    printf '\rP=%s round %d/%d: cairn' "$P" "$r" "$rounds" >&2; bench "$cport" "$P" >> "$work/c.csv"
+  done
+  printf '\r%40s\r' '' >&2
   while IFS= read -r t; do # test names may hold spaces ("MSET (10 keys)")
     med() { awk -F, -v t="$t" -v f="$2" '$1 == t {print $f}' "$1" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
     cr=$(med "$work/c.csv" 2); rr=$(med "$work/r.csv" 2)
