@@ -239,6 +239,15 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		s.cluster.forwardRead(cl, h.id(), args)
 		return nil, true
 	}
+	if offLoopCandidate(full, args) {
+		v := h.sh.Acquire()
+		if runsOffLoop(lp, v, full, args, db, start.UnixMilli()) {
+			ran = nil // accounted when its reply is in (emit)
+			s.readOffLoop(cl, full, args, h, v, start, drop)
+			return nil, true
+		}
+		v.Release()
+	}
 	if s.read(cl, full, args, h) && h.leads() {
 		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
 		// and it runs again in apply. No write is in flight here, or the read would have waited.
@@ -305,7 +314,11 @@ func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *
 // run as a write instead (command.Ctx.WantWrite).
 func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted) bool {
 	lp := cl.loop
-	s.trackRead(cl, cmd, args)
+	if cmd.Flags&command.FlagWrite == 0 {
+		// SORT without STORE runs as a read, but Redis does not track the keys of a command
+		// flagged as a write.
+		s.trackRead(cl, cmd, args)
+	}
 	v := h.sh.Acquire()
 	defer v.Release()
 	r := &lp.data

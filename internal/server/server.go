@@ -130,6 +130,8 @@ type stats struct {
 
 	outputLimitDisconnects atomic.Int64
 	evictedClients         atomic.Int64
+	// offLoopReads counts the reads run off their event loop (offloop.go).
+	offLoopReads atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
