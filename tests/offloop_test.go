@@ -198,8 +198,8 @@ func TestOffLoopReplies(t *testing.T) {
 
 	type check struct {
 		args    []string
-		want    string                 // the exact reply, or
-		members []string               // the elements of an unordered reply
+		want    string                  // the exact reply, or
+		members []string                // the elements of an unordered reply
 		test    func(reply string) bool // or anything else
 		offLoop bool
 	}
