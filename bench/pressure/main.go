@@ -10,7 +10,7 @@
 //   - bigset: -clients clients each SET a -size value at once;
 //   - sort: SORT of a list of -n elements (LIMIT 0 1), SUNION of two sets of -n/2 and KEYS
 //     over -keys keys run one after the other while -smalls clients send PING and GET; the
-//     latency of those small requests is reported.
+//     latency of those small requests is reported (-long chooses other long commands).
 //
 // A probe client PINGs every 10 ms throughout and the largest PING latency is reported; the
 // server's resident memory is sampled from /proc every 20 ms.
@@ -42,6 +42,7 @@ func main() {
 	name := flag.String("name", "", "label for the result line")
 	keys := flag.Int("keys", 1000000, "string keys for KEYS to go through (sort)")
 	smalls := flag.Int("smalls", 50, "clients sending PING and GET meanwhile (sort)")
+	long := flag.String("long", "sort,sunion,keys", "the long commands, in order (sort): sort, sunion, keys, lrange, smembers, sunionstore")
 	flag.Parse()
 
 	base := rss(*pid)
@@ -103,7 +104,7 @@ func main() {
 	case "bigset":
 		detail = bigset(*addr, *clients, *size)
 	case "sort":
-		detail = sortList(*addr, *n, *keys, *smalls)
+		detail = sortList(*addr, *n, *keys, *smalls, *long)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
 		os.Exit(2)
@@ -238,10 +239,10 @@ func bigset(addr string, clients, size int) string {
 }
 
 // sortList fills a list and two sets of n elements and n/2 each, and keys string keys, then
-// runs SORT, SUNION and KEYS over them one after the other on one connection while smalls
-// clients send PING and GET in a loop; it reports how long each long command took and the
-// latency of the small requests meanwhile.
-func sortList(addr string, n, keys, smalls int) string {
+// runs the long commands named in which (SORT, SUNION and KEYS by default) over them one after
+// the other on one connection while smalls clients send PING and GET in a loop; it reports how
+// long each long command took and the latency of the small requests meanwhile.
+func sortList(addr string, n, keys, smalls int, which string) string {
 	c, r := dial(addr)
 	defer c.Close()
 	_, _ = do(c, r, "DEL", "pressure:list", "pressure:s1", "pressure:s2")
@@ -309,11 +310,20 @@ func sortList(addr string, n, keys, smalls int) string {
 	}
 	time.Sleep(200 * time.Millisecond) // the small clients are connected and running
 	var out strings.Builder
-	for _, long := range [][]string{
-		{"SORT", "pressure:list", "LIMIT", "0", "1"},
-		{"SUNION", "pressure:s1", "pressure:s2"},
-		{"KEYS", "pressure:k:*"},
-	} {
+	longs := map[string][]string{
+		"sort":        {"SORT", "pressure:list", "LIMIT", "0", "1"},
+		"sunion":      {"SUNION", "pressure:s1", "pressure:s2"},
+		"keys":        {"KEYS", "pressure:k:*"},
+		"lrange":      {"LRANGE", "pressure:list", "0", "-1"},
+		"smembers":    {"SMEMBERS", "pressure:s1"},
+		"sunionstore": {"SUNIONSTORE", "pressure:dst", "pressure:s1", "pressure:s2"},
+	}
+	for _, name := range strings.Split(which, ",") {
+		long := longs[name]
+		if long == nil {
+			fmt.Fprintln(os.Stderr, "unknown long command", name)
+			os.Exit(2)
+		}
 		t := time.Now()
 		rep, err := do(c, r, long...)
 		if err != nil || strings.HasPrefix(rep, "-") {
