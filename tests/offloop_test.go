@@ -400,3 +400,47 @@ func TestOffLoopConcurrentPipelines(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// On a cluster node, KEYS over the shards it leads and a big read on one shard run off the
+// loop too, their replies in order.
+func TestOffLoopCluster(t *testing.T) {
+	c := servertest.StartCluster(t, 1)
+	node := c.Nodes[0]
+	rc := node.Client()
+	conn := node.Dial()
+	var kv, members []string
+	for i := range 3000 {
+		kv = append(kv, "key:"+strconv.Itoa(i), "v")
+		members = append(members, strconv.Itoa(i))
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if r := conn.Do("SET", kv[i], kv[i+1]); r != ok {
+			t.Fatalf("SET %s = %q", kv[i], r)
+		}
+	}
+	fill(t, conn, []string{"SADD", "set"}, members, 1000)
+	before := infoInt(t, rc, "stats", "offloop_reads")
+	conn.Send(encode("KEYS", "key:*") + encode("GET", "key:7") + encode("SMEMBERS", "set") + encode("KEYS", "nomatch*"))
+	if got := members2(t, conn.ReadReply()); len(got) != 3000 || !strings.HasPrefix(got[0], "key:") {
+		t.Fatalf("KEYS key:* gave %d keys", len(got))
+	}
+	if r := conn.ReadReply(); r != bulk("v") {
+		t.Fatalf("GET after KEYS = %q", r)
+	}
+	if got := members2(t, conn.ReadReply()); len(got) != 3000 {
+		t.Fatalf("SMEMBERS gave %d members", len(got))
+	}
+	if r := conn.ReadReply(); r != "*0\r\n" {
+		t.Fatalf("KEYS nomatch* = %q", r)
+	}
+	if got := infoInt(t, rc, "stats", "offloop_reads") - before; got != 3 {
+		t.Errorf("%d reads ran off the loop, want 3", got)
+	}
+}
+
+func members2(t *testing.T, raw string) []string {
+	t.Helper()
+	vs := colParse(t, raw).strs(t)
+	slices.Sort(vs)
+	return vs
+}

@@ -215,6 +215,9 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		return nil, false
 	}
 	if s.cluster != nil && h == nil && isKeylessData(full) {
+		if full.Name == "keys" && !s.cfg.ClusterProxy() && s.keysOffLoop(cl, full, args, s.keylessShards(cl, r, full), start, drop) {
+			return nil, true
+		}
 		ran = full
 		if s.cfg.ClusterProxy() {
 			s.scatterKeyless(cl, full, args)

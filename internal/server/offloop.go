@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -315,24 +316,10 @@ func (s *Server) readOffLoop(cl *Client, cmd *command.Command, args [][]byte, h 
 	if cmd.Flags&command.FlagWrite == 0 {
 		s.trackRead(cl, cmd, args)
 	}
-	args = copyArgs(args) // the originals are in the connection's input buffer
-	pos := cl.reserveLocal()
-	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, args: args})
-	s.feedMonitors(cl, db, cmd, args)
-	cl.cs.parked = true
 	miss := s.offLoopMissHook(db)
-	s.stats.offLoopReads.Add(1)
-	go func() {
+	s.offLoop(cl, cmd, args, start, drop, func(args [][]byte) []byte {
 		defer v.Release()
 		w := resp.Writer{Proto: proto}
-		defer func() {
-			if r := recover(); r != nil {
-				w.Buf = w.Buf[:0]
-				w.Error(fmt.Sprintf("ERR internal error (a bug) in '%s': %v", cmd.Name, r))
-				s.logger.Error("command panicked", "cmd", cmd.Name, "panic", r, "stack", string(debug.Stack()))
-			}
-			cl.finish(pos, w.Buf)
-		}()
 		var r shard.Reader
 		r.OnMiss = miss
 		r.NoTouch = noTouch
@@ -344,7 +331,111 @@ func (s *Server) readOffLoop(cl *Client, cmd *command.Command, args [][]byte, h 
 		if r.Misses != 0 {
 			s.stats.keyspaceMisses.Add(r.Misses)
 		}
+		return w.Buf
+	})
+}
+
+// keysOffLoop runs KEYS over several shards (a cluster node's) off the loop, merging their
+// keys, when together they hold enough keys for it to be long. It reports whether it did.
+func (s *Server) keysOffLoop(cl *Client, cmd *command.Command, args [][]byte, shards []*hosted, start time.Time, drop bool) bool {
+	db, proto := cl.db, cl.proto
+	var total int64
+	for _, h := range shards {
+		keys, _ := h.sh.KeyCounts()
+		total += keys[db]
+	}
+	if total < offLoopCost {
+		return false
+	}
+	views := make([]*shard.View, len(shards))
+	for i, h := range shards {
+		views[i] = h.sh.Acquire()
+	}
+	s.offLoop(cl, cmd, args, start, drop, func(args [][]byte) []byte {
+		defer func() {
+			for _, v := range views {
+				v.Release()
+			}
+		}()
+		var all [][]byte
+		var r shard.Reader
+		for i, h := range shards {
+			w := resp.Writer{Proto: 2}
+			r.Run(h.sh, views[i], cmd, args, db, &w, time.Now().UnixMilli())
+			keys, ok := bulkArray(w.Buf)
+			if !ok {
+				return w.Buf // an error
+			}
+			all = append(all, keys...)
+		}
+		w := resp.Writer{Proto: proto}
+		w.Array(len(all))
+		for _, k := range all {
+			w.Bulk(k)
+		}
+		return w.Buf
+	})
+	return true
+}
+
+// offLoop runs a command's work on a goroutine; run's reply fills the connection's next reply
+// place, taken now. It runs on the connection's loop, which stops processing the connection's
+// input until the reply is in; the reply is accounted (command stats, slow log), dropped under
+// CLIENT REPLY OFF, when it is sent (emit).
+func (s *Server) offLoop(cl *Client, cmd *command.Command, args [][]byte, start time.Time, drop bool, run func(args [][]byte) []byte) {
+	args = copyArgs(args) // the originals are in the connection's input buffer
+	pos := cl.reserveLocal()
+	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, args: args})
+	s.feedMonitors(cl, cl.db, cmd, args)
+	cl.cs.parked = true
+	s.stats.offLoopReads.Add(1)
+	go func() {
+		var reply []byte
+		defer func() {
+			if r := recover(); r != nil {
+				w := resp.Writer{Proto: 2}
+				w.Error(fmt.Sprintf("ERR internal error (a bug) in '%s': %v", cmd.Name, r))
+				reply = w.Buf
+				s.logger.Error("command panicked", "cmd", cmd.Name, "panic", r, "stack", string(debug.Stack()))
+			}
+			cl.finish(pos, reply)
+		}()
+		reply = run(args)
 	}()
+}
+
+// bulkArray reads a RESP array of bulk strings (KEYS's reply), of any length; ok is false for
+// anything else.
+func bulkArray(b []byte) (items [][]byte, ok bool) {
+	line := func() (int64, bool) {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 2 {
+			return 0, false
+		}
+		n, ok := command.ParseInt(b[1:i])
+		b = b[i+2:]
+		return n, ok
+	}
+	if len(b) == 0 || b[0] != '*' {
+		return nil, false
+	}
+	n, ok := line()
+	if !ok || n < 0 {
+		return nil, false
+	}
+	items = make([][]byte, 0, min(n, 1<<20))
+	for ; n > 0; n-- {
+		if len(b) == 0 || b[0] != '$' {
+			return nil, false
+		}
+		l, ok := line()
+		if !ok || l < 0 || int64(len(b)) < l+2 {
+			return nil, false
+		}
+		items = append(items, b[:l:l])
+		b = b[l+2:]
+	}
+	return items, len(b) == 0
 }
 
 // offLoopMissHook is missHook for a read off the loop: the events are published from the
