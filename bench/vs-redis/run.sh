@@ -46,10 +46,10 @@ printf '%-8s %3s %12s %12s %7s %9s %9s %9s %9s\n' test P cairn_rps redis_rps rat
 for P in $pipes; do
   : > "$work/c.csv"; : > "$work/r.csv"
   for r in $(seq "$rounds"); do bench "$rport" "$P" >> "$work/r.csv"; bench "$cport" "$P" >> "$work/c.csv"; done
-  for t in $(cut -d, -f1 "$work/r.csv" | sort -u); do
-    med() { grep "^$t," "$1" | cut -d, -f"$2" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+  while IFS= read -r t; do # test names may hold spaces ("MSET (10 keys)")
+    med() { awk -F, -v t="$t" -v f="$2" '$1 == t {print $f}' "$1" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
     cr=$(med "$work/c.csv" 2); rr=$(med "$work/r.csv" 2)
     printf '%-8s %3s %12s %12s %7.2f %9s %9s %9s %9s\n' "$t" "$P" "${cr:-0}" "$rr" "$(awk -v a="${cr:-0}" -v b="$rr" 'BEGIN{print (b>0)?a/b:0}')" \
       "$(med "$work/c.csv" 3)" "$(med "$work/r.csv" 3)" "$(med "$work/c.csv" 4)" "$(med "$work/r.csv" 4)"
-  done
+  done < <(cut -d, -f1 "$work/r.csv" | sort -u)
 done

@@ -20,6 +20,12 @@ import (
 // engine batch, commits it (syncing as the engine's policy says), and reports the effects.
 // It is used from one goroutine at a time.
 type Applier struct {
+	// DeferSync lets apply return before its batches are durable under appendfsync always:
+	// TakeSync then gives what waits for them. Set by a log that acknowledges writes itself
+	// once they are durable (replica.Local), so the next batch applies during this one's sync.
+	DeferSync bool
+	syncs     []func() error
+
 	eng     *engine.Engine
 	state   *keyspace.State
 	limits  *Limits
@@ -172,7 +178,7 @@ func (a *Applier) skip(index uint64) error {
 	b := a.eng.NewBatch()
 	defer b.Close()
 	a.eff.Reset()
-	if err := a.state.Stage(b, &a.eff, index); err != nil {
+	if err := a.state.Stage(b, &a.eff, index, a.lastTime); err != nil {
 		a.state.Abandon()
 		return err
 	}
@@ -208,7 +214,12 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		defer a.filters.BatchDone()
 	}
 	b := a.eng.NewBatch()
-	defer b.Close()
+	closeBatch := true
+	defer func() {
+		if closeBatch {
+			b.Close()
+		}
+	}()
 	a.eff.Reset()
 	a.overlay.Reset()
 	a.results = results
@@ -218,21 +229,30 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		results[i] = a.applyOne(b, e, i)
 	}
 	a.results = nil
-	if err := keyspace.StageOpTime(b, a.lastTime); err != nil {
-		a.abandon()
-		return err
-	}
 	if a.versions != a.committedVersions {
 		if err := keyspace.StageVersions(b, a.versions); err != nil {
 			a.abandon()
 			return err
 		}
 	}
-	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index); err != nil {
+	if err := a.state.Stage(b, &a.eff, entries[len(entries)-1].Index, a.lastTime); err != nil {
 		a.abandon()
 		return err
 	}
-	if err := a.eng.Commit(b); err != nil {
+	if a.DeferSync {
+		wait, err := a.eng.CommitDeferSync(b)
+		if err != nil {
+			a.abandon()
+			return fmt.Errorf("commit: %w", err)
+		}
+		if wait != nil {
+			closeBatch = false
+			a.syncs = append(a.syncs, func() error {
+				defer b.Close()
+				return wait()
+			})
+		}
+	} else if err := a.eng.Commit(b); err != nil {
 		a.abandon()
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -245,6 +265,25 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// TakeSync returns what waits until the batches applied since the last call are durable, nil if
+// none is waiting for a sync (see DeferSync).
+func (a *Applier) TakeSync() func() error {
+	if len(a.syncs) == 0 {
+		return nil
+	}
+	syncs := a.syncs
+	a.syncs = nil
+	return func() error {
+		var first error
+		for _, wait := range syncs {
+			if err := wait(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 }
 
 // PanicError reports a command that panicked while being applied: its batch was not applied.
@@ -322,7 +361,7 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 		}
 	}
 	if result == nil {
-		result = append([]byte(nil), a.w.Buf...)
+		result = ownReply(a.w.Buf)
 	}
 	a.serve(b, from)
 	a.maintainIndexes(b, cmds, from, flushedFrom)
@@ -392,4 +431,25 @@ func (a *Applier) run(b *pebble.Batch, args [][]byte, multi bool) {
 		Cursors: a.Cursors,
 	}
 	cmd.Run(&a.ctx)
+}
+
+// The most common write replies, shared: a result is never modified once returned.
+var (
+	replyOK   = []byte("+OK\r\n")
+	replyZero = []byte(":0\r\n")
+	replyOne  = []byte(":1\r\n")
+)
+
+// ownReply returns a copy of a reply the applier's writer holds (it is reused for the next
+// entry), without allocating for the most common replies.
+func ownReply(b []byte) []byte {
+	switch string(b) {
+	case "+OK\r\n":
+		return replyOK
+	case ":0\r\n":
+		return replyZero
+	case ":1\r\n":
+		return replyOne
+	}
+	return append([]byte(nil), b...)
 }

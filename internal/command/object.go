@@ -164,7 +164,7 @@ func (c *Ctx) noteAccess(key []byte, idle, freq int64) {
 	if idle >= 0 {
 		idle = min(idle, math.MaxInt64/1000) * 1000
 	}
-	a.Set(keyspace.MetaKey(nil, c.Tx.DB(), key), c.Now, idle, int(freq))
+	a.Set(c.Tx.Overlay(), keyspace.MetaKey(nil, c.Tx.DB(), key), c.Now, idle, int(freq))
 }
 
 var objectHelp = []string{

@@ -201,6 +201,22 @@ func (e *Engine) Commit(b *pebble.Batch) error {
 	return e.guard(func() error { return b.Commit(opts) })
 }
 
+// CommitDeferSync commits b as Commit does, but under appendfsync always it returns once the
+// batch is applied and visible, before its sync, with wait to block until the batch is durable
+// (wait is nil when there is nothing to wait for). b must not be closed before wait returned.
+// Readers may see the batch before it is durable, as they may with Commit (Pebble publishes a
+// batch before its sync) and as Redis serves a write before its AOF fsync: what must wait for
+// the sync is the writer's acknowledgement.
+func (e *Engine) CommitDeferSync(b *pebble.Batch) (wait func() error, err error) {
+	if e.SyncPolicy() != SyncAlways {
+		return nil, e.Commit(b)
+	}
+	if err := e.guard(func() error { return e.db.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
+		return nil, err
+	}
+	return func() error { return e.guard(b.SyncWait) }, nil
+}
+
 // Failed returns the ErrFailed error if the engine's disk has failed, else nil.
 func (e *Engine) Failed() error {
 	if p := e.failed.Load(); p != nil {

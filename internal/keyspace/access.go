@@ -1,48 +1,28 @@
 package keyspace
 
 import (
-	"hash/maphash"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 )
 
 // Access records when each key was last read or written, and its LFU counter, for OBJECT
-// IDLETIME and OBJECT FREQ. Redis keeps both in every object's header; here they live in
-// memory beside the shard's record cache, never on disk: an access costs a map lookup under a
-// striped lock, not a write. They are not replicated either, so each replica reports the
-// accesses it served, as each Redis replica does.
+// IDLETIME and OBJECT FREQ. Redis keeps both in every object's header; here they live in the
+// entries of the shard's record cache (cache.go), never on disk: a read finds its record and
+// records the access under one lock and one map lookup, and a write's access is recorded when
+// apply installs its record. They are not replicated either, so each replica reports the accesses
+// it served, as each Redis replica does.
 //
-// The table holds at most MaxAccessEntries keys; past that an arbitrary entry makes room. A key
-// with no entry (never accessed since the shard opened, or made room for) reports the time
-// since the shard opened and the initial LFU counter, as Redis reports for keys it loaded at
-// start.
+// A key keeps its access data while it has a cache entry (records too big to cache keep an
+// entry with only the access data). A key with no entry (never accessed since the shard opened,
+// or evicted from the cache) reports the time since the shard opened and the initial LFU
+// counter, as Redis reports for keys it loaded at start.
 type Access struct {
 	// Policy is the eviction policy and the LFU parameters (server-wide, changed by CONFIG
 	// SET); nil means noeviction with Redis's default LFU parameters.
 	Policy *AccessPolicy
 	start  int64
-	seed   maphash.Seed
-	max    int
-	stripe [accessStripes]accessStripe
-}
-
-// MaxAccessEntries bounds the keys an Access tracks.
-const MaxAccessEntries = 1 << 20
-
-const accessStripes = 16
-
-type accessStripe struct {
-	mu sync.Mutex
-	m  map[string]*accessRec
-}
-
-type accessRec struct {
-	at   int64 // Unix ms of the last access
-	freq uint8 // Redis's logarithmic LFU counter
-	// decr is when the counter was last decayed, in minutes.
-	decr int64
+	c      *Cache
 }
 
 // AccessPolicy is what OBJECT FREQ and IDLETIME depend on in the configuration.
@@ -66,13 +46,11 @@ var defaultAccessPolicy = NewAccessPolicy()
 // lfuInit is the counter of a new key, so it is not evicted before it had a chance to be used.
 const lfuInit = 5
 
-// NewAccess returns an empty table for a shard opened at now (Unix ms).
-func NewAccess(now int64) *Access {
-	a := &Access{start: now, seed: maphash.MakeSeed(), max: MaxAccessEntries / accessStripes}
-	for i := range a.stripe {
-		a.stripe[i].m = map[string]*accessRec{}
-	}
-	return a
+// TrackAccess makes c record key accesses for a shard opened at now (Unix ms), under policy p
+// (nil: Redis's defaults), and returns the table that reads them.
+func (c *Cache) TrackAccess(now int64, p *AccessPolicy) *Access {
+	c.Access = &Access{Policy: p, start: now, c: c}
+	return c.Access
 }
 
 func (a *Access) policy() *AccessPolicy {
@@ -82,66 +60,82 @@ func (a *Access) policy() *AccessPolicy {
 	return a.Policy
 }
 
-func (a *Access) stripeOf(mk []byte) *accessStripe {
-	return &a.stripe[maphash.Bytes(a.seed, mk)%accessStripes]
+// accessData is one key's access time and LFU counter.
+type accessData struct {
+	at   int64 // Unix ms of the last access
+	decr int64 // when freq was last decayed, in minutes
+	freq uint8 // Redis's logarithmic LFU counter
 }
 
-// get returns mk's record, creating it (with the initial counter, accessed at the shard's
-// start) when create is set. s.mu is held.
-func (a *Access) get(s *accessStripe, mk []byte, create bool) *accessRec {
-	if r := s.m[string(mk)]; r != nil || !create {
-		return r
+// touch records an access at now.
+func (a *Access) touch(d *accessData, now int64) {
+	if now > d.at {
+		d.at = now
 	}
-	if len(s.m) >= a.max {
-		for k := range s.m {
-			delete(s.m, k)
-			break
-		}
+	if p := a.policy(); p.LFU.Load() {
+		a.decay(d, now, p)
+		d.freq = lfuLogIncr(d.freq, p.LogFactor.Load())
 	}
-	r := &accessRec{at: a.start, freq: lfuInit, decr: a.start / 60000}
-	s.m[string(mk)] = r
-	return r
+}
+
+// initial is the access data of a key first seen: accessed at the shard's start, with the
+// initial counter.
+func (a *Access) initial() accessData {
+	return accessData{at: a.start, freq: lfuInit, decr: a.start / 60000}
+}
+
+// entry returns key's entry, making one with only access data if it has none. s.mu is held.
+func (a *Access) entry(s *cacheShard, h uint64, mk []byte) entry {
+	if e := s.find(h, mk); e != nil {
+		return e
+	}
+	e := newEntryBuf(mk, nil, false, a.initial())
+	s.install(h, e, a.c.shardMax)
+	return e
 }
 
 // Touch records an access to the key whose metadata key is mk at now, counting it for LFU.
 func (a *Access) Touch(mk []byte, now int64) {
-	s := a.stripeOf(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
-	r := a.get(s, mk, true)
-	if now > r.at {
-		r.at = now
-	}
-	p := a.policy()
-	if p.LFU.Load() {
-		a.decay(r, now, p)
-		r.freq = lfuLogIncr(r.freq, p.LogFactor.Load())
-	}
+	e := a.entry(s, h, mk)
+	d := e.access()
+	a.touch(&d, now)
+	e.setAccess(d)
 	s.mu.Unlock()
 }
 
 // Set records a key's access time and counter as RESTORE's IDLETIME and FREQ give them (a
-// negative value leaves that one as a new key's).
-func (a *Access) Set(mk []byte, now, idleMS int64, freq int) {
-	s := a.stripeOf(mk)
-	s.mu.Lock()
-	r := a.get(s, mk, true)
-	r.at, r.freq, r.decr = now, lfuInit, now/60000
+// negative value leaves that one as a new key's). Within a batch that wrote the key (o not nil),
+// it takes effect when the batch is published, after the write's own access.
+func (a *Access) Set(o *Overlay, mk []byte, now, idleMS int64, freq int) {
+	x := accessData{at: now, freq: lfuInit, decr: now / 60000}
 	if idleMS >= 0 {
-		r.at = now - idleMS
+		x.at = now - idleMS
 	}
 	if freq >= 0 {
-		r.freq = uint8(freq)
+		x.freq = uint8(freq)
 	}
+	if o != nil {
+		if o.access == nil {
+			o.access = map[string]accessData{}
+		}
+		o.access[string(mk)] = x
+		return
+	}
+	s, h := a.c.shard(mk)
+	s.mu.Lock()
+	a.entry(s, h, mk).setAccess(x)
 	s.mu.Unlock()
 }
 
 // Idle is how long, in ms, the key has gone without an access at now.
 func (a *Access) Idle(mk []byte, now int64) int64 {
-	s := a.stripeOf(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
 	at := a.start
-	if r := a.get(s, mk, false); r != nil {
-		at = r.at
+	if e := s.find(h, mk); e != nil {
+		at = e.access().at
 	}
 	s.mu.Unlock()
 	return max(now-at, 0)
@@ -149,20 +143,19 @@ func (a *Access) Idle(mk []byte, now int64) int64 {
 
 // Freq is the key's LFU counter at now, decayed for the time since it was last used.
 func (a *Access) Freq(mk []byte, now int64) int {
-	s := a.stripeOf(mk)
+	s, h := a.c.shard(mk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := a.get(s, mk, false)
-	if r == nil {
-		x := accessRec{freq: lfuInit, decr: a.start / 60000}
-		r = &x
+	x := a.initial()
+	if e := s.find(h, mk); e != nil {
+		x = e.access()
 	}
-	a.decay(r, now, a.policy())
-	return int(r.freq)
+	a.decay(&x, now, a.policy())
+	return int(x.freq)
 }
 
 // decay lowers the counter by one for each lfu-decay-time minutes since it was last lowered.
-func (a *Access) decay(r *accessRec, now int64, p *AccessPolicy) {
+func (a *Access) decay(r *accessData, now int64, p *AccessPolicy) {
 	period := p.DecayTime.Load()
 	mins := now / 60000
 	if period <= 0 || mins <= r.decr {

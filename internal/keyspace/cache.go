@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 )
@@ -31,14 +32,87 @@ type Cache struct {
 const cacheShards = 64
 
 type cacheShard struct {
-	mu    sync.Mutex
-	m     map[string][]byte // metadata key → record; nil means "no record"
+	mu sync.Mutex
+	// m maps the hash of a metadata key to its entry, which holds the key itself: a lookup
+	// compares one integer in the map and the key once. Two keys with the same hash share a
+	// slot: the one installed last has it, and the other misses.
+	m     map[uint64]entry
 	gen   uint64
 	bytes int64
 }
 
-// entryOverhead approximates the bytes a map entry costs beyond its key and value.
-const entryOverhead = 64
+// An entry is a key's cached record and its access data (access.go), in one buffer, so a
+// lookup touches the map and one allocation: a header with the access data and flags, the key,
+// then the record. An entry that is not cached holds only the access data: its record was too
+// big to cache, or has not been read since an access that did not read it made the entry.
+//
+// The record part is never modified once installed (a reader may keep using it after
+// unlocking); the header is read and written under the shard's lock only.
+type entry []byte
+
+const (
+	entryAt     = 0  // int64: Unix ms of the last access
+	entryDecr   = 8  // int64: when the LFU counter was last decayed, in minutes
+	entryFreq   = 16 // uint8: Redis's logarithmic LFU counter
+	entryFlags  = 17 // flagCached, flagRecord
+	entryKeyLen = 18 // uint32
+	entryHeader = 22
+	flagCached  = 1 // the entry holds the key's record, or that it has none
+	flagRecord  = 2 // the key has a record (the rest of the entry)
+	mapOverhead = 48
+)
+
+// newEntryBuf builds an entry for key holding rec (when cached) and the access data acc.
+func newEntryBuf(key, rec []byte, cached bool, acc accessData) entry {
+	e := make(entry, entryHeader+len(key)+len(rec))
+	var flags byte
+	if cached {
+		flags |= flagCached
+		if rec != nil {
+			flags |= flagRecord
+		}
+	}
+	e[entryFlags] = flags
+	binary.LittleEndian.PutUint32(e[entryKeyLen:], uint32(len(key)))
+	copy(e[entryHeader:], key)
+	copy(e[entryHeader+len(key):], rec)
+	e.setAccess(acc)
+	return e
+}
+
+func (e entry) key() []byte {
+	n := binary.LittleEndian.Uint32(e[entryKeyLen:])
+	return e[entryHeader : entryHeader+n]
+}
+
+func (e entry) cached() bool { return e[entryFlags]&flagCached != 0 }
+
+// rec is the cached record, nil when the key has none.
+func (e entry) rec() []byte {
+	if e[entryFlags]&flagRecord == 0 {
+		return nil
+	}
+	n := binary.LittleEndian.Uint32(e[entryKeyLen:])
+	r := e[entryHeader+n:]
+	return r[:len(r):len(r)]
+}
+
+func (e entry) access() accessData {
+	return accessData{
+		at:   int64(binary.LittleEndian.Uint64(e[entryAt:])),
+		decr: int64(binary.LittleEndian.Uint64(e[entryDecr:])),
+		freq: e[entryFreq],
+	}
+}
+
+func (e entry) setAccess(a accessData) {
+	binary.LittleEndian.PutUint64(e[entryAt:], uint64(a.at))
+	binary.LittleEndian.PutUint64(e[entryDecr:], uint64(a.decr))
+	e[entryFreq] = a.freq
+}
+
+// cost is what the entry counts against the shard's budget.
+func (e entry) cost() int64 { return int64(len(e) + mapOverhead) }
 
 // NewCache returns a cache of about maxBytes. Records larger than maxBytes/4096 (at least 512
 // bytes, at most 64 KB) are not cached: one huge value should not evict thousands of hot keys.
@@ -46,80 +120,146 @@ func NewCache(maxBytes int64) *Cache {
 	c := &Cache{seed: maphash.MakeSeed(), shardMax: maxBytes / cacheShards}
 	c.maxRecord = int(min(max(maxBytes/4096, 512), 64<<10))
 	for i := range c.shards {
-		c.shards[i].m = map[string][]byte{}
+		c.shards[i].m = map[uint64]entry{}
 	}
 	return c
 }
 
-func (c *Cache) shard(key []byte) *cacheShard {
-	return &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
+// shard returns the shard of a metadata key and the key's hash.
+func (c *Cache) shard(key []byte) (*cacheShard, uint64) {
+	h := maphash.Bytes(c.seed, key)
+	return &c.shards[h%cacheShards], h
+}
+
+// find returns key's entry, nil if it has none. s.mu is held.
+func (s *cacheShard) find(h uint64, key []byte) entry {
+	if e := s.m[h]; e != nil && string(e.key()) == string(key) {
+		return e
+	}
+	return nil
+}
+
+// newAccess is the access data of a key first seen: c.Access's, or none.
+func (c *Cache) newAccess() accessData {
+	if c.Access == nil {
+		return accessData{}
+	}
+	return c.Access.initial()
+}
+
+// touch records an access at now in e when the cache tracks accesses. s.mu is held.
+func (c *Cache) touch(e entry, now int64) {
+	if c.Access != nil {
+		acc := e.access()
+		c.Access.touch(&acc, now)
+		e.setAccess(acc)
+	}
 }
 
 // get returns the cached record for a metadata key. ok is false on a miss; a hit with a nil
 // record means the key has no record. gen is the shard generation to pass to fill after a miss.
-func (c *Cache) get(key []byte) (rec []byte, ok bool, gen uint64) {
-	s := c.shard(key)
+// With touch, a hit on a record counts as an access at now.
+func (c *Cache) get(key []byte, touch bool, now int64) (rec []byte, ok bool, gen uint64) {
+	s, h := c.shard(key)
 	s.mu.Lock()
-	rec, ok = s.m[string(key)]
+	if e := s.find(h, key); e != nil && e.cached() {
+		rec, ok = e.rec(), true
+		if touch && rec != nil {
+			c.touch(e, now)
+		}
+	}
 	gen = s.gen
 	s.mu.Unlock()
 	return rec, ok, gen
 }
 
-// fill caches what a reader found in the engine, unless a commit touched the shard since gen.
-// rec must not be modified afterwards; nil records absence.
-func (c *Cache) fill(key, rec []byte, gen uint64) {
-	if len(rec) > c.maxRecord {
-		return
-	}
-	s := c.shard(key)
+// fill caches what a reader found in the engine (v, nil for absence; it is copied), unless a
+// commit touched the shard since gen or the record is too big to cache. It returns the cached
+// copy of the record, or ok false when it cached nothing. With touch, a found record counts as
+// an access at now either way.
+func (c *Cache) fill(key, v []byte, found bool, gen uint64, touch bool, now int64) (rec []byte, ok bool) {
+	s, h := c.shard(key)
 	s.mu.Lock()
-	if s.gen == gen {
-		if _, exists := s.m[string(key)]; !exists {
-			s.put(string(key), rec, c.shardMax)
-		}
+	defer s.mu.Unlock()
+	if !found {
+		v = nil
 	}
-	s.mu.Unlock()
+	e := s.find(h, key)
+	if s.gen == gen && len(v) <= c.maxRecord && (e == nil || !e.cached()) {
+		acc := c.newAccess()
+		if e != nil {
+			acc = e.access()
+		}
+		if found && v == nil {
+			v = []byte{} // an empty record is a record
+		}
+		e = newEntryBuf(key, v, true, acc)
+		s.install(h, e, c.shardMax)
+		rec, ok = e.rec(), true
+	}
+	if touch && found && c.Access != nil {
+		if e == nil {
+			e = newEntryBuf(key, nil, false, c.newAccess())
+			s.install(h, e, c.shardMax)
+		}
+		c.touch(e, now)
+	}
+	return rec, ok
 }
 
-// put inserts or replaces an entry, evicting others while the shard is over budget. Called with
-// the lock held.
-func (s *cacheShard) put(key string, rec []byte, limit int64) {
-	if old, ok := s.m[key]; ok {
-		s.bytes -= int64(len(key) + len(old) + entryOverhead)
+// install puts e in its slot, replacing whatever entry had it, and evicts other entries while
+// the shard is over limit. s.mu is held.
+func (s *cacheShard) install(h uint64, e entry, limit int64) {
+	if old := s.m[h]; old != nil {
+		s.bytes -= old.cost()
 	}
-	s.m[key] = rec
-	s.bytes += int64(len(key) + len(rec) + entryOverhead)
+	s.m[h] = e
+	s.bytes += e.cost()
 	for s.bytes > limit && len(s.m) > 1 {
 		// Go's map iteration starts at a random entry: random eviction, no bookkeeping.
-		for k, v := range s.m {
-			if k == key {
+		for k, x := range s.m {
+			if k == h {
 				continue
 			}
 			delete(s.m, k)
-			s.bytes -= int64(len(k) + len(v) + entryOverhead)
+			s.bytes -= x.cost()
 			break
 		}
 	}
 }
 
 // Publish installs a committed batch's records and bumps the generations of the shards it
-// touched. Called by apply after the commit, before the writers are acknowledged.
+// touched; each written key counts as accessed at the batch's time. Called by apply after the
+// commit, before the writers are acknowledged.
 func (c *Cache) Publish(o *Overlay) {
 	if o.flushed {
 		c.Clear()
 	}
 	for k, rec := range o.writes {
-		s := c.shard([]byte(k))
+		key := []byte(k)
+		s, h := c.shard(key)
 		s.mu.Lock()
 		s.gen++
-		if len(rec) > c.maxRecord {
-			if old, ok := s.m[k]; ok {
-				delete(s.m, k)
-				s.bytes -= int64(len(k) + len(old) + entryOverhead)
+		acc := c.newAccess()
+		old := s.find(h, key)
+		if old != nil {
+			acc = old.access()
+		}
+		if c.Access != nil {
+			acc.at = max(acc.at, o.now)
+			if set, ok := o.access[k]; ok {
+				acc = set
 			}
-		} else {
-			s.put(k, rec, c.shardMax)
+		}
+		switch {
+		case len(rec) <= c.maxRecord:
+			s.install(h, newEntryBuf(key, rec, true, acc), c.shardMax)
+		case c.Access != nil:
+			// Too big to cache: keep only the access data.
+			s.install(h, newEntryBuf(key, nil, false, acc), c.shardMax)
+		case old != nil:
+			delete(s.m, h)
+			s.bytes -= old.cost()
 		}
 		s.mu.Unlock()
 	}
@@ -131,7 +271,7 @@ func (c *Cache) Clear() {
 		s := &c.shards[i]
 		s.mu.Lock()
 		s.gen++
-		s.m = map[string][]byte{}
+		s.m = map[uint64]entry{}
 		s.bytes = 0
 		s.mu.Unlock()
 	}
@@ -156,6 +296,10 @@ type Overlay struct {
 	writes  map[string][]byte // metadata key → record, nil for a deletion
 	flushed bool              // a range deletion (FLUSHDB) happened: the cache is stale until Publish
 	flushDB [NumDBs]bool
+	now     int64 // the latest time a write was recorded at
+	// access holds the access data RESTORE set (IDLETIME, FREQ) for keys it wrote, installed
+	// after the batch's own accesses.
+	access map[string]accessData
 }
 
 // NewOverlay returns an empty overlay.
@@ -166,9 +310,12 @@ func (o *Overlay) Reset() {
 	clear(o.writes)
 	o.flushed = false
 	o.flushDB = [NumDBs]bool{}
+	o.now = 0
+	clear(o.access)
 }
 
-func (o *Overlay) record(key, rec []byte) {
+func (o *Overlay) record(key, rec []byte, now int64) {
+	o.now = max(o.now, now)
 	var v []byte
 	if rec != nil {
 		v = append(make([]byte, 0, len(rec)), rec...)

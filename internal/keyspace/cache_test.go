@@ -91,13 +91,13 @@ func TestCacheWriteThrough(t *testing.T) {
 func TestCacheFillRaceRejected(t *testing.T) {
 	db, c := openMem(t), NewCache(1<<20)
 	key := MetaKey(nil, 0, []byte("k"))
-	_, ok, gen := c.get(key)
+	_, ok, gen := c.get(key, false, 0)
 	if ok {
 		t.Fatal("empty cache hit")
 	}
 	applyTx(t, db, c, func(tx *Tx) { setString(t, tx, "k", "new") })
 	old := appendMeta(nil, &Meta{Type: TypeString, Value: []byte("old")})
-	c.fill(key, old, gen)
+	c.fill(key, old, true, gen, false, 0)
 	if v, _ := readString(t, db, c, "k"); v != "new" {
 		t.Fatalf("GET k = %q after a stale fill; want new", v)
 	}
@@ -132,10 +132,32 @@ func TestCacheEviction(t *testing.T) {
 	c := NewCache(cacheShards * 4096)
 	for i := 0; i < 10000; i++ {
 		key := MetaKey(nil, 0, []byte{byte(i), byte(i >> 8)})
-		_, _, gen := c.get(key)
-		c.fill(key, make([]byte, 100), gen)
+		_, _, gen := c.get(key, false, 0)
+		c.fill(key, make([]byte, 100), true, gen, false, 0)
 	}
 	if _, bytes := c.Len(); bytes > cacheShards*4096 {
 		t.Fatalf("cache holds %d bytes, over its budget of %d", bytes, cacheShards*4096)
+	}
+}
+
+// Two keys whose hashes collide share a slot: the one installed last has it, and the other
+// misses instead of reading the wrong record.
+func TestCacheHashCollision(t *testing.T) {
+	c := NewCache(1 << 20)
+	a, b := MetaKey(nil, 0, []byte("a")), MetaKey(nil, 0, []byte("b"))
+	s, h := c.shard(a)
+	s.mu.Lock()
+	s.install(h, newEntryBuf(a, []byte("rec-a"), true, accessData{}), c.shardMax)
+	// b forced into a's slot, as a collision would put it.
+	s.install(h, newEntryBuf(b, []byte("rec-b"), true, accessData{}), c.shardMax)
+	if e := s.find(h, a); e != nil {
+		t.Fatalf("a found in the slot b took: %q", e.rec())
+	}
+	if e := s.find(h, b); e == nil || string(e.rec()) != "rec-b" {
+		t.Fatalf("b's entry = %q, want rec-b", e.rec())
+	}
+	s.mu.Unlock()
+	if _, bytes := c.Len(); bytes != newEntryBuf(b, []byte("rec-b"), true, accessData{}).cost() {
+		t.Fatalf("cache counts %d bytes for one entry", bytes)
 	}
 }

@@ -41,16 +41,24 @@ func LoadVersions(r pebble.Reader) (uint64, error) {
 	return uint64(t), err
 }
 
-// StageOpTime records in b the time of the last applied operation. Apply never lets time go
-// back (each operation runs at the later of its own time and this one), and since the value is
-// part of the replicated state every replica computes the same times.
-func StageOpTime(b *pebble.Batch, t int64) error {
-	var buf [8]byte
-	return b.Set(opTimeKey, binary.BigEndian.AppendUint64(buf[:0], uint64(t)), nil)
-}
+// The time of the last applied operation is recorded with the applied index (State.Stage).
+// Apply never lets time go back (each operation runs at the later of its own time and this one),
+// and since the value is part of the replicated state every replica computes the same times.
 
-// LoadOpTime reads the time of the last applied operation (0 if none).
-func LoadOpTime(r pebble.Reader) (int64, error) { return loadUint64(r, opTimeKey) }
+// LoadOpTime reads the time of the last applied operation (0 if none). Data written before the
+// applied-index record held it has it in a record of its own.
+func LoadOpTime(r pebble.Reader) (int64, error) {
+	v, closer, err := r.Get(appliedKey)
+	if err == nil {
+		defer closer.Close()
+		if len(v) == 16 {
+			return int64(binary.BigEndian.Uint64(v[8:])), nil
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return 0, err
+	}
+	return loadUint64(r, opTimeKey)
+}
 
 func loadUint64(r pebble.Reader, key []byte) (int64, error) {
 	v, closer, err := r.Get(key)

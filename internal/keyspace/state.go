@@ -94,7 +94,7 @@ func (s *State) FlushDelta(eff *Effects, phys byte) {
 }
 
 // Stage writes the state as it will be after the batch into b, with the applied log index.
-func (s *State) Stage(b *pebble.Batch, eff *Effects, applied uint64) error {
+func (s *State) Stage(b *pebble.Batch, eff *Effects, applied uint64, opTime int64) error {
 	var buf [16*NumDBs + 8]byte
 	changed := false
 	for i := 0; i < NumDBs; i++ {
@@ -118,7 +118,11 @@ func (s *State) Stage(b *pebble.Batch, eff *Effects, applied uint64) error {
 			break
 		}
 	}
-	return b.Set(appliedKey, binary.BigEndian.AppendUint64(buf[:0], applied), nil)
+	// One record holds the applied index and the operation time (replication.go): every batch
+	// writes both, and each record a batch writes is one more memtable insertion.
+	rec := binary.BigEndian.AppendUint64(buf[:0], applied)
+	rec = binary.BigEndian.AppendUint64(rec, uint64(opTime))
+	return b.Set(appliedKey, rec, nil)
 }
 
 // Publish makes a committed batch's changes visible to readers.
@@ -154,7 +158,7 @@ func LoadApplied(r pebble.Reader) (uint64, error) {
 		return 0, err
 	}
 	defer closer.Close()
-	if len(v) != 8 {
+	if len(v) != 8 && len(v) != 16 { // 8: written before the record held the operation time
 		return 0, errCorrupt
 	}
 	return binary.BigEndian.Uint64(v), nil

@@ -50,6 +50,8 @@ type Tx struct {
 	vbuf   []byte
 	ekey   []byte // element keys built by collection code
 	peeked Entry
+	// touched is set when the last record read recorded its access in the cache.
+	touched bool
 }
 
 // NewTx returns a Tx over r, writing into w (nil for read-only), for physical database db.
@@ -80,6 +82,9 @@ func (tx *Tx) UseCache(c *Cache, o *Overlay) {
 // UseAccess makes lookups record key accesses in a (readers over a snapshot use no cache but
 // still access keys).
 func (tx *Tx) UseAccess(a *Access) { tx.access = a }
+
+// Overlay is the batch's uncommitted records, nil outside apply.
+func (tx *Tx) Overlay() *Overlay { return tx.overlay }
 
 // Access is the access table lookups record in, nil if none.
 func (tx *Tx) Access() *Access { return tx.access }
@@ -169,7 +174,7 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 	if e.ExpireAt != 0 && e.ExpireAt <= tx.Now {
 		e.Meta = Meta{}
 	}
-	if e.Type != TypeNone && tx.access != nil && !tx.NoTouch {
+	if e.Type != TypeNone && tx.access != nil && !tx.NoTouch && !tx.touched {
 		tx.access.Touch(tx.kbuf, tx.Now)
 	}
 	if tx.w == nil {
@@ -191,8 +196,13 @@ func (tx *Tx) miss(key []byte) {
 
 // record reads a metadata record: from the batch's own writes, the cache, or the engine. The
 // returned bytes must not be modified; they stay valid until the next call on tx.
+//
+// Reading a record through the cache records the access too, under the same lock; tx.touched
+// says whether it did.
 func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 	useCache := tx.cache != nil
+	tx.touched = false
+	touch := useCache && tx.access == tx.cache.Access && tx.access != nil && !tx.NoTouch
 	if tx.overlay != nil {
 		if rec, ok := tx.overlay.writes[string(mk)]; ok {
 			return rec, rec != nil, nil
@@ -203,8 +213,9 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 	}
 	var gen uint64
 	if useCache {
-		rec, ok, g := tx.cache.get(mk)
+		rec, ok, g := tx.cache.get(mk, touch, tx.Now)
 		if ok {
+			tx.touched = touch
 			return rec, rec != nil, nil
 		}
 		gen = g
@@ -215,18 +226,20 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 	v, closer, err := tx.r.Get(mk)
 	if err == pebble.ErrNotFound {
 		if useCache {
-			tx.cache.fill(mk, nil, gen)
+			tx.cache.fill(mk, nil, false, gen, false, tx.Now)
 		}
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	if useCache && len(v) <= tx.cache.maxRecord {
-		rec := append([]byte(nil), v...)
-		closer.Close()
-		tx.cache.fill(mk, rec, gen)
-		return rec, true, nil
+	if useCache {
+		rec, cached := tx.cache.fill(mk, v, true, gen, touch, tx.Now)
+		tx.touched = touch
+		if cached {
+			closer.Close()
+			return rec, true, nil
+		}
 	}
 	tx.vbuf = append(tx.vbuf[:0], v...)
 	closer.Close()
@@ -289,11 +302,11 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
 		return err
 	}
-	if tx.access != nil {
-		tx.access.Touch(tx.kbuf, tx.Now)
+	if tx.access != nil && tx.overlay == nil {
+		tx.access.Touch(tx.kbuf, tx.Now) // with an overlay, Publish records the access
 	}
 	if tx.overlay != nil {
-		tx.overlay.record(tx.kbuf, tx.vbuf)
+		tx.overlay.record(tx.kbuf, tx.vbuf, tx.Now)
 	}
 	e.onDisk, e.oldExpire, e.oldVersion, e.oldFieldExp = e.Type, e.ExpireAt, e.Version, fieldExp
 	tx.modified(key)
@@ -339,7 +352,7 @@ func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 		return err
 	}
 	if tx.overlay != nil {
-		tx.overlay.record(tx.kbuf, nil)
+		tx.overlay.record(tx.kbuf, nil, tx.Now)
 	}
 	*e = Entry{}
 	return nil

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -97,7 +98,37 @@ func (l *Local) ApplyNow(ps []Proposal, results [][]byte) error {
 	}
 	var entries [16]Entry
 	_, err := l.applyRun(ps, entries[:0], results)
+	if d, ok := l.sm.(SyncDeferrer); ok {
+		if wait := d.TakeSync(); wait != nil && err == nil {
+			err = wait()
+		}
+	}
 	return err
+}
+
+// synced is a run the log applied, to acknowledge once it is durable.
+type synced struct {
+	wait    func() error // nil: nothing to wait for
+	run     []Proposal
+	results [][]byte
+	err     error
+}
+
+// acknowledge calls the Done of each run it receives, in order, once the run is durable. With a
+// state machine that defers syncs, the log goroutine applies the next run during this one's sync.
+func acknowledge(runs <-chan synced, done chan<- struct{}) {
+	defer close(done)
+	for r := range runs {
+		err := r.err
+		if r.wait != nil {
+			if werr := r.wait(); err == nil {
+				err = werr
+			}
+		}
+		for i, p := range r.run {
+			p.Done(r.results[i], err)
+		}
+	}
 }
 
 // applyRun numbers and applies one run of proposals under applyMu.
@@ -126,6 +157,17 @@ func (l *Local) run() {
 		entries []Entry
 		results [][]byte
 	)
+	deferrer, _ := l.sm.(SyncDeferrer)
+	var acks chan synced
+	if deferrer != nil {
+		acks = make(chan synced, 16)
+		acked := make(chan struct{})
+		go acknowledge(acks, acked)
+		defer func() {
+			close(acks)
+			<-acked
+		}()
+	}
 	for {
 		l.mu.Lock()
 		for len(l.queue) == 0 && !l.stopped {
@@ -149,6 +191,13 @@ func (l *Local) run() {
 			}
 			var err error
 			entries, err = l.applyRun(run, entries, results)
+			if deferrer != nil {
+				// Acknowledged by the other goroutine once durable, in order; the batch and
+				// results buffers go with it.
+				acks <- synced{wait: deferrer.TakeSync(), run: slices.Clone(run), results: slices.Clone(results), err: err}
+				clear(results)
+				continue
+			}
 			for i, p := range run {
 				p.Done(results[i], err)
 				results[i] = nil

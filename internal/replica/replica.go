@@ -19,6 +19,13 @@ type StateMachine interface {
 	Apply(entries []Entry, results [][]byte) error
 }
 
+// SyncDeferrer is a state machine whose Apply may return before what it applied is durable
+// (under appendfsync always). TakeSync returns what waits until it is, nil if nothing waits; the
+// log acknowledges the operations only after that, and may apply the next ones meanwhile.
+type SyncDeferrer interface {
+	TakeSync() func() error
+}
+
 // Done is called once an operation has been applied, with its result, or with an error if it
 // was not applied (the log stopped, or storage failed) — in which case the caller cannot know
 // whether a replica applied it.

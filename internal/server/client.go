@@ -216,6 +216,8 @@ type loop struct {
 	// batch is the writes of one pass, by shard when they are submitted.
 	batch []pendingWrite
 	group []replica.Proposal
+	// pass is the writes of the loop's current pass, applied when it ends (pass.go).
+	pass passWrites
 
 	// Pub/sub (push.go, notify.go): the gnet loop, to run flushes on; the connections with
 	// pushes to flush; encoding buffers for messages published from this loop.

@@ -251,7 +251,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		}
 		v.Release()
 	}
-	if s.read(cl, full, args, h) && h.leads() {
+	if s.read(cl, full, args, h, start) && h.leads() {
 		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
 		// and it runs again in apply. No write is in flight here, or the read would have waited.
 		lp.w.Truncate(mark)
@@ -313,9 +313,9 @@ func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *
 	return &Proposal{Data: data}
 }
 
-// read runs a read command at once against shard h. It reports whether the command asked to
-// run as a write instead (command.Ctx.WantWrite).
-func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted) bool {
+// read runs a read command at once against shard h, at now (when its request was taken up). It
+// reports whether the command asked to run as a write instead (command.Ctx.WantWrite).
+func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted, now time.Time) bool {
 	lp := cl.loop
 	if cmd.Flags&command.FlagWrite == 0 {
 		// SORT without STORE runs as a read, but Redis does not track the keys of a command
@@ -327,7 +327,7 @@ func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted
 	r := &lp.data
 	r.OnMiss = s.missHook(cl)
 	r.NoTouch = cl.noTouch
-	want := r.Run(h.sh, v, cmd, args, cl.db, &lp.w, time.Now().UnixMilli())
+	want := r.Run(h.sh, v, cmd, args, cl.db, &lp.w, now.UnixMilli())
 	if r.Hits != 0 {
 		s.stats.keyspaceHits.Add(r.Hits)
 	}

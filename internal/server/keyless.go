@@ -77,7 +77,7 @@ func (s *Server) keylessData(cl *Client, r *request, cmd *command.Command, args 
 		pick := rand.Int64N(total)
 		for i, h := range led {
 			if pick < counts[i] {
-				s.read(cl, cmd, args, h)
+				s.read(cl, cmd, args, h, time.Now())
 				return false
 			}
 			pick -= counts[i]
@@ -109,7 +109,7 @@ func (s *Server) keylessShards(cl *Client, r *request, cmd *command.Command) []*
 func (s *Server) readArray(cl *Client, h *hosted, cmd *command.Command, args [][]byte) [][]byte {
 	w := &cl.loop.w
 	mark := w.Len()
-	s.read(cl, cmd, args, h)
+	s.read(cl, cmd, args, h, time.Now())
 	reply := append([]byte(nil), w.Buf[mark:]...)
 	w.Truncate(mark)
 	// An array of bulk strings reads like a request.
@@ -155,7 +155,7 @@ func (s *Server) scanShards(cl *Client, cmd *command.Command, args [][]byte, led
 	}
 	inArgs := append([][]byte{args[0], []byte(strconv.FormatUint(inner, 10))}, args[2:]...)
 	mark := w.Len()
-	s.read(cl, cmd, inArgs, led[i])
+	s.read(cl, cmd, inArgs, led[i], time.Now())
 	reply := append([]byte(nil), w.Buf[mark:]...)
 	w.Truncate(mark)
 	next, keys, ok := parseScanReply(reply)

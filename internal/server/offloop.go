@@ -324,7 +324,7 @@ func (s *Server) readOffLoop(cl *Client, cmd *command.Command, args [][]byte, h 
 		r.OnMiss = miss
 		r.NoTouch = noTouch
 		// Nothing that runs here asks to become a write (offLoopCandidate leaves those out).
-		r.Run(h.sh, v, cmd, args, db, &w, time.Now().UnixMilli())
+		r.Run(h.sh, v, cmd, args, db, &w, start.UnixMilli())
 		if r.Hits != 0 {
 			s.stats.keyspaceHits.Add(r.Hits)
 		}
@@ -361,7 +361,7 @@ func (s *Server) keysOffLoop(cl *Client, cmd *command.Command, args [][]byte, sh
 		var r shard.Reader
 		for i, h := range shards {
 			w := resp.Writer{Proto: 2}
-			r.Run(h.sh, views[i], cmd, args, db, &w, time.Now().UnixMilli())
+			r.Run(h.sh, views[i], cmd, args, db, &w, start.UnixMilli())
 			keys, ok := bulkArray(w.Buf)
 			if !ok {
 				return w.Buf // an error

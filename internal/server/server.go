@@ -194,6 +194,7 @@ func New(cfg *Config, logger *slog.Logger) (*Server, error) {
 			s.compactions.Close()
 			return nil, err
 		}
+		sh.DeferSync() // the local log acknowledges a batch once durable, applying the next meanwhile
 		sh.SetLog(replica.NewLocal(sh, sh.Applied()))
 		s.addHosted(newHosted(sh, nil))
 		if err := sh.ClearWaiters(s.now(), nil); err != nil {
@@ -655,6 +656,9 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) {
 		lp := cl.loop
+		if s.addToPass(lp, local, ps) {
+			return false // parked until the pass is applied (pass.go)
+		}
 		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)
 		err := local.ApplyNow(ps, lp.results)
 		q := cl.queueOf(h.id())

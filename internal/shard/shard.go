@@ -177,6 +177,13 @@ func (s *Shard) Apply(entries []replica.Entry, results [][]byte) error {
 	return s.applier.Apply(entries, results)
 }
 
+// DeferSync makes apply return before its batches are durable under appendfsync always, for a
+// log that then calls TakeSync (replica.Local).
+func (s *Shard) DeferSync() { s.applier.DeferSync = true }
+
+// TakeSync implements replica.SyncDeferrer.
+func (s *Shard) TakeSync() func() error { return s.applier.TakeSync() }
+
 // Checkpoint implements replica.Snapshotter: a consistent copy of the engine in dir.
 func (s *Shard) Checkpoint(dir string) error {
 	v := s.Acquire()
@@ -249,8 +256,7 @@ func (s *Shard) openView(gen uint64) (*View, error) {
 		return fail(err)
 	}
 	v.Cache = keyspace.NewCache(s.opts.RecordCacheSize)
-	v.Cache.Access = keyspace.NewAccess(time.Now().UnixMilli())
-	v.Cache.Access.Policy = s.opts.Limits.Access
+	v.Cache.TrackAccess(time.Now().UnixMilli(), s.opts.Limits.Access)
 	if v.Filters, err = keyspace.NewFilters(eng.DB(), v.State.TotalKeys()); err != nil {
 		return fail(fmt.Errorf("build the key filter: %w", err))
 	}

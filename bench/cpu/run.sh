@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# CPU time the server process spends per request (user + system, from /proc/PID/stat), for cairn
+# binaries and a real redis-server on this machine, measured with redis-benchmark, the servers
+# alternating round by round. Throughput on a shared machine moves with its neighbours; the CPU a
+# server spends per request moves much less, so this is the figure to compare two builds by.
+#
+# usage: bench/cpu/run.sh [--bin PATH]... [--rounds R] [-n REQUESTS] [-c CLIENTS] [-P "1 16 64"]
+#                         [-t "set,get"] [--no-redis] [--cairn-args ARGS] [--redis-args ARGS]
+#   --bin PATH   a cairn binary to measure (repeat to compare builds; default: go build ./cmd/cairn)
+# prints one row per server, test and depth: the median CPU µs per request and requests/s.
+set -euo pipefail
+bins=() rounds=3 n=300000 c=50 pipes="1 16 64" tests="set,get" redis=1
+redis_args="--appendonly yes --appendfsync everysec --save \"\""
+cairn_args=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) bins+=("$2"); shift 2;; --rounds) rounds=$2; shift 2;; -n) n=$2; shift 2;; -c) c=$2; shift 2;;
+    -P) pipes=$2; shift 2;; -t) tests=$2; shift 2;; --no-redis) redis=0; shift;;
+    --cairn-args) cairn_args=$2; shift 2;; --redis-args) redis_args=$2; shift 2;;
+    *) echo "unknown argument: $1" >&2; exit 2;;
+  esac
+done
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools) >/dev/null
+fi
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+if [ ${#bins[@]} -eq 0 ]; then go build -o "$work/cairn" ./cmd/cairn; bins=("$work/cairn"); fi
+servers=()
+for i in "${!bins[@]}"; do servers+=("cairn$i"); done
+[ "$redis" = 1 ] && servers+=(redis)
+tck=$(getconf CLK_TCK)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start() { # server -> pid
+  rm -rf "$work/data"; mkdir -p "$work/data"
+  if [ "$1" = redis ]; then
+    eval "exec redis-server --port $port --bind 127.0.0.1 --dir $work/data --daemonize no $redis_args" >"$work/log" 2>&1 &
+  else
+    eval "exec \"${bins[${1#cairn}]}\" server --port $port --bind 127.0.0.1 --dir $work/data $cairn_args" >"$work/log" 2>&1 &
+  fi
+  local pid=$!
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo $pid
+}
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+: > "$work/rows"
+total=$(( rounds * $(wc -w <<<"$pipes") * $(tr ',' ' ' <<<"$tests" | wc -w) * ${#servers[@]} )); done_runs=0
+for r in $(seq "$rounds"); do
+  for P in $pipes; do
+    for t in $(tr ',' ' ' <<<"$tests"); do
+      for srv in "${servers[@]}"; do
+        pid=$(start "$srv")
+        # Reads need keys: load the keyspace first (not counted).
+        case "$t" in get|mget|lrange*) redis-benchmark -p "$port" -t "${t/get/set}" -n 200000 -r 100000 -P 16 -q >/dev/null 2>&1 || true;; esac
+        c0=$(cpu "$pid")
+        rps=$(redis-benchmark -p "$port" -t "$t" -n "$n" -r 100000 -c "$c" -P "$P" --csv 2>/dev/null | tail -n 1 | tr -d '"' | cut -d, -f2)
+        c1=$(cpu "$pid")
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+        echo "$srv,$t,$P,$(awk -v a="$c0" -v b="$c1" -v t="$tck" -v n="$n" 'BEGIN{printf "%.2f", (b-a)/t*1e6/n}'),$rps" >> "$work/rows"
+        done_runs=$((done_runs+1)); printf '\r%d/%d runs' "$done_runs" "$total" >&2
+      done
+    done
+  done
+done
+echo >&2
+printf '%-8s %-6s %3s %14s %12s\n' server test P cpu_us_per_req req_per_s
+for srv in "${servers[@]}"; do
+  for t in $(tr ',' ' ' <<<"$tests"); do
+    for P in $pipes; do
+      med() { grep "^$srv,$t,$P," "$work/rows" | cut -d, -f"$1" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+      printf '%-8s %-6s %3s %14s %12s\n' "$srv" "$t" "$P" "$(med 4)" "$(med 5)"
+    done
+  done
+done
+for i in "${!bins[@]}"; do echo "cairn$i = ${bins[$i]}"; done
