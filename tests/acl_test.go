@@ -494,25 +494,3 @@ func TestACLFile(t *testing.T) {
 		t.Errorf("SET as carol = %q", got)
 	}
 }
-
-// TestACLClusterRefusesChanges checks that a cluster node refuses to change users (they are not
-// replicated through the meta group yet) with a clear error, and still enforces the users of
-// its aclfile.
-func TestACLClusterRefusesChanges(t *testing.T) {
-	aclPath := filepath.Join(t.TempDir(), "users.acl")
-	if err := os.WriteFile(aclPath, []byte("user default on nopass ~* &* +@all\nuser r on nopass ~* +@read +cluster\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := servertest.StartCluster(t, 1, "--aclfile", aclPath)
-	ctx := context.Background()
-	n := c.Nodes[0].Client()
-	for _, args := range [][]any{{"ACL", "SETUSER", "x", "on"}, {"ACL", "DELUSER", "r"}, {"ACL", "LOAD"}} {
-		if got := errText(n.Do(ctx, args...).Err()); !strings.Contains(got, "not supported in cluster mode") {
-			t.Errorf("%v in cluster mode = %q", args, got)
-		}
-	}
-	r := c.Nodes[0].Client(func(o *redis.Options) { o.Username, o.Password = "r", "x" })
-	if got := errText(r.Set(ctx, "k", "v", 0).Err()); got != noperm("r", "set") {
-		t.Errorf("SET as a read-only user on a cluster node = %q", got)
-	}
-}

@@ -77,7 +77,13 @@ func TestWatch(t *testing.T) {
 		{"deleted", func() { other.Set(ctx, "k", "v", 0) }, func() { other.Del(ctx, "k") }, true},
 		{"created", func() { other.Del(ctx, "k") }, func() { other.Set(ctx, "k", "v", 0) }, true},
 		{"created and deleted", func() { other.Del(ctx, "k") }, func() { other.Set(ctx, "k", "v", 0); other.Del(ctx, "k") }, true},
-		{"expired", func() { other.Set(ctx, "k", "v", 30*time.Millisecond) }, func() { time.Sleep(60 * time.Millisecond) }, true},
+		// The TTL is long enough that WATCH sees the key even on a loaded machine; between
+		// waits until it has expired.
+		{"expired", func() { other.Set(ctx, "k", "v", 500*time.Millisecond) }, func() {
+			for other.Exists(ctx, "k").Val() != 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}, true},
 		{"other key written", func() { other.Set(ctx, "k", "v", 0) }, func() { other.Set(ctx, "unrelated", "x", 0) }, false},
 		{"flushdb", func() { other.Set(ctx, "k", "v", 0) }, func() { other.FlushDB(ctx) }, true},
 	}

@@ -326,6 +326,10 @@ func (r *Registry) SetDefaultPassword(pass string) {
 func (r *Registry) Replace(users []*User) Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.replaceLocked(users)
+}
+
+func (r *Registry) replaceLocked(users []*User) Change {
 	var ch Change
 	next := map[string]*Handle{}
 	for _, u := range users {

@@ -44,14 +44,32 @@ type MetaOp struct {
 	BusAddr string `json:"bus,omitempty"`
 	// set-replica, move-added
 	Replica uint64 `json:"replica,omitempty"`
-	// move-start (Node is the source)
+	// move-start (Node is the source); slot-migrate, slot-migrated (the target shard)
 	To uint64 `json:"to,omitempty"`
+	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard)
+	Start int `json:"start,omitempty"`
+	End   int `json:"end,omitempty"`
+	// acl-setuser: the user, its rules, its definition where the cluster has none (the
+	// proposing node's own default user), and the proposer's acl-pubsub-default
+	User     string   `json:"user,omitempty"`
+	Rules    []string `json:"rules,omitempty"`
+	Base     string   `json:"base,omitempty"`
+	AllChans bool     `json:"all_chans,omitempty"`
+	// acl-deluser
+	Names []string `json:"names,omitempty"`
+	// acl-load: the whole set of users. acl-setuser and acl-deluser: the proposer's own users
+	// (its default user aside), which the cluster's start from when it has none yet.
+	Users map[string]string `json:"users,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
 type MetaResult struct {
 	Err  string `json:"err,omitempty"`
 	Node *Node  `json:"node,omitempty"`
+	// Count is how many users acl-deluser deleted.
+	Count int `json:"count,omitempty"`
+	// UsersVersion is the topology's UsersVersion after an ACL operation.
+	UsersVersion uint64 `json:"users_version,omitempty"`
 }
 
 const metaFile = "meta.json"
@@ -230,6 +248,15 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 		}
 		changed, err := applyMoveOp(t, sh, op)
 		if !changed || err != nil {
+			return false, err
+		}
+	case "slot-migrate", "slot-migrated":
+		changed, err := applySlotOp(t, op)
+		if !changed || err != nil {
+			return false, err
+		}
+	case "acl-setuser", "acl-deluser", "acl-load":
+		if err := applyACLOp(t, op, res); err != nil {
 			return false, err
 		}
 	default:

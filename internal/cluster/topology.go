@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -28,6 +29,15 @@ type Topology struct {
 	NextNode uint64 `json:"next_node"`
 	// ClusterVersion is the version of apply's behaviour every node supports.
 	ClusterVersion uint32 `json:"cluster_version"`
+	// Migrations are the slots moving between shards, by slot (slotmove.go).
+	Migrations []SlotMigration `json:"migrations,omitempty"`
+	// Users are the cluster's ACL users, name → definition as ACL LIST writes it (acl.Define),
+	// applied on every node. UsersVersion counts their changes; 0 means no ACL command has
+	// defined them yet, and every node keeps the users of its own configuration. The default
+	// user is cluster-wide only once an ACL command set it (ACL SETUSER default, ACL LOAD);
+	// until then each node keeps its own (requirepass).
+	Users        map[string]string `json:"users,omitempty"`
+	UsersVersion uint64            `json:"users_version,omitempty"`
 }
 
 // BootstrapConfig is how a cluster was founded.
@@ -171,12 +181,14 @@ func SameFounding(a, b BootstrapConfig) bool {
 func (t *Topology) Clone() *Topology {
 	c := *t
 	c.Config.Initial = slices.Clone(t.Config.Initial)
+	c.Users = maps.Clone(t.Users)
 	c.Nodes = make(map[uint64]*Node, len(t.Nodes))
 	for id, n := range t.Nodes {
 		nn := *n
 		c.Nodes[id] = &nn
 	}
 	c.Meta = t.Meta.clone()
+	c.Migrations = slices.Clone(t.Migrations)
 	c.Shards = make([]*Shard, len(t.Shards))
 	for i, sh := range t.Shards {
 		s := sh.clone()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -71,6 +72,11 @@ type Applier struct {
 	lastTime int64
 	// search keeps the secondary indexes (FT.*) in step with every write.
 	search search.Maintainer
+	// slots is the state of the slots migrating out of this shard (slotmove.go); slotList
+	// the slots it has, published for the server; slotsDirty: changed in this batch.
+	slots      map[int]*slotOut
+	slotList   atomic.Pointer[[]int]
+	slotsDirty bool
 }
 
 // Storage is what an applier writes to: an engine and the in-memory structures kept beside it.
@@ -115,7 +121,7 @@ func (a *Applier) Reset(st Storage) error {
 	a.eng, a.state, a.cache, a.filters = st.Engine, st.State, st.Cache, st.Filters
 	a.waiters, a.lastTime, a.versions, a.committedVersions = waiters, t, v, v
 	a.search.Invalidate()
-	return nil
+	return a.loadSlotState()
 }
 
 // nextVersion hands out the counter part of collection versions, unique within the shard.
@@ -258,6 +264,10 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 	}
 	a.state.Publish(&a.eff)
 	a.committedVersions = a.versions
+	if a.slotsDirty {
+		a.slotsDirty = false
+		a.publishSlots()
+	}
 	if a.cache != nil {
 		a.cache.Publish(a.overlay)
 	}
@@ -305,6 +315,10 @@ func (a *Applier) abandon() {
 	if w, err := keyspace.LoadWaiters(a.eng.DB()); err == nil {
 		a.waiters = w
 	}
+	if a.slotsDirty {
+		a.slotsDirty = false
+		_ = a.loadSlotState()
+	}
 }
 
 func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
@@ -340,12 +354,23 @@ func (a *Applier) applyOne(b *pebble.Batch, e replica.Entry, slot int) []byte {
 			return append([]byte(nil), a.w.Buf...)
 		}
 	}
+	system := a.op.Flags&OpSystem != 0
+	if len(a.slots) > 0 && !system {
+		if msg := a.slotCheck(b, cmds); msg != "" {
+			a.w.Error(msg)
+			return append([]byte(nil), a.w.Buf...)
+		}
+	}
 	if multi {
 		a.w.Array(len(cmds))
 	}
 	from, flushedFrom := len(a.eff.Modified), len(a.eff.Flushed)
 	var result []byte
 	for _, args := range cmds {
+		if system && isSlotOp(args) {
+			a.runSlotOp(b, args)
+			continue
+		}
 		a.run(b, args, multi)
 		if a.ctx.Block {
 			if a.ctx.BlockArgs != nil {

@@ -2,7 +2,7 @@ package command
 
 // Commands of cluster mode that Redis does not have. The server runs them (they change the
 // connection's session, not data): CONSISTENCY chooses how fresh reads must be, SESSION carries
-// a session's position between connections.
+// a session's position between connections; CLUSTER MIGRATE-SLOTS moves slots between shards.
 func init() {
 	Register(
 		&Command{Name: "consistency", Arity: -1, Flags: FlagFast | FlagStale | FlagLoading | FlagNoScript,
@@ -23,6 +23,13 @@ func init() {
 					{Name: "token", Type: "pure-token", Token: "TOKEN"},
 					{Name: "resume", Type: "string", Token: "RESUME"},
 				}},
+			}},
+		&Command{Name: "cluster|migrate-slots", Arity: 5, Flags: FlagNoAsyncLoading | FlagAdmin | FlagStale,
+			Categories: []string{"admin", "slow", "dangerous"}, Group: "cluster", Since: "cairn-0.1",
+			Args: []Arg{
+				{Name: "start-slot", Type: "integer", KeySpecIndex: -1},
+				{Name: "end-slot", Type: "integer", KeySpecIndex: -1},
+				{Name: "shard-id", Type: "string", KeySpecIndex: -1},
 			}},
 	)
 }

@@ -40,7 +40,37 @@ func init() {
 		cmd("ft._list", 1, ro, "Lists the indexes.", runFTList),
 		cmd("ft.tagvals", 3, ro, "Returns the distinct values of a tag attribute.", runFTTagVals),
 		&Command{Name: BuildName, Arity: 2, Flags: FlagWrite | FlagInternal, Run: runFTBuild},
+		&Command{Name: ShardSearchName, Arity: -5, Flags: ro | FlagInternal, Run: runFTShardSearch},
+		&Command{Name: ShardAggregateName, Arity: -3, Flags: ro | FlagInternal, Run: runFTShardAggregate},
+		&Command{Name: ShardInfoName, Arity: 2, Flags: ro | FlagInternal, Run: runFTShardInfo},
 	)
+}
+
+// The shard's side of a query in cluster mode (search/cluster.go): internal reads the node
+// that took a client's FT.SEARCH, FT.AGGREGATE or FT.INFO sends to every shard, with the
+// client's arguments, and whose replies it merges.
+const (
+	ShardSearchName    = "ft._shardsearch"
+	ShardAggregateName = "ft._shardaggregate"
+	ShardInfoName      = "ft._shardinfo"
+)
+
+func runFTShardSearch(c *Ctx) {
+	if cat, ok := c.catalog(); ok {
+		c.searchView().ShardSearch(cat, c.Args[1:], c.W)
+	}
+}
+
+func runFTShardAggregate(c *Ctx) {
+	if cat, ok := c.catalog(); ok {
+		c.searchView().ShardAggregate(cat, c.Args[1:], c.W)
+	}
+}
+
+func runFTShardInfo(c *Ctx) {
+	if cat, ok := c.catalog(); ok {
+		c.searchView().ShardInfo(cat, string(c.Args[1]), c.W)
+	}
 }
 
 // BuildArgs are the arguments of one build step of index name.

@@ -110,9 +110,26 @@ func (r *Raft) quiescedBy(q quiesceNote) bool {
 // checkLeaderAlive wakes a quiet follower whose leader's node has gone silent: its election
 // clock moves past the leader's lease, and the designated successor campaigns at once. Host
 // goroutine, at each tick of a quiet group.
+//
+// At a quiet leader it wakes the group when a follower that is behind has come back: a leader
+// quiesces with followers on nodes it does not hear from left behind (they could not catch up
+// anyway), and nothing else would tell it when their nodes return — the follower, quiet since
+// before it fell behind, waits for a leader that is alive and silent. CockroachDB unquiesces
+// its ranges when a node becomes live for the same reason.
 func (r *Raft) checkLeaderAlive() {
 	bs := r.rn.BasicStatus()
 	if bs.RaftState == raft.StateLeader {
+		last, _ := r.ms.LastIndex()
+		behind := false
+		r.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+			if id != r.id && pr.Match < last && r.host.alive(r.nodeOf(id)) {
+				behind = true
+			}
+		})
+		if behind {
+			r.quiet = false
+			r.poke()
+		}
 		return
 	}
 	if lead := r.nodeOf(bs.Lead); bs.Lead != 0 && r.host.alive(lead) {

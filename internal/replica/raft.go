@@ -143,6 +143,9 @@ type Raft struct {
 	nextPID uint64
 	pending map[uint64]*pending
 	byIndex map[uint64]uint64
+	// dropped counts proposals that failed for certain without being applied: refused because
+	// this replica was not (or no longer) leading, or lost in a leader change (Dropped).
+	dropped atomic.Uint64
 
 	work applyQueue
 
@@ -462,6 +465,10 @@ func (r *Raft) Status() Status {
 	st.Applied = r.applied.Load()
 	return st
 }
+
+// Dropped counts the proposals that failed for certain without being applied: refused
+// because this replica did not lead, or lost in a leader change.
+func (r *Raft) Dropped() uint64 { return r.dropped.Load() }
 
 // Members returns the membership table.
 func (r *Raft) Members() Members {
@@ -891,6 +898,7 @@ func (r *Raft) propose(props []Proposal, now time.Time) {
 		return
 	}
 	if r.rn.BasicStatus().RaftState != raft.StateLeader {
+		r.dropped.Add(uint64(len(props)))
 		for _, p := range props {
 			p.Done(nil, ErrNotLeader)
 		}
@@ -910,6 +918,7 @@ func (r *Raft) propose(props []Proposal, now time.Time) {
 	}
 	err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.id), Entries: ents})
 	if err != nil {
+		r.dropped.Add(uint64(len(props)))
 		for _, p := range props {
 			p.Done(nil, ErrNotLeader)
 		}
@@ -1023,6 +1032,9 @@ func (r *Raft) resolveLocked(pid uint64, result []byte, err error, done *[]func(
 	delete(r.pending, pid)
 	if p.index != 0 && r.byIndex[p.index] == pid {
 		delete(r.byIndex, p.index)
+	}
+	if err == ErrDropped {
+		r.dropped.Add(1)
 	}
 	*done = append(*done, func() { p.done(result, err) })
 }

@@ -96,13 +96,24 @@ type memNet struct {
 	mu    sync.Mutex
 	hosts map[uint64]*Host
 	cut   map[[2]uint64]bool
+	// heard is when a payload from one node (second) last reached another (first), for
+	// HostConfig.Heard in clusters that quiesce.
+	heard map[[2]uint64]time.Time
 	// snapDelay slows snapshot streams down; snapFailures counts streams that could not read
 	// their checkpoint.
 	snapDelay    time.Duration
 	snapFailures int
 }
 
-func newMemNet() *memNet { return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}} }
+func newMemNet() *memNet {
+	return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}, heard: map[[2]uint64]time.Time{}}
+}
+
+func (n *memNet) heardAt(at, from uint64) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.heard[[2]uint64{at, from}]
+}
 
 type memEnd struct {
 	net  *memNet
@@ -141,6 +152,7 @@ func (e *memEnd) Send(to uint64, payload []byte) bool {
 	}
 	e.net.mu.Lock()
 	h := e.net.hosts[to]
+	e.net.heard[[2]uint64{to, e.from}] = time.Now()
 	e.net.mu.Unlock()
 	_ = h.Deliver(e.from, append([]byte(nil), payload...))
 	return true
@@ -218,6 +230,9 @@ func (c *testCluster) start(nd *testNode, bootstrap []Member) {
 	cfg := c.cfg
 	cfg.Dir = nd.dir
 	cfg.Network = c.net.end(nd.id)
+	if cfg.Heard != nil { // the cluster quiesces: each node hears through the network
+		cfg.Heard = func(node uint64) time.Time { return c.net.heardAt(nd.id, node) }
+	}
 	cfg.OnFatal = func(err error) { c.t.Errorf("node %d: fatal: %v", nd.id, err) }
 	h, err := OpenHost(cfg)
 	if err != nil {
@@ -357,6 +372,12 @@ func TestRaftFollowerRefusesProposals(t *testing.T) {
 		if _, err := propose(nd.r, "set x 1"); !errors.Is(err, ErrNotLeader) {
 			t.Fatalf("propose on follower: err = %v, want ErrNotLeader", err)
 		}
+		if n := nd.r.Dropped(); n != 1 {
+			t.Errorf("a follower's dropped proposals after refusing one: %d, want 1", n)
+		}
+	}
+	if n := l.r.Dropped(); n != 0 {
+		t.Errorf("the leader's dropped proposals: %d, want 0", n)
 	}
 }
 
@@ -449,6 +470,9 @@ func TestRaftLostProposalFails(t *testing.T) {
 	case r := <-ch:
 		if !errors.Is(r.err, ErrDropped) {
 			t.Fatalf("lost proposal: result %q, err %v; want ErrDropped", r.res, r.err)
+		}
+		if n := old.r.Dropped(); n < 1 {
+			t.Errorf("the old leader's dropped proposals: %d, want at least the lost one", n)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("lost proposal never completed")
@@ -669,4 +693,30 @@ func TestRaftForgetAndRejoin(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A follower cut off while its group was quiet, and left behind by writes meanwhile, catches up
+// once its node is back, though nothing more is written: the quiet leader wakes when a follower
+// that is behind becomes reachable again.
+func TestRaftQuietGroupCatchesUpReturningFollower(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) { cfg.Heard = func(uint64) time.Time { return time.Time{} } })
+	c.write("set a 1")
+	for id := range c.nodes {
+		c.waitValue(id, "a", "1")
+	}
+	lead := c.leader()
+	var f uint64
+	for id := range c.nodes {
+		if id != lead.id {
+			f = id
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the group quiesces
+	c.net.isolate(f, 1, 2, 3)
+	time.Sleep(400 * time.Millisecond) // f's node is no longer heard
+	c.write("set b 2")
+	time.Sleep(400 * time.Millisecond) // the leader quiesces again, leaving f behind
+	c.net.heal()
+	c.waitValue(f, "b", "2")
 }

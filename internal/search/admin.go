@@ -60,6 +60,11 @@ func (v *View) Info(cat *Catalog, name string, w *resp.Writer) {
 		w.Error("ERR " + err.Error())
 		return
 	}
+	writeInfo(w, ix, n, ix.Building, ix.PercentIndexed())
+}
+
+// writeInfo writes FT.INFO's reply for ix holding n documents.
+func writeInfo(w *resp.Writer, ix *Index, n int64, building bool, percent float64) {
 	kv := func(n int) {
 		if w.RESP3() {
 			w.Map(n)
@@ -119,9 +124,9 @@ func (v *View) Info(cat *Catalog, name string, w *resp.Writer) {
 	w.BulkString("num_docs")
 	w.Int(n)
 	w.BulkString("indexing")
-	w.Int(b2i(ix.Building))
+	w.Int(b2i(building))
 	w.BulkString("percent_indexed")
-	w.BulkString(strconv.FormatFloat(ix.PercentIndexed(), 'g', 4, 64))
+	w.BulkString(strconv.FormatFloat(percent, 'g', 4, 64))
 }
 
 func b2i(b bool) int64 {

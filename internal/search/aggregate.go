@@ -277,7 +277,12 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 			return
 		}
 	}
-	writeRows := func(r *aggRow) {
+	writeAggregate(w, rows)
+}
+
+// writeAggregate writes FT.AGGREGATE's reply: the rows the pipeline produced.
+func writeAggregate(w *resp.Writer, rows []*aggRow) {
+	writeRow := func(r *aggRow) {
 		if w.RESP3() {
 			w.Map(2)
 			w.BulkString("extra_attributes")
@@ -303,7 +308,7 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 		w.BulkString("results")
 		w.Array(len(rows))
 		for _, r := range rows {
-			writeRows(r)
+			writeRow(r)
 		}
 		w.BulkString("total_results")
 		w.Int(int64(len(rows)))
@@ -314,7 +319,7 @@ func (v *View) Aggregate(cat *Catalog, args [][]byte, w *resp.Writer) {
 	w.Array(1 + len(rows))
 	w.Int(int64(len(rows)))
 	for _, r := range rows {
-		writeRows(r)
+		writeRow(r)
 	}
 }
 
@@ -400,39 +405,46 @@ func compareValues(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-func (st *aggStep) group(rows []*aggRow) []*aggRow {
-	type acc struct {
-		row      *aggRow
-		count    int
-		sums     []float64
-		counts   []int
-		mins     []float64
-		maxs     []float64
-		distinct []map[string]bool
-		lists    [][]string
-	}
-	groups := map[string]*acc{}
-	var order []string
+// groupAcc is one group of a GROUPBY as its rows are added: its properties' values, the key of
+// its first row, and each reducer's state.
+type groupAcc struct {
+	vals     []string
+	first    string
+	count    int
+	sums     []float64
+	counts   []int // numeric values seen, for AVG
+	mins     []float64
+	maxs     []float64
+	distinct []map[string]bool
+	lists    [][]string
+}
+
+func (st *aggStep) newGroup(vals []string, first string) *groupAcc {
 	nr := len(st.reducers)
+	g := &groupAcc{vals: vals, first: first, sums: make([]float64, nr), counts: make([]int, nr),
+		mins: make([]float64, nr), maxs: make([]float64, nr), distinct: make([]map[string]bool, nr), lists: make([][]string, nr)}
+	for i := range g.mins {
+		g.mins[i], g.maxs[i] = math.Inf(1), math.Inf(-1)
+		g.distinct[i] = map[string]bool{}
+	}
+	return g
+}
+
+// groups sorts rows into groups, in the order of their first rows.
+func (st *aggStep) groups(rows []*aggRow) []*groupAcc {
+	byKey := map[string]*groupAcc{}
+	var out []*groupAcc
 	for _, r := range rows {
 		vals := make([]string, len(st.props))
 		for i, p := range st.props {
 			vals[i], _ = r.get(p)
 		}
 		gk := strings.Join(vals, "\x00")
-		g := groups[gk]
+		g := byKey[gk]
 		if g == nil {
-			g = &acc{row: &aggRow{vals: map[string]string{}}, sums: make([]float64, nr), counts: make([]int, nr),
-				mins: make([]float64, nr), maxs: make([]float64, nr), distinct: make([]map[string]bool, nr), lists: make([][]string, nr)}
-			for i := range g.mins {
-				g.mins[i], g.maxs[i] = math.Inf(1), math.Inf(-1)
-				g.distinct[i] = map[string]bool{}
-			}
-			for i, p := range st.props {
-				g.row.set(p, vals[i])
-			}
-			groups[gk] = g
-			order = append(order, gk)
+			g = st.newGroup(vals, r.key)
+			byKey[gk] = g
+			out = append(out, g)
 		}
 		g.count++
 		for i, red := range st.reducers {
@@ -455,34 +467,47 @@ func (st *aggStep) group(rows []*aggRow) []*aggRow {
 			}
 		}
 	}
-	out := make([]*aggRow, 0, len(order))
-	for _, gk := range order {
-		g := groups[gk]
-		for i, red := range st.reducers {
-			var v string
-			switch red.fn {
-			case "COUNT":
-				v = strconv.Itoa(g.count)
-			case "COUNT_DISTINCT":
-				v = strconv.Itoa(len(g.distinct[i]))
-			case "SUM":
-				v = fmtNum(g.sums[i])
-			case "AVG":
-				if g.counts[i] > 0 {
-					v = fmtNum(g.sums[i] / float64(g.counts[i]))
-				} else {
-					v = "nan"
-				}
-			case "MIN":
-				v = fmtNum(g.mins[i])
-			case "MAX":
-				v = fmtNum(g.maxs[i])
-			case "TOLIST":
-				v = strings.Join(g.lists[i], ",")
+	return out
+}
+
+// row is the row a group makes: its properties, then the reducers' values.
+func (st *aggStep) row(g *groupAcc) *aggRow {
+	row := &aggRow{vals: map[string]string{}}
+	for i, p := range st.props {
+		row.set(p, g.vals[i])
+	}
+	for i, red := range st.reducers {
+		var v string
+		switch red.fn {
+		case "COUNT":
+			v = strconv.Itoa(g.count)
+		case "COUNT_DISTINCT":
+			v = strconv.Itoa(len(g.distinct[i]))
+		case "SUM":
+			v = fmtNum(g.sums[i])
+		case "AVG":
+			if g.counts[i] > 0 {
+				v = fmtNum(g.sums[i] / float64(g.counts[i]))
+			} else {
+				v = "nan"
 			}
-			g.row.set(red.name, v)
+		case "MIN":
+			v = fmtNum(g.mins[i])
+		case "MAX":
+			v = fmtNum(g.maxs[i])
+		case "TOLIST":
+			v = strings.Join(g.lists[i], ",")
 		}
-		out = append(out, g.row)
+		row.set(red.name, v)
+	}
+	return row
+}
+
+func (st *aggStep) group(rows []*aggRow) []*aggRow {
+	gs := st.groups(rows)
+	out := make([]*aggRow, len(gs))
+	for i, g := range gs {
+		out[i] = st.row(g)
 	}
 	return out
 }

@@ -21,4 +21,7 @@
 //
 // Index records change only in apply (Maintainer), so every replica holds the same ones, and a
 // read sees the index exactly as of the data it reads.
+//
+// In a cluster each shard indexes its own keys; a query is answered by every shard's part and
+// merged on the node that took it (cluster.go).
 package search

@@ -24,6 +24,9 @@ type evaluator struct {
 	noStop   bool         // NOSTOPWORDS
 	ndocs    int64
 	all      hits // every document, read once when needed
+	// global, when set, holds the corpus statistics of every shard together (search/cluster.go)
+	// and replaces this shard's own in scores; seen, when set, collects this shard's.
+	global, seen *corpusStats
 }
 
 func (e *evaluator) eval(n *node) (hits, error) {
@@ -241,7 +244,17 @@ func (e *evaluator) term(n *node) (hits, error) {
 	if err != nil {
 		return nil, err
 	}
-	idf := e.idf(len(pos))
+	df := len(pos)
+	if e.seen != nil || e.global != nil {
+		key := termStatKey(n.term, fields)
+		if e.seen != nil {
+			e.seen.DF[key] = df
+		}
+		if e.global != nil {
+			df = e.global.DF[key]
+		}
+	}
+	idf := e.idf(df)
 	out := make(hits, len(pos))
 	for k, m := range pos {
 		s := 0.0

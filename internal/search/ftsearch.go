@@ -35,6 +35,8 @@ type searchOpts struct {
 	params                                  map[string]string
 	dialect                                 int
 	filters                                 []*node
+	// global and seen are the corpus statistics of a query over several shards (cluster.go).
+	global, seen *corpusStats
 }
 
 type retField struct{ name, as string }
@@ -215,9 +217,15 @@ func (v *View) run(ix *Index, query string, o *searchOpts) ([]match, error) {
 	if len(o.filters) > 0 {
 		root = &node{kind: nAnd, children: append([]*node{root}, o.filters...)}
 	}
-	e := &evaluator{r: v.R, ix: ix, verbatim: o.verbatim, noStop: o.noStop}
+	e := &evaluator{r: v.R, ix: ix, verbatim: o.verbatim, noStop: o.noStop, global: o.global, seen: o.seen}
 	if e.ndocs, err = DocCount(v.R, ix); err != nil {
 		return nil, err
+	}
+	if e.seen != nil {
+		e.seen.Docs = e.ndocs
+	}
+	if e.global != nil {
+		e.ndocs = e.global.Docs
 	}
 	if o.inFields != nil {
 		e.inFields = map[int]bool{}
@@ -261,19 +269,23 @@ func (v *View) run(ix *Index, query string, o *searchOpts) ([]match, error) {
 		out = append(out, m)
 	}
 	numeric := sortField >= 0 && ix.Fields[sortField].Type == TypeNumeric
-	slices.SortFunc(out, func(a, b match) int {
-		if sortField >= 0 {
-			if c := compareSort(a.sort, b.sort, numeric, o.sortDesc); c != 0 {
-				return c
-			}
-			return strings.Compare(a.key, b.key)
-		}
-		if c := cmp.Compare(b.score, a.score); c != 0 {
+	slices.SortFunc(out, func(a, b match) int { return compareMatches(a, b, sortField >= 0, numeric, o.sortDesc) })
+	return out, nil
+}
+
+// compareMatches is the order of results: by the SORTBY value if sorted, else by score, best
+// first; then by key, so the order is total and shards' results merge into the same order.
+func compareMatches(a, b match, sorted, numeric, desc bool) int {
+	if sorted {
+		if c := compareSort(a.sort, b.sort, numeric, desc); c != 0 {
 			return c
 		}
 		return strings.Compare(a.key, b.key)
-	})
-	return out, nil
+	}
+	if c := cmp.Compare(b.score, a.score); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
 }
 
 // compareSort orders two SORTBY values; documents without one come last either way.
@@ -366,21 +378,32 @@ func (v *View) Search(cat *Catalog, args [][]byte, w *resp.Writer) {
 	}
 	off := min(o.offset, len(ms))
 	page := ms[off : off+min(o.num, len(ms)-off)]
-	noFields := o.noContent || (o.retSet && len(o.ret) == 0)
-	type row struct {
-		m      match
-		fields [][2][]byte
-	}
-	rows := make([]row, len(page))
+	rows := make([]searchRow, len(page))
 	for i, m := range page {
-		rows[i].m = m
-		if !noFields {
+		rows[i] = searchRow{key: m.key, score: m.score}
+		if !o.noFields() {
 			if rows[i].fields, err = v.fields(ix, m.key, o); err != nil {
 				w.Error("ERR " + err.Error())
 				return
 			}
 		}
 	}
+	writeSearch(w, o, int64(len(ms)), rows)
+}
+
+// noFields reports whether results carry no fields (NOCONTENT, or RETURN 0).
+func (o *searchOpts) noFields() bool { return o.noContent || (o.retSet && len(o.ret) == 0) }
+
+// searchRow is one result of FT.SEARCH's reply.
+type searchRow struct {
+	key    string
+	score  float64
+	fields [][2][]byte
+}
+
+// writeSearch writes FT.SEARCH's reply: the number of matches and one page of them.
+func writeSearch(w *resp.Writer, o *searchOpts, total int64, rows []searchRow) {
+	noFields := o.noFields()
 	if w.RESP3() {
 		w.Map(5)
 		w.BulkString("attributes")
@@ -388,7 +411,7 @@ func (v *View) Search(cat *Catalog, args [][]byte, w *resp.Writer) {
 		w.BulkString("warning")
 		w.Array(0)
 		w.BulkString("total_results")
-		w.Int(int64(len(ms)))
+		w.Int(total)
 		w.BulkString("format")
 		w.BulkString("STRING")
 		w.BulkString("results")
@@ -403,10 +426,10 @@ func (v *View) Search(cat *Catalog, args [][]byte, w *resp.Writer) {
 			}
 			w.Map(n)
 			w.BulkString("id")
-			w.BulkString(r.m.key)
+			w.BulkString(r.key)
 			if o.withScores {
 				w.BulkString("score")
-				w.Double(r.m.score)
+				w.Double(r.score)
 			}
 			if !noFields {
 				w.BulkString("extra_attributes")
@@ -429,11 +452,11 @@ func (v *View) Search(cat *Catalog, args [][]byte, w *resp.Writer) {
 		per++
 	}
 	w.Array(1 + per*len(rows))
-	w.Int(int64(len(ms)))
+	w.Int(total)
 	for _, r := range rows {
-		w.BulkString(r.m.key)
+		w.BulkString(r.key)
 		if o.withScores {
-			w.BulkString(strconv.FormatFloat(r.m.score, 'g', -1, 64))
+			w.BulkString(strconv.FormatFloat(r.score, 'g', -1, 64))
 		}
 		if !noFields {
 			w.Array(2 * len(r.fields))

@@ -175,13 +175,13 @@ func cmdACL(s *Server, cl *Client, args [][]byte) {
 	}
 	switch strings.ToLower(string(args[1])) {
 	case "setuser":
-		if s.cluster != nil {
-			w.Error("ERR ACL SETUSER is not supported in cluster mode by cairn yet: users are not replicated through the meta group")
-			return
-		}
 		rules := make([]string, len(args)-3)
 		for i, a := range args[3:] {
 			rules[i] = string(a)
+		}
+		if s.cluster != nil {
+			s.clusterSetUser(cl, string(args[2]), rules)
+			return
 		}
 		ch, err := s.acl.SetUser(string(args[2]), rules)
 		if err != nil {
@@ -193,13 +193,13 @@ func cmdACL(s *Server, cl *Client, args [][]byte) {
 		}
 		w.OK()
 	case "deluser":
-		if s.cluster != nil {
-			w.Error("ERR ACL DELUSER is not supported in cluster mode by cairn yet: users are not replicated through the meta group")
-			return
-		}
 		names := make([]string, len(args)-2)
 		for i, a := range args[2:] {
 			names[i] = string(a)
+		}
+		if s.cluster != nil {
+			s.clusterDelUsers(cl, names)
+			return
 		}
 		deleted, err := s.acl.DelUsers(names)
 		if err != nil {
@@ -464,13 +464,13 @@ func (s *Server) aclLoadSave(cl *Client, args [][]byte) {
 		w.OK()
 		return
 	}
-	if s.cluster != nil {
-		w.Error("ERR ACL LOAD is not supported in cluster mode by cairn yet: users are not replicated through the meta group")
-		return
-	}
 	users, err := acl.LoadFile(file, s.acl.PubsubAllChannels())
 	if err != nil {
 		w.Error("ERR " + err.Error())
+		return
+	}
+	if s.cluster != nil {
+		s.clusterLoadUsers(cl, users)
 		return
 	}
 	ch := s.acl.Replace(users)
@@ -490,7 +490,11 @@ func (s *Server) dropUsers(self *Client, deleted []*acl.Handle) {
 		u := c.snapshotInfo().user
 		for _, h := range deleted {
 			if u == h {
-				s.kill(c, self)
+				if c.aclParked.Load() {
+					c.closeWhenAnswered.Store(true)
+				} else {
+					s.kill(c, self)
+				}
 				break
 			}
 		}

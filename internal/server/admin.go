@@ -111,9 +111,9 @@ func (s *Server) syncEncodingLimits() {
 
 func (s *Server) resetStats() {
 	st := &s.stats
-	for _, c := range []interface{ Store(int64) }{&st.connections, &st.rejected, &st.commands, &st.netIn, &st.netOut,
+	for _, c := range []interface{ Store(int64) }{&st.connections, &st.rejected, &st.rateLimited, &st.commands, &st.netIn, &st.netOut,
 		&st.keyspaceHits, &st.keyspaceMisses, &st.expiredKeys, &st.errorReplies, &st.protoErrors, &st.bigValues,
-		&st.outputLimitDisconnects} {
+		&st.outputLimitDisconnects, &st.slowSubscribers} {
 		c.Store(0)
 	}
 	s.cmdStats.reset()

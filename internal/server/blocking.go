@@ -99,7 +99,7 @@ func (s *Server) onServed(served []command.Served) {
 			continue // gone: its element went with it, as when Redis's reply is lost in flight
 		}
 		cl.unblocked()
-		cl.finishBlocked(sv.Reply)
+		cl.finishBlocked(s.fixAsk(sv.Reply)) // -ASK: its slot moves (slotmove.go)
 	}
 }
 

@@ -69,6 +69,11 @@ type Client struct {
 	closeAfterReply bool
 	// killed is set by CLIENT KILL from another connection's loop.
 	killed atomic.Bool
+	// aclParked is set while the client's ACL change runs through the meta group; a change
+	// that deletes its own user then sets closeWhenAnswered instead of closing it at once, so
+	// that it gets its reply first, as Redis answers ACL DELUSER of the caller's own user
+	// before closing the connection (clusteracl.go).
+	aclParked, closeWhenAnswered atomic.Bool
 	// monitor is set once the client sent MONITOR.
 	monitor bool
 	// parked is set while the client waits for CLIENT PAUSE to end; guarded by the server's

@@ -54,6 +54,10 @@ type clusterNode struct {
 	ready atomic.Bool
 	// moving holds the shards whose replica move this node is carrying out (placement.go).
 	moving sync.Map
+	// slotMoving holds the shards whose slot migrations this node is carrying out (slotmove.go).
+	slotMoving sync.Map
+	// users records the cluster's ACL users this node adopted (clusteracl.go).
+	users clusterUsers
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -431,6 +435,7 @@ func (c *clusterNode) publish(t *cluster.Topology) {
 			}
 		}
 	}
+	c.adoptUsers()
 }
 
 // topologyChanged is the meta state machine's report of a new topology.

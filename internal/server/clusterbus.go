@@ -126,6 +126,8 @@ func (c *clusterNode) Request(from uint64, kind byte, body []byte, reply func([]
 		c.serveRead(body, reply)
 	case reqReplace:
 		c.serveReplace(body, reply)
+	case reqUsersSync:
+		c.serveUsersSync(body, reply)
 	default:
 		reply(nil, fmt.Errorf("unknown request kind %d", kind))
 	}
@@ -224,7 +226,7 @@ func (c *clusterNode) forward(cl *Client, shard uint64, batch []Proposal) {
 	}
 	cl.noteWrite(shard, applied)
 	for i, p := range batch {
-		p.Done(results[i], nil)
+		p.Done(c.followAsk(ops[i], results[i]), nil)
 	}
 }
 

@@ -170,6 +170,10 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			}
 			return rw.Buf
 		})
+	case "migrate-slots":
+		migrateSlotsCmd(s, cl, args)
+	case "setslot", "addslots", "addslotsrange", "delslots", "delslotsrange":
+		w.Error(errSetSlot)
 	case "help":
 		lines := []string{
 			"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -184,6 +188,7 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot>.",
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
+			"MIGRATE-SLOTS <start-slot> <end-slot> <shard-id>", "    Move the slots (owned by one shard) to another shard; clients see -ASK and -TRYAGAIN meanwhile.",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {
@@ -260,6 +265,7 @@ func clusterInfo(c *clusterNode) string {
 		}
 	}
 	kv(&b, "cluster_moves_in_progress", moves)
+	kv(&b, "cluster_slots_migrating", len(t.Migrations))
 	kv(&b, "cluster_nodes_draining", draining)
 	if g := c.gossip.Load(); g != nil {
 		alive := 0
@@ -427,7 +433,7 @@ func nodeLine(c *clusterNode, n *cluster.Node, views []shardView, t *cluster.Top
 			line += " " + strconv.Itoa(r.Start) + "-" + strconv.Itoa(r.End)
 		}
 	}
-	return line
+	return line + migrationEntries(n.ID, views, t)
 }
 
 // clusterSlotKeys answers COUNTKEYSINSLOT and GETKEYSINSLOT from this node's replica of the
@@ -801,17 +807,21 @@ func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	} else {
 		kv(b, "role", "slave")
 		host, port, link := "", 0, "down"
+		lastIO := int64(-1)
 		for _, v := range views {
 			if v.info.ReplicaOn(c.id) != 0 && v.leader != 0 {
 				host, port, _ = cluster.SplitHostPort(t.Nodes[v.leader].Addr)
 				link = "up"
+				if heard := c.bus.Heard(v.leader); !heard.IsZero() {
+					lastIO = int64(time.Since(heard).Seconds())
+				}
 				break
 			}
 		}
 		kv(b, "master_host", host)
 		kv(b, "master_port", port)
 		kv(b, "master_link_status", link)
-		kv(b, "master_last_io_seconds_ago", 0)
+		kv(b, "master_last_io_seconds_ago", lastIO)
 		kv(b, "master_sync_in_progress", 0)
 		kv(b, "slave_read_repl_offset", applied)
 		kv(b, "slave_repl_offset", applied)

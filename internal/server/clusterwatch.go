@@ -70,6 +70,7 @@ func (c *clusterNode) watchLeadership() {
 			}
 			c.balance(h, v.t.Shard(id), lastTransfer)
 			c.driveMove(h, v.t.Shard(id))
+			c.driveSlots(h, v)
 		}
 	}
 }

@@ -55,6 +55,8 @@ type Config struct {
 	// before its replicas are rebuilt elsewhere.
 	clusterRebalance atomic.Bool
 	clusterDeadAfter atomic.Int64
+	// clusterSlotRate bounds the bytes per second a slot move copies (0: none).
+	clusterSlotRate atomic.Int64
 
 	// ClusterSecret is the secret every bus connection proves (empty: none).
 	ClusterSecret string
@@ -83,12 +85,14 @@ type Config struct {
 
 // liveConfig holds the parameters that event loops read on every connection or command.
 type liveConfig struct {
-	requirePass   atomic.Pointer[string]
-	maxClients    atomic.Int64
-	timeout       atomic.Int64
-	queryBufLimit atomic.Int64
-	maxBulkLen    atomic.Int64
-	hz            atomic.Int64
+	requirePass atomic.Pointer[string]
+	maxClients  atomic.Int64
+	// maxNewConnsPerSec is max-new-connections-per-second (connrate.go).
+	maxNewConnsPerSec atomic.Int64
+	timeout           atomic.Int64
+	queryBufLimit     atomic.Int64
+	maxBulkLen        atomic.Int64
+	hz                atomic.Int64
 
 	// Pub/sub, notifications, tracking (notify.go, outputlimit.go, tracking.go).
 	notifyFlags     atomic.Uint32
@@ -111,6 +115,9 @@ func (c *Config) RequirePass() string {
 
 // MaxClients is the most connections served at once.
 func (c *Config) MaxClients() int { return int(c.live.maxClients.Load()) }
+
+// MaxNewConnsPerSec is how many new connections a second are served (0: no limit).
+func (c *Config) MaxNewConnsPerSec() int64 { return c.live.maxNewConnsPerSec.Load() }
 
 // Timeout is how many seconds an idle client is kept; 0 forever.
 func (c *Config) Timeout() int { return int(c.live.timeout.Load()) }

@@ -153,7 +153,7 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		return p, false
 	}
 	if cl.multi && !isTxControl(cmd.Name) {
-		if full.Flags&command.FlagNoMulti != 0 {
+		if full.Flags&command.FlagNoMulti != 0 || (s.cluster != nil && isSearchCommand(full)) {
 			refused = full
 			s.flagMultiError(cl)
 			lp.w.Error("ERR Command not allowed inside a transaction")
@@ -208,11 +208,9 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		ran = full
 		return nil, cl.closeAfterReply
 	}
-	if s.cluster != nil && full.Group == "search" {
-		// Indexes are per shard; a cluster needs FT.CREATE on every shard and queries fanned
-		// out and merged, which cairn does not do yet.
-		lp.w.Error("ERR FT.* commands are not supported in cluster mode yet")
-		return nil, false
+	if s.cluster != nil && isSearchCommand(full) {
+		ran = full
+		return nil, s.searchCluster(cl, r, full, args) // searchcluster.go: over every shard
 	}
 	if s.cluster != nil && h == nil && isKeylessData(full) {
 		if full.Name == "keys" && !s.cfg.ClusterProxy() && s.keysOffLoop(cl, full, args, s.keylessShards(cl, r, full), start, drop) {

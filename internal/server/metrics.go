@@ -11,12 +11,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-db/cairn/internal/replica"
 )
 
-// Metrics for Prometheus at http://<metrics-addr>/metrics. Nothing is counted for them: a
-// scrape reads the counters the server keeps anyway for INFO (per-command calls, failures,
-// durations and their histograms, connections, keyspace) and asks the engines and Raft groups
-// for their figures, so serving metrics adds no work to a command's path.
+// Metrics for Prometheus at http://<metrics-addr>/metrics. Nothing is counted on a command's
+// path for them: a scrape reads the counters the server keeps anyway for INFO (per-command
+// calls, failures, durations and their histograms, connections, keyspace) and asks the
+// engines, Raft groups and bus for their figures (dropped proposals, swept keys and snapshot
+// bytes are counted where that work happens, off the command path).
 
 var (
 	descCalls    = prometheus.NewDesc("cairn_commands_total", "Calls of a command (INFO commandstats calls).", []string{"cmd"}, nil)
@@ -51,6 +54,20 @@ var (
 	descRaftApplied    = prometheus.NewDesc("cairn_raft_applied_index", "Highest log index applied.", shardLabel, nil)
 	descRaftApplyLag   = prometheus.NewDesc("cairn_raft_apply_lag", "Committed entries not yet applied.", shardLabel, nil)
 	descRaftPeerLag    = prometheus.NewDesc("cairn_raft_replica_lag", "On a leader: entries a replica has yet to apply, by the leader's count.", []string{"shard", "replica"}, nil)
+	descRaftDropped    = prometheus.NewDesc("cairn_raft_proposals_dropped_total", "Proposals that failed without being applied: refused because the replica did not lead, or lost in a leader change.", shardLabel, nil)
+
+	descReplLag     = prometheus.NewDesc("cairn_replication_lag_entries", "On a follower: committed entries, as the leader last told it, that it has not applied yet.", shardLabel, nil)
+	descReplContact = prometheus.NewDesc("cairn_replication_last_contact_seconds", "On a follower: seconds since this node last heard from the shard's leader.", shardLabel, nil)
+
+	descRateLimited  = prometheus.NewDesc("cairn_rate_limited_connections_total", "Client connections refused by max-new-connections-per-second (also in cairn_rejected_connections_total).", nil, nil)
+	descSlowSubs     = prometheus.NewDesc("cairn_slow_subscribers_total", "Pub/sub clients disconnected for going over the pubsub client-output-buffer-limit.", nil, nil)
+	descOutputLimit  = prometheus.NewDesc("cairn_output_limit_disconnections_total", "Clients disconnected for going over their client-output-buffer-limit.", nil, nil)
+	descSweeps       = prometheus.NewDesc("cairn_expiry_sweeps_total", "Expiry sweep operations a shard's sweeper had applied while this node led it.", shardLabel, nil)
+	descSweptKeys    = prometheus.NewDesc("cairn_expiry_swept_keys_total", "Expired keys a shard's sweeper removed while this node led it.", shardLabel, nil)
+	descSweptFields  = prometheus.NewDesc("cairn_expiry_swept_fields_total", "Expired hash fields a shard's sweeper removed while this node led it.", shardLabel, nil)
+	descSnapSent     = prometheus.NewDesc("cairn_snapshot_sent_bytes_total", "Bytes of Raft snapshots this node sent to other nodes.", nil, nil)
+	descSnapReceived = prometheus.NewDesc("cairn_snapshot_received_bytes_total", "Bytes of Raft snapshots this node received.", nil, nil)
+	descTopology     = prometheus.NewDesc("cairn_topology_version", "Version of the newest cluster topology this node knows.", nil, nil)
 )
 
 // metricsCollector is the server as a prometheus.Collector.
@@ -60,7 +77,9 @@ func (m metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCalls, descFailed, descRejected, descDuration, descClients, descConnsTotal, descRejConns,
 		descErrReplies, descHits, descMisses, descExpired, descNetIn, descNetOut, descDisk, descMemTable, descWAL, descCompactions,
 		descFlushes, descReadAmp, descCacheHits, descCacheMisses, descCacheBytes, descRaftTerm, descRaftLeader, descRaftLeaderNode,
-		descRaftCommit, descRaftApplied, descRaftApplyLag, descRaftPeerLag} {
+		descRaftCommit, descRaftApplied, descRaftApplyLag, descRaftPeerLag, descRaftDropped, descReplLag, descReplContact,
+		descRateLimited, descSlowSubs, descOutputLimit, descSweeps, descSweptKeys, descSweptFields, descSnapSent, descSnapReceived,
+		descTopology} {
 		ch <- d
 	}
 }
@@ -97,6 +116,9 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descExpired, s.stats.expiredKeys.Load())
 	counter(descNetIn, s.stats.netIn.Load())
 	counter(descNetOut, s.stats.netOut.Load())
+	counter(descRateLimited, s.stats.rateLimited.Load())
+	counter(descSlowSubs, s.stats.slowSubscribers.Load())
+	counter(descOutputLimit, s.stats.outputLimitDisconnects.Load())
 
 	var cacheBytes int64
 	for _, h := range s.allHosted() {
@@ -112,29 +134,62 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descCacheHits, em.CacheHits, id)
 			counter(descCacheMisses, em.CacheMisses, id)
 			cacheBytes = em.CacheBytes
+			sweeps, keys, fields := h.sh.SweepStats()
+			counter(descSweeps, sweeps, id)
+			counter(descSweptKeys, keys, id)
+			counter(descSweptFields, fields, id)
 		}
 		if h.raft != nil {
-			st := h.raft.Status()
-			gauge(descRaftTerm, float64(st.Term), id)
-			leader := 0.0
-			if h.raft.IsLeader() {
-				leader = 1
-			}
-			gauge(descRaftLeader, leader, id)
-			gauge(descRaftLeaderNode, float64(h.raft.LeaderNode()), id)
-			gauge(descRaftCommit, float64(st.Commit), id)
-			gauge(descRaftApplied, float64(st.Applied), id)
-			gauge(descRaftApplyLag, float64(st.Commit-min(st.Commit, st.Applied)), id)
-			if leader == 1 {
-				for _, p := range st.Peers {
-					if p.ID != st.ID {
-						gauge(descRaftPeerLag, float64(st.Commit-min(st.Commit, p.Applied)), id, strconv.FormatUint(p.ID, 10))
-					}
-				}
-			}
+			m.raftGroup(ch, h.raft, id)
 		}
 	}
 	gauge(descCacheBytes, float64(cacheBytes))
+	if c := s.cluster; c != nil {
+		// The meta group, on the nodes that hold it, under the shard label "meta".
+		if c.metaRaft != nil {
+			m.raftGroup(ch, c.metaRaft, "meta")
+		}
+		gauge(descTopology, float64(c.topology().t.Version))
+		sent, received := c.bus.SnapshotBytes()
+		counter(descSnapSent, sent)
+		counter(descSnapReceived, received)
+	}
+}
+
+// raftGroup reports one Raft group's state: its replica's term, leader, indexes and dropped
+// proposals; on the leader each replica's lag, on a follower its own.
+func (m metricsCollector) raftGroup(ch chan<- prometheus.Metric, r *replica.Raft, id string) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	st := r.Status()
+	gauge(descRaftTerm, float64(st.Term), id)
+	leader := 0.0
+	if r.IsLeader() {
+		leader = 1
+	}
+	lead := r.LeaderNode()
+	gauge(descRaftLeader, leader, id)
+	gauge(descRaftLeaderNode, float64(lead), id)
+	gauge(descRaftCommit, float64(st.Commit), id)
+	gauge(descRaftApplied, float64(st.Applied), id)
+	lag := float64(st.Commit - min(st.Commit, st.Applied))
+	gauge(descRaftApplyLag, lag, id)
+	ch <- prometheus.MustNewConstMetric(descRaftDropped, prometheus.CounterValue, float64(r.Dropped()), id)
+	if leader == 1 {
+		for _, p := range st.Peers {
+			if p.ID != st.ID {
+				gauge(descRaftPeerLag, float64(st.Commit-min(st.Commit, p.Applied)), id, strconv.FormatUint(p.ID, 10))
+			}
+		}
+		return
+	}
+	gauge(descReplLag, lag, id)
+	if c := m.s.cluster; c != nil && lead != 0 {
+		if heard := c.bus.Heard(lead); !heard.IsZero() {
+			gauge(descReplContact, time.Since(heard).Seconds(), id)
+		}
+	}
 }
 
 // startMetrics serves /metrics on metrics-addr, if set; the returned function stops it.

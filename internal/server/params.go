@@ -28,6 +28,9 @@ var params = []*param{
 	{name: "socket-mark-id", def: "0", kind: kindInt, min: 0, max: math.MaxUint32},
 	{name: "max-new-connections-per-cycle", def: "10", kind: kindInt, min: 1, max: 1000},
 	{name: "max-new-tls-connections-per-cycle", def: "1", kind: kindInt, min: 1, max: 1000},
+	// max-new-connections-per-second is cairn's own: new connections over the rate are
+	// refused (connrate.go); 0 sets no limit.
+	{name: "max-new-connections-per-second", def: "0", kind: kindInt, min: 0, max: math.MaxInt32, used: true, apply: func(c *Config, v string) { c.live.maxNewConnsPerSec.Store(int64(atoi(v))) }},
 	{name: "client-query-buffer-limit", def: "1073741824", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.queryBufLimit.Store(memory(v)) }},
 	{name: "proto-max-bulk-len", def: "536870912", kind: kindMemory, min: 1 << 20, max: math.MaxInt64, used: true, apply: func(c *Config, v string) { c.live.maxBulkLen.Store(memory(v)) }},
 	{name: "client-output-buffer-limit", def: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", kind: kindOutputLimit, used: true, apply: applyOutputLimits},
@@ -198,6 +201,9 @@ var params = []*param{
 	// draining ones and off nodes dead for cluster-dead-after seconds, and even out preferred
 	// leaders (cairn's own).
 	{name: "cluster-rebalance", def: "yes", kind: kindBool, apply: func(c *Config, v string) { c.clusterRebalance.Store(v == "yes") }},
+	// cluster-slot-migrate-rate bounds the bytes of records per second a slot move copies
+	// between shards (0: no bound; cairn's own; slotmove.go).
+	{name: "cluster-slot-migrate-rate", def: "33554432", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterSlotRate.Store(memory(v)) }},
 	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -294,17 +293,20 @@ func (c *clusterNode) onShard(id uint64, args [][]byte, write bool, db, proto in
 
 // readOn runs a read on this node's replica of a shard after a read index, off the loops.
 func (c *clusterNode) readOn(h *hosted, args [][]byte, db, proto int, reply func([]byte)) {
-	cmd, sub := resolve(args)
-	if sub != nil {
-		cmd = sub
-	}
-	if cmd == nil || cmd.Run == nil || cmd.IsWrite() || !command.CheckArity(cmd.Arity, len(args)) {
-		reply(errorReply(errors.New("not a read")))
+	cmd := shardCommand(args) // searchcluster.go
+	if cmd == nil {
+		reply(errorReply(errNotRead))
 		return
 	}
 	h.raft.ReadIndex(func(err error) {
 		if err != nil {
 			reply(errorReply(err))
+			return
+		}
+		if slotLeft(h, cluster.KeysSlot(cmd, args)) {
+			w := resp.Writer{Proto: proto}
+			w.Error(errSlotLeft)
+			reply(w.Buf)
 			return
 		}
 		var r shard.Reader

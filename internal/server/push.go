@@ -227,6 +227,9 @@ func (s *Server) closeOverLimit(cl *Client) {
 	o.buf = nil
 	o.mu.Unlock()
 	s.stats.outputLimitDisconnects.Add(1)
+	if cl.ps.subscribed() {
+		s.stats.slowSubscribers.Add(1)
+	}
 	s.logger.Warn(fmt.Sprintf("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", s.describeClient(cl)))
 	cl.killed.Store(true)
 	_ = cl.conn.Close() // gnet closes it on its own loop

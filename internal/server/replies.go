@@ -74,6 +74,9 @@ func (cl *Client) completeFrom(q *replyQueue, result []byte, err error, inline b
 	if err != nil {
 		result = errorReply(err)
 	} else if cl.srv.cluster != nil {
+		if len(result) > 1 && result[0] == '-' && result[1] == 'A' {
+			result = cl.srv.fixAsk(result) // a slot in motion (slotmove.go)
+		}
 		if h := cl.srv.hostedShard(q.shard); h != nil && h.raft != nil {
 			cl.noteWrite(q.shard, h.raft.Applied())
 		}

@@ -41,6 +41,8 @@ type clusterSession struct {
 	// Loop-owned.
 	level    level
 	readonly bool
+	// asking: ASKING was sent; the next request may run on a slot's importing shard.
+	asking bool
 	// gateBytes is how much of the connection's input, from its current position, the last
 	// read barrier covers: commands received before the barrier was taken may be served by it,
 	// later ones need their own. gateShard is the shard it was taken on.
@@ -138,7 +140,7 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 	}
 	var h *hosted
 	if r.slot == noSlot {
-		if isKeylessData(r.cmd) {
+		if isKeylessData(r.cmd) || isSearchCommand(r.cmd) {
 			if batched > 0 {
 				return nil, gateWait // its reply's place comes after the batch's
 			}
@@ -159,6 +161,8 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 		if !r.write {
 			return h, gateRun
 		}
+	} else if h = s.routeMigrating(cl, r); h != nil {
+		// ASKING: the slot's importing shard serves it here.
 	} else {
 		rt := cluster.RouteSlot(placement{s}, r.slot, r.write)
 		if rt.Kind != cluster.Here {
@@ -184,7 +188,12 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 	if r.write || r.top.Name == "watch" {
 		return h, gateRun
 	}
-	return h, s.readGate(cl, r, h, pending)
+	act := s.readGate(cl, r, h, pending)
+	if act == gateRun && slotLeft(h, r.slot) && !cl.cs.asking {
+		cl.loop.w.Error(errSlotLeft)
+		return nil, gateDone
+	}
+	return h, act
 }
 
 // anyLedShard is a shard this node leads, for commands that need one but no particular one.
@@ -305,6 +314,9 @@ func (s *Server) park(cl *Client, register func(done func(error))) {
 func (s *Server) routed(cl *Client, r *request, h *hosted, write bool) {
 	if s.cluster == nil {
 		return
+	}
+	if cl.cs.asking && !keepAsking(cl, r) {
+		cl.cs.asking = false
 	}
 	cl.cs.consumed(r.n)
 	if !write && h != nil && h.raft != nil {

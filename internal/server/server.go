@@ -74,8 +74,10 @@ type Server struct {
 	// lastTime makes the time assigned to operations monotonic.
 	lastTime atomic.Int64
 
-	watches        watchRegistry
-	stats          stats
+	watches watchRegistry
+	stats   stats
+	// connRate limits how fast new connections are served (connrate.go).
+	connRate       connRate
 	lastSave       atomic.Int64
 	saves          saveStats // info_compat.go
 	blockedClients atomic.Int64
@@ -113,8 +115,10 @@ type Server struct {
 
 // stats are the counters INFO reports.
 type stats struct {
-	connections         atomic.Int64
-	rejected            atomic.Int64
+	connections atomic.Int64
+	rejected    atomic.Int64
+	// rateLimited counts the connections of rejected that max-new-connections-per-second refused.
+	rateLimited         atomic.Int64
 	commands            atomic.Int64
 	netIn, netOut       atomic.Int64
 	keyspaceHits        atomic.Int64
@@ -129,7 +133,10 @@ type stats struct {
 	queryBufDisconnects atomic.Int64
 
 	outputLimitDisconnects atomic.Int64
-	evictedClients         atomic.Int64
+	// slowSubscribers counts the clients of outputLimitDisconnects that had subscriptions (the
+	// pubsub class): subscribers too slow to read what they were sent.
+	slowSubscribers atomic.Int64
+	evictedClients  atomic.Int64
 	// offLoopReads counts the reads run off their event loop (offloop.go).
 	offLoopReads atomic.Int64
 }
@@ -323,12 +330,36 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	var raddr, laddr string
+	if a := c.RemoteAddr(); a != nil {
+		raddr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		laddr = a.String()
+	}
+	if s.tlsb != nil && isUnix(c.LocalAddr()) {
+		// Claimed before any refusal, so the bridge forgets the connection either way.
+		a, ok := s.tlsb.claim(raddr)
+		if !ok {
+			return nil, gnet.Close // not a connection the TLS bridge made
+		}
+		raddr, laddr = a.raddr, a.laddr
+	}
+	if !s.connRate.allow(time.Now(), s.cfg.MaxNewConnsPerSec()) {
+		s.stats.rejected.Add(1)
+		s.stats.rateLimited.Add(1)
+		return []byte(deniedRate), gnet.Close
+	}
 	s.clientsMu.Lock()
 	n := len(s.clients)
 	s.clientsMu.Unlock()
 	if n >= s.cfg.MaxClients() {
 		s.stats.rejected.Add(1)
 		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
+	}
+	if s.refusedByProtectedMode(raddr) {
+		s.stats.rejected.Add(1)
+		return []byte(deniedProtected), gnet.Close
 	}
 	cl := &Client{
 		id:      s.nextID.Add(1),
@@ -338,23 +369,8 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		proto:   2,
 		user:    s.acl.Default(),
 		created: time.Now().UnixMilli(),
-	}
-	if a := c.RemoteAddr(); a != nil {
-		cl.raddr = a.String()
-	}
-	if a := c.LocalAddr(); a != nil {
-		cl.laddr = a.String()
-	}
-	if s.tlsb != nil && isUnix(c.LocalAddr()) {
-		a, ok := s.tlsb.claim(cl.raddr)
-		if !ok {
-			return nil, gnet.Close // not a connection the TLS bridge made
-		}
-		cl.raddr, cl.laddr = a.raddr, a.laddr
-	}
-	if s.refusedByProtectedMode(cl.raddr) {
-		s.stats.rejected.Add(1)
-		return []byte(deniedProtected), gnet.Close
+		raddr:   raddr,
+		laddr:   laddr,
 	}
 	cl.authed = defaultAuthed(cl.user)
 	cl.lastActive.Store(cl.created)
@@ -424,6 +440,11 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	if !s.drainReplies(cl) {
 		return s.checkQueryBuffer(c)
+	}
+	if cl.closeWhenAnswered.Load() {
+		// A late reply was the last this connection gets (its user was deleted).
+		s.flushWriter(c, lp)
+		return gnet.Close
 	}
 	action := s.process(c, cl, lp)
 	if cl.killed.Load() {
@@ -670,6 +691,10 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 	}
 	if c := s.cluster; c != nil && (h.remote || !h.leads() && s.cfg.ClusterProxy()) {
 		go c.forward(cl, h.id(), slices.Clone(ps)) // ps is the loop's, reused once this returns
+		return false
+	}
+	if c := s.cluster; c != nil && s.cfg.ClusterProxy() && c.migratingFrom(h.id()) {
+		go c.forwardFollowingAsk(cl, h.id(), slices.Clone(ps)) // slotmove.go
 		return false
 	}
 	if err := h.sh.Log().Propose(ps...); err != nil {

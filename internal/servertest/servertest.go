@@ -148,12 +148,16 @@ func (s *Server) start() {
 			s.t.Fatalf("cairn exited during startup:\n%s", s.Log())
 		default:
 		}
+		if !s.ready() {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		// One connection once the log says it listens (each one counts against maxclients
+		// until the server has seen it close).
 		c, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			if s.ready() {
-				return
-			}
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

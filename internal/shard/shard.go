@@ -65,6 +65,9 @@ type Shard struct {
 	onApplied func(eff *keyspace.Effects, served []command.Served)
 	// sweepRest is when the next expiry sweep is worth doing (Unix ms; Sweep).
 	sweepRest atomic.Int64
+	// sweeps counts the sweep operations this shard proposed and saw applied; sweptKeys and
+	// sweptFields the expired keys and hash fields they removed (SweepStats).
+	sweeps, sweptKeys, sweptFields atomic.Int64
 }
 
 // ErrLayout is wrapped by the error of opening a directory written in another data layout.
@@ -134,6 +137,9 @@ func (s *Shard) Log() replica.Log { return s.log }
 
 // Cursors is the shard's SCAN cursor table, shared by reads and apply.
 func (s *Shard) Cursors() *command.ScanCursors { return s.applier.Cursors }
+
+// MigratingSlots lists the slots the shard holds migration state for (command/slotmove.go).
+func (s *Shard) MigratingSlots() []int { return s.applier.MigratingSlots() }
 
 // OnApplied sets what runs on the apply goroutine after each committed batch, with what the
 // batch did and the blocked clients it served. Set it before the log starts.

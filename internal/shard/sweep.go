@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"sync/atomic"
+
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/cairn-db/cairn/internal/command"
@@ -27,11 +29,11 @@ func (s *Shard) Sweep(now func() int64, stop <-chan struct{}) error {
 	if t < s.sweepRest.Load() {
 		return nil
 	}
-	found, err := s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs, now, stop)
+	found, err := s.sweepIndex(keyspace.ExpiredKeys, command.SweepArgs, &s.sweptKeys, now, stop)
 	if err != nil {
 		return err
 	}
-	more, err := s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs, now, stop)
+	more, err := s.sweepIndex(keyspace.ExpiredFieldKeys, command.FieldSweepArgs, &s.sweptFields, now, stop)
 	if err == nil && !found && !more {
 		s.sweepRest.Store(t + 1000)
 	}
@@ -44,9 +46,15 @@ type expiryIndex func(r pebble.Reader, now int64, limit int) ([]keyspace.Expired
 // errStopping ends a sweep early; it is not reported.
 var errStopping error
 
-// sweepIndex proposes the removals an expiry index lists as due; it reports whether there were
-// any.
-func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte, now func() int64, stop <-chan struct{}) (bool, error) {
+// SweepStats are the sweep operations this shard's sweeper had applied (while it led), and the
+// expired keys and hash fields they removed.
+func (s *Shard) SweepStats() (sweeps, keys, fields int64) {
+	return s.sweeps.Load(), s.sweptKeys.Load(), s.sweptFields.Load()
+}
+
+// sweepIndex proposes the removals an expiry index lists as due, counting them in swept; it
+// reports whether there were any.
+func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at int64) [][]byte, swept *atomic.Int64, now func() int64, stop <-chan struct{}) (bool, error) {
 	for found := false; ; found = true {
 		v := s.Acquire()
 		keys, err := due(v.Engine.DB(), now(), sweepBatch)
@@ -62,6 +70,8 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 		if err := s.proposeWait(data, stop); err != nil {
 			return true, err
 		}
+		s.sweeps.Add(1)
+		swept.Add(int64(len(keys)))
 		if len(keys) < sweepBatch {
 			return true, nil
 		}

@@ -71,6 +71,8 @@ type Bus struct {
 	heard sync.Map
 	// refused counts connections refused by TLS or the secret handshake.
 	refused refusals
+	// snapSent and snapReceived count the bytes of snapshot files streamed (snapshot.go).
+	snapSent, snapReceived atomic.Int64
 }
 
 // Heard is when a frame from peer id last arrived (zero if never): a node's liveness as the

@@ -14,6 +14,11 @@ import (
 // chunkSize is how much of a file one snapshot frame carries.
 const chunkSize = 1 << 20
 
+// SnapshotBytes are the bytes of snapshot files this bus has sent and received.
+func (b *Bus) SnapshotBytes() (sent, received int64) {
+	return b.snapSent.Load(), b.snapReceived.Load()
+}
+
 // SendSnapshot implements replica.Network: it streams every file of dir (recursively) to the
 // peer on a connection of its own, in chunks, and waits for the peer to acknowledge.
 func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
@@ -74,6 +79,7 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 					f.Close()
 					return err
 				}
+				b.snapSent.Add(int64(n))
 			}
 			if rerr == io.EOF {
 				break
@@ -182,6 +188,7 @@ func (b *Bus) receiveSnapshot(from uint64, r *bufio.Reader, w *lockedWriter) {
 				ack(err)
 				return
 			}
+			b.snapReceived.Add(int64(len(body)))
 		case frameEnd:
 			if err := closeFile(); err != nil {
 				ack(err)
