@@ -15,11 +15,41 @@ import (
 	"time"
 )
 
-// runCluster implements "cairn cluster start": a local cluster of cairn processes for trying
-// cluster mode on one machine. It runs in the foreground and stops the nodes on Ctrl-C.
+// clusterUsage lists the cluster subcommands.
+const clusterUsage = `  cairn cluster start [--nodes 3] [--shards 4*nodes] [--replicas 3] [--base-port 7001] [--dir ./cluster-data] [-- server options...]
+      starts a local cluster in the foreground; Ctrl-C stops it.
+  cairn cluster status [--json] [--host H --port P]
+      nodes, shards, leaders, keys, bytes and ops/s per shard, moves in progress.
+  cairn cluster add-node --join HOST:PORT [--dry-run] -- [server options...]
+      checks the cluster, then runs this process as a new node of it (cluster-join).
+  cairn cluster remove-node (ID | --self) [--wait] [--timeout 10m] [--host H --port P]
+      drains a node (its replicas and leaderships move away), then it leaves.
+  cairn cluster rebalance [--wait] [--host H --port P]
+      has the meta group's leader run a placement round now and reports the moves.
+  cairn cluster ready [--host H --port P]
+      exits 0 if the node answers and every slot has a leader (a readiness probe).
+  Connection options: --host --port --user --password ($REDISCLI_AUTH) --tls --cacert --cert --key --timeout`
+
+// runCluster implements "cairn cluster": start runs a local cluster of cairn processes for
+// trying cluster mode on one machine (in the foreground; Ctrl-C stops the nodes); the others
+// are operator commands (clusterops.go).
 func runCluster(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return runStatus(args[1:], stdout, stderr)
+		case "add-node":
+			return runAddNode(args[1:], stdout, stderr)
+		case "remove-node":
+			return runRemoveNode(args[1:], stdout, stderr)
+		case "rebalance":
+			return runRebalance(args[1:], stdout, stderr)
+		case "ready":
+			return runReady(args[1:], stdout, stderr)
+		}
+	}
 	if len(args) == 0 || args[0] != "start" {
-		return fmt.Errorf("usage: cairn cluster start [--nodes 3] [--shards 4*nodes] [--replicas 3] [--base-port 7001] [--dir ./cluster-data] [-- server options...]")
+		return fmt.Errorf("usage: cairn cluster start|status|add-node|remove-node|rebalance|ready ...\n" + clusterUsage)
 	}
 	fs := flag.NewFlagSet("cluster start", flag.ContinueOnError)
 	fs.SetOutput(stderr)

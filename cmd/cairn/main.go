@@ -77,8 +77,8 @@ Cluster mode (Raft-replicated; see the README):
   --cluster-secret s3cret     every bus connection proves this shared secret
   --tls-cluster yes           mutual TLS on the bus (tls-cert-file, tls-key-file, tls-ca-cert-file)
 
-  cairn cluster start [--nodes 3] [--base-port 7001] [--dir ./cluster-data] [-- options]
-      starts a local cluster in the foreground; Ctrl-C stops it.
+Cluster subcommands:
+`+clusterUsage+`
 
 Other subcommands: version, help. "cairn --help" or "cairn server --help" lists every option.
 `)

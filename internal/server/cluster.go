@@ -56,6 +56,8 @@ type clusterNode struct {
 	moving sync.Map
 	// slotMoving holds the shards whose slot migrations this node is carrying out (slotmove.go).
 	slotMoving sync.Map
+	// rebalanceReq asks the placement loop for a round now (CLUSTER REBALANCE, clusterops.go).
+	rebalanceReq chan chan rebalanceResult
 	// users records the cluster's ACL users this node adopted (clusteracl.go).
 	users clusterUsers
 
@@ -84,7 +86,7 @@ type joinReply struct {
 // meta group (if it holds it) and a replica of every shard the topology places on it.
 func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
-	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{})}
+	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult)}
 	var initial []cluster.InitialNode
 	if cfg.ClusterInitial != "" {
 		var err error

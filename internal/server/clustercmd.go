@@ -89,6 +89,9 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[1]))
+	if clusterOpsCommand(s, cl, sub, args) {
+		return
+	}
 	switch sub {
 	case "info":
 		w.Verbatim(clusterInfo(c))
@@ -189,6 +192,8 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
 			"MIGRATE-SLOTS <start-slot> <end-slot> <shard-id>", "    Move the slots (owned by one shard) to another shard; clients see -ASK and -TRYAGAIN meanwhile.",
+			"STATUS", "    Return the topology, moves under way and the figures of the shards this node hosts, as JSON (cairn).",
+			"REBALANCE", "    On the meta group's leader: run a placement round now and return the operations it started (cairn).",
 		}
 		w.Array(len(lines))
 		for _, l := range lines {

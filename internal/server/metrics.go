@@ -199,7 +199,7 @@ func (s *Server) startMetrics() (func(), error) {
 		return func() {}, nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metricsCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metricsCollector{s}, clusterCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil}))
 	ln, err := net.Listen("tcp", addr)

@@ -33,52 +33,71 @@ import (
 // Plan allows two into and two out of any one node), at least four.
 func maxMoves(t *cluster.Topology) int { return max(4, len(t.LiveNodes())) }
 
-// placementLoop runs the planner on the meta group's leader.
+// placementLoop runs the planner on the meta group's leader: every second, and at once when
+// CLUSTER REBALANCE asks.
 func (c *clusterNode) placementLoop() {
 	defer c.wg.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var leaderSince time.Time
 	for {
+		var asked chan rebalanceResult
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
+		case asked = <-c.rebalanceReq:
 		}
-		if c.metaRaft == nil || !c.metaRaft.IsLeader() {
-			leaderSince = time.Time{}
-			continue
-		}
-		if leaderSince.IsZero() {
-			leaderSince = time.Now()
-		}
-		t := c.meta.Topology()
-		if t == nil || !c.s.cfg.clusterRebalance.Load() {
-			continue
-		}
-		deadAfter := time.Duration(c.s.cfg.clusterDeadAfter.Load()) * time.Second
-		dead := func(node uint64) bool {
-			if node == c.id || c.alive(node) {
-				return false
-			}
-			// A new meta leader has heard nobody yet: it counts from when it took over.
-			heard := c.bus.Heard(node)
-			if heard.Before(leaderSince) {
-				heard = leaderSince
-			}
-			return time.Since(heard) > deadAfter
-		}
-		for _, op := range cluster.Plan(t, c.alive, dead, maxMoves(t)) {
-			c.logger.Info("placement", "op", op.Op, "shard", op.Shard, "node", op.Node, "to", op.To)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := c.proposeMeta(ctx, op)
-			cancel()
-			if err != nil {
-				c.logger.Warn("placement operation failed", "op", op.Op, "shard", op.Shard, "err", err)
-				break
-			}
+		ops, err := c.placementRound(&leaderSince)
+		if asked != nil {
+			asked <- rebalanceResult{ops, err}
 		}
 	}
+}
+
+// placementRound plans once, if this node leads the meta group, and proposes what the plan
+// says; it returns the operations the meta group accepted.
+func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, error) {
+	if c.metaRaft == nil || !c.metaRaft.IsLeader() {
+		*leaderSince = time.Time{}
+		return nil, errNotMetaLeader
+	}
+	if leaderSince.IsZero() {
+		*leaderSince = time.Now()
+	}
+	since := *leaderSince
+	t := c.meta.Topology()
+	if t == nil {
+		return nil, errors.New("the cluster has no topology yet")
+	}
+	if !c.s.cfg.clusterRebalance.Load() {
+		return nil, errRebalanceOff
+	}
+	deadAfter := time.Duration(c.s.cfg.clusterDeadAfter.Load()) * time.Second
+	dead := func(node uint64) bool {
+		if node == c.id || c.alive(node) {
+			return false
+		}
+		// A new meta leader has heard nobody yet: it counts from when it took over.
+		heard := c.bus.Heard(node)
+		if heard.Before(since) {
+			heard = since
+		}
+		return time.Since(heard) > deadAfter
+	}
+	var done []cluster.MetaOp
+	for _, op := range cluster.Plan(t, c.alive, dead, maxMoves(t)) {
+		c.logger.Info("placement", "op", op.Op, "shard", op.Shard, "node", op.Node, "to", op.To)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.proposeMeta(ctx, op)
+		cancel()
+		if err != nil {
+			c.logger.Warn("placement operation failed", "op", op.Op, "shard", op.Shard, "err", err)
+			return done, err
+		}
+		done = append(done, op)
+	}
+	return done, nil
 }
 
 // driveMove starts carrying out the move of a shard this node leads, unless it runs already.

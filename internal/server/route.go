@@ -181,6 +181,9 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 			return nil, gateDone
 		}
 		h = s.hostedShard(rt.Shard)
+		if h != nil {
+			h.load.ops.Add(1)
+		}
 	}
 	if act, busy := s.busyGate(cl, r, h, batched); busy {
 		return nil, act

@@ -22,6 +22,8 @@ type hosted struct {
 	sh     *shard.Shard
 	raft   *replica.Raft
 	remote bool
+	// load counts the commands routed to the shard on this node (CLUSTER STATUS).
+	load shardLoad
 }
 
 func newHosted(sh *shard.Shard, r *replica.Raft) *hosted {

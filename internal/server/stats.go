@@ -261,6 +261,7 @@ func (s *Server) sampleRates() {
 	r.netIn.sample(now, s.stats.netIn.Load())
 	r.netOut.sample(now, s.stats.netOut.Load())
 	r.opsRate, r.inKB, r.outKB = r.ops.rate(), r.netIn.rate()/1024, r.netOut.rate()/1024
+	s.sampleShardRates(now)
 }
 
 // opsPerSec is the recent command rate (INFO's instantaneous_ops_per_sec).
