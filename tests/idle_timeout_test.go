@@ -12,7 +12,7 @@ import (
 // timeout closes idle clients only: bytes still arriving count as activity, and subscribers,
 // blocked clients and MONITOR clients are exempt, as in Redis.
 func TestTimeoutExemptions(t *testing.T) {
-	srv := servertest.Start(t, "--timeout", "1")
+	srv := servertest.Start(t, "--timeout", "1", "--enable-debug-command", "yes")
 	idle := srv.Dial()
 	if got := idle.Do("PING"); got != "+PONG\r\n" {
 		t.Fatalf("PING = %q", got)
@@ -32,6 +32,9 @@ func TestTimeoutExemptions(t *testing.T) {
 	if got := mon.Do("MONITOR"); got != "+OK\r\n" {
 		t.Fatalf("MONITOR = %q", got)
 	}
+	// A command that runs longer than the timeout: its client waits, it is not idle.
+	busy := srv.Dial()
+	busy.Send("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n2.5\r\n")
 	// A request sent a few bytes at a time over three seconds.
 	slow := srv.Dial()
 	req := "*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$10\r\n0123456789\r\n"
@@ -41,6 +44,9 @@ func TestTimeoutExemptions(t *testing.T) {
 	}
 	if got := slow.ReadReply(); got != "+OK\r\n" {
 		t.Fatalf("the slowly sent SET = %q", got)
+	}
+	if got := busy.ReadReply(); got != "+OK\r\n" {
+		t.Fatalf("DEBUG SLEEP 2.5 with timeout 1 = %q", got)
 	}
 	// Well past the timeout: the idle client is gone, the others are served.
 	if got, err := idle.ReadAll(2 * time.Second); err != nil && err != io.EOF || got != "" {

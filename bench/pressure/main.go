@@ -8,7 +8,9 @@
 //   - pipeline: one client pipelines -n GETs of a -size value and reads nothing for -hold, then
 //     goes away;
 //   - bigset: -clients clients each SET a -size value at once;
-//   - sort: a list of -n elements is sorted (SORT ... LIMIT 0 1) while another client PINGs.
+//   - sort: SORT of a list of -n elements (LIMIT 0 1), SUNION of two sets of -n/2 and KEYS
+//     over -keys keys run one after the other while -smalls clients send PING and GET; the
+//     latency of those small requests is reported (-long chooses other long commands).
 //
 // A probe client PINGs every 10 ms throughout and the largest PING latency is reported; the
 // server's resident memory is sampled from /proc every 20 ms.
@@ -21,6 +23,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +40,9 @@ func main() {
 	clients := flag.Int("clients", 1, "concurrent clients (bigset)")
 	hold := flag.Duration("hold", 15*time.Second, "how long the pipelining client stays without reading")
 	name := flag.String("name", "", "label for the result line")
+	keys := flag.Int("keys", 1000000, "string keys for KEYS to go through (sort)")
+	smalls := flag.Int("smalls", 50, "clients sending PING and GET meanwhile (sort)")
+	long := flag.String("long", "sort,sunion,keys", "the long commands, in order (sort): sort, sunion, keys, lrange, smembers, sunionstore")
 	flag.Parse()
 
 	base := rss(*pid)
@@ -98,7 +104,7 @@ func main() {
 	case "bigset":
 		detail = bigset(*addr, *clients, *size)
 	case "sort":
-		detail = sortList(*addr, *n)
+		detail = sortList(*addr, *n, *keys, *smalls, *long)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
 		os.Exit(2)
@@ -232,22 +238,110 @@ func bigset(addr string, clients, size int) string {
 	return "replies=" + strings.ReplaceAll(strings.Join(errs, ","), " ", "_")
 }
 
-func sortList(addr string, n int) string {
+// sortList fills a list and two sets of n elements and n/2 each, and keys string keys, then
+// runs the long commands named in which (SORT, SUNION and KEYS by default) over them one after
+// the other on one connection while smalls clients send PING and GET in a loop; it reports how
+// long each long command took and the latency of the small requests meanwhile.
+func sortList(addr string, n, keys, smalls int, which string) string {
 	c, r := dial(addr)
 	defer c.Close()
-	_, _ = do(c, r, "DEL", "pressure:list")
-	for i := 0; i < n; i += 1000 {
-		args := []string{"RPUSH", "pressure:list"}
-		for j := i; j < i+1000 && j < n; j++ {
-			args = append(args, strconv.Itoa((j*7919)%n))
-		}
-		if _, err := do(c, r, args...); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+	_, _ = do(c, r, "DEL", "pressure:list", "pressure:s1", "pressure:s2")
+	fill := func(args ...string) {
+		if rep, err := do(c, r, args...); err != nil || strings.HasPrefix(rep, "-") {
+			fmt.Fprintln(os.Stderr, args[0], rep, err)
 			os.Exit(1)
 		}
 	}
+	for i := 0; i < n; i += 1000 {
+		list := []string{"RPUSH", "pressure:list"}
+		s1 := []string{"SADD", "pressure:s1"}
+		s2 := []string{"SADD", "pressure:s2"}
+		for j := i; j < i+1000 && j < n; j++ {
+			v := strconv.Itoa((j * 7919) % n)
+			list = append(list, v)
+			if j%2 == 0 {
+				s1 = append(s1, v)
+			} else {
+				s2 = append(s2, v)
+			}
+		}
+		fill(list...)
+		fill(s1...)
+		fill(s2...)
+	}
+	for i := 0; i < keys; i += 1000 {
+		mset := []string{"MSET"}
+		for j := i; j < i+1000 && j < keys; j++ {
+			mset = append(mset, "pressure:k:"+strconv.Itoa(j), "v")
+		}
+		fill(mset...)
+	}
+	fill("SET", "pressure:small", "v")
 	time.Sleep(500 * time.Millisecond) // let the probe settle on a quiet server
-	t := time.Now()
-	rep, err := do(c, r, "SORT", "pressure:list", "LIMIT", "0", "1")
-	return fmt.Sprintf("sort=%.0fms reply=%s err=%v", float64(time.Since(t).Milliseconds()), rep, err)
+
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for i := 0; i < smalls; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sc, sr := dial(addr)
+			defer sc.Close()
+			var mine []time.Duration
+			for k := 0; !stop.Load(); k++ {
+				args := []string{"PING"}
+				if k%2 == 1 {
+					args = []string{"GET", "pressure:small"}
+				}
+				t := time.Now()
+				_ = sc.SetDeadline(t.Add(30 * time.Second))
+				if _, err := do(sc, sr, args...); err != nil {
+					fmt.Fprintln(os.Stderr, "small request:", err)
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}(i)
+	}
+	time.Sleep(200 * time.Millisecond) // the small clients are connected and running
+	var out strings.Builder
+	longs := map[string][]string{
+		"sort":        {"SORT", "pressure:list", "LIMIT", "0", "1"},
+		"sunion":      {"SUNION", "pressure:s1", "pressure:s2"},
+		"keys":        {"KEYS", "pressure:k:*"},
+		"lrange":      {"LRANGE", "pressure:list", "0", "-1"},
+		"smembers":    {"SMEMBERS", "pressure:s1"},
+		"sunionstore": {"SUNIONSTORE", "pressure:dst", "pressure:s1", "pressure:s2"},
+	}
+	for _, name := range strings.Split(which, ",") {
+		long := longs[name]
+		if long == nil {
+			fmt.Fprintln(os.Stderr, "unknown long command", name)
+			os.Exit(2)
+		}
+		t := time.Now()
+		rep, err := do(c, r, long...)
+		if err != nil || strings.HasPrefix(rep, "-") {
+			fmt.Fprintln(os.Stderr, long[0], rep, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(&out, "%s=%.0fms ", strings.ToLower(long[0]), float64(time.Since(t).Microseconds())/1000)
+	}
+	stop.Store(true)
+	wg.Wait()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	fmt.Fprintf(&out, "small_requests=%d p50=%.2fms p99=%.2fms p999=%.2fms max=%.2fms",
+		len(lat), pct(0.5), pct(0.99), pct(0.999), pct(1))
+	return out.String()
 }

@@ -3,7 +3,8 @@
 #   pipeline  one client pipelines 20,000 GETs of a 1 MB value and reads nothing for 15 s,
 #             with client-output-buffer-limit normal 64mb 32mb 10
 #   bigset    one 476 MiB SET, then three concurrent 381 MiB SETs (fresh servers each)
-#   sort      SORT of a 1M-element list while another client on the same event loop PINGs
+#   sort      SORT of a 1M-element list, SUNION of two 500k sets and KEYS over 1M keys while 50
+#             clients on the same event loop send PING and GET (their p50/p99/max reported)
 # Usage: bench/pressure/run.sh [pipeline|bigset|sort ...]   (from the repository root)
 set -eu
 MODES=${*:-pipeline bigset sort}

@@ -213,6 +213,9 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		return nil, s.searchCluster(cl, r, full, args) // searchcluster.go: over every shard
 	}
 	if s.cluster != nil && h == nil && isKeylessData(full) {
+		if full.Name == "keys" && !s.cfg.ClusterProxy() && s.keysOffLoop(cl, full, args, s.keylessShards(cl, r, full), start, drop) {
+			return nil, true
+		}
 		ran = full
 		if s.cfg.ClusterProxy() {
 			s.scatterKeyless(cl, full, args)
@@ -236,6 +239,15 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 	if h.remote {
 		s.cluster.forwardRead(cl, h.id(), args)
 		return nil, true
+	}
+	if offLoopCandidate(full, args) {
+		v := h.sh.Acquire()
+		if runsOffLoop(lp, v, full, args, db, start.UnixMilli()) {
+			ran = nil // accounted when its reply is in (emit)
+			s.readOffLoop(cl, full, args, h, v, start, drop)
+			return nil, true
+		}
+		v.Release()
 	}
 	if s.read(cl, full, args, h, start) && h.leads() {
 		// The read asked to be a write (PFCOUNT caching a cardinality): its reply is dropped
@@ -303,7 +315,11 @@ func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *
 // reports whether the command asked to run as a write instead (command.Ctx.WantWrite).
 func (s *Server) read(cl *Client, cmd *command.Command, args [][]byte, h *hosted, now time.Time) bool {
 	lp := cl.loop
-	s.trackRead(cl, cmd, args)
+	if cmd.Flags&command.FlagWrite == 0 {
+		// SORT without STORE runs as a read, but Redis does not track the keys of a command
+		// flagged as a write.
+		s.trackRead(cl, cmd, args)
+	}
 	v := h.sh.Acquire()
 	defer v.Release()
 	r := &lp.data

@@ -42,14 +42,7 @@ func (s *Server) ledShards() []*hosted {
 // later).
 func (s *Server) keylessData(cl *Client, r *request, cmd *command.Command, args [][]byte) bool {
 	w := &cl.loop.w
-	led := s.ledShards()
-	lv := r.level
-	if lv == levelDefault {
-		lv = cl.cs.level
-	}
-	if !cmd.IsWrite() && (lv == levelEventual || cl.cs.readonly) {
-		led = s.allHosted()
-	}
+	led := s.keylessShards(cl, r, cmd)
 	switch cmd.Name {
 	case "dbsize":
 		var n int64
@@ -97,6 +90,19 @@ func (s *Server) keylessData(cl *Client, r *request, cmd *command.Command, args 
 		w.Error("ERR SWAPDB is not allowed in cluster mode")
 	}
 	return false
+}
+
+// keylessShards are the shards a keyless data command runs over: the ones this node leads, or
+// for a read at eventual consistency (or after READONLY) every one it holds a replica of.
+func (s *Server) keylessShards(cl *Client, r *request, cmd *command.Command) []*hosted {
+	lv := r.level
+	if lv == levelDefault {
+		lv = cl.cs.level
+	}
+	if !cmd.IsWrite() && (lv == levelEventual || cl.cs.readonly) {
+		return s.allHosted()
+	}
+	return s.ledShards()
 }
 
 // readArray runs a read whose reply is an array of bulk strings on shard h and returns them.

@@ -78,7 +78,7 @@ func (s *Server) parseRequest(cl *Client, args [][]byte, n int) request {
 			r.write, r.execDenied = false, true
 		}
 	default:
-		r.write = r.runnable && r.cmd.Run != nil && r.cmd.IsWrite()
+		r.write = r.runnable && r.cmd.Run != nil && r.cmd.IsWrite() && !sortReads(r.cmd, args)
 	}
 	if s.cluster != nil {
 		if r.write && cl.multi {
@@ -102,4 +102,19 @@ func unwrapConsistency(args [][]byte) ([][]byte, level) {
 		}
 	}
 	return args, levelDefault
+}
+
+// sortReads reports whether a SORT only reads (it has no STORE), so that it runs as a read, as
+// SORT_RO does: a read takes no place in the log, and a long one can run off the event loop.
+// Any argument spelled STORE keeps it a write.
+func sortReads(cmd *command.Command, args [][]byte) bool {
+	if cmd.Name != "sort" {
+		return false
+	}
+	for _, a := range args[2:] {
+		if command.EqualFold(a, "store") {
+			return false
+		}
+	}
+	return true
 }

@@ -137,6 +137,8 @@ type stats struct {
 	// pubsub class): subscribers too slow to read what they were sent.
 	slowSubscribers atomic.Int64
 	evictedClients  atomic.Int64
+	// offLoopReads counts the reads run off their event loop (offloop.go).
+	offLoopReads atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.

@@ -11,6 +11,8 @@ import (
 type Reader struct {
 	tx  keyspace.Tx
 	ctx command.Ctx
+	// probe reads sizes (Size) without touching tx, which a command may be using.
+	probe keyspace.Tx
 	// OnMiss, if set, is called with each key a read finds missing (keyspace 'm' events). The
 	// key is valid only during the call.
 	OnMiss func(key []byte)
@@ -71,3 +73,30 @@ func PointTx(tx *keyspace.Tx, v *View, db int, now int64) {
 	tx.UseCache(v.Cache, nil)
 	tx.UseFilters(v.Filters)
 }
+
+// Size is how much a read of key in database db would go through: a collection's number of
+// elements, a string's length in bytes (isString set), 0 for a missing key. It reads only the
+// key's metadata record (usually from the record cache), and counts no hit or miss, reports no
+// miss event and touches no access time: it is the server's estimate of a read's cost, not a read.
+func (r *Reader) Size(v *View, db int, key []byte, now int64) (n int64, isString bool) {
+	tx := &r.probe
+	tx.Reset(v.Engine.DB(), nil, v.State.Physical(db), now)
+	tx.UseCache(v.Cache, nil)
+	tx.UseAccess(nil)
+	tx.UseFilters(v.Filters)
+	e, err := tx.Peek(key)
+	if err == nil {
+		switch e.Type {
+		case keyspace.TypeNone:
+		case keyspace.TypeString:
+			n, isString = int64(len(e.Value)), true
+		default:
+			n = e.Count
+		}
+	}
+	tx.Reset(nil, nil, 0, 0)
+	return n, isString
+}
+
+// Keys is the number of keys in database db of view v (expired ones not yet removed included).
+func Keys(v *View, db int) int64 { return v.State.Keys(v.State.Physical(db)) }

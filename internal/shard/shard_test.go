@@ -11,7 +11,7 @@ import (
 	"github.com/cairn-db/cairn/internal/resp"
 )
 
-func openTest(t *testing.T, dir string) *Shard {
+func openTest(t testing.TB, dir string) *Shard {
 	t.Helper()
 	s, err := Open(Options{ID: 1, Dir: dir, BlockCacheSize: 8 << 20, RecordCacheSize: 1 << 20})
 	if err != nil {
@@ -21,7 +21,7 @@ func openTest(t *testing.T, dir string) *Shard {
 	return s
 }
 
-func write(t *testing.T, s *Shard, args ...string) string {
+func write(t testing.TB, s *Shard, args ...string) string {
 	t.Helper()
 	argv := make([][]byte, len(args))
 	for i, a := range args {
