@@ -166,6 +166,14 @@ func TestTrackingInvalidationRESP3(t *testing.T) {
 	a.Do("GET", "k3")
 	b.Do("SETNX", "k3", "y")
 	expect(t, a)
+	// Keys that only the key specs find (a key count, then the keys) are tracked too.
+	a.Do("ZUNION", "2", "z1", "z2")
+	a.Do("SINTERCARD", "1", "s1")
+	b.Do("ZADD", "z2", "1", "m")
+	expect(t, a, invalidate("z2"))
+	b.Do("SADD", "s1", "m")
+	expect(t, a, invalidate("s1"))
+
 	// FLUSHALL and FLUSHDB invalidate everything, tracked or not.
 	b.Do("FLUSHALL")
 	expect(t, a, invalidateAll)

@@ -201,7 +201,15 @@ func (s *Server) trackRead(cl *Client, cmd *command.Command, args [][]byte) {
 	if (m.optin && !cl.ps.trk.caching) || (m.optout && cl.ps.trk.caching) {
 		return
 	}
-	for _, i := range cmd.KeyPositions(args) {
+	pos := cmd.KeyPositions(args)
+	if len(pos) == 0 && len(cmd.KeySpecs) > 0 {
+		// Keys only the key specs find (ZUNION, SINTERCARD: a key count, then the keys).
+		keys, _ := cmd.GetKeys(args)
+		for _, k := range keys {
+			pos = append(pos, k.Pos)
+		}
+	}
+	for _, i := range pos {
 		s.trk.remember(cl.id, args[i])
 	}
 	s.limitTracking(cl.loop)
