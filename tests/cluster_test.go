@@ -322,7 +322,8 @@ func TestClusterConsistencyCommands(t *testing.T) {
 		{[]string{"WAIT", "x", "0"}, "-ERR value is not an integer or out of range\r\n"},
 		{[]string{"WAIT", "1", "-1"}, "-ERR timeout is negative\r\n"},
 		{[]string{"CLUSTER", "FORGET", "nosuchnode"}, "-ERR Unknown node nosuchnode\r\n"},
-		{[]string{"CLUSTER", "ADDSLOTS", "1"}, "-ERR CLUSTER ADDSLOTS is not supported by cairn: the meta group manages slots, shards and membership (join with cluster-join, remove with CLUSTER FORGET)\r\n"},
+		{[]string{"CLUSTER", "ADDSLOTS", "1"}, "-ERR cairn moves slots itself: use CLUSTER MIGRATE-SLOTS <start-slot> <end-slot> <target-shard-id> (shard IDs as CLUSTER SHARDS lists them); CLUSTER SETSLOT, ADDSLOTS, DELSLOTS and MIGRATE are not supported\r\n"},
+		{[]string{"CLUSTER", "MEET", "127.0.0.1", "1"}, "-ERR CLUSTER MEET is not supported by cairn: the meta group manages slots, shards and membership (join with cluster-join, remove with CLUSTER FORGET)\r\n"},
 		{[]string{"CLUSTER", "NOSUCH"}, "-ERR unknown subcommand 'NOSUCH'. Try CLUSTER HELP.\r\n"},
 	} {
 		if got := conn.Do(tc.args...); got != tc.want {
