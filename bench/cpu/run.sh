@@ -40,6 +40,7 @@ start() { # server -> pid
   fi
   local pid=$!
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  if ! kill -0 "$pid" 2>/dev/null; then echo "$1 did not start:" >&2; tail -5 "$work/log" >&2; exit 1; fi
   echo $pid
 }
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -55,7 +56,9 @@ for r in $(seq "$rounds"); do
         c0=$(cpu "$pid")
         rps=$(redis-benchmark -p "$port" -t "$t" -n "$n" -r 100000 -c "$c" -P "$P" --csv 2>/dev/null | tail -n 1 | tr -d '"' | cut -d, -f2)
         c1=$(cpu "$pid")
-        kill "$pid"; wait "$pid" 2>/dev/null || true
+        # The server ran in start's subshell, so it is no child to wait for: poll until it is
+        # gone, or the next server would find the port taken.
+        kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
         echo "$srv,$t,$P,$(awk -v a="$c0" -v b="$c1" -v t="$tck" -v n="$n" 'BEGIN{printf "%.2f", (b-a)/t*1e6/n}'),$rps" >> "$work/rows"
         done_runs=$((done_runs+1)); printf '\r%d/%d runs' "$done_runs" "$total" >&2
       done
