@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 
 	"github.com/cairn-db/cairn/internal/replica"
 )
@@ -81,7 +82,7 @@ func (s *Server) applyPass(lp *loop) {
 		if len(sh.ps) == 0 {
 			continue
 		}
-		p.results = append(p.results[:0], make([][]byte, len(sh.ps))...)
+		p.results = slices.Grow(p.results[:0], len(sh.ps))[:len(sh.ps)]
 		err := sh.log.ApplyNow(sh.ps, p.results)
 		for j, pr := range sh.ps {
 			pr.Done(p.results[j], err)
