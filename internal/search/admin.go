@@ -50,14 +50,8 @@ func (v *View) TagVals(ix *Index, name string) (vals []string, msg string, err e
 // RediSearch's in-memory structures (inverted index sizes, GC, cursors) have no counterpart in
 // cairn's records and are left out.
 func (v *View) Info(cat *Catalog, name string, w *resp.Writer) {
-	ix := cat.Lookup(name)
-	if ix == nil {
-		w.Error("Unknown index name")
-		return
-	}
-	n, err := DocCount(v.R, ix)
-	if err != nil {
-		w.Error("ERR " + err.Error())
+	ix, n, ok := v.indexDocs(cat, name, w)
+	if !ok {
 		return
 	}
 	writeInfo(w, ix, n, ix.Building, ix.PercentIndexed())
@@ -134,4 +128,20 @@ func b2i(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// indexDocs finds the index FT.INFO names and counts its documents, replying with the error
+// when it cannot (ok is false then).
+func (v *View) indexDocs(cat *Catalog, name string, w *resp.Writer) (ix *Index, n int64, ok bool) {
+	ix = cat.Lookup(name)
+	if ix == nil {
+		w.Error("Unknown index name")
+		return nil, 0, false
+	}
+	n, err := DocCount(v.R, ix)
+	if err != nil {
+		w.Error("ERR " + err.Error())
+		return nil, 0, false
+	}
+	return ix, n, true
 }

@@ -599,14 +599,8 @@ type shardInfo struct {
 // ShardInfo runs a shard's part of FT.INFO: its definition of the index (with its build's
 // progress) and its number of documents.
 func (v *View) ShardInfo(cat *Catalog, name string, w *resp.Writer) {
-	ix := cat.Lookup(name)
-	if ix == nil {
-		w.Error("Unknown index name")
-		return
-	}
-	n, err := DocCount(v.R, ix)
-	if err != nil {
-		w.Error("ERR " + err.Error())
+	ix, n, ok := v.indexDocs(cat, name, w)
+	if !ok {
 		return
 	}
 	b, _ := json.Marshal(shardInfo{Index: ix.encode(), Docs: n})
