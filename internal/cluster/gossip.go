@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +38,9 @@ type NodeLoad struct {
 	Led    int    `json:"led"`    // shards led
 	Keys   int64  `json:"keys"`   // keys in the shards led
 	Ops    int64  `json:"ops"`    // commands per second, recently
+	// Sizes are the figures of the shards this node leads, the biggest first (split.go); cut
+	// short, smallest first, where they would not fit in gossip's node metadata.
+	Sizes []ShardLoad `json:"sz,omitempty"`
 }
 
 // GossipNode is a node as gossip knows it.
@@ -168,11 +173,18 @@ func (g *Gossip) NodeMeta(limit int) []byte {
 	if g.local == nil {
 		return nil
 	}
-	b, _ := json.Marshal(g.local())
-	if len(b) > limit {
-		return nil
+	l := g.local()
+	slices.SortStableFunc(l.Sizes, func(a, b ShardLoad) int { return cmp.Compare(b.Bytes, a.Bytes) })
+	for {
+		b, _ := json.Marshal(l)
+		if len(b) <= limit {
+			return b
+		}
+		if len(l.Sizes) == 0 {
+			return nil
+		}
+		l.Sizes = l.Sizes[:len(l.Sizes)-1]
 	}
-	return b
 }
 
 // NotifyMsg implements memberlist.Delegate (no user messages).

@@ -46,7 +46,8 @@ type MetaOp struct {
 	Replica uint64 `json:"replica,omitempty"`
 	// move-start (Node is the source); slot-migrate, slot-migrated (the target shard)
 	To uint64 `json:"to,omitempty"`
-	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard)
+	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard);
+	// shard-split: the first slot to move (0: the middle); shard-merge: To is the shard kept
 	Start int `json:"start,omitempty"`
 	End   int `json:"end,omitempty"`
 	// acl-setuser: the user, its rules, its definition where the cluster has none (the
@@ -70,6 +71,8 @@ type MetaResult struct {
 	Count int `json:"count,omitempty"`
 	// UsersVersion is the topology's UsersVersion after an ACL operation.
 	UsersVersion uint64 `json:"users_version,omitempty"`
+	// Shard is the shard shard-create and shard-split created, or shard-merge merged into.
+	Shard uint64 `json:"shard,omitempty"`
 }
 
 const metaFile = "meta.json"
@@ -252,6 +255,11 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 		}
 	case "slot-migrate", "slot-migrated":
 		changed, err := applySlotOp(t, op)
+		if !changed || err != nil {
+			return false, err
+		}
+	case "shard-create", "shard-retire", "shard-split", "shard-merge":
+		changed, err := applyShardOp(t, op, res)
 		if !changed || err != nil {
 			return false, err
 		}

@@ -27,6 +27,9 @@ type Topology struct {
 	Meta Shard `json:"meta"`
 	// NextNode is the next node ID to give out; IDs are never reused.
 	NextNode uint64 `json:"next_node"`
+	// NextShard is the next shard ID to give out (0: none given out since the founding; see
+	// nextShardID). Shard IDs are never reused either (split.go).
+	NextShard uint64 `json:"next_shard,omitempty"`
 	// ClusterVersion is the version of apply's behaviour every node supports.
 	ClusterVersion uint32 `json:"cluster_version"`
 	// Migrations are the slots moving between shards, by slot (slotmove.go).
@@ -70,6 +73,11 @@ type Shard struct {
 	LeaderTerm uint64 `json:"term,omitempty"`
 	// Move is the replica move under way, if any (at most one per shard).
 	Move *Move `json:"move,omitempty"`
+	// Initial are the replicas a shard created after the founding (split.go) started with:
+	// each bootstraps the group. Empty for a founding shard (the founding layout says).
+	Initial []Replica `json:"initial,omitempty"`
+	// Retiring marks a shard merging into another: once it owns no slot it is retired.
+	Retiring bool `json:"retiring,omitempty"`
 }
 
 // Move is a replica of a shard moving from one node to another. The shard's leader carries it
@@ -205,6 +213,7 @@ func (sh *Shard) clone() Shard {
 	}
 	c.Ranges = slices.Clone(sh.Ranges)
 	c.Replicas = slices.Clone(sh.Replicas)
+	c.Initial = slices.Clone(sh.Initial)
 	return c
 }
 

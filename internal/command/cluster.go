@@ -2,7 +2,8 @@ package command
 
 // Commands of cluster mode that Redis does not have. The server runs them (they change the
 // connection's session, not data): CONSISTENCY chooses how fresh reads must be, SESSION carries
-// a session's position between connections; CLUSTER MIGRATE-SLOTS moves slots between shards.
+// a session's position between connections; CLUSTER MIGRATE-SLOTS moves slots between shards, SPLIT-SHARD and MERGE-SHARDS
+// change the number of shards.
 func init() {
 	Register(
 		&Command{Name: "consistency", Arity: -1, Flags: FlagFast | FlagStale | FlagLoading | FlagNoScript,
@@ -30,6 +31,18 @@ func init() {
 				{Name: "start-slot", Type: "integer", KeySpecIndex: -1},
 				{Name: "end-slot", Type: "integer", KeySpecIndex: -1},
 				{Name: "shard-id", Type: "string", KeySpecIndex: -1},
+			}},
+		&Command{Name: "cluster|split-shard", Arity: -3, Flags: FlagNoAsyncLoading | FlagAdmin | FlagStale,
+			Categories: []string{"admin", "slow", "dangerous"}, Group: "cluster", Since: "cairn-0.1",
+			Args: []Arg{
+				{Name: "shard-id", Type: "string", KeySpecIndex: -1},
+				{Name: "slot", Type: "integer", KeySpecIndex: -1, Optional: true},
+			}},
+		&Command{Name: "cluster|merge-shards", Arity: 4, Flags: FlagNoAsyncLoading | FlagAdmin | FlagStale,
+			Categories: []string{"admin", "slow", "dangerous"}, Group: "cluster", Since: "cairn-0.1",
+			Args: []Arg{
+				{Name: "from-shard-id", Type: "string", KeySpecIndex: -1},
+				{Name: "into-shard-id", Type: "string", KeySpecIndex: -1},
 			}},
 	)
 }

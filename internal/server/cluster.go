@@ -58,6 +58,11 @@ type clusterNode struct {
 	slotMoving sync.Map
 	// rebalanceReq asks the placement loop for a round now (CLUSTER REBALANCE, clusterops.go).
 	rebalanceReq chan chan rebalanceResult
+	// settled holds, on the meta leader's placement goroutine, until when each shard stays out
+	// of automatic splits and merges; slotCounts, on the topology goroutine, each hosted
+	// shard's slots as last seen (split.go).
+	settled    map[uint64]time.Time
+	slotCounts map[uint64]int
 	// users records the cluster's ACL users this node adopted (clusteracl.go).
 	users clusterUsers
 
@@ -299,6 +304,8 @@ func (c *clusterNode) hostShard(info *cluster.Shard) error {
 			n := c.founding.Nodes[r.Node]
 			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
 		}
+	} else if boot = c.initialMembers(info); boot != nil {
+		c.logger.Info("starting a new shard's group", "shard", info.ID, "replica", info.ReplicaOn(c.id))
 	}
 	r, err := c.host.AddShard(info.ID, sh, replica.ShardOptions{Applied: sh.Applied(), Bootstrap: boot, ReplicaID: info.ReplicaOn(c.id),
 		Campaign: len(info.Replicas) > 0 && info.Replicas[0].Node == c.id})

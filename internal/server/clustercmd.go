@@ -175,6 +175,10 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 		})
 	case "migrate-slots":
 		migrateSlotsCmd(s, cl, args)
+	case "split-shard":
+		splitShardCmd(s, cl, args)
+	case "merge-shards":
+		mergeShardsCmd(s, cl, args)
 	case "setslot", "addslots", "addslotsrange", "delslots", "delslotsrange":
 		w.Error(errSetSlot)
 	case "help":
@@ -192,6 +196,8 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"GETKEYSINSLOT <slot> <count>", "    Return key names stored by current node in a slot.",
 			"FORGET <node-id>", "    Remove a node from the cluster, after moving its replicas to the others (its ID is never reused).",
 			"MIGRATE-SLOTS <start-slot> <end-slot> <shard-id>", "    Move the slots (owned by one shard) to another shard; clients see -ASK and -TRYAGAIN meanwhile.",
+			"SPLIT-SHARD <shard-id> [<slot>]", "    Split a shard: a new shard takes its slots from <slot> on (default: the upper half); returns the new shard's id (cairn).",
+			"MERGE-SHARDS <from-shard-id> <into-shard-id>", "    Move every slot of a shard to an adjacent one, then retire the emptied shard (cairn).",
 			"STATUS", "    Return the topology, moves under way and the figures of the shards this node hosts, as JSON (cairn).",
 			"REBALANCE", "    On the meta group's leader: run a placement round now and return the operations it started (cairn).",
 		}

@@ -203,7 +203,7 @@ func (c *clusterNode) gossipLoop() {
 
 // load is what this node gossips about itself.
 func (c *clusterNode) load() cluster.NodeLoad {
-	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec()}
+	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec(), Sizes: c.shardSizes()}
 	for _, h := range c.s.allHosted() {
 		l.Shards++
 		if h.leads() {

@@ -57,6 +57,9 @@ type Config struct {
 	clusterDeadAfter atomic.Int64
 	// clusterSlotRate bounds the bytes per second a slot move copies (0: none).
 	clusterSlotRate atomic.Int64
+	// clusterShardMaxBytes and clusterShardMerge drive automatic splits and merges (split.go).
+	clusterShardMaxBytes atomic.Int64
+	clusterShardMerge    atomic.Bool
 
 	// ClusterSecret is the secret every bus connection proves (empty: none).
 	ClusterSecret string

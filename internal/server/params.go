@@ -204,6 +204,11 @@ var params = []*param{
 	// cluster-slot-migrate-rate bounds the bytes of records per second a slot move copies
 	// between shards (0: no bound; cairn's own; slotmove.go).
 	{name: "cluster-slot-migrate-rate", def: "33554432", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterSlotRate.Store(memory(v)) }},
+	// cluster-shard-max-bytes is the size (its leader's engine on disk) above which the meta
+	// group's leader splits a shard in two (0: never); cluster-shard-merge lets it merge two
+	// small, quiet adjacent shards (cairn's own; split.go).
+	{name: "cluster-shard-max-bytes", def: "536870912", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterShardMaxBytes.Store(memory(v)) }},
+	{name: "cluster-shard-merge", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterShardMerge.Store(v == "yes") }},
 	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer

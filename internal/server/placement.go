@@ -26,8 +26,9 @@ import (
 //     and records the end (move-done). A leader that is itself the source hands leadership to
 //     another voter first. The shard has one replica more, never one less, while it moves.
 //   - Every node hosts what the topology says it holds (reconcileHosting): it opens a replica
-//     the topology names and it lacks (empty, to be sent the state), and drops — closes and
-//     deletes — one the topology no longer names.
+//     the topology names and it lacks (empty, to be sent the state, or bootstrapping a new
+//     shard's group: split.go), and drops — closes and deletes — one the topology no longer
+//     names (moved away, or its shard retired).
 
 // maxMoves bounds the replica moves under way at once in the whole cluster: one per node (and
 // Plan allows two into and two out of any one node), at least four.
@@ -71,6 +72,8 @@ func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, 
 		return nil, errors.New("the cluster has no topology yet")
 	}
 	if !c.s.cfg.clusterRebalance.Load() {
+		// Placement is off, but a merged-away shard still retires (split.go).
+		_, _ = c.reshardRound(t, false)
 		return nil, errRebalanceOff
 	}
 	deadAfter := time.Duration(c.s.cfg.clusterDeadAfter.Load()) * time.Second
@@ -97,7 +100,8 @@ func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, 
 		}
 		done = append(done, op)
 	}
-	return done, nil
+	more, err := c.reshardRound(t, true)
+	return append(done, more...), err
 }
 
 // driveMove starts carrying out the move of a shard this node leads, unless it runs already.
@@ -291,6 +295,7 @@ func (c *clusterNode) reconcileHosting() {
 		}
 		c.dropShard(h)
 	}
+	c.compactShrunk(t)
 }
 
 // dropShard closes a replica this node no longer holds and deletes its data and log.
@@ -306,5 +311,5 @@ func (c *clusterNode) dropShard(h *hosted) {
 	if err := os.RemoveAll(filepath.Join(c.s.cfg.Dir, "shards", strconv.FormatUint(id, 10))); err != nil {
 		c.logger.Warn("deleting a dropped replica's data", "shard", id, "err", err)
 	}
-	c.logger.Info("replica dropped: it moved to another node", "shard", id)
+	c.logger.Info("replica dropped: it moved to another node, or the shard retired", "shard", id)
 }
