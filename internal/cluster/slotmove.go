@@ -32,9 +32,10 @@ func (t *Topology) Migration(s int) *SlotMigration {
 }
 
 // applySlotOp applies slot-migrate (op.Start..op.End to shard op.To) or slot-migrated
-// (op.Start from op.Shard to op.To).
+// (op.Start, or op.Start..op.End, from op.Shard to op.To: the source's leader hands over a run
+// of emptied slots in one operation).
 func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
-	if op.Op == "slot-migrated" {
+	if op.Op == "slot-migrated" && op.End < op.Start {
 		op.End = op.Start
 	}
 	if op.Start < 0 || op.End < op.Start || op.End >= slot.Count {
@@ -75,23 +76,26 @@ func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
 		slices.SortFunc(t.Migrations, func(a, b SlotMigration) int { return a.Slot - b.Slot })
 		return changed, nil
 	case "slot-migrated":
-		m := t.Migration(op.Start)
-		if m == nil || m.From != op.Shard || m.To != op.To {
-			return false, nil // done already (a retried proposal)
-		}
 		from := t.Shard(op.Shard)
 		if from == nil {
-			return false, fmt.Errorf("no shard %d", op.Shard)
+			return false, nil // retired since: done long ago
 		}
-		s := op.Start
-		from.Ranges = removeSlot(from.Ranges, s)
-		to.Ranges = addSlot(to.Ranges, s)
-		i := slices.IndexFunc(t.Migrations, func(m SlotMigration) bool { return m.Slot == s })
-		t.Migrations = slices.Delete(t.Migrations, i, i+1)
+		changed := false
+		for s := op.Start; s <= op.End; s++ {
+			m := t.Migration(s)
+			if m == nil || m.From != op.Shard || m.To != op.To {
+				continue // done already (a retried proposal)
+			}
+			from.Ranges = removeSlot(from.Ranges, s)
+			to.Ranges = addSlot(to.Ranges, s)
+			i := slices.IndexFunc(t.Migrations, func(m SlotMigration) bool { return m.Slot == s })
+			t.Migrations = slices.Delete(t.Migrations, i, i+1)
+			changed = true
+		}
 		if len(t.Migrations) == 0 {
 			t.Migrations = nil
 		}
-		return true, nil
+		return changed, nil
 	}
 	return false, fmt.Errorf("unknown meta operation %q", op.Op)
 }

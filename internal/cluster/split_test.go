@@ -243,7 +243,8 @@ func TestMetaShardMerge(t *testing.T) {
 	if ops := PlanReshard(top, nil, ReshardConfig{}); len(ops) != 0 {
 		t.Fatalf("planned %v while the merge runs", ops)
 	}
-	for s := 128; s <= 191; s++ {
+	h.must(MetaOp{Op: "slot-migrated", Shard: 3, Start: 128, End: 159, To: 2}) // a run of slots
+	for s := 160; s <= 191; s++ {
 		h.must(MetaOp{Op: "slot-migrated", Shard: 3, Start: s, To: 2})
 	}
 	top = h.m.Topology()

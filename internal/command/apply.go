@@ -77,6 +77,8 @@ type Applier struct {
 	slots      map[int]*slotOut
 	slotList   atomic.Pointer[[]int]
 	slotsDirty bool
+	// slotsLegacy: the state was read from the single record of earlier versions.
+	slotsLegacy bool
 }
 
 // Storage is what an applier writes to: an engine and the in-memory structures kept beside it.

@@ -35,8 +35,13 @@ const (
 	SlotOwnName = "__slotown"
 )
 
-// slotMoveRecord is the system record holding the migration state.
+// slotMoveRecord is the system record that held the whole migration state in earlier versions;
+// each slot's state is now a record of its own (slotMoveKey), so a split that moves thousands
+// of slots rewrites one small record per step, not all of them.
 const slotMoveRecord = "slotmove"
+
+// slotMoveKey names the system record of slot s's migration state.
+func slotMoveKey(s int) string { return slotMoveRecord + ":" + strconv.Itoa(s) }
 
 // slotInKey names the system record of the last batch of slot s from shard from written here.
 func slotInKey(s int, from uint64) string {
@@ -58,7 +63,8 @@ const (
 	errTryAgainKey  = "TRYAGAIN The key is being moved to another shard; retry"
 )
 
-// loadSlotState reads the migration state from the engine.
+// loadSlotState reads the migration state from the engine: the records of the slots, and
+// the single record of earlier versions (rewritten as per-slot records at the next change).
 func (a *Applier) loadSlotState() error {
 	tx := keyspace.NewTx(a.eng.DB(), nil, 0, 0)
 	b, err := tx.SystemRecord(slotMoveRecord)
@@ -70,6 +76,27 @@ func (a *Applier) loadSlotState() error {
 		if err := json.Unmarshal(b, &slots); err != nil {
 			return err
 		}
+	}
+	a.slotsLegacy = len(b) > 0
+	lower := keyspace.SystemKey(slotMoveRecord + ":")
+	it, err := a.eng.DB().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keyspace.PrefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		sl, err := strconv.Atoi(string(it.Key()[len(lower):]))
+		if err != nil {
+			continue
+		}
+		var o slotOut
+		if err := json.Unmarshal(it.Value(), &o); err != nil {
+			it.Close()
+			return err
+		}
+		slots[sl] = &o
+	}
+	if err := it.Close(); err != nil {
+		return err
 	}
 	for _, o := range slots {
 		o.indexOutbox()
@@ -88,17 +115,32 @@ func (o *slotOut) indexOutbox() {
 	_ = keyspace.SlotBatchKeys(o.Outbox, func(k []byte) { o.keys[string(k)] = struct{}{} })
 }
 
-// saveSlotState stages the migration state in the batch.
-func (a *Applier) saveSlotState() error {
-	var b []byte
-	if len(a.slots) > 0 {
-		var err error
-		if b, err = json.Marshal(a.slots); err != nil {
+// saveSlot stages slot s's migration state in the batch (its deletion if it has none).
+func (a *Applier) saveSlot(s int) error {
+	a.slotsDirty = true
+	if a.slotsLegacy {
+		// The first change after reading the single record of earlier versions rewrites it.
+		for sl, o := range a.slots {
+			if b, err := json.Marshal(o); err != nil {
+				return err
+			} else if err := a.tx.SetSystemRecord(slotMoveKey(sl), b); err != nil {
+				return err
+			}
+		}
+		if err := a.tx.SetSystemRecord(slotMoveRecord, nil); err != nil {
 			return err
 		}
+		a.slotsLegacy = false
 	}
-	a.slotsDirty = true
-	return a.tx.SetSystemRecord(slotMoveRecord, b)
+	o := a.slots[s]
+	if o == nil {
+		return a.tx.SetSystemRecord(slotMoveKey(s), nil)
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return a.tx.SetSystemRecord(slotMoveKey(s), b)
 }
 
 func (a *Applier) publishSlots() {
@@ -189,7 +231,7 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 		}
 		a.redirectWaiters(b, s, to)
 		a.resetTx(b, a.state.PendingPhysical(a.op.DB))
-		if err := a.saveSlotState(); err != nil {
+		if err := a.saveSlot(s); err != nil {
 			panic("slot state: " + err.Error())
 		}
 		w.Array(2)
@@ -206,14 +248,14 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 			return
 		}
 		o.Seq, o.Outbox, o.keys = 0, nil, nil
-		if err := a.saveSlotState(); err != nil {
+		if err := a.saveSlot(s); err != nil {
 			panic("slot state: " + err.Error())
 		}
 		w.Int(1)
 	case name == SlotOwnName && len(args) == 2:
 		if o != nil {
 			delete(a.slots, s)
-			if err := a.saveSlotState(); err != nil {
+			if err := a.saveSlot(s); err != nil {
 				panic("slot state: " + err.Error())
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-db/cairn/internal/cluster"
@@ -27,7 +28,8 @@ func init() { registerLocal("asking", cmdAsking) }
 //     through both shards' logs: __slotout in the source takes the next keys out, in key order,
 //     into an outbox kept in the source's state; __slotin writes them in the target (keys the
 //     target has already win); __slotack empties the outbox. A leader change resumes from the
-//     outbox. When the slot is empty, slot-migrated in the meta group hands it to the target.
+//     outbox. When the slot is empty, slot-migrated in the meta group hands it to the target
+//     (with the slots after it emptied within a second: a split moves thousands).
 //   - Every request for a migrating slot goes through the source's log (reads too), where the
 //     applier answers it, runs it, or answers -ASK (its keys are gone, or were never there) or
 //     -TRYAGAIN (keys on both sides, or in flight) — at apply time, so no request can slip
@@ -199,37 +201,102 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 		if !h.leads() {
 			return errNotLeading
 		}
-		var m *cluster.SlotMigration
+		// The next run of slots migrating out of the shard to one target, contiguous: their
+		// records move slot by slot, and one slot-migrated hands them all over.
+		var run []cluster.SlotMigration
 		for _, x := range c.topology().t.Migrations {
-			if x.From == h.id() {
-				m = &x
+			if x.From != h.id() {
+				continue
+			}
+			if n := len(run); n > 0 && (x.To != run[0].To || x.Slot != run[n-1].Slot+1) || n == handOverRun {
 				break
 			}
+			run = append(run, x)
 		}
-		if m == nil {
+		if len(run) == 0 {
 			return nil
 		}
 		start := time.Now()
-		keys, err := c.moveSlot(h, *m)
+		keys, err := c.moveSlots(h, run)
 		if err != nil {
 			return err
 		}
-		c.logger.Info("slot moved", "slot", m.Slot, "from_shard", m.From, "to_shard", m.To, "keys", keys, "took", time.Since(start).Round(time.Millisecond))
-		// Wait for the topology to show the slot handed over before the next one.
+		last := run[len(run)-1].Slot
+		m := run[0]
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, End: last, To: m.To})
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.logger.Info("slots moved", "slots", fmt.Sprintf("%d-%d", m.Slot, last), "from_shard", m.From, "to_shard", m.To, "keys", keys, "took", time.Since(start).Round(time.Millisecond))
+		// Wait for the topology to show the slots handed over before the next ones.
 		for deadline := time.Now().Add(10 * time.Second); ; {
-			if mm := c.topology().migration(m.Slot); mm == nil || mm.From != m.From {
+			if mm := c.topology().migration(last); mm == nil || mm.From != m.From {
 				break
 			}
 			if time.Now().After(deadline) {
-				return errors.New("the slot's hand-over did not reach this node's topology")
+				return errors.New("the slots' hand-over did not reach this node's topology")
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
 
-// moveSlot moves one slot's records and hands the slot over; it returns how many keys moved.
-func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) {
+// A slot whose records have all moved is handed over with the others of its run (at most
+// handOverRun slots per slot-migrated); until then the source answers -ASK for it, as while it
+// moves. The slots of a run move slotMoveParallel at a time: each slot's batches, outbox and
+// acknowledgements are its own, and the proposals of concurrent moves share Raft rounds, so a
+// split of thousands of small slots is not a round trip per step of each slot in turn.
+const (
+	handOverRun      = 64
+	slotMoveParallel = 16
+)
+
+// moveSlots moves the records of a run of slots, slotMoveParallel at a time; it returns how
+// many keys moved, or the first error (the run is then handed over by a later try).
+func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, error) {
+	var (
+		mu    sync.Mutex
+		keys  int
+		first error
+		wg    sync.WaitGroup
+	)
+	next := make(chan cluster.SlotMigration)
+	parallel := min(slotMoveParallel, len(run))
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range next {
+				n, err := c.moveSlot(h, m, parallel)
+				mu.Lock()
+				keys += n
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, m := range run {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		next <- m
+	}
+	close(next)
+	wg.Wait()
+	return keys, first
+}
+
+// moveSlot moves one slot's records (the caller hands the slot over); it returns how many keys
+// moved.
+// Its share of cluster-slot-migrate-rate is one of parallel.
+func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration, parallel int) (int, error) {
 	sl, to := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10)
 	moved := 0
 	for {
@@ -243,6 +310,9 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 		}
 		// A rate bound makes batches smaller (a quarter of a second's worth) and paced.
 		rate := c.s.cfg.clusterSlotRate.Load()
+		if rate > 0 {
+			rate = max(1, rate/int64(parallel))
+		}
 		maxBytes := int64(slotBatchBytes)
 		if rate > 0 {
 			maxBytes = max(1, min(maxBytes, rate/4))
@@ -285,10 +355,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, To: m.To})
-	return moved, err
+	return moved, nil
 }
 
 // proposeSystem proposes one of the server's own operations to a shard's log (this node's

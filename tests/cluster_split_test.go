@@ -1,0 +1,355 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairn-db/cairn/internal/cluster"
+	"github.com/cairn-db/cairn/internal/server"
+	"github.com/cairn-db/cairn/internal/servertest"
+	"github.com/cairn-db/cairn/internal/slot"
+)
+
+// splitStatus is CLUSTER STATUS from one node.
+func splitStatus(t testing.TB, s *servertest.Server) server.ClusterStatus {
+	t.Helper()
+	b, err := s.Client().Do(context.Background(), "CLUSTER", "STATUS").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st server.ClusterStatus
+	if err := json.Unmarshal([]byte(b), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// shardRanges maps each shard to its slot ranges, as a node's CLUSTER STATUS says.
+func shardRanges(st server.ClusterStatus) map[uint64][]cluster.SlotRange {
+	out := map[uint64][]cluster.SlotRange{}
+	for _, sh := range st.Shards {
+		out[sh.ID] = sh.Slots
+	}
+	return out
+}
+
+// settledOn reports whether a node's view has the shards want (shard → ranges), with no slot
+// migrating and every shard led.
+func settledOn(s *servertest.Server, want map[uint64][]cluster.SlotRange) bool {
+	b, err := s.Client().Do(context.Background(), "CLUSTER", "STATUS").Text()
+	if err != nil {
+		return false
+	}
+	var st server.ClusterStatus
+	if json.Unmarshal([]byte(b), &st) != nil {
+		return false
+	}
+	for _, sh := range st.Shards {
+		if sh.Leader == 0 {
+			return false
+		}
+	}
+	return reflect.DeepEqual(shardRanges(st), want) && s.ClusterInfo("cluster_slots_migrating") == "0"
+}
+
+// sr is one slot range.
+func sr(start, end int) []cluster.SlotRange { return []cluster.SlotRange{{Start: start, End: end}} }
+
+// splitLoad is cluster-aware clients (go-redis) reading and writing keys of every slot without
+// pause: worker w owns the keys i with i%workers == w, and checks that each read returns the
+// last value it wrote there.
+type splitLoad struct {
+	t        *testing.T
+	cc       *redis.ClusterClient
+	n        int
+	stop     atomic.Bool
+	wg       sync.WaitGroup
+	ops      atomic.Int64
+	fails    atomic.Int64
+	firstErr atomic.Value
+	last     []map[string]string
+}
+
+func splitKey(i int) string { return fmt.Sprintf("split:%06d", i) }
+
+// startSplitLoad writes n keys, then starts the workers.
+func startSplitLoad(t *testing.T, c *servertest.Cluster, n, workers int, seed uint64) *splitLoad {
+	t.Helper()
+	ctx := context.Background() // the test runs longer than servertest.Ctx allows
+	l := &splitLoad{t: t, cc: c.Client(), n: n, last: make([]map[string]string, workers)}
+	for i := 0; i < n; i += 500 {
+		var kv []any
+		for j := i; j < min(i+500, n); j++ {
+			kv = append(kv, splitKey(j), "initial:"+strconv.Itoa(j))
+		}
+		// MSET over keys of many slots: one per key through the cluster client.
+		pipe := l.cc.Pipeline()
+		for k := 0; k < len(kv); k += 2 {
+			pipe.Set(ctx, kv[k].(string), kv[k+1], 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := 0; w < workers; w++ {
+		l.last[w] = map[string]string{}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			for seq := 0; !l.stop.Load(); seq++ {
+				i := rng.IntN(n/workers)*workers + w
+				k := splitKey(i)
+				want, known := l.last[w][k]
+				if !known {
+					want = "initial:" + strconv.Itoa(i)
+				}
+				var err error
+				if rng.IntN(2) == 0 {
+					v := fmt.Sprintf("w%d:%d", w, seq)
+					if err = l.cc.Set(ctx, k, v, 0).Err(); err == nil {
+						l.last[w][k] = v
+					} else {
+						// Unknown outcome: the write may have happened. Find out, so that
+						// later reads know what to expect.
+						got, gerr := l.cc.Get(ctx, k).Result()
+						if gerr == nil && (got == v || got == want) {
+							l.last[w][k] = got
+						}
+					}
+				} else {
+					var got string
+					got, err = l.cc.Get(ctx, k).Result()
+					if errors.Is(err, redis.Nil) {
+						err = fmt.Errorf("GET %s = nil, want %q", k, want)
+					} else if err == nil && got != want {
+						err = fmt.Errorf("GET %s = %q, want %q", k, got, want)
+					}
+				}
+				l.ops.Add(1)
+				if err != nil {
+					l.fails.Add(1)
+					l.firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	t.Cleanup(l.finish)
+	return l
+}
+
+func (l *splitLoad) finish() { l.stop.Store(true); l.wg.Wait() }
+
+// check stops the workers and checks that no request failed and every key holds its last
+// acknowledged value.
+func (l *splitLoad) check() {
+	t := l.t
+	t.Helper()
+	l.finish()
+	t.Logf("%d requests, %d failed", l.ops.Load(), l.fails.Load())
+	if f := l.fails.Load(); f > 0 {
+		t.Fatalf("%d of %d requests failed; the first: %v", f, l.ops.Load(), l.firstErr.Load())
+	}
+	ctx := context.Background()
+	for i := 0; i < l.n; i++ {
+		k := splitKey(i)
+		want, ok := l.last[i%len(l.last)][k]
+		if !ok {
+			want = "initial:" + strconv.Itoa(i)
+		}
+		if got, err := l.cc.Get(ctx, k).Result(); err != nil || got != want {
+			t.Fatalf("afterwards GET %s = %q, %v; want %q", k, got, err, want)
+		}
+	}
+}
+
+// A shard splits on CLUSTER SPLIT-SHARD while cluster-aware clients read and write keys of
+// every slot: a new shard (replicas on three nodes) takes the upper half of its slots, no
+// request fails, no acknowledged write is lost, and every node's CLUSTER STATUS, SHARDS and
+// SLOTS show the new layout.
+func TestClusterShardSplit(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3")
+	const n = 20000
+	l := startSplitLoad(t, c, n, 8, seed)
+	time.Sleep(300 * time.Millisecond) // some traffic before the split
+	rdb := c.Nodes[0].Client()
+	ctx := context.Background() // the test runs longer than servertest.Ctx allows
+	for _, tc := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"CLUSTER", "SPLIT-SHARD", "nope"}, "ERR Invalid shard id nope"},
+		{[]any{"CLUSTER", "SPLIT-SHARD", "9"}, "ERR no shard 9"},
+		{[]any{"CLUSTER", "SPLIT-SHARD", "1", "6000"}, "ERR shard 1 cannot split at slot 6000: it must own that slot and one below it"},
+		{[]any{"CLUSTER", "MERGE-SHARDS", "1", "3"}, "ERR shards 1 and 3 own no adjacent slot ranges"},
+	} {
+		if err := rdb.Do(ctx, tc.args...).Err(); err == nil || err.Error() != tc.want {
+			t.Fatalf("%v = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	began := time.Now()
+	name, err := rdb.Do(ctx, "CLUSTER", "SPLIT-SHARD", cluster.Name(1)).Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != cluster.Name(4) {
+		t.Fatalf("CLUSTER SPLIT-SHARD = %q, want shard 4 (%s)", name, cluster.Name(4))
+	}
+	if err := rdb.Do(ctx, "CLUSTER", "SPLIT-SHARD", "1").Err(); err == nil || !strings.Contains(err.Error(), "has slots migrating") {
+		t.Fatalf("a second split while the first runs: %v", err)
+	}
+	want := map[uint64][]cluster.SlotRange{1: sr(0, 2729), 2: sr(5461, 10921), 3: sr(10922, 16383), 4: sr(2730, 5460)}
+	waitCluster(t, "the split", 3*time.Minute, func() bool { return settledOn(c.Nodes[0], want) })
+	t.Logf("split shard 1 (%d keys of %d) in %v", n/3, n, time.Since(began).Round(time.Millisecond))
+	time.Sleep(300 * time.Millisecond) // and some traffic after
+	l.check()
+	for _, nd := range c.Nodes {
+		waitCluster(t, "every node to see the split", 10*time.Second, func() bool { return settledOn(nd, want) })
+		shards, err := nd.Client().ClusterShards(ctx).Result()
+		if err != nil || len(shards) != 4 {
+			t.Fatalf("CLUSTER SHARDS on %s: %d shards, %v", nd.Addr, len(shards), err)
+		}
+		slots, err := nd.Client().ClusterSlots(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		covered := 0
+		for _, s := range slots {
+			covered += s.End - s.Start + 1
+			if s.Start == 2730 && s.End != 5460 {
+				t.Fatalf("CLUSTER SLOTS on %s: range %d-%d, want 2730-5460", nd.Addr, s.Start, s.End)
+			}
+		}
+		if covered != slot.Count {
+			t.Fatalf("CLUSTER SLOTS on %s covers %d slots", nd.Addr, covered)
+		}
+	}
+	// Every node holds a replica of the new shard, with its share of the keys.
+	for _, nd := range c.Nodes {
+		st := splitStatus(t, nd)
+		found := false
+		for _, h := range st.Hosted {
+			if h.Shard == 4 {
+				found = true
+				if h.Keys < n/10 {
+					t.Errorf("node %s's replica of shard 4 holds %d keys", nd.Addr, h.Keys)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("node %s hosts no replica of shard 4", nd.Addr)
+		}
+	}
+}
+
+// Shard 3 merges into shard 2 on CLUSTER MERGE-SHARDS under load: its slots move, it retires,
+// and every node drops its replica and deletes its data.
+func TestClusterShardMerge(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "3")
+	const n = 20000
+	l := startSplitLoad(t, c, n, 8, seed)
+	time.Sleep(300 * time.Millisecond)
+	rdb := c.Nodes[1].Client()
+	ctx := context.Background() // the test runs longer than servertest.Ctx allows
+	began := time.Now()
+	if err := rdb.Do(ctx, "CLUSTER", "MERGE-SHARDS", "3", cluster.Name(2)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64][]cluster.SlotRange{1: sr(0, 5460), 2: sr(5461, 16383)}
+	waitCluster(t, "the merge", 3*time.Minute, func() bool { return settledOn(c.Nodes[1], want) })
+	t.Logf("merged shard 3 (%d keys of %d) into shard 2 in %v", n/3, n, time.Since(began).Round(time.Millisecond))
+	time.Sleep(300 * time.Millisecond)
+	l.check()
+	for _, nd := range c.Nodes {
+		waitCluster(t, "every node to see the merge", 10*time.Second, func() bool { return settledOn(nd, want) })
+		waitCluster(t, "the retired shard's data to be deleted", 10*time.Second, func() bool {
+			_, err := os.Stat(filepath.Join(nd.Dir, "shards", "3"))
+			return os.IsNotExist(err)
+		})
+		for _, h := range splitStatus(t, nd).Hosted {
+			if h.Shard == 3 {
+				t.Errorf("node %s still hosts shard 3", nd.Addr)
+			}
+		}
+	}
+}
+
+// With a small cluster-shard-max-bytes, the meta group's leader splits the shard that grew past
+// it by itself (its leader reports its size through gossip), once, under load.
+func TestClusterShardAutoSplit(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := servertest.StartCluster(t, 3, "--cluster-shards", "2")
+	ctx := context.Background() // the test runs longer than servertest.Ctx allows
+	// Fill shard 1 (slots 0-8191) only: keys whose slot is below 8192, with 1 KB values.
+	cc := c.Client()
+	value := strings.Repeat("x", 1024)
+	filled := 0
+	for i := 0; filled < 8000; i++ {
+		k := fmt.Sprintf("big:%d", i)
+		if slot.KeySlot([]byte(k)) >= 8192 {
+			continue
+		}
+		if err := cc.Set(ctx, k, value, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		filled++
+	}
+	l := startSplitLoad(t, c, 5000, 4, seed)
+	// Sizes as the leaders report them: shard 1 grew, shard 2 did not.
+	var size1, size2 uint64
+	waitCluster(t, "the shards' sizes", 20*time.Second, func() bool {
+		size1, size2 = 0, 0
+		for _, nd := range c.Nodes {
+			for _, h := range splitStatus(t, nd).Hosted {
+				if h.Role == "leader" && h.Shard == 1 {
+					size1 = h.Bytes
+				}
+				if h.Role == "leader" && h.Shard == 2 {
+					size2 = h.Bytes
+				}
+			}
+		}
+		return size1 > 0 && size2 > 0
+	})
+	t.Logf("shard 1: %d bytes, shard 2: %d bytes", size1, size2)
+	if size1 < 2*size2 {
+		t.Fatalf("shard 1 (%d bytes) is not much bigger than shard 2 (%d bytes)", size1, size2)
+	}
+	limit := size1 * 3 / 4
+	for _, nd := range c.Nodes {
+		if err := nd.Client().ConfigSet(ctx, "cluster-shard-max-bytes", strconv.FormatUint(limit, 10)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	began := time.Now()
+	want := map[uint64][]cluster.SlotRange{1: sr(0, 4095), 2: sr(8192, 16383), 3: sr(4096, 8191)}
+	waitCluster(t, "the automatic split", 3*time.Minute, func() bool { return settledOn(c.Nodes[2], want) })
+	t.Logf("split in %v", time.Since(began).Round(time.Millisecond))
+	l.check()
+	// Shard 1's replicas compact away the records that left, so it does not split again.
+	time.Sleep(20 * time.Second)
+	for _, nd := range c.Nodes {
+		if st := splitStatus(t, nd); len(st.Shards) != 3 {
+			t.Fatalf("node %s shows %d shards after the split settled, want 3: %+v", nd.Addr, len(st.Shards), shardRanges(st))
+		}
+	}
+}
