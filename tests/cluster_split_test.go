@@ -185,7 +185,7 @@ func TestClusterShardSplit(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	c := servertest.StartCluster(t, 3, "--cluster-shards", "3")
-	const n = 20000
+	const n = 10000
 	l := startSplitLoad(t, c, n, 8, seed)
 	time.Sleep(300 * time.Millisecond) // some traffic before the split
 	rdb := c.Nodes[0].Client()
@@ -264,7 +264,7 @@ func TestClusterShardMerge(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	c := servertest.StartCluster(t, 3, "--cluster-shards", "3")
-	const n = 20000
+	const n = 10000
 	l := startSplitLoad(t, c, n, 8, seed)
 	time.Sleep(300 * time.Millisecond)
 	rdb := c.Nodes[1].Client()

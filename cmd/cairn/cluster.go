@@ -26,6 +26,10 @@ const clusterUsage = `  cairn cluster start [--nodes 3] [--shards 4*nodes] [--re
       drains a node (its replicas and leaderships move away), then it leaves.
   cairn cluster rebalance [--wait] [--host H --port P]
       has the meta group's leader run a placement round now and reports the moves.
+  cairn cluster split SHARD [SLOT] [--host H --port P]
+      splits a shard: a new shard takes its slots from SLOT on (default: the upper half).
+  cairn cluster merge FROM INTO [--host H --port P]
+      moves every slot of shard FROM to the adjacent shard INTO, then retires FROM.
   cairn cluster ready [--host H --port P]
       exits 0 if the node answers and every slot has a leader (a readiness probe).
   Connection options: --host --port --user --password ($REDISCLI_AUTH) --tls --cacert --cert --key --timeout`
@@ -46,10 +50,12 @@ func runCluster(args []string, stdout, stderr io.Writer) error {
 			return runRebalance(args[1:], stdout, stderr)
 		case "ready":
 			return runReady(args[1:], stdout, stderr)
+		case "split", "merge":
+			return runSplit(args[0], args[1:], stdout, stderr)
 		}
 	}
 	if len(args) == 0 || args[0] != "start" {
-		return fmt.Errorf("usage: cairn cluster start|status|add-node|remove-node|rebalance|ready ...\n" + clusterUsage)
+		return fmt.Errorf("usage: cairn cluster start|status|add-node|remove-node|rebalance|split|merge|ready ...\n" + clusterUsage)
 	}
 	fs := flag.NewFlagSet("cluster start", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -214,6 +214,12 @@ func describeOp(op cluster.MetaOp) string {
 		return fmt.Sprintf("drain node %d", op.Node)
 	case "remove-node":
 		return fmt.Sprintf("remove node %d (drained)", op.Node)
+	case "shard-split":
+		return fmt.Sprintf("split shard %d", op.Shard)
+	case "shard-merge":
+		return fmt.Sprintf("merge shard %d into shard %d", op.Shard, op.To)
+	case "shard-retire":
+		return fmt.Sprintf("retire shard %d (merged away)", op.Shard)
 	}
 	b, _ := json.Marshal(op)
 	return string(b)
