@@ -353,3 +353,48 @@ func TestClusterShardAutoSplit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkClusterShardSplit splits a shard holding 50,000 keys (32-byte values) of a
+// three-node cluster, at the default cluster-slot-migrate-rate, and reports the time until
+// every slot is handed over (run with -benchtime=1x: each iteration splits the shard left).
+func BenchmarkClusterShardSplit(b *testing.B) {
+	c := servertest.StartCluster(b, 3, "--cluster-shards", "3")
+	ctx := context.Background()
+	cc := c.Client()
+	value := strings.Repeat("v", 32)
+	pipe := cc.Pipeline()
+	for i, filled := 0, 0; filled < 50000; i++ {
+		k := fmt.Sprintf("bench:%d", i)
+		if slot.KeySlot([]byte(k)) > 5460 {
+			continue
+		}
+		pipe.Set(ctx, k, value, 0)
+		if filled++; filled%1000 == 0 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	rdb := c.Nodes[0].Client()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		name, err := rdb.Do(ctx, "CLUSTER", "SPLIT-SHARD", "1").Text()
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, _ := cluster.ParseName(name)
+		deadline := time.Now().Add(10 * time.Minute)
+		for {
+			st := splitStatus(b, c.Nodes[0])
+			if len(shardRanges(st)[id]) > 0 && c.Nodes[0].ClusterInfo("cluster_slots_migrating") == "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("the split did not finish within 10 minutes")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/split")
+}
