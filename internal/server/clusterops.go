@@ -108,6 +108,9 @@ type StatusReplica struct {
 	Role      string      `json:"role"`
 	Keys      int64       `json:"keys"`
 	Bytes     uint64      `json:"bytes"` // disk space of its engine
+	// DataBytes is the size splits go by (cluster-shard-max-bytes): the engine's sstables over
+	// the records and its WAL, without obsolete files still held (split.go).
+	DataBytes uint64 `json:"data_bytes"`
 	OpsPerSec float64     `json:"ops_per_sec"`
 	Applied   uint64      `json:"applied"`
 	Move      *StatusMove `json:"move,omitempty"` // on the leader of a shard that moves
@@ -149,7 +152,7 @@ func (c *clusterNode) clusterStatus() ClusterStatus {
 		for _, k := range keys {
 			total += k
 		}
-		r := StatusReplica{Shard: h.id(), Role: "single", Keys: total, Bytes: h.sh.Metrics().DiskBytes,
+		r := StatusReplica{Shard: h.id(), Role: "single", Keys: total, Bytes: h.sh.Metrics().DiskBytes, DataBytes: dataBytes(h),
 			OpsPerSec: h.load.perSec(), Applied: h.sh.Applied()}
 		if h.raft != nil {
 			rs := h.raft.Status()

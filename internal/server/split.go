@@ -19,7 +19,7 @@ import (
 //     group with them (hostShard), empty; a node whose replica of a shard is gone from the
 //     topology — the shard retired — drops it, as after a replica move (reconcileHosting).
 //   - The meta group's leader, in its placement round, splits a shard whose leader reports
-//     more than cluster-shard-max-bytes on disk, and with cluster-shard-merge merges two
+//     more than cluster-shard-max-bytes of data (dataBytes), and with cluster-shard-merge merges two
 //     adjacent shards together below a quarter of it and both quiet; it retires a merged-away
 //     shard once it owns no slot. Sizes and command rates come from the shards' leaders
 //     through gossip (NodeLoad.Sizes).
@@ -63,9 +63,23 @@ func (c *clusterNode) shardSizes() []cluster.ShardLoad {
 		if h.sh == nil || !h.leads() {
 			continue
 		}
-		out = append(out, cluster.ShardLoad{Shard: h.id(), Bytes: h.sh.Metrics().DiskBytes, Ops: math.Round(h.load.perSec())})
+		out = append(out, cluster.ShardLoad{Shard: h.id(), Bytes: dataBytes(h), Ops: math.Round(h.load.perSec())})
 	}
 	return out
+}
+
+// dataBytes is a shard's size as splits go by it: its engine's sstables over the records' key
+// range, and the WAL not yet flushed. Unlike the engine's whole disk usage it leaves out files
+// that compactions made obsolete but a checkpoint or a reader still holds, so it drops once a
+// shard's moved records are compacted away.
+func dataBytes(h *hosted) uint64 {
+	v := h.sh.Acquire()
+	defer v.Release()
+	n, err := v.Engine.DB().EstimateDiskUsage([]byte{0x01}, []byte{0xff})
+	if err != nil {
+		n = 0
+	}
+	return n + v.Engine.Metrics().WALBytes
 }
 
 // shardLoads gathers what the shards' leaders last reported through gossip; a shard's report
