@@ -318,7 +318,7 @@ type Overlay struct {
 	// through the cache too (Tx.elemRecord), which spares an LSM lookup for every HSET, SADD
 	// or ZADD of an element it has seen.
 	elems   map[string][]byte
-	flushed bool              // a range deletion (FLUSHDB) happened: the cache is stale until Publish
+	flushed bool // a range deletion (FLUSHDB) happened: the cache is stale until Publish
 	flushDB [NumDBs]bool
 	now     int64 // the latest time a write was recorded at
 	// access holds the access data RESTORE set (IDLETIME, FREQ) for keys it wrote, installed
