@@ -223,7 +223,7 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 		}
 		last := run[len(run)-1].Slot
 		m := run[0]
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		_, err = c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, End: last, To: m.To})
 		cancel()
 		if err != nil {

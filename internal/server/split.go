@@ -137,7 +137,7 @@ func (c *clusterNode) reshardRound(t *cluster.Topology, auto bool) ([]cluster.Me
 	for _, op := range cluster.PlanReshard(t, loads, cfg) {
 		l := loads[op.Shard]
 		c.logger.Info("resharding", "op", op.Op, "shard", op.Shard, "into", op.To, "bytes", l.Bytes, "ops_per_sec", l.Ops)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 		_, err := c.proposeMeta(ctx, op)
 		cancel()
 		if err != nil {
@@ -176,18 +176,9 @@ func (c *clusterNode) compactShrunk(t *cluster.Topology) {
 		go func() {
 			defer c.wg.Done()
 			defer c.slotMoving.Delete(key)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go func() {
-				select {
-				case <-c.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 			start := time.Now()
 			v := h.sh.Acquire()
-			err := v.Engine.Compact(ctx, []byte{0x01}, []byte{0xff})
+			err := v.Engine.Compact(c.ctx, []byte{0x01}, []byte{0xff})
 			v.Release()
 			if err != nil {
 				c.logger.Debug("compacting a shard after its slots left failed", "shard", h.id(), "err", err)
