@@ -104,13 +104,13 @@ type StatusMove struct {
 
 // StatusReplica is a replica this node holds, with its figures.
 type StatusReplica struct {
-	Shard     uint64      `json:"shard"`
-	Role      string      `json:"role"`
-	Keys      int64       `json:"keys"`
-	Bytes     uint64      `json:"bytes"` // disk space of its engine
+	Shard uint64 `json:"shard"`
+	Role  string `json:"role"`
+	Keys  int64  `json:"keys"`
+	Bytes uint64 `json:"bytes"` // disk space of its engine
 	// DataBytes is the size splits go by (cluster-shard-max-bytes): the engine's sstables over
 	// the records and its WAL, without obsolete files still held (split.go).
-	DataBytes uint64 `json:"data_bytes"`
+	DataBytes uint64      `json:"data_bytes"`
 	OpsPerSec float64     `json:"ops_per_sec"`
 	Applied   uint64      `json:"applied"`
 	Move      *StatusMove `json:"move,omitempty"` // on the leader of a shard that moves
