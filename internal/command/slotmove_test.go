@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/slot"
 )
@@ -228,5 +229,58 @@ func TestSlotMoveRedirectsWaiters(t *testing.T) {
 	}
 	if n := h.a.waiters.Count(); n != 1 {
 		t.Fatalf("%d waiters left, want 1 (on another slot's key)", n)
+	}
+}
+
+// Each slot's migration state is a record of its own, read back by a new applier over the same
+// engine (a restart); the single record earlier versions kept for all slots is read too, and
+// rewritten as per-slot records at the next change.
+func TestSlotMoveStateRecords(t *testing.T) {
+	h := newHarness(t)
+	h.do("SET", "{a}k", "v")
+	sa, sb := slot.KeySlot([]byte("{a}")), slot.KeySlot([]byte("{b}"))
+	if seq, _ := h.slotOut(sa, 7, 10, 1<<20); seq == 0 {
+		t.Fatal("no batch for a slot with a key")
+	}
+	h.slotOut(sb, 7, 10, 1<<20) // an empty slot: migrating, no outbox
+	reopen := func() {
+		t.Helper()
+		app, err := NewApplier(Storage{Engine: h.eng, State: h.app.state, Cache: keyspace.NewCache(1 << 20), Filters: h.filters}, h.limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.app = app
+	}
+	want := []int{sa, sb}
+	slices.Sort(want)
+	got := func() []int { s := slices.Clone(h.app.MigratingSlots()); slices.Sort(s); return s }
+	reopen()
+	if !slices.Equal(got(), want) {
+		t.Fatalf("after a restart the migrating slots are %v, want %v", got(), want)
+	}
+	// The outbox survived: __slotout answers it again.
+	if seq, batch := h.slotOut(sa, 7, 10, 1<<20); seq == 0 || len(batch) == 0 {
+		t.Fatal("the outbox was lost in the restart")
+	}
+	// Earlier versions' single record, as they wrote it.
+	b := h.eng.NewBatch()
+	for _, s := range want {
+		_ = b.Delete(keyspace.SystemKey(slotMoveKey(s)), nil)
+	}
+	_ = b.Set(keyspace.SystemKey(slotMoveRecord), []byte(`{"`+strconv.Itoa(sb)+`":{"to":7},"`+strconv.Itoa(sa)+`":{"to":7}}`), nil)
+	if err := h.eng.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	reopen()
+	if !slices.Equal(got(), want) {
+		t.Fatalf("from the old record the migrating slots are %v, want %v", got(), want)
+	}
+	h.sys(bs(SlotOwnName, strconv.Itoa(sb))...)
+	reopen()
+	if want := []int{sa}; !slices.Equal(got(), want) {
+		t.Fatalf("after __slotown %d the migrating slots are %v, want %v", sb, got(), want)
+	}
+	if v, _, err := h.eng.DB().Get(keyspace.SystemKey(slotMoveRecord)); err == nil {
+		t.Fatalf("the old record is still there: %q", v)
 	}
 }
