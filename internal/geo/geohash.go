@@ -8,12 +8,13 @@ import "math"
 // The arithmetic follows Redis's order of float operations; explicit float64 conversions keep
 // Go from fusing a multiply and an add that C rounds twice.
 
+// LatMin to LongMax bound the points a geohash covers, as in Redis.
 const (
 	geoStepMax = 26
-	LatMin  = -85.05112878
-	LatMax  = 85.05112878
-	LongMin = -180.0
-	LongMax = 180.0
+	LatMin     = -85.05112878
+	LatMax     = 85.05112878
+	LongMin    = -180.0
+	LongMax    = 180.0
 
 	// earthRadiusMeters is the Earth's quadratic mean radius for WGS-84, as Redis uses it.
 	earthRadiusMeters = 6372797.560856
