@@ -192,10 +192,16 @@ func (e *evaluator) scan(p []byte, fn func(rest, value []byte) error) error {
 // termPositions collects, for one query term, each document's positions per field.
 func (e *evaluator) termPositions(term string, fields []int) (map[string]map[int][]uint32, error) {
 	out := map[string]map[int][]uint32{}
+	// As RediSearch's stemming expander: the term, the stem record of every word with the
+	// term's stem, and the stem as a word itself ("climbers" finds "climber", which has no
+	// stem record of its own). A word found by two forms keeps each position once.
 	forms := []string{term}
 	if !e.verbatim {
 		if s := english.Stem(term, false); s != "" {
 			forms = append(forms, "+"+s)
+			if s != term {
+				forms = append(forms, s)
+			}
 		}
 	}
 	for _, fi := range fields {
