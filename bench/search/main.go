@@ -1,16 +1,14 @@
 // Command search measures cairn's secondary indexes on one server (run.sh starts it):
 //
-//   - build: -n hashes written first, then FT.CREATE; keys/s until FT.INFO reports the build done;
+//	go run ./bench/search -addr 127.0.0.1:6379 -n 100000
 //
+// It reports, in order:
+//   - build: -n hashes written first, then FT.CREATE; keys/s until FT.INFO reports the build done;
 //   - write: HSET throughput (-clients clients, pipelines of -pipe) on a prefix an index covers
 //     against one no index covers;
-//
 //   - query: FT.SEARCH latency (p50, p99 over -queries runs) of a tag lookup and of a numeric
 //     range over the -n hashes, LIMIT 0 10, with the number of matches each has;
-//
 //   - keyrange: KEYRANGE read throughput in keys/s, paging through the -n keys 1000 at a time.
-//
-//     go run ./bench/search -addr 127.0.0.1:6379 -n 100000
 package main
 
 import (
