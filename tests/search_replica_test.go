@@ -42,6 +42,19 @@ func TestSearchReplicasAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// FT.CREATE answers once every shard's leader has the index; a follower may learn of it a
+	// moment later, and until then its eventual-level queries answer that the index is not on
+	// every shard. Wait for every node's replicas to have it.
+	for i, node := range nodes {
+		deadline := time.Now().Add(20 * time.Second)
+		for node.Do(ctx, "CONSISTENCY", "eventual", "FT.SEARCH", "rep", "*", "LIMIT", 0, 0).Err() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d: no index at eventual level 20s after FT.CREATE", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
 	var mu sync.Mutex
 	model := map[string]map[string]string{}
 	var wg sync.WaitGroup
