@@ -115,7 +115,8 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger, Security: sec})
+	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger, Security: sec,
+		SnapshotRate: s.cfg.clusterRebalanceRate.Load})
 	if err != nil {
 		return nil, err
 	}

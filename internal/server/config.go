@@ -57,6 +57,8 @@ type Config struct {
 	clusterDeadAfter atomic.Int64
 	// clusterSlotRate bounds the bytes per second a slot move copies (0: none).
 	clusterSlotRate atomic.Int64
+	// clusterRebalanceRate bounds the bytes per second of snapshots the node sends (0: none).
+	clusterRebalanceRate atomic.Int64
 
 	// ClusterSecret is the secret every bus connection proves (empty: none).
 	ClusterSecret string

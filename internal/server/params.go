@@ -204,6 +204,10 @@ var params = []*param{
 	// cluster-slot-migrate-rate bounds the bytes of records per second a slot move copies
 	// between shards (0: no bound; cairn's own; slotmove.go).
 	{name: "cluster-slot-migrate-rate", def: "33554432", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterSlotRate.Store(memory(v)) }},
+	// cluster-rebalance-rate bounds the bytes per second of snapshots this node streams to
+	// others together — a replica moving onto another node, or a follower too far behind for
+	// the log — so that clients keep their latency during moves (0: no bound; cairn's own).
+	{name: "cluster-rebalance-rate", def: "33554432", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterRebalanceRate.Store(memory(v)) }},
 	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer
