@@ -24,11 +24,20 @@ const opVersion = 3
 
 const opHeaderLen = 32
 
-// ClusterVersion is the newest version of apply's behaviour this binary implements. An apply
-// change that would make replicas disagree bumps it, and proposers use a new version only once
-// every node runs a binary that knows it (a rolling upgrade advances the cluster's version when
-// its last node is upgraded).
-const ClusterVersion = 1
+// ClusterVersion is the newest version of apply's behaviour this binary implements (its code
+// version). An apply change that would make replicas disagree — a new meta operation or
+// shard-log command, a changed effect or reply — bumps it, and the change applies only to
+// operations of the new version: proposers stamp operations with the cluster's active version,
+// which advances only once every node runs a binary that knows it (cluster/version.go).
+//
+//	1: the first cluster version.
+//	2: the ACL in the meta group; slot moves between shards (the meta operations and the
+//	   shard-log commands __slotout, __slotin, __slotack, __slotown) and their cancellation
+//	   (__slotcancel); the cluster-version operation.
+const ClusterVersion = 2
+
+// slotOpsVersion is the cluster version that introduced the slot mover's commands.
+const slotOpsVersion = 2
 
 // Op flags.
 const (
