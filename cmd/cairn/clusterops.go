@@ -167,7 +167,7 @@ type clusterView struct {
 	// SlotMoves are the slots migrating between shards, with the most keys any node reports
 	// moved (the source shard's leader counts them).
 	SlotMoves   []server.StatusSlotMove `json:"slot_moves,omitempty"`
-	Unreachable     []string    `json:"unreachable,omitempty"`
+	Unreachable []string                `json:"unreachable,omitempty"`
 }
 
 type viewNode struct {

@@ -27,7 +27,7 @@ func TestMetaSlotCancel(t *testing.T) {
 		MetaOp{Op: "slot-migrate", Start: 11, End: 11, To: 2},
 		MetaOp{Op: "slot-migrate-cancelled", Shard: 1, Start: 10, To: 2}, // not cancelled: ignored
 		MetaOp{Op: "slot-migrate-cancelled", Shard: 1, Start: 11, To: 2},
-		MetaOp{Op: "slot-migrated", Shard: 1, Start: 12, To: 2}, // 12 had started: it completes
+		MetaOp{Op: "slot-migrated", Shard: 1, Start: 12, To: 2},          // 12 had started: it completes
 		MetaOp{Op: "slot-migrate-cancelled", Shard: 1, Start: 11, To: 2}, // a retry
 	)
 	want := []string{"", "", "no slot in 100-200 is migrating", "", "slot 11's migration is being cancelled; retry once it has ended", "", "", "", ""}

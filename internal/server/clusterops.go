@@ -62,8 +62,8 @@ type ClusterStatus struct {
 	TopologyVersion uint64          `json:"topology_version"`
 	ClusterVersion  uint32          `json:"cluster_version"` // the cluster's active version
 	CodeVersion     uint32          `json:"code_version"`    // what this node's binary implements
-	MetaRole        string          `json:"meta_role"` // this node's role in the meta group ("-": none)
-	Rebalance       bool            `json:"rebalance"` // cluster-rebalance on this node
+	MetaRole        string          `json:"meta_role"`       // this node's role in the meta group ("-": none)
+	Rebalance       bool            `json:"rebalance"`       // cluster-rebalance on this node
 	Nodes           []StatusNode    `json:"nodes"`
 	Shards          []StatusShard   `json:"shards"`
 	Hosted          []StatusReplica `json:"hosted"` // the replicas this node holds, with their figures

@@ -52,7 +52,7 @@ type Config struct {
 	// DebugCodeVersion, for tests only, lowers the cluster version this node's binary claims
 	// to implement, so a test plays a rolling upgrade with one binary (0: the binary's own).
 	DebugCodeVersion int
-	clusterProxy           atomic.Bool
+	clusterProxy     atomic.Bool
 	// clusterRebalance lets the meta group's leader move replicas and preferred leaders
 	// (placement.go); clusterDeadAfter is how long, in seconds, a node must be unreachable
 	// before its replicas are rebuilt elsewhere.
