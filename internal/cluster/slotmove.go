@@ -79,7 +79,13 @@ func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
 		changed := false
 		for s := op.Start; s <= op.End; s++ {
 			if t.Migration(s) == nil {
-				t.Migrations = append(t.Migrations, SlotMigration{Slot: s, From: from, To: op.To, Epoch: t.Version + 1})
+				m := SlotMigration{Slot: s, From: from, To: op.To}
+				if t.Active() >= 2 {
+					// Epochs came with cancelling (version 2): a version-1 node would not
+					// record them, nor accept __slotout's epoch argument.
+					m.Epoch = t.Version + 1
+				}
+				t.Migrations = append(t.Migrations, m)
 				changed = true
 			}
 		}

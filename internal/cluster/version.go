@@ -31,22 +31,23 @@ const CodeVersion = command.ClusterVersion
 // knows it, unless it is listed here with an older version. When CodeVersion is bumped, list
 // the operations that the previous version already had.
 var opVersions = map[string]uint32{
+	// Version 1 is every binary from before the gate (command.ClusterVersion): the last of
+	// them had the ACL in the meta group and slot moves, so they are version 1 too — were they
+	// gated, a node not yet upgraded would apply what the upgraded ones refuse.
 	"init": 1, "leader": 1, "add-node": 1, "remove-node": 1, "set-replica": 1, "drain": 1,
 	"move-start": 1, "move-added": 1, "move-done": 1, "move-cancel": 1, "set-preferred": 1,
-	// The operation that advances the version must be known to every binary that can run in
-	// a cluster of version 1, or the cluster could never leave it.
+	"acl-setuser": 1, "acl-deluser": 1, "acl-load": 1, "slot-migrate": 1, "slot-migrated": 1,
+	// The operation that advances the version is accepted at version 1, or the cluster could
+	// never leave it; the meta leader proposes it only once every node runs version 2, so no
+	// binary that does not know it is left to apply it.
 	"cluster-version": 1,
-	// Version 2: the ACL in the meta group, slot moves between shards and their cancellation.
-	"acl-setuser": 2, "acl-deluser": 2, "acl-load": 2,
-	"slot-migrate": 2, "slot-migrated": 2, "slot-migrate-cancel": 2, "slot-migrate-cancelled": 2,
+	// Version 2: cancelling slot moves.
+	"slot-migrate-cancel": 2, "slot-migrate-cancelled": 2,
 }
 
 // opNames are how errors name meta operations to users.
 var opNames = map[string]string{
-	"acl-setuser": "ACL SETUSER in a cluster", "acl-deluser": "ACL DELUSER in a cluster",
-	"acl-load":     "ACL LOAD in a cluster",
-	"slot-migrate": "slot migration", "slot-migrated": "slot migration",
-	"slot-migrate-cancel": "cancelling a slot migration", "slot-migrate-cancelled": "cancelling a slot migration",
+	"slot-migrate-cancel": "CLUSTER MIGRATE-SLOTS-CANCEL", "slot-migrate-cancelled": "CLUSTER MIGRATE-SLOTS-CANCEL",
 }
 
 // OpVersion is the cluster version a meta operation needs.

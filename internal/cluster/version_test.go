@@ -26,19 +26,15 @@ func versionTopology(t *testing.T) *Topology {
 }
 
 // A cluster at version 1 refuses, in apply, every meta operation of version 2 with the error
-// users see, and changes nothing; once cluster-version advances it to 2 they apply. The
-// version never goes back.
+// users see, and changes nothing, while those version-1 binaries had (the ACL, slot moves)
+// apply; once cluster-version advances it to 2 the newer ones apply too. The version never
+// goes back, and slot migrations get epochs from version 2 on.
 func TestMetaVersionGate(t *testing.T) {
 	m, err := OpenMeta("meta", vfs.NewMem(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	newer := []MetaOp{
-		{Op: "acl-setuser", User: "alice", Rules: []string{"on"}},
-		{Op: "acl-deluser", Names: []string{"alice"}},
-		{Op: "acl-load", Users: map[string]string{}},
-		{Op: "slot-migrate", Start: 0, End: 0, To: 2},
-		{Op: "slot-migrated", Shard: 1, Start: 0, To: 2},
 		{Op: "slot-migrate-cancel", Start: 0, End: 0},
 		{Op: "slot-migrate-cancelled", Shard: 1, Start: 0, To: 2},
 		{Op: "some-future-op"}, // unlisted: needs the binary's own version
@@ -52,21 +48,30 @@ func TestMetaVersionGate(t *testing.T) {
 			t.Errorf("%s at version 1: error %q, want %q...", newer[i].Op, r.Err, want)
 		}
 	}
-	if got := res[0].Err; got != "cluster version 1 does not support ACL SETUSER in a cluster yet: upgrade every node first" {
-		t.Errorf("ACL SETUSER: %q", got)
+	if got := res[0].Err; got != "cluster version 1 does not support CLUSTER MIGRATE-SLOTS-CANCEL yet: upgrade every node first" {
+		t.Errorf("slot-migrate-cancel: %q", got)
 	}
-	if tp := m.Topology(); tp.Version != before || len(tp.Migrations) != 0 || tp.UsersVersion != 0 {
+	if tp := m.Topology(); tp.Version != before {
 		t.Fatalf("refused operations changed the topology: version %d->%d", before, tp.Version)
 	}
-	// Operations of version 1 still apply.
-	if r := applyOps(t, m, 20, MetaOp{Op: "drain", Node: 2}); r[0].Err != "" {
-		t.Fatalf("drain at version 1: %s", r[0].Err)
-	}
-	res = applyOps(t, m, 21,
-		MetaOp{Op: "cluster-version", ClusterVersion: 2},
-		MetaOp{Op: "cluster-version", ClusterVersion: 1}, // never back
+	// Operations of version 1 still apply; a slot migration gets no epoch.
+	for i, r := range applyOps(t, m, 20,
+		MetaOp{Op: "drain", Node: 2},
 		MetaOp{Op: "acl-setuser", User: "alice", Rules: []string{"on"}},
 		MetaOp{Op: "slot-migrate", Start: 0, End: 0, To: 2},
+	) {
+		if r.Err != "" {
+			t.Fatalf("op %d at version 1: %s", i, r.Err)
+		}
+	}
+	if m := m.Topology().Migration(0); m == nil || m.Epoch != 0 {
+		t.Fatalf("a migration recorded at version 1: %+v", m)
+	}
+	res = applyOps(t, m, 30,
+		MetaOp{Op: "cluster-version", ClusterVersion: 2},
+		MetaOp{Op: "cluster-version", ClusterVersion: 1}, // never back
+		MetaOp{Op: "slot-migrate", Start: 1, End: 1, To: 2},
+		MetaOp{Op: "slot-migrate-cancel", Start: 0, End: 1},
 	)
 	for i, r := range res {
 		if r.Err != "" {
@@ -74,8 +79,8 @@ func TestMetaVersionGate(t *testing.T) {
 		}
 	}
 	tp := m.Topology()
-	if tp.ClusterVersion != 2 || tp.UsersVersion != 1 || tp.Migration(0) == nil {
-		t.Fatalf("at version 2: cluster version %d, users version %d, migration %v", tp.ClusterVersion, tp.UsersVersion, tp.Migration(0))
+	if tp.ClusterVersion != 2 || tp.UsersVersion != 1 || tp.Migration(1) == nil || tp.Migration(1).Epoch == 0 || !tp.Migration(0).Cancel {
+		t.Fatalf("at version 2: cluster version %d, users version %d, migrations %+v", tp.ClusterVersion, tp.UsersVersion, tp.Migrations)
 	}
 	if err := tp.CheckOp("some-future-op"); CodeVersion == 2 && err != nil {
 		t.Errorf("an unlisted operation at the binary's version: %v", err)

@@ -30,14 +30,17 @@ const opHeaderLen = 32
 // operations of the new version: proposers stamp operations with the cluster's active version,
 // which advances only once every node runs a binary that knows it (cluster/version.go).
 //
-//	1: the first cluster version.
-//	2: the ACL in the meta group; slot moves between shards (the meta operations and the
-//	   shard-log commands __slotout, __slotin, __slotack, __slotown) and their cancellation
-//	   (__slotcancel); the cluster-version operation.
+//	1: every binary before the version gate, which stamped 1 whatever it implemented; the
+//	   last of them had the ACL in the meta group and slot moves (__slotout, __slotin,
+//	   __slotack, __slotown), so version 1 includes them: gating them would let a node not yet
+//	   upgraded apply what the upgraded ones refuse.
+//	2: the version gate itself (the cluster-version meta operation); cancelling slot moves
+//	   (the meta operations slot-migrate-cancel and slot-migrate-cancelled, the shard-log
+//	   command __slotcancel, and migration epochs: __slotout's epoch argument).
 const ClusterVersion = 2
 
-// slotOpsVersion is the cluster version that introduced the slot mover's commands.
-const slotOpsVersion = 2
+// slotCancelVersion is the cluster version that introduced cancelling slot moves.
+const slotCancelVersion = 2
 
 // Op flags.
 const (

@@ -59,20 +59,32 @@ func TestSlotCancel(t *testing.T) {
 	}
 }
 
-// The slot mover's commands came with cluster version 2: an operation stamped with version 1
-// (a cluster not yet upgraded everywhere) gets the version error, the same on every replica.
+// Cancelling came with cluster version 2: __slotcancel and __slotout's epoch argument in an
+// operation stamped with version 1 (a cluster not yet upgraded everywhere) get the version
+// error, the same on every replica, while version 1's __slotout runs.
 func TestSlotOpsVersionGate(t *testing.T) {
 	h := newHarness(t)
-	h.index++
-	data := AppendOpHeader(nil, OpHeader{Proto: 2, Flags: OpSystem, Time: h.now, Version: 1}, bs(SlotOutName, "1", "2", "10", "1000"))
-	results := make([][]byte, 1)
-	if err := h.app.Apply([]replica.Entry{{Index: h.index, Data: data}}, results); err != nil {
-		t.Fatal(err)
+	h.check("+OK\r\n", "SET", "{a}k", "v")
+	sa := strconv.Itoa(slot.KeySlot([]byte("{a}")))
+	at1 := func(args ...string) string {
+		h.index++
+		data := AppendOpHeader(nil, OpHeader{Proto: 2, Flags: OpSystem, Time: h.now, Version: 1}, bs(args...))
+		results := make([][]byte, 1)
+		if err := h.app.Apply([]replica.Entry{{Index: h.index, Data: data}}, results); err != nil {
+			t.Fatal(err)
+		}
+		return string(results[0])
 	}
-	if got, want := string(results[0]), "-ERR cluster version 1 does not support __slotout yet: upgrade every node first\r\n"; got != want {
-		t.Fatalf("__slotout at version 1 = %q, want %q", got, want)
+	for _, args := range [][]string{{SlotCancelName, sa, "3"}, {SlotOutName, sa, "2", "10", "1000", "3"}} {
+		want := "-ERR cluster version 1 does not support " + args[0] + " yet: upgrade every node first\r\n"
+		if got := at1(args...); got != want {
+			t.Fatalf("%v at version 1 = %q, want %q", args, got, want)
+		}
 	}
 	if len(h.app.MigratingSlots()) != 0 {
-		t.Fatal("the refused __slotout left migration state")
+		t.Fatal("the refused operations left migration state")
+	}
+	if got := at1(SlotOutName, sa, "2", "10", "1000"); !strings.HasPrefix(got, "*2\r\n:") || strings.HasPrefix(got, "*2\r\n:0") {
+		t.Fatalf("version 1's __slotout = %q", got)
 	}
 }

@@ -144,7 +144,8 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 	a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 	w := &a.w
 	name := string(args[0])
-	if a.op.Version < slotOpsVersion {
+	if a.op.Version < slotCancelVersion && (name == SlotCancelName || (name == SlotOutName && len(args) == 6)) {
+		// What a binary of that version answers, so every replica agrees.
 		w.Error(fmt.Sprintf("ERR cluster version %d does not support %s yet: upgrade every node first", a.op.Version, name))
 		return
 	}

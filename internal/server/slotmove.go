@@ -252,6 +252,10 @@ func (c *clusterNode) awaitSlotEnded(m cluster.SlotMigration) error {
 // moveSlot moves one slot's records and hands the slot over; it returns how many keys moved.
 func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) {
 	sl, to, epoch := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10), strconv.FormatUint(m.Epoch, 10)
+	outArgs := 6
+	if m.Epoch == 0 {
+		outArgs = 5 // a migration recorded before version 2: no epoch (version-1 nodes refuse one)
+	}
 	prog := c.progressOf(m)
 	moved := 0
 	for {
@@ -270,7 +274,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 			maxBytes = max(1, min(maxBytes, rate/4))
 		}
 		began := time.Now()
-		reply, err := c.proposeSystem(h.id(), command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10), epoch)
+		reply, err := c.proposeSystem(h.id(), []string{command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10), epoch}[:outArgs]...)
 		if err != nil {
 			return moved, err
 		}
