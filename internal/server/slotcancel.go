@@ -50,7 +50,7 @@ func (c *clusterNode) cancelSlot(h *hosted, m cluster.SlotMigration) (bool, erro
 	default:
 		return false, fmt.Errorf("unexpected reply to %s: %q", command.SlotCancelName, truncate(string(reply), 200))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrate-cancelled", Shard: m.From, Start: m.Slot, To: m.To}); err != nil {
 		return false, err

@@ -81,7 +81,7 @@ func (c *clusterNode) advanceVersion() {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
 	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "cluster-version", ClusterVersion: next}); err != nil {
 		c.logger.Warn("advancing the cluster version failed", "to", next, "err", err)
