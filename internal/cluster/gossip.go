@@ -36,6 +36,9 @@ type NodeLoad struct {
 	Led    int    `json:"led"`    // shards led
 	Keys   int64  `json:"keys"`   // keys in the shards led
 	Ops    int64  `json:"ops"`    // commands per second, recently
+	// Version is the cluster version the node's binary implements (0: a binary that does not
+	// say, i.e. version 1); the meta leader advances the cluster's when every node has it.
+	Version uint32 `json:"version,omitempty"`
 }
 
 // GossipNode is a node as gossip knows it.

@@ -209,28 +209,54 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 		if m == nil {
 			return nil
 		}
+		if m.Cancel {
+			cancelled, err := c.cancelSlot(h, *m)
+			if err != nil {
+				return err
+			}
+			if cancelled {
+				if err := c.awaitSlotEnded(*m); err != nil {
+					return err
+				}
+				continue
+			}
+			c.logger.Info("slot migration cancelled after it started: it completes", "slot", m.Slot, "from_shard", m.From, "to_shard", m.To)
+		}
 		start := time.Now()
 		keys, err := c.moveSlot(h, *m)
 		if err != nil {
 			return err
 		}
 		c.logger.Info("slot moved", "slot", m.Slot, "from_shard", m.From, "to_shard", m.To, "keys", keys, "took", time.Since(start).Round(time.Millisecond))
-		// Wait for the topology to show the slot handed over before the next one.
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if mm := c.topology().migration(m.Slot); mm == nil || mm.From != m.From {
-				break
-			}
-			if time.Now().After(deadline) {
-				return errors.New("the slot's hand-over did not reach this node's topology")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err := c.awaitSlotEnded(*m); err != nil {
+			return err
 		}
+	}
+}
+
+// awaitSlotEnded waits for the topology to show slot m's migration ended (handed over, or
+// cancelled) before the mover takes up the next one.
+func (c *clusterNode) awaitSlotEnded(m cluster.SlotMigration) error {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if mm := c.topology().migration(m.Slot); mm == nil || mm.From != m.From || mm.Epoch != m.Epoch {
+			c.slotProgress.Delete(m.Slot)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the end of the slot's migration did not reach this node's topology")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // moveSlot moves one slot's records and hands the slot over; it returns how many keys moved.
 func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) {
-	sl, to := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10)
+	sl, to, epoch := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10), strconv.FormatUint(m.Epoch, 10)
+	outArgs := 6
+	if m.Epoch == 0 {
+		outArgs = 5 // a migration recorded before version 2: no epoch (version-1 nodes refuse one)
+	}
+	prog := c.progressOf(m)
 	moved := 0
 	for {
 		select {
@@ -248,7 +274,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 			maxBytes = max(1, min(maxBytes, rate/4))
 		}
 		began := time.Now()
-		reply, err := c.proposeSystem(h.id(), command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10))
+		reply, err := c.proposeSystem(h.id(), []string{command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10), epoch}[:outArgs]...)
 		if err != nil {
 			return moved, err
 		}
@@ -274,6 +300,8 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 		}
 		n, _ := strconv.Atoi(string(bytes.TrimSpace(in[1:])))
 		moved += n
+		prog.keys.Add(int64(n))
+		prog.batches.Add(1)
 		if _, err := c.proposeSystem(h.id(), command.SlotAckName, sl, strconv.FormatUint(seq, 10)); err != nil {
 			return moved, err
 		}
@@ -298,7 +326,7 @@ func (c *clusterNode) proposeSystem(shard uint64, args ...string) ([]byte, error
 	for i, a := range args {
 		bargs[i] = []byte(a)
 	}
-	op := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: c.s.now(), Shard: shard}, bargs)
+	op := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: c.s.now(), Shard: shard, Version: c.s.opVersion()}, bargs)
 	return c.proposeOp(shard, op)
 }
 
