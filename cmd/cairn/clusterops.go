@@ -158,12 +158,16 @@ func nodeID(s string) (uint64, error) {
 type clusterView struct {
 	Asked           string      `json:"asked"`
 	TopologyVersion uint64      `json:"topology_version"`
+	ClusterVersion  uint32      `json:"cluster_version"`
 	MetaLeader      uint64      `json:"meta_leader,omitempty"` // 0: not found among the reachable nodes
 	Rebalance       bool        `json:"rebalance"`
 	Nodes           []viewNode  `json:"nodes"`
 	Shards          []viewShard `json:"shards"`
 	Moves           []viewMove  `json:"moves"`
-	Unreachable     []string    `json:"unreachable,omitempty"`
+	// SlotMoves are the slots migrating between shards, with the most keys any node reports
+	// moved (the source shard's leader counts them).
+	SlotMoves   []server.StatusSlotMove `json:"slot_moves,omitempty"`
+	Unreachable []string                `json:"unreachable,omitempty"`
 }
 
 type viewNode struct {
@@ -191,7 +195,7 @@ func gatherView(ctx context.Context, cf *connFlags, seedAddr string) (*clusterVi
 	if err != nil {
 		return nil, err
 	}
-	v := &clusterView{Asked: seedAddr, TopologyVersion: seed.TopologyVersion, Rebalance: seed.Rebalance}
+	v := &clusterView{Asked: seedAddr, TopologyVersion: seed.TopologyVersion, ClusterVersion: seed.ClusterVersion, Rebalance: seed.Rebalance}
 	all := map[uint64]*server.ClusterStatus{seed.Node: seed}
 	for _, n := range seed.Nodes {
 		if n.ID == seed.Node {
@@ -216,6 +220,9 @@ func gatherView(ctx context.Context, cf *connFlags, seedAddr string) (*clusterVi
 		vn := viewNode{StatusNode: n}
 		if st := all[n.ID]; st != nil {
 			vn.Reachable = true
+			if st.CodeVersion != 0 {
+				vn.Version = st.CodeVersion // its own word over the seed's gossip
+			}
 			if st.MetaRole == "leader" {
 				v.MetaLeader = n.ID
 			}
@@ -237,6 +244,16 @@ func gatherView(ctx context.Context, cf *connFlags, seedAddr string) (*clusterVi
 			}
 		}
 		v.Nodes = append(v.Nodes, vn)
+	}
+	for _, m := range seed.SlotMoves {
+		for _, st := range all {
+			for _, o := range st.SlotMoves {
+				if o.Slot == m.Slot && o.From == m.From && o.To == m.To && o.KeysMoved > m.KeysMoved {
+					m.KeysMoved, m.Batches = o.KeysMoved, o.Batches
+				}
+			}
+		}
+		v.SlotMoves = append(v.SlotMoves, m)
 	}
 	for _, sh := range seed.Shards {
 		vs := viewShard{StatusShard: sh, Keys: -1}
@@ -292,10 +309,10 @@ func printView(w io.Writer, v *clusterView) {
 	if !v.Rebalance {
 		rebalance = "off"
 	}
-	fmt.Fprintf(w, "cluster: %d nodes (%d draining), %d shards, %d moves in progress; topology version %d; meta leader %s; rebalance %s (asked %s)\n\n",
-		len(v.Nodes), draining, len(v.Shards), len(v.Moves), v.TopologyVersion, meta, rebalance, v.Asked)
+	fmt.Fprintf(w, "cluster: %d nodes (%d draining), %d shards, %d moves in progress; topology version %d; cluster version %d; meta leader %s; rebalance %s (asked %s)\n\n",
+		len(v.Nodes), draining, len(v.Shards), len(v.Moves), v.TopologyVersion, v.ClusterVersion, meta, rebalance, v.Asked)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tMETA\tREPLICAS\tLEADS\tBYTES\tOPS/S\tNAME")
+	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tMETA\tVERSION\tREPLICAS\tLEADS\tBYTES\tOPS/S\tNAME")
 	for _, n := range v.Nodes {
 		state := "alive"
 		if !n.Alive {
@@ -307,7 +324,11 @@ func printView(w io.Writer, v *clusterView) {
 		if !n.Reachable {
 			state += ",unreachable"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", n.ID, n.Addr, state, yesNo(n.Meta), n.Replicas, n.Leads,
+		version := "?"
+		if n.Version != 0 {
+			version = strconv.FormatUint(uint64(n.Version), 10)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", n.ID, n.Addr, state, yesNo(n.Meta), version, n.Replicas, n.Leads,
 			figBytes(n.Bytes, n.Reachable), figOps(n.OpsPerSec, n.Reachable), n.Name)
 	}
 	tw.Flush()
@@ -347,6 +368,16 @@ func printView(w io.Writer, v *clusterView) {
 		fmt.Fprintln(w, "\nmoves in progress:")
 		for _, m := range v.Moves {
 			fmt.Fprintf(w, "  shard %d: node %d -> node %d, %s\n", m.Shard, m.From, m.To, moveProgress(m.StatusMove))
+		}
+	}
+	if len(v.SlotMoves) > 0 {
+		fmt.Fprintln(w, "\nslot moves in progress:")
+		for _, m := range v.SlotMoves {
+			state := ""
+			if m.Cancel {
+				state = " (cancelled: stops unless it has started, then completes)"
+			}
+			fmt.Fprintf(w, "  slot %d: shard %d -> shard %d, %d keys in %d batches moved%s\n", m.Slot, m.From, m.To, m.KeysMoved, m.Batches, state)
 		}
 	}
 	for _, u := range v.Unreachable {

@@ -41,6 +41,9 @@ type NodeLoad struct {
 	// Sizes are the figures of the shards this node leads, the biggest first (split.go); cut
 	// short, smallest first, where they would not fit in gossip's node metadata.
 	Sizes []ShardLoad `json:"sz,omitempty"`
+	// Version is the cluster version the node's binary implements (0: a binary that does not
+	// say, i.e. version 1); the meta leader advances the cluster's when every node has it.
+	Version uint32 `json:"version,omitempty"`
 }
 
 // GossipNode is a node as gossip knows it.

@@ -28,6 +28,8 @@ type Meta struct {
 	applied uint64
 	// onChange is told of every new topology, on the apply goroutine.
 	onChange func(*Topology)
+	// code is the cluster version this node's binary implements (0: CodeVersion; version.go).
+	code uint32
 }
 
 // MetaOp is an operation of the meta group.
@@ -61,6 +63,8 @@ type MetaOp struct {
 	// acl-load: the whole set of users. acl-setuser and acl-deluser: the proposer's own users
 	// (its default user aside), which the cluster's start from when it has none yet.
 	Users map[string]string `json:"users,omitempty"`
+	// cluster-version: the version the cluster advances to (version.go)
+	ClusterVersion uint32 `json:"cluster_version,omitempty"`
 }
 
 // MetaResult is what a meta operation answers.
@@ -149,6 +153,10 @@ func (m *Meta) Apply(entries []replica.Entry, results [][]byte) error {
 			}
 			c, err := m.applyOp(&op, &res, &work)
 			changed = changed || c
+			if errors.Is(err, ErrBinaryTooOld) {
+				m.mu.Unlock()
+				return err // this node cannot apply what follows: stop (version.go)
+			}
 			if err != nil {
 				res.Err = err.Error()
 			}
@@ -182,7 +190,15 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 	if t == nil {
 		return false, errors.New("the cluster is not initialized yet")
 	}
+	if err := t.CheckOp(op.Op); err != nil {
+		return false, err
+	}
 	switch op.Op {
+	case "cluster-version":
+		changed, err := applyVersionOp(t, op, m.codeVersion())
+		if !changed || err != nil {
+			return false, err
+		}
 	case "leader":
 		sh := t.Shard(op.Shard)
 		if sh == nil {
@@ -253,7 +269,7 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 		if !changed || err != nil {
 			return false, err
 		}
-	case "slot-migrate", "slot-migrated":
+	case "slot-migrate", "slot-migrated", "slot-migrate-cancel", "slot-migrate-cancelled":
 		changed, err := applySlotOp(t, op)
 		if !changed || err != nil {
 			return false, err

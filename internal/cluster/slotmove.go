@@ -20,6 +20,11 @@ type SlotMigration struct {
 	Slot int    `json:"slot"`
 	From uint64 `json:"from"`
 	To   uint64 `json:"to"`
+	// Epoch names this migration of the slot (the topology version that recorded it), so the
+	// source's log tells a cancelled one from a later one of the same slot.
+	Epoch uint64 `json:"epoch,omitempty"`
+	// Cancel marks a migration asked to stop (slot-migrate-cancel; slotcancel.go).
+	Cancel bool `json:"cancel,omitempty"`
 }
 
 // Migration returns the migration of slot s, or nil.
@@ -35,11 +40,14 @@ func (t *Topology) Migration(s int) *SlotMigration {
 // (op.Start, or op.Start..op.End, from op.Shard to op.To: the source's leader hands over a run
 // of emptied slots in one operation).
 func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
-	if op.Op == "slot-migrated" && op.End < op.Start {
+	if (op.Op == "slot-migrated" && op.End < op.Start) || op.Op == "slot-migrate-cancelled" {
 		op.End = op.Start
 	}
 	if op.Start < 0 || op.End < op.Start || op.End >= slot.Count {
 		return false, fmt.Errorf("invalid slot range %d-%d", op.Start, op.End)
+	}
+	if op.Op == "slot-migrate-cancel" || op.Op == "slot-migrate-cancelled" {
+		return applySlotCancel(t, op)
 	}
 	to := t.Shard(op.To)
 	if to == nil {
@@ -54,6 +62,9 @@ func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
 				return false, fmt.Errorf("slots %d-%d are not all owned by one shard", op.Start, op.End)
 			}
 			if m := t.Migration(s); m != nil {
+				if m.Cancel {
+					return false, fmt.Errorf("slot %d's migration is being cancelled; retry once it has ended", s)
+				}
 				if m.From == from && m.To == op.To {
 					continue
 				}
@@ -69,7 +80,13 @@ func applySlotOp(t *Topology, op *MetaOp) (bool, error) {
 		changed := false
 		for s := op.Start; s <= op.End; s++ {
 			if t.Migration(s) == nil {
-				t.Migrations = append(t.Migrations, SlotMigration{Slot: s, From: from, To: op.To})
+				m := SlotMigration{Slot: s, From: from, To: op.To}
+				if t.Active() >= 2 {
+					// Epochs came with cancelling (version 2): a version-1 node would not
+					// record them, nor accept __slotout's epoch argument.
+					m.Epoch = t.Version + 1
+				}
+				t.Migrations = append(t.Migrations, m)
 				changed = true
 			}
 		}

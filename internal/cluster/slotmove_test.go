@@ -61,7 +61,8 @@ func TestMetaSlotMigration(t *testing.T) {
 	if want := []SlotRange{{100, 100}, {8191, 16383}}; !reflect.DeepEqual(got.Shard(2).Ranges, want) {
 		t.Fatalf("shard 2 owns %v, want %v", got.Shard(2).Ranges, want)
 	}
-	if want := []SlotMigration{{Slot: 8190, From: 1, To: 2}}; !reflect.DeepEqual(got.Migrations, want) {
+	// Epoch: the topology version the first slot-migrate of 8190 made (the founding one is 1).
+	if want := []SlotMigration{{Slot: 8190, From: 1, To: 2, Epoch: 2}}; !reflect.DeepEqual(got.Migrations, want) {
 		t.Fatalf("migrations %v, want %v", got.Migrations, want)
 	}
 	if got.Migration(8190) == nil || got.Migration(8191) != nil {

@@ -127,7 +127,8 @@ func Bootstrap(initial []InitialNode, busAddr func(string) (string, error), shar
 		return nil, fmt.Errorf("cluster-replicas must be at least 1, got %d", replicas)
 	}
 	replicas = min(replicas, n)
-	t := &Topology{Version: 1, Nodes: map[uint64]*Node{}, NextNode: uint64(n + 1), ClusterVersion: 1}
+	// A new cluster runs at this binary's version (version.go).
+	t := &Topology{Version: 1, Nodes: map[uint64]*Node{}, NextNode: uint64(n + 1), ClusterVersion: CodeVersion}
 	t.Config = BootstrapConfig{Shards: shards, Replicas: replicas}
 	for _, in := range initial {
 		bus, err := busAddr(in.Addr)

@@ -44,6 +44,12 @@ func init() {
 				{Name: "from-shard-id", Type: "string", KeySpecIndex: -1},
 				{Name: "into-shard-id", Type: "string", KeySpecIndex: -1},
 			}},
+		&Command{Name: "cluster|migrate-slots-cancel", Arity: 4, Flags: FlagNoAsyncLoading | FlagAdmin | FlagStale,
+			Categories: []string{"admin", "slow", "dangerous"}, Group: "cluster", Since: "cairn-0.1",
+			Args: []Arg{
+				{Name: "start-slot", Type: "integer", KeySpecIndex: -1},
+				{Name: "end-slot", Type: "integer", KeySpecIndex: -1},
+			}},
 	)
 }
 

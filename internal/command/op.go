@@ -24,11 +24,25 @@ const opVersion = 3
 
 const opHeaderLen = 32
 
-// ClusterVersion is the newest version of apply's behaviour this binary implements. An apply
-// change that would make replicas disagree bumps it, and proposers use a new version only once
-// every node runs a binary that knows it (a rolling upgrade advances the cluster's version when
-// its last node is upgraded).
-const ClusterVersion = 1
+// ClusterVersion is the newest version of apply's behaviour this binary implements (its code
+// version). An apply change that would make replicas disagree — a new meta operation or
+// shard-log command, a changed effect or reply — bumps it, and the change applies only to
+// operations of the new version: proposers stamp operations with the cluster's active version,
+// which advances only once every node runs a binary that knows it (cluster/version.go).
+//
+//	1: every binary before the version gate, which stamped 1 whatever it implemented; the
+//	   last of them had the ACL in the meta group and slot moves (__slotout, __slotin,
+//	   __slotack, __slotown), so version 1 includes them: gating them would let a node not yet
+//	   upgraded apply what the upgraded ones refuse.
+//	2: the version gate itself (the cluster-version meta operation); cancelling slot moves
+//	   (the meta operations slot-migrate-cancel and slot-migrate-cancelled, the shard-log
+//	   command __slotcancel, and migration epochs: __slotout's epoch argument).
+//	3: shard splits and merges (the meta operations shard-create, shard-split, shard-merge,
+//	   shard-retire) and slot-migrated handing over a run of slots (Start..End).
+const ClusterVersion = 3
+
+// slotCancelVersion is the cluster version that introduced cancelling slot moves.
+const slotCancelVersion = 2
 
 // Op flags.
 const (

@@ -3,6 +3,7 @@ package command
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -14,11 +15,16 @@ import (
 // A shard's side of moving a slot to another shard. The server's slot mover proposes these
 // operations (flagged OpSystem; clients cannot send them):
 //
-//	__slotout <slot> <to-shard> <max-keys> <max-bytes>
+//	__slotout <slot> <to-shard> <max-keys> <max-bytes> [epoch]
 //	    The source: take the slot's next keys out (keyspace.ExportSlot) into the outbox and
 //	    answer [seq, batch]; if the outbox holds a batch not yet acknowledged, answer it again;
 //	    [0, ""] when the slot has no keys left. From the first one on, the slot is migrating
-//	    here: see slotCheck.
+//	    here: see slotCheck. epoch names the migration (cluster.SlotMigration.Epoch): one of
+//	    a cancelled migration, or older than the slot's state, is refused.
+//	__slotcancel <slot> <epoch>
+//	    the source: cancel the slot's migration of that epoch unless it has started. Answers 1
+//	    (cancelled: the slot keeps no state but a mark refusing __slotout of that epoch) or 0
+//	    (started: some of its keys may be on the target already, so it must complete).
 //	__slotack <slot> <seq>    the target holds the outbox's batch seq: empty the outbox
 //	__slotin <slot> <from-shard> <seq> <batch>
 //	    the target: write a batch (keyspace.ImportSlot), unless it has written this one or a
@@ -33,6 +39,8 @@ const (
 	SlotAckName = "__slotack"
 	SlotInName  = "__slotin"
 	SlotOwnName = "__slotown"
+	// SlotCancelName is in slotcancel.go's list above; it came with version 2 as the rest.
+	SlotCancelName = "__slotcancel"
 )
 
 // slotMoveRecord is the system record that held the whole migration state in earlier versions;
@@ -54,11 +62,18 @@ type slotOut struct {
 	Cursor []byte `json:"cursor,omitempty"` // the last key taken out
 	Seq    uint64 `json:"seq,omitempty"`    // the outbox's batch (0: empty), the index that made it
 	Outbox []byte `json:"outbox,omitempty"`
-	keys   map[string]struct{}
+	// Epoch is the migration's (0: one from before epochs). Cancelled marks a migration
+	// cancelled before it started: the slot is not migrating, and __slotout of an epoch up to
+	// Epoch is refused.
+	Epoch     uint64 `json:"epoch,omitempty"`
+	Cancelled bool   `json:"cancelled,omitempty"`
+	keys      map[string]struct{}
 }
 
 // Redis's replies for a slot in motion.
 const (
+	errSlotCancelled = "ERR the slot's migration was cancelled"
+
 	errTryAgainSlot = "TRYAGAIN Multiple keys request during rehashing of slot"
 	errTryAgainKey  = "TRYAGAIN The key is being moved to another shard; retry"
 )
@@ -171,6 +186,11 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 	a.resetTx(b, a.state.PendingPhysical(a.op.DB))
 	w := &a.w
 	name := string(args[0])
+	if a.op.Version < slotCancelVersion && (name == SlotCancelName || (name == SlotOutName && len(args) == 6)) {
+		// What a binary of that version answers, so every replica agrees.
+		w.Error(fmt.Sprintf("ERR cluster version %d does not support %s yet: upgrade every node first", a.op.Version, name))
+		return
+	}
 	if len(args) < 2 {
 		w.Error(ErrSyntax)
 		return
@@ -203,12 +223,21 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 			panic("slot state: " + err.Error())
 		}
 		w.Int(int64(n))
-	case name == SlotOutName && len(args) == 5:
+	case name == SlotOutName && (len(args) == 5 || len(args) == 6):
 		to, err1 := strconv.ParseUint(string(args[2]), 10, 64)
 		maxKeys, err2 := strconv.Atoi(string(args[3]))
 		maxBytes, err3 := strconv.Atoi(string(args[4]))
-		if err1 != nil || err2 != nil || err3 != nil || maxKeys < 1 || maxBytes < 1 {
+		var epoch uint64
+		var err4 error
+		if len(args) == 6 {
+			epoch, err4 = strconv.ParseUint(string(args[5]), 10, 64)
+		}
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || maxKeys < 1 || maxBytes < 1 {
 			w.Error(ErrSyntax)
+			return
+		}
+		if o != nil && (epoch < o.Epoch || (o.Cancelled && epoch == o.Epoch)) {
+			w.Error(errSlotCancelled)
 			return
 		}
 		if o != nil && o.Seq != 0 {
@@ -217,10 +246,11 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 			w.Bulk(o.Outbox)
 			return
 		}
-		if o == nil || o.To != to {
-			o = &slotOut{To: to}
+		if o == nil || o.To != to || o.Cancelled {
+			o = &slotOut{To: to, Epoch: epoch}
 			a.slots[s] = o
 		}
+		o.Epoch = max(o.Epoch, epoch)
 		batch, n, last, err := a.tx.ExportSlot(nil, s, o.Cursor, maxKeys, maxBytes)
 		if err != nil {
 			panic("slot export: " + err.Error()) // drops the batch; see Apply
@@ -250,6 +280,24 @@ func (a *Applier) runSlotOp(b *pebble.Batch, args [][]byte) {
 		o.Seq, o.Outbox, o.keys = 0, nil, nil
 		if err := a.saveSlot(s); err != nil {
 			panic("slot state: " + err.Error())
+		}
+		w.Int(1)
+	case name == SlotCancelName && len(args) == 3:
+		epoch, err := strconv.ParseUint(string(args[2]), 10, 64)
+		if err != nil {
+			w.Error(ErrSyntax)
+			return
+		}
+		if o != nil && !o.Cancelled && o.Epoch >= epoch {
+			w.Int(0) // started: it completes
+			return
+		}
+		if o == nil || o.Epoch < epoch || !o.Cancelled {
+			a.slots[s] = &slotOut{Epoch: epoch, Cancelled: true}
+			a.publishSlots()
+			if err := a.saveSlot(s); err != nil {
+				panic("slot state: " + err.Error())
+			}
 		}
 		w.Int(1)
 	case name == SlotOwnName && len(args) == 2:
@@ -326,7 +374,7 @@ func (a *Applier) slotCheck(b *pebble.Batch, cmds [][][]byte) string {
 		for _, key := range opKeys(args) {
 			s := slot.KeySlot(key)
 			so := a.slots[s]
-			if so == nil {
+			if so == nil || so.Cancelled {
 				continue
 			}
 			o, sl = so, s

@@ -72,7 +72,7 @@ func (s *Server) unblock(cl *Client, mode string) {
 	if h == nil {
 		return
 	}
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: id}, command.UnblockArgs(cl.token(), mode))
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: s.now(), Shard: id, Version: s.opVersion()}, command.UnblockArgs(cl.token(), mode))
 	_ = h.sh.Log().Propose(replica.Proposal{Data: data, Done: func(result []byte, err error) {
 		if mode == command.UnblockGone {
 			cl.unblocked()

@@ -56,6 +56,9 @@ type clusterNode struct {
 	moving sync.Map
 	// slotMoving holds the shards whose slot migrations this node is carrying out (slotmove.go).
 	slotMoving sync.Map
+	// slotProgress counts, per slot this node moves out, the keys and batches moved so far
+	// (*slotProgress, slotcancel.go).
+	slotProgress sync.Map
 	// rebalanceReq asks the placement loop for a round now (CLUSTER REBALANCE, clusterops.go).
 	rebalanceReq chan chan rebalanceResult
 	// settled holds, on the meta leader's placement goroutine, until when each shard stays out
@@ -120,7 +123,8 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger, Security: sec})
+	c.bus, err = transport.Listen(transport.Options{Listen: net.JoinHostPort(bind, strconv.Itoa(busPort)), Handler: c, Logger: s.logger, Security: sec,
+		SnapshotRate: s.cfg.clusterRebalanceRate.Load})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +160,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	if err != nil {
 		return fail(err)
 	}
+	c.meta.SetCodeVersion(s.codeVersion())
 	if len(initial) > 0 {
 		shards := cfg.ClusterShards
 		if shards == 0 {
@@ -164,6 +169,9 @@ func (s *Server) openCluster() (*clusterNode, error) {
 		if c.founding, err = cluster.Bootstrap(initial, cluster.BusAddr, shards, cfg.ClusterReplicas); err != nil {
 			return fail(err)
 		}
+		// A new cluster runs at its founders' version (the meta leader's layout wins; a
+		// founder with an older binary then stops).
+		c.founding.ClusterVersion = s.codeVersion()
 	}
 	old, rebuilding := rebuildingFrom(cfg.Dir)
 	if rebuilding {
@@ -228,6 +236,9 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	v := c.view.Load()
 	if v == nil {
 		return fail(errors.New("cluster mode needs cluster-initial (a new cluster) or cluster-join (a node to join through)"))
+	}
+	if err := cluster.TooOld(s.codeVersion(), v.t.Active()); err != nil {
+		return fail(err) // it could not apply the cluster's log (version.go)
 	}
 	for _, n := range v.t.LiveNodes() {
 		if n.ID != c.id {
@@ -459,6 +470,9 @@ func (c *clusterNode) topologyChanged(t *cluster.Topology) {
 	if c.founding != nil && !cluster.SameFounding(c.founding.Config, t.Config) {
 		c.s.fail("this node's cluster flags disagree with the cluster's", fmt.Errorf("the cluster was founded with %d shards of %d replicas over %v; this node was started with %d shards of %d replicas over %v",
 			t.Config.Shards, t.Config.Replicas, t.Config.Initial, c.founding.Config.Shards, c.founding.Config.Replicas, c.founding.Config.Initial))
+		return
+	}
+	if !c.checkVersion(t) {
 		return
 	}
 	c.publish(t)

@@ -139,6 +139,13 @@ var errNoMetaLeader = errors.New("the meta group has no leader")
 // proposeMeta proposes a meta operation: to this node's replica of the meta group if it leads
 // it, else through the node that does. It returns the operation's result.
 func (c *clusterNode) proposeMeta(ctx context.Context, op cluster.MetaOp) (*cluster.MetaResult, error) {
+	// Refuse at once what the cluster's version does not support; the meta group's apply
+	// checks again, and is the authority (cluster/version.go).
+	if v := c.topology(); v != nil {
+		if err := v.t.CheckOp(op.Op); err != nil {
+			return &cluster.MetaResult{Err: err.Error()}, err
+		}
+	}
 	data, _ := json.Marshal(op)
 	for {
 		var res cluster.MetaResult

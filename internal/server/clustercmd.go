@@ -179,6 +179,8 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 		splitShardCmd(s, cl, args)
 	case "merge-shards":
 		mergeShardsCmd(s, cl, args)
+	case "migrate-slots-cancel":
+		migrateSlotsCancelCmd(s, cl, args)
 	case "setslot", "addslots", "addslotsrange", "delslots", "delslotsrange":
 		w.Error(errSetSlot)
 	case "help":
@@ -198,6 +200,7 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			"MIGRATE-SLOTS <start-slot> <end-slot> <shard-id>", "    Move the slots (owned by one shard) to another shard; clients see -ASK and -TRYAGAIN meanwhile.",
 			"SPLIT-SHARD <shard-id> [<slot>]", "    Split a shard: a new shard takes its slots from <slot> on (default: the upper half); returns the new shard's id (cairn).",
 			"MERGE-SHARDS <from-shard-id> <into-shard-id>", "    Move every slot of a shard to an adjacent one, then retire the emptied shard (cairn).",
+			"MIGRATE-SLOTS-CANCEL <start-slot> <end-slot>", "    Cancel the migrations of the slots: those not started stay where they are, one under way completes (cairn).",
 			"STATUS", "    Return the topology, moves under way and the figures of the shards this node hosts, as JSON (cairn).",
 			"REBALANCE", "    On the meta group's leader: run a placement round now and return the operations it started (cairn).",
 		}
@@ -264,6 +267,9 @@ func clusterInfo(c *clusterNode) string {
 	kv(&b, "cluster_shards_hosted", len(c.s.allHosted()))
 	kv(&b, "cluster_shards_led", led)
 	kv(&b, "cluster_topology_version", t.Version)
+	// The cluster's version and this node's binary's (rolling upgrades; version.go).
+	kv(&b, "cluster_version", t.Active())
+	kv(&b, "cluster_node_version", c.s.codeVersion())
 	moves, draining := 0, 0
 	for _, sh := range t.Shards {
 		if sh.Move != nil {

@@ -60,11 +60,26 @@ func (s *Server) sampleShardRates(now time.Time) {
 type ClusterStatus struct {
 	Node            uint64          `json:"node"` // the node answering
 	TopologyVersion uint64          `json:"topology_version"`
-	MetaRole        string          `json:"meta_role"` // this node's role in the meta group ("-": none)
-	Rebalance       bool            `json:"rebalance"` // cluster-rebalance on this node
+	ClusterVersion  uint32          `json:"cluster_version"` // the cluster's active version
+	CodeVersion     uint32          `json:"code_version"`    // what this node's binary implements
+	MetaRole        string          `json:"meta_role"`       // this node's role in the meta group ("-": none)
+	Rebalance       bool            `json:"rebalance"`       // cluster-rebalance on this node
 	Nodes           []StatusNode    `json:"nodes"`
 	Shards          []StatusShard   `json:"shards"`
 	Hosted          []StatusReplica `json:"hosted"` // the replicas this node holds, with their figures
+	// SlotMoves are the slots migrating between shards; KeysMoved is known on the node that
+	// leads the source shard (the CLI takes the largest figure any node reports).
+	SlotMoves []StatusSlotMove `json:"slot_moves,omitempty"`
+}
+
+// StatusSlotMove is a slot migrating between shards in CLUSTER STATUS.
+type StatusSlotMove struct {
+	Slot      int    `json:"slot"`
+	From      uint64 `json:"from"`
+	To        uint64 `json:"to"`
+	Cancel    bool   `json:"cancel,omitempty"` // cancelled: it stops, or completes if it started
+	KeysMoved int64  `json:"keys_moved"`       // keys moved so far, as this node knows
+	Batches   int64  `json:"batches"`          // batches moved so far, as this node knows
 }
 
 // StatusNode is a node in CLUSTER STATUS.
@@ -77,6 +92,7 @@ type StatusNode struct {
 	Meta     bool   `json:"meta"`     // holds a replica of the meta group
 	Replicas int    `json:"replicas"` // shard replicas it holds
 	Leads    int    `json:"leads"`    // shards it leads, as this node knows
+	Version  uint32 `json:"version"`  // the cluster version its binary implements (0: unknown)
 }
 
 // StatusShard is a shard in CLUSTER STATUS.
@@ -120,7 +136,8 @@ type StatusReplica struct {
 // event loop.
 func (c *clusterNode) clusterStatus() ClusterStatus {
 	views, t := c.shardViews()
-	st := ClusterStatus{Node: c.id, TopologyVersion: t.Version, MetaRole: "-", Rebalance: c.s.cfg.clusterRebalance.Load()}
+	st := ClusterStatus{Node: c.id, TopologyVersion: t.Version, MetaRole: "-", Rebalance: c.s.cfg.clusterRebalance.Load(),
+		ClusterVersion: t.Active(), CodeVersion: c.s.codeVersion(), SlotMoves: c.slotMoveStatus(t)}
 	if c.metaRaft != nil {
 		st.MetaRole = c.metaRaft.Status().Role.String()
 	}
@@ -141,7 +158,7 @@ func (c *clusterNode) clusterStatus() ClusterStatus {
 	}
 	for _, n := range t.LiveNodes() {
 		st.Nodes = append(st.Nodes, StatusNode{ID: n.ID, Name: cluster.Name(n.ID), Addr: n.Addr, Alive: c.alive(n.ID),
-			Draining: n.Draining, Meta: t.IsMeta(n.ID), Replicas: len(t.ShardsOf(n.ID)), Leads: leads[n.ID]})
+			Draining: n.Draining, Meta: t.IsMeta(n.ID), Replicas: len(t.ShardsOf(n.ID)), Leads: leads[n.ID], Version: c.nodeVersion(n.ID)})
 	}
 	for _, h := range c.s.allHosted() {
 		if h.sh == nil {

@@ -164,7 +164,7 @@ func (c *clusterNode) fetchTopology() {
 			continue
 		}
 		if len(b) > 0 {
-			if t, err := cluster.DecodeTopology(b); err == nil {
+			if t, err := cluster.DecodeTopology(b); err == nil && c.checkVersion(t) {
 				c.publish(t)
 			}
 		}
@@ -203,7 +203,7 @@ func (c *clusterNode) gossipLoop() {
 
 // load is what this node gossips about itself.
 func (c *clusterNode) load() cluster.NodeLoad {
-	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec(), Sizes: c.shardSizes()}
+	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec(), Version: c.s.codeVersion(), Sizes: c.shardSizes()}
 	for _, h := range c.s.allHosted() {
 		l.Shards++
 		if h.leads() {

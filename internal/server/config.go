@@ -49,7 +49,10 @@ type Config struct {
 	ClusterAnnounceBusPort int
 	// ClusterSnapshotEntries is how many entries are applied between two checkpoints.
 	ClusterSnapshotEntries int
-	clusterProxy           atomic.Bool
+	// DebugCodeVersion, for tests only, lowers the cluster version this node's binary claims
+	// to implement, so a test plays a rolling upgrade with one binary (0: the binary's own).
+	DebugCodeVersion int
+	clusterProxy     atomic.Bool
 	// clusterRebalance lets the meta group's leader move replicas and preferred leaders
 	// (placement.go); clusterDeadAfter is how long, in seconds, a node must be unreachable
 	// before its replicas are rebuilt elsewhere.
@@ -60,6 +63,8 @@ type Config struct {
 	// clusterShardMaxBytes and clusterShardMerge drive automatic splits and merges (split.go).
 	clusterShardMaxBytes atomic.Int64
 	clusterShardMerge    atomic.Bool
+	// clusterRebalanceRate bounds the bytes per second of snapshots the node sends (0: none).
+	clusterRebalanceRate atomic.Int64
 
 	// ClusterSecret is the secret every bus connection proves (empty: none).
 	ClusterSecret string

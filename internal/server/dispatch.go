@@ -306,7 +306,7 @@ func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *
 	for _, c := range cmds {
 		size += command.OpSize(c)
 	}
-	hdr := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: h.id()}
+	hdr := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: h.id(), Version: s.opVersion()}
 	data := command.AppendOpHeader(make([]byte, 0, size), hdr, cmds...)
 	return &Proposal{Data: data}
 }

@@ -209,6 +209,13 @@ var params = []*param{
 	// small, quiet adjacent shards (cairn's own; split.go).
 	{name: "cluster-shard-max-bytes", def: "536870912", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterShardMaxBytes.Store(memory(v)) }},
 	{name: "cluster-shard-merge", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterShardMerge.Store(v == "yes") }},
+	// cluster-rebalance-rate bounds the bytes per second of snapshots this node streams to
+	// others together — a replica moving onto another node, or a follower too far behind for
+	// the log — so that clients keep their latency during moves (0: no bound; cairn's own).
+	{name: "cluster-rebalance-rate", def: "33554432", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterRebalanceRate.Store(memory(v)) }},
+	// debug-code-version is for tests only: the node plays a binary of that (older) cluster
+	// version — it advertises it, and refuses to run in a cluster past it (server/version.go).
+	{name: "debug-code-version", def: "0", kind: kindInt, min: 0, max: math.MaxInt32, immutable: true, apply: func(c *Config, v string) { c.DebugCodeVersion = atoi(v) }},
 	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer

@@ -50,6 +50,7 @@ func (c *clusterNode) placementLoop() {
 		case asked = <-c.rebalanceReq:
 		}
 		ops, err := c.placementRound(&leaderSince)
+		c.advanceVersion()
 		if asked != nil {
 			asked <- rebalanceResult{ops, err}
 		}

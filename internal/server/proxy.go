@@ -253,7 +253,7 @@ func (c *clusterNode) runParts(parts []*part, write bool, db, proto int) [][]byt
 func (c *clusterNode) onShard(id uint64, args [][]byte, write bool, db, proto int) []byte {
 	h := c.s.hostedShard(id)
 	if write {
-		op := command.AppendOpHeader(nil, command.OpHeader{Proto: proto, DB: db, Time: c.s.now(), Shard: id}, args)
+		op := command.AppendOpHeader(nil, command.OpHeader{Proto: proto, DB: db, Time: c.s.now(), Shard: id, Version: c.s.opVersion()}, args)
 		if h != nil && h.leads() {
 			done := make(chan []byte, 1)
 			err := h.raft.Propose(replica.Proposal{Data: op, Done: func(r []byte, err error) {

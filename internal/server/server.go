@@ -390,6 +390,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if !ok {
 		return gnet.None
 	}
+	cl.gone = true
 	s.clientsMu.Lock()
 	delete(s.clients, cl.id)
 	s.clientsMu.Unlock()
@@ -677,7 +678,7 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) {
 		lp := cl.loop
-		if s.addToPass(lp, local, ps) {
+		if s.addToPass(lp, local, cl, cl.queueOf(h.id()), ps) {
 			return false // parked until the pass is applied (pass.go)
 		}
 		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)

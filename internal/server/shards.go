@@ -139,6 +139,7 @@ func (s *Server) openShard(id uint64, n int) (*shard.Shard, error) {
 		SyncPolicy:      policy,
 		OnFailure:       func(err error) { s.fail("the disk failed under the data engine", err) },
 		OnNoSpace:       func() { s.disk.noSpace.Store(true) },
+		ClusterVersion:  s.opVersion,
 	})
 	if err != nil {
 		return nil, err

@@ -203,12 +203,13 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 		}
 		// The next run of slots migrating out of the shard to one target, contiguous: their
 		// records move slot by slot, and one slot-migrated hands them all over.
+		// A cancelled migration is taken up on its own.
 		var run []cluster.SlotMigration
 		for _, x := range c.topology().t.Migrations {
 			if x.From != h.id() {
 				continue
 			}
-			if n := len(run); n > 0 && (x.To != run[0].To || x.Slot != run[n-1].Slot+1) || n == handOverRun {
+			if n := len(run); n > 0 && (x.To != run[0].To || x.Slot != run[n-1].Slot+1 || x.Cancel || run[0].Cancel) || n == handOverRun {
 				break
 			}
 			run = append(run, x)
@@ -216,29 +217,31 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 		if len(run) == 0 {
 			return nil
 		}
+		if m := &run[0]; m.Cancel {
+			cancelled, err := c.cancelSlot(h, *m)
+			if err != nil {
+				return err
+			}
+			if cancelled {
+				if err := c.awaitSlotEnded(*m); err != nil {
+					return err
+				}
+				continue
+			}
+			c.logger.Info("slot migration cancelled after it started: it completes", "slot", m.Slot, "from_shard", m.From, "to_shard", m.To)
+		}
 		start := time.Now()
 		keys, err := c.moveSlots(h, run)
 		if err != nil {
 			return err
 		}
-		last := run[len(run)-1].Slot
-		m := run[0]
-		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-		_, err = c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, End: last, To: m.To})
-		cancel()
-		if err != nil {
+		last := run[len(run)-1]
+		if err := c.handOverRun(run); err != nil {
 			return err
 		}
-		c.logger.Info("slots moved", "slots", fmt.Sprintf("%d-%d", m.Slot, last), "from_shard", m.From, "to_shard", m.To, "keys", keys, "took", time.Since(start).Round(time.Millisecond))
-		// Wait for the topology to show the slots handed over before the next ones.
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if mm := c.topology().migration(last); mm == nil || mm.From != m.From {
-				break
-			}
-			if time.Now().After(deadline) {
-				return errors.New("the slots' hand-over did not reach this node's topology")
-			}
-			time.Sleep(20 * time.Millisecond)
+		c.logger.Info("slots moved", "slots", fmt.Sprintf("%d-%d", run[0].Slot, last.Slot), "from_shard", last.From, "to_shard", last.To, "keys", keys, "took", time.Since(start).Round(time.Millisecond))
+		if err := c.awaitSlotEnded(last); err != nil {
+			return err
 		}
 	}
 }
@@ -293,11 +296,51 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, er
 	return keys, first
 }
 
+// awaitSlotEnded waits for the topology to show slot m's migration ended (handed over, or
+// cancelled) before the mover takes up the next one.
+func (c *clusterNode) awaitSlotEnded(m cluster.SlotMigration) error {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if mm := c.topology().migration(m.Slot); mm == nil || mm.From != m.From || mm.Epoch != m.Epoch {
+			c.slotProgress.Delete(m.Slot)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the end of the slot's migration did not reach this node's topology")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// handOverRun records the hand-over of a run of emptied slots: one slot-migrated for the run
+// once the cluster version has ranged hand-overs (3), else one per slot.
+func (c *clusterNode) handOverRun(run []cluster.SlotMigration) error {
+	ops := []cluster.MetaOp{{Op: "slot-migrated", Shard: run[0].From, Start: run[0].Slot, End: run[len(run)-1].Slot, To: run[0].To}}
+	if c.topology().t.ClusterVersion < 3 {
+		ops = ops[:0]
+		for _, m := range run {
+			ops = append(ops, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, To: m.To})
+		}
+	}
+	for _, op := range ops {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		_, err := c.proposeMeta(ctx, op)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // moveSlot moves one slot's records (the caller hands the slot over); it returns how many keys
-// moved.
-// Its share of cluster-slot-migrate-rate is one of parallel.
+// moved. Its share of cluster-slot-migrate-rate is one of parallel.
 func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration, parallel int) (int, error) {
-	sl, to := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10)
+	sl, to, epoch := strconv.Itoa(m.Slot), strconv.FormatUint(m.To, 10), strconv.FormatUint(m.Epoch, 10)
+	outArgs := 6
+	if m.Epoch == 0 {
+		outArgs = 5 // a migration recorded before version 2: no epoch (version-1 nodes refuse one)
+	}
+	prog := c.progressOf(m)
 	moved := 0
 	for {
 		select {
@@ -318,7 +361,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration, parallel int)
 			maxBytes = max(1, min(maxBytes, rate/4))
 		}
 		began := time.Now()
-		reply, err := c.proposeSystem(h.id(), command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10))
+		reply, err := c.proposeSystem(h.id(), []string{command.SlotOutName, sl, to, strconv.Itoa(slotBatchKeys), strconv.FormatInt(maxBytes, 10), epoch}[:outArgs]...)
 		if err != nil {
 			return moved, err
 		}
@@ -344,6 +387,8 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration, parallel int)
 		}
 		n, _ := strconv.Atoi(string(bytes.TrimSpace(in[1:])))
 		moved += n
+		prog.keys.Add(int64(n))
+		prog.batches.Add(1)
 		if _, err := c.proposeSystem(h.id(), command.SlotAckName, sl, strconv.FormatUint(seq, 10)); err != nil {
 			return moved, err
 		}
@@ -365,7 +410,7 @@ func (c *clusterNode) proposeSystem(shard uint64, args ...string) ([]byte, error
 	for i, a := range args {
 		bargs[i] = []byte(a)
 	}
-	op := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: c.s.now(), Shard: shard}, bargs)
+	op := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: c.s.now(), Shard: shard, Version: c.s.opVersion()}, bargs)
 	return c.proposeOp(shard, op)
 }
 

@@ -24,7 +24,7 @@ func (s *Shard) buildIndexes(now func() int64, stop <-chan struct{}) error {
 		for j, n := range names {
 			cmds[j] = command.BuildArgs(n)
 		}
-		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID}, cmds...)
+		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID, Version: s.opVersion()}, cmds...)
 		if err := s.proposeWait(data, stop); err != nil {
 			return err
 		}

@@ -47,6 +47,10 @@ type Options struct {
 	OnNoSpace func()
 	// Compactions schedules the engine's compactions with the node's others (nil: its own).
 	Compactions *engine.Compactions
+	// ClusterVersion is the cluster version the shard's own operations (expiry sweeps and the
+	// like) are stamped with (nil: the binary's own, command.ClusterVersion). In a cluster it is
+	// the cluster's active version, so a node not yet upgraded can apply them.
+	ClusterVersion func() uint32
 }
 
 // Shard is one shard's replica on this node.

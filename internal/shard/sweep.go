@@ -66,7 +66,7 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 		for i, k := range keys {
 			cmds[i] = args(k.DB, k.Key, k.At)
 		}
-		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID}, cmds...)
+		data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: now(), Shard: s.opts.ID, Version: s.opVersion()}, cmds...)
 		if err := s.proposeWait(data, stop); err != nil {
 			return true, err
 		}
@@ -86,7 +86,7 @@ func (s *Shard) sweepIndex(due expiryIndex, args func(db byte, key []byte, at in
 // ClearWaiters removes the blocked clients an earlier run (or a former leader) left in the
 // replicated state: their connections are gone.
 func (s *Shard) ClearWaiters(now int64, stop <-chan struct{}) error {
-	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: now, Shard: s.opts.ID}, command.UnblockAllArgs())
+	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Time: now, Shard: s.opts.ID, Version: s.opVersion()}, command.UnblockAllArgs())
 	return s.proposeWait(data, stop)
 }
 
@@ -102,4 +102,13 @@ func (s *Shard) proposeWait(data []byte, stop <-chan struct{}) error {
 	case <-stop:
 		return errStopping
 	}
+}
+
+// opVersion is the cluster version the shard's own operations are stamped with (0: the
+// binary's own).
+func (s *Shard) opVersion() uint32 {
+	if s.opts.ClusterVersion == nil {
+		return 0
+	}
+	return s.opts.ClusterVersion()
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Handler receives what peers send.
@@ -48,6 +50,10 @@ type Options struct {
 	// MaxPayload bounds a Raft payload, request, reply or message frame from a peer; 0 means
 	// DefaultMaxPayload. Other frame types have fixed bounds (frame.go).
 	MaxPayload int
+	// SnapshotRate, when set, gives the bytes per second that this node's outgoing snapshot
+	// streams may take together (0: no bound); it is read again before every chunk, so a
+	// change applies to the streams under way.
+	SnapshotRate func() int64
 }
 
 // Bus is a node's end of the bus.
@@ -73,6 +79,8 @@ type Bus struct {
 	refused refusals
 	// snapSent and snapReceived count the bytes of snapshot files streamed (snapshot.go).
 	snapSent, snapReceived atomic.Int64
+	// snapLimit paces every outgoing snapshot stream of the node together (snapshot.go).
+	snapLimit *rate.Limiter
 }
 
 // Heard is when a frame from peer id last arrived (zero if never): a node's liveness as the
@@ -110,7 +118,8 @@ func Listen(opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster bus: %w", err)
 	}
-	b := &Bus{opts: opts, ln: ln, logger: opts.Logger, addrs: map[uint64]string{}, peers: map[string]*peer{}, inbound: map[net.Conn]struct{}{}, stop: make(chan struct{})}
+	b := &Bus{opts: opts, ln: ln, logger: opts.Logger, addrs: map[uint64]string{}, peers: map[string]*peer{}, inbound: map[net.Conn]struct{}{}, stop: make(chan struct{}),
+		snapLimit: rate.NewLimiter(rate.Inf, chunkSize)}
 	b.id.Store(opts.ID)
 	b.wg.Add(1)
 	go b.accept()

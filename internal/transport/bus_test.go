@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -219,5 +220,43 @@ func TestBusSnapshotStream(t *testing.T) {
 		if !bytes.Equal(rec.snaps[name], data) {
 			t.Fatalf("file %s: %d bytes received, want %d identical", name, len(rec.snaps[name]), len(data))
 		}
+	}
+}
+
+// Snapshot streams are paced by the node's snapshot rate: 4 MiB at 2 MiB/s cannot arrive in
+// less than about 1.5 s (the first chunk goes at once). Only the lower bound is checked, which
+// a slow machine cannot break; a rate of 0 is unbounded and the same data arrives intact.
+func TestBusSnapshotRate(t *testing.T) {
+	var limit atomic.Int64
+	limit.Store(2 << 20)
+	a, err := Listen(Options{ID: 1, Listen: "127.0.0.1:0", Handler: &recorder{inbox: t.TempDir()}, SnapshotRate: limit.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, rec := newBus(t, 2, "")
+	a.SetPeer(2, b.Addr())
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("cairn"), 4<<20/5)
+	if err := os.WriteFile(filepath.Join(dir, "f.sst"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := a.SendSnapshot(2, []byte("hdr"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 1400*time.Millisecond {
+		t.Fatalf("4 MiB at 2 MiB/s took %v", took)
+	}
+	if !bytes.Equal(rec.snaps["f.sst"], data) {
+		t.Fatalf("received %d bytes, want %d identical", len(rec.snaps["f.sst"]), len(data))
+	}
+	limit.Store(0)
+	rec.snaps = nil
+	if err := a.SendSnapshot(2, []byte("hdr"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.snaps["f.sst"], data) {
+		t.Fatal("the unbounded stream arrived damaged")
 	}
 }

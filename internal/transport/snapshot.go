@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // chunkSize is how much of a file one snapshot frame carries.
@@ -62,6 +65,15 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	buf := make([]byte, chunkSize)
 	for _, path := range files {
 		rel, _ := filepath.Rel(dir, path)
@@ -75,6 +87,10 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 		for {
 			n, rerr := f.Read(buf)
 			if n > 0 {
+				if err := b.paceSnapshot(ctx, n); err != nil {
+					f.Close()
+					return err
+				}
 				if err := writeFrame(w, frameChunk, buf[:n]); err != nil {
 					f.Close()
 					return err
@@ -109,6 +125,22 @@ func (b *Bus) SendSnapshot(to uint64, header []byte, dir string) error {
 		return &RemoteError{Msg: string(body[9:])}
 	}
 	return nil
+}
+
+// paceSnapshot waits until n more bytes of snapshot may be sent under the node's snapshot
+// rate, as CockroachDB bounds its snapshot streams: a replica moving to a new node must not take
+// the bandwidth and disk its clients need.
+func (b *Bus) paceSnapshot(ctx context.Context, n int) error {
+	limit := rate.Inf
+	if b.opts.SnapshotRate != nil {
+		if r := b.opts.SnapshotRate(); r > 0 {
+			limit = rate.Limit(r)
+		}
+	}
+	if b.snapLimit.Limit() != limit {
+		b.snapLimit.SetLimit(limit)
+	}
+	return b.snapLimit.WaitN(ctx, n)
 }
 
 // receiveSnapshot writes a snapshot stream into a fresh directory under the inbox, syncs it,
