@@ -231,10 +231,14 @@ func (c *clusterNode) runSlotMoves(h *hosted) error {
 			c.logger.Info("slot migration cancelled after it started: it completes", "slot", m.Slot, "from_shard", m.From, "to_shard", m.To)
 		}
 		start := time.Now()
-		keys, err := c.moveSlots(h, run)
+		keys, fed, err := c.moveSlots(h, run)
 		if err != nil {
 			return err
 		}
+		if fed == 0 {
+			continue // the first was cancelled meanwhile: taken up on its own
+		}
+		run = run[:fed]
 		last := run[len(run)-1]
 		if err := c.handOverRun(run); err != nil {
 			return err
@@ -256,9 +260,11 @@ const (
 	slotMoveParallel = 16
 )
 
-// moveSlots moves the records of a run of slots, slotMoveParallel at a time; it returns how
-// many keys moved, or the first error (the run is then handed over by a later try).
-func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, error) {
+// moveSlots moves the records of a run of slots, up to slotMoveParallel at a time (one at a
+// time for a run of a few, so that a cancellation stops those not begun); it returns how many
+// keys moved and how many slots of the run it took up — it stops before a slot whose migration
+// was cancelled — or the first error (the run is then handed over by a later try).
+func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, int, error) {
 	var (
 		mu    sync.Mutex
 		keys  int
@@ -266,7 +272,7 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, er
 		wg    sync.WaitGroup
 	)
 	next := make(chan cluster.SlotMigration)
-	parallel := min(slotMoveParallel, len(run))
+	parallel := min(slotMoveParallel, max(1, len(run)/4))
 	for range parallel {
 		wg.Add(1)
 		go func() {
@@ -282,18 +288,20 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, er
 			}
 		}()
 	}
+	fed := 0
 	for _, m := range run {
 		mu.Lock()
 		failed := first != nil
 		mu.Unlock()
-		if failed {
+		if mm := c.topology().migration(m.Slot); failed || mm == nil || mm.Cancel || mm.Epoch != m.Epoch {
 			break
 		}
 		next <- m
+		fed++
 	}
 	close(next)
 	wg.Wait()
-	return keys, first
+	return keys, fed, first
 }
 
 // awaitSlotEnded waits for the topology to show slot m's migration ended (handed over, or
