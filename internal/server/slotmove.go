@@ -271,8 +271,27 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, in
 		first error
 		wg    sync.WaitGroup
 	)
-	next := make(chan cluster.SlotMigration)
 	parallel := min(slotMoveParallel, max(1, len(run)/4))
+	cancelled := func(m cluster.SlotMigration) bool {
+		mm := c.topology().migration(m.Slot)
+		return mm == nil || mm.Cancel || mm.Epoch != m.Epoch
+	}
+	if parallel == 1 {
+		fed := 0
+		for _, m := range run {
+			if cancelled(m) {
+				break
+			}
+			n, err := c.moveSlot(h, m, 1)
+			keys += n
+			if err != nil {
+				return keys, fed, err
+			}
+			fed++
+		}
+		return keys, fed, nil
+	}
+	next := make(chan cluster.SlotMigration)
 	for range parallel {
 		wg.Add(1)
 		go func() {
@@ -293,7 +312,7 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, in
 		mu.Lock()
 		failed := first != nil
 		mu.Unlock()
-		if mm := c.topology().migration(m.Slot); failed || mm == nil || mm.Cancel || mm.Epoch != m.Epoch {
+		if failed || cancelled(m) {
 			break
 		}
 		next <- m
