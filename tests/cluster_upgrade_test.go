@@ -132,7 +132,7 @@ func TestClusterRollingUpgrade(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		upgrade(i)
-		// Every node learns, through gossip, that the upgraded ones run version 2.
+		// Every node learns, through gossip, that the upgraded ones run the newest version.
 		var seen []map[uint64]uint32
 		defer func() {
 			if t.Failed() {
@@ -148,7 +148,7 @@ func TestClusterRollingUpgrade(t *testing.T) {
 				for j := 0; j < 3; j++ {
 					want := uint32(1)
 					if j <= i {
-						want = 2
+						want = command.ClusterVersion
 					}
 					if vs[ids[j]] != want {
 						return false
@@ -198,7 +198,7 @@ func TestClusterRollingUpgrade(t *testing.T) {
 	defer cancel()
 	out, err := exec.CommandContext(cmdCtx, servertest.Binary(t), args...).CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || !strings.Contains(string(out), "implements cluster version 1 and the cluster runs version 2") {
+	if !errors.As(err, &ee) || !strings.Contains(string(out), "implements cluster version 1 and the cluster runs version "+newest) {
 		t.Fatalf("an old binary on an upgraded node: err %v, output:\n%s", err, out)
 	}
 	old.Restart()
