@@ -36,6 +36,8 @@ type NodeLoad struct {
 	Led    int    `json:"led"`    // shards led
 	Keys   int64  `json:"keys"`   // keys in the shards led
 	Ops    int64  `json:"ops"`    // commands per second, recently
+	// DiskFull: the node refuses writes for its disk, so it should lead no shard.
+	DiskFull bool `json:"disk_full,omitempty"`
 }
 
 // GossipNode is a node as gossip knows it.

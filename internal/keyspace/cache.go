@@ -317,7 +317,12 @@ func (o *Overlay) Reset() {
 func (o *Overlay) record(key, rec []byte, now int64) {
 	o.now = max(o.now, now)
 	var v []byte
-	if rec != nil {
+	switch {
+	case len(rec) >= bigRecord:
+		// Written straight into the batch (Tx.putMeta), whose bytes outlive the overlay's use
+		// of them: not copied.
+		v = rec
+	case rec != nil:
 		v = append(make([]byte, 0, len(rec)), rec...)
 	}
 	o.writes[string(key)] = v
