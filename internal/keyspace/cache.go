@@ -235,6 +235,7 @@ func (c *Cache) Publish(o *Overlay) {
 	if o.flushed {
 		c.Clear()
 	}
+	c.publishElems(o)
 	for k, rec := range o.writes {
 		key := []byte(k)
 		s, h := c.shard(key)
@@ -258,6 +259,24 @@ func (c *Cache) Publish(o *Overlay) {
 			// Too big to cache: keep only the access data.
 			s.install(h, newEntryBuf(key, nil, false, acc), c.shardMax)
 		case old != nil:
+			delete(s.m, h)
+			s.bytes -= old.cost()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// publishElems installs the element records a committed batch wrote. Only apply reads element
+// entries, and it is the batch's own goroutine, so the shard generations readers check are left
+// alone: no metadata record changed.
+func (c *Cache) publishElems(o *Overlay) {
+	for k, v := range o.elems {
+		key := []byte(k)
+		s, h := c.shard(key)
+		s.mu.Lock()
+		if len(v) <= c.maxRecord {
+			s.install(h, newEntryBuf(key, v, true, accessData{}), c.shardMax)
+		} else if old := s.find(h, key); old != nil {
 			delete(s.m, h)
 			s.bytes -= old.cost()
 		}
@@ -293,8 +312,13 @@ func (c *Cache) Len() (entries int, bytes int64) {
 // reads consult it before the cache (which shows only committed records), and Publish installs it
 // into the cache after the commit.
 type Overlay struct {
-	writes  map[string][]byte // metadata key → record, nil for a deletion
-	flushed bool              // a range deletion (FLUSHDB) happened: the cache is stale until Publish
+	writes map[string][]byte // metadata key → record, nil for a deletion
+	// elems holds the element records (hash fields, set members, sorted-set scores by member)
+	// the batch wrote: element key → value, nil for a deletion. Apply reads these elements
+	// through the cache too (Tx.elemRecord), which spares an LSM lookup for every HSET, SADD
+	// or ZADD of an element it has seen.
+	elems   map[string][]byte
+	flushed bool // a range deletion (FLUSHDB) happened: the cache is stale until Publish
 	flushDB [NumDBs]bool
 	now     int64 // the latest time a write was recorded at
 	// access holds the access data RESTORE set (IDLETIME, FREQ) for keys it wrote, installed
@@ -303,11 +327,14 @@ type Overlay struct {
 }
 
 // NewOverlay returns an empty overlay.
-func NewOverlay() *Overlay { return &Overlay{writes: map[string][]byte{}} }
+func NewOverlay() *Overlay {
+	return &Overlay{writes: map[string][]byte{}, elems: map[string][]byte{}}
+}
 
 // Reset empties the overlay for the next batch.
 func (o *Overlay) Reset() {
 	clear(o.writes)
+	clear(o.elems)
 	o.flushed = false
 	o.flushDB = [NumDBs]bool{}
 	o.now = 0
@@ -326,4 +353,14 @@ func (o *Overlay) record(key, rec []byte, now int64) {
 		v = append(make([]byte, 0, len(rec)), rec...)
 	}
 	o.writes[string(key)] = v
+}
+
+// recordElem notes that the batch wrote value (nil: deleted) at element key ek. A present
+// element with an empty value (a set member) is stored as a non-nil empty slice.
+func (o *Overlay) recordElem(ek, value []byte, deleted bool) {
+	var v []byte
+	if !deleted {
+		v = append(make([]byte, 0, len(value)), value...)
+	}
+	o.elems[string(ek)] = v
 }

@@ -115,7 +115,7 @@ func (tx *Tx) ListPush(key []byte, e *Entry, left bool, values ...[]byte) error 
 			st.head--
 			pos = st.head
 		}
-		if err := tx.w.Set(tx.listKey(e, pos), v, nil); err != nil {
+		if err := tx.setElemKey(tx.listKey(e, pos), v); err != nil {
 			return err
 		}
 		e.Count++
@@ -199,7 +199,7 @@ func (tx *Tx) ListRotate(key []byte, e *Entry, fromLeft, toLeft bool, fn func(va
 	}); err != nil {
 		return err
 	}
-	if err := tx.w.Delete(tx.listKey(e, from), nil); err != nil {
+	if err := tx.delElemKey(tx.listKey(e, from)); err != nil {
 		return err
 	}
 	to := st.head + uint64(e.Count) // the tail end, after the head moved up by one
@@ -209,7 +209,7 @@ func (tx *Tx) ListRotate(key []byte, e *Entry, fromLeft, toLeft bool, fn func(va
 		st.head--
 		to = st.head
 	}
-	if err := tx.w.Set(tx.listKey(e, to), moved, nil); err != nil {
+	if err := tx.setElemKey(tx.listKey(e, to), moved); err != nil {
 		return err
 	}
 	return tx.putList(key, e, &st)
@@ -227,15 +227,18 @@ func (tx *Tx) ListGet(e *Entry, i int64, fn func(value []byte)) error {
 
 // listGet reads the element at pos, which must exist, and passes it to fn.
 func (tx *Tx) listGet(e *Entry, pos uint64, fn func([]byte)) error {
-	v, closer, err := tx.r.Get(tx.listKey(e, pos))
-	if err == pebble.ErrNotFound {
-		return errCorrupt
-	}
+	v, found, closer, err := tx.elemRecord(tx.listKey(e, pos))
 	if err != nil {
 		return err
 	}
+	if !found {
+		return errCorrupt
+	}
 	fn(v)
-	return closer.Close()
+	if closer != nil {
+		return closer.Close()
+	}
+	return nil
 }
 
 // ListSet replaces element i (0 <= i < e.Count) of the list e at key.
@@ -252,7 +255,7 @@ func (tx *Tx) ListSet(key []byte, e *Entry, i int64, value []byte) error {
 		}
 		st.added(value)
 	}
-	if err := tx.w.Set(tx.listKey(e, pos), value, nil); err != nil {
+	if err := tx.setElemKey(tx.listKey(e, pos), value); err != nil {
 		return err
 	}
 	if err := tx.listShrunk(e, &st); err != nil {
@@ -313,13 +316,15 @@ func stepIter(it *pebble.Iterator, reverse bool) bool {
 	return it.Next()
 }
 
-// listDelete deletes the records at positions [lo, hi).
+// listDelete deletes the records at positions [lo, hi). A range deletion leaves cache entries
+// of the positions behind (elemRecord): harmless, since a position is read only while inside
+// the list, and every write that brings one back in (a push, LINSERT's shift) is recorded.
 func (tx *Tx) listDelete(e *Entry, lo, hi uint64) error {
 	if hi-lo > listPointOps {
 		return tx.w.DeleteRange(tx.listBound(e, lo), tx.listBound(e, hi), nil)
 	}
 	for p := lo; p < hi; p++ {
-		if err := tx.w.Delete(tx.listKey(e, p), nil); err != nil {
+		if err := tx.delElemKey(tx.listKey(e, p)); err != nil {
 			return err
 		}
 	}
@@ -375,7 +380,7 @@ func (tx *Tx) StoreList(key []byte, values [][]byte) (deleted bool, err error) {
 	e.Type, e.Version, e.Count, e.ExpireAt, e.Value = TypeList, tx.NewVersion(key), 0, 0, nil
 	st := listState{head: listHeadStart, lpBytes: listpackEmpty}
 	for _, v := range values {
-		if err := tx.w.Set(tx.listKey(&e, st.head+uint64(e.Count)), v, nil); err != nil {
+		if err := tx.setElemKey(tx.listKey(&e, st.head+uint64(e.Count)), v); err != nil {
 			return false, err
 		}
 		e.Count++

@@ -43,7 +43,7 @@ func (tx *Tx) ListInsert(key []byte, e *Entry, pivot, value []byte, after bool) 
 	} else if err := tx.listShift(e, &st, idx, e.Count, 1); err != nil {
 		return false, err
 	}
-	if err := tx.w.Set(tx.listKey(e, st.head+uint64(idx)), value, nil); err != nil {
+	if err := tx.setElemKey(tx.listKey(e, st.head+uint64(idx)), value); err != nil {
 		return false, err
 	}
 	e.Count++
@@ -56,7 +56,7 @@ func (tx *Tx) ListInsert(key []byte, e *Entry, pivot, value []byte, after bool) 
 func (tx *Tx) listShift(e *Entry, st *listState, from, to, delta int64) error {
 	var werr error
 	err := tx.listScan(e, st, from, to-1, delta > 0, func(i int64, v []byte) bool {
-		werr = tx.w.Set(tx.listKey(e, st.head+uint64(i+delta)), v, nil)
+		werr = tx.setElemKey(tx.listKey(e, st.head+uint64(i+delta)), v)
 		return werr == nil
 	})
 	if err != nil {
@@ -119,7 +119,7 @@ func (tx *Tx) listCloseGaps(e *Entry, st *listState, idx []int64) error {
 	towardsHead := (e.Count-1-first)-(k-1) <= last-(k-1)
 	var werr error
 	move := func(dst, i int64, v []byte) bool {
-		werr = tx.w.Set(tx.listKey(e, st.head+uint64(dst)), v, nil)
+		werr = tx.setElemKey(tx.listKey(e, st.head+uint64(dst)), v)
 		return werr == nil
 	}
 	var err error

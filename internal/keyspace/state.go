@@ -184,6 +184,11 @@ func (tx *Tx) FlushDB(s *State) error {
 				delete(o.writes, k)
 			}
 		}
+		for k := range o.elems {
+			if len(k) >= 2 && k[0] == prefixElem && k[1] == tx.db {
+				delete(o.elems, k)
+			}
+		}
 	}
 	return nil
 }

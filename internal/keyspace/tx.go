@@ -3,6 +3,7 @@ package keyspace
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 
 	"github.com/cairn-db/cairn/internal/slot"
 	"github.com/cockroachdb/pebble/v2"
@@ -475,28 +476,93 @@ func (tx *Tx) ElemKey(dst []byte, key []byte, version uint64, elem []byte) []byt
 // GetElem reads one element record, appending its value to dst. found is false if it is absent.
 func (tx *Tx) GetElem(dst []byte, key []byte, version uint64, elem []byte) ([]byte, bool, error) {
 	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
-	v, closer, err := tx.r.Get(tx.kbuf)
-	if err == pebble.ErrNotFound {
-		return dst, false, nil
-	}
-	if err != nil {
+	v, found, closer, err := tx.elemRecord(tx.kbuf)
+	if err != nil || !found {
 		return dst, false, err
 	}
 	dst = append(dst, v...)
-	closer.Close()
+	if closer != nil {
+		closer.Close()
+	}
 	return dst, true, nil
+}
+
+// elemRecord reads the element record at ek. In apply it goes through the batch's overlay and
+// the cache before the engine, and fills the cache with what the engine has: with the overlay
+// consulted first, what the engine (the indexed batch) returns is committed state, since every
+// write of a cached kind of element (hash fields, set members, sorted-set members) in the
+// batch is recorded in the overlay (setElemKey, delElemKey). Collections get fresh versions
+// when they are created, replaced or imported, so an element key never names the records of
+// two collections and the entries of a dropped version are merely unreachable until evicted.
+// Readers outside apply read the engine. closer, when not nil, must be closed after v is used.
+func (tx *Tx) elemRecord(ek []byte) (v []byte, found bool, closer io.Closer, err error) {
+	useCache := tx.overlay != nil && tx.cache != nil
+	var gen uint64
+	if useCache {
+		if v, ok := tx.overlay.elems[string(ek)]; ok {
+			return v, v != nil, nil, nil
+		}
+		if tx.overlay.flushDB[tx.db] {
+			useCache = false // the cache still holds what the uncommitted FLUSHDB removed
+		} else {
+			rec, ok, g := tx.cache.get(ek, false, 0)
+			if ok {
+				return rec, rec != nil, nil, nil
+			}
+			gen = g
+		}
+	}
+	v, closer, err = tx.r.Get(ek)
+	if err == pebble.ErrNotFound {
+		if useCache {
+			tx.cache.fill(ek, nil, false, gen, false, 0)
+		}
+		return nil, false, nil, nil
+	}
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if useCache {
+		if rec, cached := tx.cache.fill(ek, v, true, gen, false, 0); cached {
+			closer.Close()
+			return rec, true, nil, nil
+		}
+	}
+	return v, true, closer, nil
 }
 
 // SetElem writes one element record.
 func (tx *Tx) SetElem(key []byte, version uint64, elem, value []byte) error {
 	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
-	return tx.w.Set(tx.kbuf, value, nil)
+	return tx.setElemKey(tx.kbuf, value)
 }
 
 // DelElem deletes one element record.
 func (tx *Tx) DelElem(key []byte, version uint64, elem []byte) error {
 	tx.kbuf = tx.ElemKey(tx.kbuf[:0], key, version, elem)
-	return tx.w.Delete(tx.kbuf, nil)
+	return tx.delElemKey(tx.kbuf)
+}
+
+// setElemKey writes the element record at ek and notes it in the overlay (see elemRecord).
+func (tx *Tx) setElemKey(ek, value []byte) error {
+	if err := tx.w.Set(ek, value, nil); err != nil {
+		return err
+	}
+	if tx.overlay != nil {
+		tx.overlay.recordElem(ek, value, false)
+	}
+	return nil
+}
+
+// delElemKey deletes the element record at ek and notes it in the overlay.
+func (tx *Tx) delElemKey(ek []byte) error {
+	if err := tx.w.Delete(ek, nil); err != nil {
+		return err
+	}
+	if tx.overlay != nil {
+		tx.overlay.recordElem(ek, nil, true)
+	}
+	return nil
 }
 
 // Raw gives collection code direct access to records by full key.

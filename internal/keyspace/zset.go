@@ -22,14 +22,13 @@ var errCorruptScore = errors.New("keyspace: corrupt sorted-set score record")
 func (tx *Tx) ZScore(e *Entry, member []byte) (score float64, found bool, err error) {
 	tx.kbuf = ElemPrefix(tx.kbuf[:0], tx.db, e.Version)
 	tx.kbuf = append(tx.kbuf, member...)
-	v, closer, err := tx.r.Get(tx.kbuf)
-	if err != nil {
-		if err == pebble.ErrNotFound {
-			return 0, false, nil
-		}
+	v, found, closer, err := tx.elemRecord(tx.kbuf)
+	if err != nil || !found {
 		return 0, false, err
 	}
-	defer closer.Close()
+	if closer != nil {
+		defer closer.Close()
+	}
 	if len(v) != 8 {
 		return 0, false, errCorruptScore
 	}
@@ -61,7 +60,7 @@ func (tx *Tx) ZPut(e *Entry, member []byte, score, old float64, had bool) error 
 	tx.kbuf = ElemPrefix(tx.kbuf[:0], tx.db, e.Version)
 	tx.kbuf = append(tx.kbuf, member...)
 	var enc [8]byte
-	return tx.w.Set(tx.kbuf, EncodeScore(enc[:0], score), nil)
+	return tx.setElemKey(tx.kbuf, EncodeScore(enc[:0], score))
 }
 
 // ZRemove deletes member, whose score is score, from the sorted set e and uncounts it. The
@@ -72,7 +71,7 @@ func (tx *Tx) ZRemove(e *Entry, member []byte, score float64) error {
 	}
 	tx.kbuf = ElemPrefix(tx.kbuf[:0], tx.db, e.Version)
 	tx.kbuf = append(tx.kbuf, member...)
-	if err := tx.w.Delete(tx.kbuf, nil); err != nil {
+	if err := tx.delElemKey(tx.kbuf); err != nil {
 		return err
 	}
 	e.Count--

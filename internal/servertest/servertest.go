@@ -210,9 +210,20 @@ func (s *Server) Stop() {
 	select {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		s.t.Errorf("cairn did not stop on SIGTERM within 15s")
+		// SIGQUIT makes the Go runtime print every goroutine's stack into the log: what the
+		// shutdown waits for.
+		_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+		dump := s.Log()
+		if i := strings.Index(dump, "SIGQUIT"); i >= 0 {
+			dump = dump[i:]
+		}
+		s.t.Errorf("cairn did not stop on SIGTERM within 15s; its goroutines:\n%s", dump)
 	}
 	if strings.Contains(s.Log(), "DATA RACE") || strings.Contains(s.Log(), "panic:") {
 		s.t.Errorf("cairn log reports a race or panic:\n%s", s.Log())
