@@ -341,13 +341,14 @@ func (o *Overlay) Reset() {
 	clear(o.access)
 }
 
-func (o *Overlay) record(key, rec []byte, now int64) {
+// record notes the metadata record rec (nil: deleted) written under key. inBatch says rec lies
+// in the batch's own bytes (a big string, Tx.putMeta), which outlive the overlay's use of them:
+// it is then not copied.
+func (o *Overlay) record(key, rec []byte, now int64, inBatch bool) {
 	o.now = max(o.now, now)
 	var v []byte
 	switch {
-	case len(rec) >= bigRecord:
-		// Written straight into the batch (Tx.putMeta), whose bytes outlive the overlay's use
-		// of them: not copied.
+	case inBatch:
 		v = rec
 	case rec != nil:
 		v = append(make([]byte, 0, len(rec)), rec...)
