@@ -220,3 +220,20 @@ func TestSearchRedisOM(t *testing.T) {
 		t.Fatalf("redis-om: %v\n%s", err, out)
 	}
 }
+
+// TestSearchNodeRedis runs node-redis's client.ft (tests/testdata/redis-om/noderedis.mjs):
+// FT.CREATE with TEXT, TAG, NUMERIC and GEO fields, FT.SEARCH by tag, numeric range, text,
+// radius and parameters, FT.AGGREGATE, each compared with the script's own model.
+func TestSearchNodeRedis(t *testing.T) {
+	node := lookTool(t, "node")
+	srv := servertest.Start(t)
+	dir := npmInstall(t, "redis-om", "redis")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "noderedis.mjs", srv.Addr)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "node-redis ft ok") {
+		t.Fatalf("node-redis: %v\n%s", err, out)
+	}
+}

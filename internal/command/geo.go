@@ -5,10 +5,11 @@ import (
 	"math/big"
 	"strconv"
 
+	"github.com/cairn-db/cairn/internal/geo"
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
-// Geo sets are sorted sets whose scores are geohashes (geohash.go): GEOADD is ZADD with the
+// Geo sets are sorted sets whose scores are geohashes (package geo): GEOADD is ZADD with the
 // coordinates encoded, and the reads decode member scores back into points.
 
 func init() {
@@ -31,7 +32,7 @@ func (c *Ctx) parseLongLat(args [][]byte) (long, lat float64, ok bool) {
 		c.Err(ErrNotFloat)
 		return 0, 0, false
 	}
-	if long < geoLongMin || long > geoLongMax || lat < geoLatMin || lat > geoLatMax {
+	if long < geo.LongMin || long > geo.LongMax || lat < geo.LatMin || lat > geo.LatMax {
 		c.Err("ERR invalid longitude,latitude pair " + cFixed6(long) + "," + cFixed6(lat))
 		return 0, 0, false
 	}
@@ -129,7 +130,7 @@ options:
 		if !ok {
 			return
 		}
-		scores[j] = geoScore(long, lat)
+		scores[j] = geo.Score(long, lat)
 		pairs = append(pairs, nil, arg[2])
 	}
 	c.zadd(c.Args[1], f, scores, pairs)
@@ -148,7 +149,7 @@ func (c *Ctx) geoMember(e *keyspace.Entry, member []byte) (long, lat float64, fo
 	if !found {
 		return 0, 0, false, true
 	}
-	long, lat = geoDecodeScore(score)
+	long, lat = geo.DecodeScore(score)
 	return long, lat, true, true
 }
 
@@ -190,7 +191,7 @@ func runGeoHash(c *Ctx) {
 			c.W.Null()
 			continue
 		}
-		c.W.BulkString(geohashString(long, lat))
+		c.W.BulkString(geo.HashString(long, lat))
 	}
 }
 
@@ -223,5 +224,5 @@ func runGeoDist(c *Ctx) {
 		c.W.Null()
 		return
 	}
-	c.W.BulkString(formatGeoDistance(geoDistance(long1, lat1, long2, lat2) / toMeters))
+	c.W.BulkString(formatGeoDistance(geo.Distance(long1, lat1, long2, lat2) / toMeters))
 }

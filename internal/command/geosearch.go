@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"sort"
 
+	"github.com/cairn-db/cairn/internal/geo"
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
 // GEOSEARCH, GEOSEARCHSTORE and the deprecated GEORADIUS family, as Redis's georadiusGeneric:
 // the search covers the geohash cell of the centre and its eight neighbours at a step chosen
-// from the radius (geohash.go), each cell one seek and a walk over a score range of the sorted
+// from the radius (package geo), each cell one seek and a walk over a score range of the sorted
 // set, and keeps the points inside the shape. The set is never read whole.
 
 // Search variants.
@@ -47,7 +48,7 @@ const (
 
 // geoQuery is a parsed search.
 type geoQuery struct {
-	shape                         geoShape
+	shape                         geo.Shape
 	withDist, withHash, withCoord bool
 	fromMember, fromLoc, byRadius bool
 	byBox, any, storeDist         bool
@@ -91,7 +92,7 @@ func geoSearch(c *Ctx, src int, flags int) {
 		points = points[:q.count]
 	}
 	for i := range points {
-		points[i].dist /= q.shape.conversion
+		points[i].dist /= q.shape.Conversion
 	}
 	if q.storeKey != nil {
 		event := "georadiusstore"
@@ -151,7 +152,7 @@ func (c *Ctx) parseGeoQuery(e *keyspace.Entry, src, flags int) (geoQuery, bool) 
 		if !ok {
 			return q, false
 		}
-		q.shape.long, q.shape.lat = long, lat
+		q.shape.Long, q.shape.Lat = long, lat
 		if !c.parseGeoRadius(&q, args[4:6]) {
 			return q, false
 		}
@@ -215,7 +216,7 @@ func (c *Ctx) parseGeoQuery(e *keyspace.Entry, src, flags int) (geoQuery, bool) 
 			if !ok {
 				return q, false
 			}
-			q.shape.long, q.shape.lat = long, lat
+			q.shape.Long, q.shape.Lat = long, lat
 			q.fromLoc = true
 			i += 2
 		case EqualFold(a, "byradius") && left >= 2 && search && !q.byBox:
@@ -264,7 +265,7 @@ func (c *Ctx) geoCentreFromMember(q *geoQuery, e *keyspace.Entry, member []byte)
 		c.Err("ERR could not decode requested zset member")
 		return false
 	}
-	q.shape.long, q.shape.lat = long, lat
+	q.shape.Long, q.shape.Lat = long, lat
 	return true
 }
 
@@ -283,7 +284,7 @@ func (c *Ctx) parseGeoRadius(q *geoQuery, args [][]byte) bool {
 	if !ok {
 		return false
 	}
-	q.shape.box, q.shape.radius, q.shape.conversion = false, r, conv
+	q.shape.Box, q.shape.Radius, q.shape.Conversion = false, r, conv
 	return true
 }
 
@@ -307,48 +308,36 @@ func (c *Ctx) parseGeoBox(q *geoQuery, args [][]byte) bool {
 	if !ok {
 		return false
 	}
-	q.shape.box, q.shape.width, q.shape.height, q.shape.conversion = true, w, h, conv
+	q.shape.Box, q.shape.Width, q.shape.Height, q.shape.Conversion = true, w, h, conv
 	return true
 }
 
 // geoCollect gathers the members of e inside s from the nine search boxes, in box order and
 // score order within a box, stopping at limit matches when limit > 0 (ANY).
-func (c *Ctx) geoCollect(e *keyspace.Entry, s *geoShape, limit int64) ([]geoPoint, error) {
-	boxes := s.searchBoxes()
+func (c *Ctx) geoCollect(e *keyspace.Entry, s *geo.Shape, limit int64) ([]geoPoint, error) {
 	it, err := c.Tx.ZOrder(e)
 	if err != nil {
 		return nil, err
 	}
 	var points []geoPoint
-	last := -1
-	for i, b := range boxes {
-		if b.isZero() {
-			continue
-		}
-		// Near the poles or with huge radii neighbours may coincide: scan each range once.
-		if last >= 0 && b == boxes[last] {
-			continue
-		}
+	for _, r := range s.Ranges() {
 		if limit > 0 && int64(len(points)) >= limit {
 			break
 		}
-		min := float64(b.align52())
-		b.bits++
-		max := float64(b.align52())
+		min, max := float64(r.Min), float64(r.Max)
 		for ok := it.SeekScore(min, false); ok; ok = it.Next() {
 			score := it.Score()
 			if score >= max {
 				break
 			}
-			long, lat := geoDecodeScore(score)
-			if dist, in := s.within(long, lat); in {
+			long, lat := geo.DecodeScore(score)
+			if dist, in := s.Within(long, lat); in {
 				points = append(points, geoPoint{member: bytes.Clone(it.Member()), long: long, lat: lat, dist: dist, score: score})
 			}
 			if limit > 0 && int64(len(points)) >= limit {
 				break
 			}
 		}
-		last = i
 	}
 	return points, it.Close()
 }

@@ -266,6 +266,13 @@ func MergeSearch(args [][]byte, parts [][]byte, fetch FetchFields, w *resp.Write
 		total += part.Total
 		numeric = numeric || part.Numeric
 		for _, h := range part.Hits {
+			// A key lives on one shard, but while its slot moves a query can read the source
+			// before a batch leaves it and the target after the batch arrives: the key is then
+			// in two parts. It is one document: counted and listed once.
+			if _, dup := fields[string(h.Key)]; dup {
+				total--
+				continue
+			}
 			if part.NoFields {
 				from[string(h.Key)] = i
 			}

@@ -11,6 +11,7 @@
 //	I id 'k' key                      document: the indexed values of key when last indexed
 //	I id 't' field tag 0x00 0x01 key  tag entry (tag escaped: 0x00 → 0x00 0xff)
 //	I id 'n' field number(8) key      numeric entry, number encoded so byte order is numeric
+//	I id 'g' field geohash(8) key     geo entry: the point's 52-bit geohash (as GEOADD's score)
 //	I id 'w' field term 0x00 0x01 key text entry → positions of the term in the field
 //	I id 'x' key                      a document whose key has a TTL → its expiry time
 //	I id 'N'                          the number of documents

@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/kljensen/snowball/english"
 
+	"github.com/cairn-db/cairn/internal/geo"
 	"github.com/cairn-db/cairn/internal/keyspace"
 )
 
@@ -61,6 +62,8 @@ func (e *evaluator) eval(n *node) (hits, error) {
 		return e.tag(n)
 	case nNumeric:
 		return e.numeric(n)
+	case nGeo:
+		return e.geo(n)
 	}
 	return hits{}, nil
 }
@@ -189,10 +192,16 @@ func (e *evaluator) scan(p []byte, fn func(rest, value []byte) error) error {
 // termPositions collects, for one query term, each document's positions per field.
 func (e *evaluator) termPositions(term string, fields []int) (map[string]map[int][]uint32, error) {
 	out := map[string]map[int][]uint32{}
+	// As RediSearch's stemming expander: the term, the stem record of every word with the
+	// term's stem, and the stem as a word itself ("climbers" finds "climber", which has no
+	// stem record of its own). A word found by two forms keeps each position once.
 	forms := []string{term}
 	if !e.verbatim {
 		if s := english.Stem(term, false); s != "" {
 			forms = append(forms, "+"+s)
+			if s != term {
+				forms = append(forms, s)
+			}
 		}
 	}
 	for _, fi := range fields {
@@ -446,4 +455,45 @@ func (e *evaluator) numRange(fi int, lo, hi float64, loEx, hiEx bool, fn func(ke
 		fn(k[8:], v)
 	}
 	return it.Error()
+}
+
+// geo finds the points within a radius: one seek per geohash cell the search covers (the
+// centre's cell and its neighbours, sized to the radius, as GEOSEARCH reads a geo set), then
+// a walk over that cell's entries keeping those whose distance is within the radius.
+func (e *evaluator) geo(n *node) (hits, error) {
+	fields, err := e.fieldOf(n, TypeGeo)
+	if err != nil {
+		return nil, err
+	}
+	out := hits{}
+	s := &n.geo.shape
+	if !geo.Valid(s.Long, s.Lat) {
+		return out, nil // RediSearch finds nothing around a centre geohashes do not cover
+	}
+	for _, fi := range fields {
+		fp := append(idPrefix(nil, e.ix.ID), kindGeo, byte(fi))
+		for _, r := range s.Ranges() {
+			lower := binary.BigEndian.AppendUint64(append([]byte{}, fp...), r.Min)
+			upper := binary.BigEndian.AppendUint64(append([]byte{}, fp...), r.Max)
+			it, err := e.r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+			if err != nil {
+				return nil, err
+			}
+			for valid := it.First(); valid; valid = it.Next() {
+				k := it.Key()[len(fp):]
+				if len(k) < 8 {
+					it.Close()
+					return nil, errCorruptDoc
+				}
+				long, lat := geo.DecodeHash(binary.BigEndian.Uint64(k[:8]))
+				if _, in := s.Within(long, lat); in {
+					out[string(k[8:])] = 1
+				}
+			}
+			if err := it.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }

@@ -159,6 +159,16 @@ func parseSearchOpts(args [][]byte) (*searchOpts, string) {
 			}
 			o.filters = append(o.filters, n)
 			i += 3
+		case "GEOFILTER":
+			if i+5 > len(args) {
+				return nil, "GEOFILTER requires 5 arguments"
+			}
+			g, err := parseGeoFilter(string(args[i+1]), string(args[i+2]), string(args[i+3]), string(args[i+4]))
+			if err != nil {
+				return nil, err.Error()
+			}
+			o.filters = append(o.filters, &node{kind: nGeo, fields: []string{strings.TrimPrefix(string(args[i]), "@")}, geo: g})
+			i += 5
 		case "TIMEOUT":
 			// cairn does not cut queries short; the value is checked and otherwise unused.
 			if i >= len(args) {
@@ -178,7 +188,7 @@ func parseSearchOpts(args [][]byte) (*searchOpts, string) {
 				return nil, "ERR only SCORER TFIDF is supported by cairn"
 			}
 			i++
-		case "WITHPAYLOADS", "WITHSORTKEYS", "GEOFILTER", "SUMMARIZE", "HIGHLIGHT", "SLOP", "INORDER", "EXPANDER", "EXPLAINSCORE", "PAYLOAD":
+		case "WITHPAYLOADS", "WITHSORTKEYS", "SUMMARIZE", "HIGHLIGHT", "SLOP", "INORDER", "EXPANDER", "EXPLAINSCORE", "PAYLOAD":
 			return nil, "ERR " + a + " is not supported by cairn"
 		default:
 			return nil, "Unknown argument `" + string(args[i-1]) + "`"

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/cairn-db/cairn/internal/geo"
 	"github.com/cairn-db/cairn/internal/keyspace"
 	"github.com/cairn-db/cairn/internal/slot"
 )
@@ -236,7 +238,8 @@ func reindex(b *pebble.Batch, ix *Index, key []byte, now int64) error {
 }
 
 // readDoc reads the schema's fields of the hash at key; ok is false when there is no live hash,
-// or a numeric field does not hold a number (RediSearch leaves such a document out).
+// or a numeric field does not hold a number or a geo field a point (RediSearch leaves such a
+// document out).
 func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, int64, bool, error) {
 	tx := keyspace.NewTx(r, nil, ix.DB, now)
 	h, err := tx.OpenHash(key)
@@ -257,10 +260,18 @@ func readDoc(r pebble.Reader, ix *Index, key []byte, now int64) (doc, int64, boo
 		}
 	}
 	for i := range ix.Fields {
-		if ix.Fields[i].Type == TypeNumeric && d[i] != nil {
-			if _, ok := parseNumber(string(d[i])); !ok {
-				return nil, 0, false, nil
-			}
+		if d[i] == nil {
+			continue
+		}
+		ok := true
+		switch ix.Fields[i].Type {
+		case TypeNumeric:
+			_, ok = parseNumber(string(d[i]))
+		case TypeGeo:
+			_, _, ok = parsePoint(string(d[i]))
+		}
+		if !ok {
+			return nil, 0, false, nil
 		}
 	}
 	return d, expireAt, true, nil
@@ -272,6 +283,21 @@ func parseNumber(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// parsePoint reads a GEO field's value, "lon,lat" (or "lon lat"), as RediSearch does: both
+// numbers whole, the point within what geohashes cover.
+func parsePoint(s string) (long, lat float64, ok bool) {
+	i := strings.IndexAny(s, " ,")
+	if i < 0 {
+		return 0, 0, false
+	}
+	long, err1 := strconv.ParseFloat(s[:i], 64)
+	lat, err2 := strconv.ParseFloat(s[i+1:], 64)
+	if err1 != nil || err2 != nil || !geo.Valid(long, lat) {
+		return 0, 0, false
+	}
+	return long, lat, true
 }
 
 // writeEntries writes (or, with del, deletes) the index entries of one document.
@@ -292,6 +318,11 @@ func writeEntries(b *pebble.Batch, ix *Index, key []byte, d doc, del bool) error
 		case TypeNumeric:
 			v, _ := parseNumber(string(d[i]))
 			if err := put(numKey(k[:0], ix.ID, i, v, key), nil); err != nil {
+				return err
+			}
+		case TypeGeo:
+			long, lat, _ := parsePoint(string(d[i]))
+			if err := put(geoKey(k[:0], ix.ID, i, geo.Hash(long, lat), key), nil); err != nil {
 				return err
 			}
 		case TypeTag:

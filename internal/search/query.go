@@ -15,6 +15,7 @@ import (
 //	hel*                 words starting so       *               every document
 //	@title:hello         a term in one field     @a|b:(x y)      a group in either field
 //	@tags:{red | blue*}  a tag, or a tag prefix  @n:[10 (20]     a numeric range; inf, +inf, -inf
+//	@loc:[lon lat r km]  points within r of (lon, lat); units m, km, mi, ft
 //	$name                a parameter (DIALECT 2 and PARAMS)
 
 type nodeKind int
@@ -29,6 +30,7 @@ const (
 	nPhrase
 	nTag
 	nNumeric
+	nGeo
 	nAll
 )
 
@@ -48,6 +50,7 @@ type node struct {
 	lo, hi   float64
 	loEx     bool
 	hiEx     bool
+	geo      *geoFilter
 }
 
 // QueryError is a query the parser refuses; its message is the Redis error reply.
@@ -403,6 +406,22 @@ func (p *parser) numeric(fields []string) (*node, error) {
 	body := strings.ReplaceAll(p.s[p.pos:p.pos+end], ",", " ")
 	p.pos += end + 1
 	parts := strings.Fields(body)
+	if len(parts) == 4 {
+		for i, part := range parts {
+			if strings.HasPrefix(part, "$") && p.params != nil {
+				v, err := p.param(part[1:])
+				if err != nil {
+					return nil, err
+				}
+				parts[i] = v
+			}
+		}
+		g, err := parseGeoFilter(parts[0], parts[1], parts[2], parts[3])
+		if err != nil {
+			return nil, err
+		}
+		return &node{kind: nGeo, fields: fields, geo: g}, nil
+	}
 	if len(parts) != 2 {
 		return nil, &QueryError{"Syntax error: a numeric range is [min max]"}
 	}
@@ -506,6 +525,9 @@ func (n *node) explain(b *strings.Builder, depth int) {
 			hi = ")"
 		}
 		b.WriteString(ind + "NUMERIC {" + lo + formatNum(n.lo) + " " + formatNum(n.hi) + hi + "} " + field + "\n")
+	case nGeo:
+		g := n.geo
+		fmt.Fprintf(b, "%sGEO %s{%f,%f --> %f %s}\n", ind, field, g.shape.Long, g.shape.Lat, g.shape.Radius, g.unit)
 	case nAll:
 		b.WriteString(ind + "<WILDCARD>\n")
 	}

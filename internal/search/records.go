@@ -17,6 +17,7 @@ const (
 	kindDoc      = 'k'
 	kindTag      = 't'
 	kindNum      = 'n'
+	kindGeo      = 'g'
 	kindTerm     = 'w'
 	kindDocCount = 'N'
 	kindVolatile = 'x'
@@ -92,5 +93,13 @@ func fieldPrefix(id uint32, kind byte, field int) []byte {
 func numKey(dst []byte, id uint32, field int, v float64, key []byte) []byte {
 	dst = append(idPrefix(dst, id), kindNum, byte(field))
 	dst = keyspace.EncodeScore(dst, v)
+	return append(dst, key...)
+}
+
+// geoKey is a GEO field's entry: the point's 52-bit geohash, big-endian, so the entries of one
+// geohash cell are one key range.
+func geoKey(dst []byte, id uint32, field int, hash uint64, key []byte) []byte {
+	dst = append(idPrefix(dst, id), kindGeo, byte(field))
+	dst = binary.BigEndian.AppendUint64(dst, hash)
 	return append(dst, key...)
 }

@@ -14,6 +14,7 @@ const (
 	TypeText    FieldType = "TEXT"
 	TypeTag     FieldType = "TAG"
 	TypeNumeric FieldType = "NUMERIC"
+	TypeGeo     FieldType = "GEO"
 )
 
 // Field is one attribute of an index's schema.
@@ -215,7 +216,9 @@ func (f *Field) parseType(args []string, i *int) string {
 		f.Type, f.Separator = TypeTag, ","
 	case "NUMERIC":
 		f.Type = TypeNumeric
-	case "GEO", "VECTOR", "GEOSHAPE":
+	case "GEO":
+		f.Type = TypeGeo
+	case "VECTOR", "GEOSHAPE":
 		return "ERR " + t + " fields are not supported by cairn"
 	default:
 		return "Invalid field type for field `" + f.Name + "`"

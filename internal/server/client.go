@@ -35,6 +35,9 @@ type Client struct {
 	libName string
 	libVer  string
 	created int64 // Unix ms
+	// Owned by the connection's loop: gone is set when gnet closed the connection; inPass when
+	// a write of this connection is in the loop's current pass (pass.go).
+	gone, inPass bool
 
 	// Last command, for CLIENT LIST; lastActive in Unix ms is read by the cron goroutine.
 	lastCmd    atomic.Pointer[command.Command]

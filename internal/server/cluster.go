@@ -62,7 +62,12 @@ type clusterNode struct {
 	users clusterUsers
 
 	stop chan struct{}
-	wg   sync.WaitGroup
+	// ctx is cancelled when the node stops: the background loops' requests (meta proposals,
+	// calls to peers) end then instead of waiting out their timeouts, so a node that lost its
+	// quorum still stops at once.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // topoView is a topology with its slot table, published whole.
@@ -87,6 +92,7 @@ type joinReply struct {
 func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
 	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	var initial []cluster.InitialNode
 	if cfg.ClusterInitial != "" {
 		var err error
@@ -403,6 +409,7 @@ func (c *clusterNode) start() {
 
 func (c *clusterNode) close() error {
 	close(c.stop)
+	c.cancel()
 	c.wg.Wait()
 	if g := c.gossip.Load(); g != nil {
 		_ = g.Close()

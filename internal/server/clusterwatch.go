@@ -81,7 +81,7 @@ func (c *clusterNode) maybeFound() {
 	if c.metaRaft == nil || !c.metaRaft.IsLeader() || c.meta.Topology() != nil || c.founding == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
 	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "init", Topology: c.founding}); err != nil {
 		c.logger.Warn("founding the cluster failed; retrying", "err", err)
@@ -90,7 +90,7 @@ func (c *clusterNode) maybeFound() {
 
 // reportLeader tells the meta group this node leads a shard in a term; false if it could not.
 func (c *clusterNode) reportLeader(shard, term uint64) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
 	if _, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "leader", Shard: shard, Node: c.id, Term: term}); err != nil {
 		c.logger.Debug("reporting leadership failed", "shard", shard, "err", err)
@@ -157,7 +157,7 @@ func (c *clusterNode) fetchTopology() {
 		if id == c.id {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 		b, err := c.bus.CallPeer(ctx, id, reqTopology, binary.BigEndian.AppendUint64(nil, v.t.Version))
 		cancel()
 		if err != nil {

@@ -88,7 +88,7 @@ func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, 
 	var done []cluster.MetaOp
 	for _, op := range cluster.Plan(t, c.alive, dead, maxMoves(t)) {
 		c.logger.Info("placement", "op", op.Op, "shard", op.Shard, "node", op.Node, "to", op.To)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 		_, err := c.proposeMeta(ctx, op)
 		cancel()
 		if err != nil {
@@ -247,7 +247,7 @@ func isVoter(r *replica.Raft, id uint64) bool {
 }
 
 func (c *clusterNode) proposeMetaOp(op cluster.MetaOp) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	_, err := c.proposeMeta(ctx, op)
 	return err

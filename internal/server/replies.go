@@ -71,6 +71,14 @@ func (cl *Client) reserveLocal() int {
 // applied on the connection's own event loop, which goes on to send the reply itself: nobody
 // is woken.
 func (cl *Client) completeFrom(q *replyQueue, result []byte, err error, inline bool) {
+	if cl.fill(q, result, err) && !inline {
+		_ = cl.conn.Wake(nil)
+	}
+}
+
+// fill puts the reply of a write to q's shard in its place and reports whether it was the last
+// one in flight: the connection may send its replies.
+func (cl *Client) fill(q *replyQueue, result []byte, err error) bool {
 	if err != nil {
 		result = errorReply(err)
 	} else if cl.srv.cluster != nil {
@@ -88,16 +96,14 @@ func (cl *Client) completeFrom(q *replyQueue, result []byte, err error, inline b
 		cl.blockedPos = pos
 		cl.mu.Unlock()
 		cl.blockedOn(q.shard, timeout)
-		return // stays in flight until served, timed out or unblocked
+		return false // stays in flight until served, timed out or unblocked
 	}
 	cl.replies[pos] = result
 	cl.doneAt[pos] = time.Now()
 	cl.inflight--
 	last := cl.inflight == 0
 	cl.mu.Unlock()
-	if last && !inline {
-		_ = cl.conn.Wake(nil)
-	}
+	return last
 }
 
 // finish fills a reserved place with a reply that came later (a served or unblocked blocking

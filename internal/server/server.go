@@ -392,6 +392,7 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if !ok {
 		return gnet.None
 	}
+	cl.gone = true
 	s.clientsMu.Lock()
 	delete(s.clients, cl.id)
 	s.clientsMu.Unlock()
@@ -683,7 +684,7 @@ func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
 		// (While the log's goroutine applies a long write, a write applied here would wait
 		// for it and hold the loop: it goes to the goroutine too.)
 		lp := cl.loop
-		if s.addToPass(lp, local, ps) {
+		if s.addToPass(lp, local, cl, cl.queueOf(h.id()), ps) {
 			return false // parked until the pass is applied (pass.go)
 		}
 		lp.results = append(lp.results[:0], make([][]byte, len(ps))...)

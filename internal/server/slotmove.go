@@ -285,7 +285,7 @@ func (c *clusterNode) moveSlot(h *hosted, m cluster.SlotMigration) (int, error) 
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	_, err := c.proposeMeta(ctx, cluster.MetaOp{Op: "slot-migrated", Shard: m.From, Start: m.Slot, To: m.To})
 	return moved, err

@@ -1,4 +1,4 @@
-package command
+package geo
 
 import "math"
 
@@ -8,12 +8,13 @@ import "math"
 // The arithmetic follows Redis's order of float operations; explicit float64 conversions keep
 // Go from fusing a multiply and an add that C rounds twice.
 
+// LatMin to LongMax bound the points a geohash covers, as in Redis.
 const (
 	geoStepMax = 26
-	geoLatMin  = -85.05112878
-	geoLatMax  = 85.05112878
-	geoLongMin = -180.0
-	geoLongMax = 180.0
+	LatMin     = -85.05112878
+	LatMax     = 85.05112878
+	LongMin    = -180.0
+	LongMax    = 180.0
 
 	// earthRadiusMeters is the Earth's quadratic mean radius for WGS-84, as Redis uses it.
 	earthRadiusMeters = 6372797.560856
@@ -30,8 +31,8 @@ func radDeg(a float64) float64 { return a / degToRad }
 type geoRange struct{ min, max float64 }
 
 var (
-	geoLongRange = geoRange{geoLongMin, geoLongMax}
-	geoLatRange  = geoRange{geoLatMin, geoLatMax}
+	geoLongRange = geoRange{LongMin, LongMax}
+	geoLatRange  = geoRange{LatMin, LatMax}
 )
 
 // geoBits is a geohash of step*2 bits. The zero value (no step) marks a box not to search.
@@ -72,7 +73,7 @@ func deinterleave64(v uint64) uint64 {
 
 // geohashEncode encodes a point at step in the given ranges; ok is false outside them.
 func geohashEncode(longR, latR geoRange, long, lat float64, step uint8) (geoBits, bool) {
-	if step > 32 || step == 0 || long > geoLongMax || long < geoLongMin || lat > geoLatMax || lat < geoLatMin {
+	if step > 32 || step == 0 || long > LongMax || long < LongMin || lat > LatMax || lat < LatMin {
 		return geoBits{}, false
 	}
 	if lat < latR.min || lat > latR.max || long < longR.min || long > longR.max {
@@ -112,15 +113,15 @@ func geohashDecode(longR, latR geoRange, h geoBits) (geoArea, bool) {
 // center is the middle of the cell, clamped to the valid range as Redis clamps it.
 func (a geoArea) center() (long, lat float64) {
 	long = (a.long.min + a.long.max) / 2
-	long = math.Max(geoLongMin, math.Min(long, geoLongMax))
+	long = math.Max(LongMin, math.Min(long, LongMax))
 	lat = (a.lat.min + a.lat.max) / 2
-	lat = math.Max(geoLatMin, math.Min(lat, geoLatMax))
+	lat = math.Max(LatMin, math.Min(lat, LatMax))
 	return long, lat
 }
 
-// geoDecodeScore decodes a geo set score (52 bits at step 26) into a point. A score no GEOADD
+// DecodeScore decodes a geo set score (52 bits at step 26) into a point. A score no GEOADD
 // wrote (a plain sorted set's) still decodes, through C's conversion as Redis does it.
-func geoDecodeScore(score float64) (long, lat float64) {
+func DecodeScore(score float64) (long, lat float64) {
 	a, _ := geohashDecode(geoLongRange, geoLatRange, geoBits{bits: cUint64(score), step: geoStepMax})
 	return a.center()
 }
@@ -142,8 +143,8 @@ func cUint64(f float64) uint64 {
 	return cvt(f-two63) ^ 1<<63
 }
 
-// geoScore is the sorted-set score of a point.
-func geoScore(long, lat float64) float64 {
+// Score is the sorted-set score of a point.
+func Score(long, lat float64) float64 {
 	h, _ := geohashEncodeWGS84(long, lat, geoStepMax)
 	return float64(h.align52())
 }
@@ -212,33 +213,33 @@ func geoNeighbours(h geoBits) [9]geoBits {
 	return n
 }
 
-// geoShape is a search area: a circle of radius, or a width x height box, around a point, in
+// Shape is a search area: a circle of radius, or a width x height box, around a point, in
 // the unit whose size in metres is conversion.
-type geoShape struct {
-	box           bool
-	long, lat     float64
-	conversion    float64
-	radius        float64
-	width, height float64
+type Shape struct {
+	Box           bool
+	Long, Lat     float64
+	Conversion    float64
+	Radius        float64
+	Width, Height float64
 }
 
 // boundingBox returns the shape's extent: minimum and maximum longitude and latitude.
-func (s *geoShape) boundingBox() (minLong, minLat, maxLong, maxLat float64) {
-	height, width := s.radius, s.radius
-	if s.box {
-		height, width = s.height/2, s.width/2
+func (s *Shape) boundingBox() (minLong, minLat, maxLong, maxLat float64) {
+	height, width := s.Radius, s.Radius
+	if s.Box {
+		height, width = s.Height/2, s.Width/2
 	}
-	height *= s.conversion
-	width *= s.conversion
+	height *= s.Conversion
+	width *= s.Conversion
 	latDelta := radDeg(height / earthRadiusMeters)
-	longDeltaTop := radDeg(width / earthRadiusMeters / crCos(degRad(s.lat+latDelta)))
-	longDeltaBottom := radDeg(width / earthRadiusMeters / crCos(degRad(s.lat-latDelta)))
+	longDeltaTop := radDeg(width / earthRadiusMeters / crCos(degRad(s.Lat+latDelta)))
+	longDeltaBottom := radDeg(width / earthRadiusMeters / crCos(degRad(s.Lat-latDelta)))
 	// Towards the poles a box is narrower at its far edge: the near edge is the wider one.
 	delta := longDeltaTop
-	if s.lat < 0 {
+	if s.Lat < 0 {
 		delta = longDeltaBottom
 	}
-	return s.long - delta, s.lat - latDelta, s.long + delta, s.lat + latDelta
+	return s.Long - delta, s.Lat - latDelta, s.Long + delta, s.Lat + latDelta
 }
 
 // geoEstimateSteps is the geohash step whose cells are about as large as the search radius.
@@ -263,15 +264,15 @@ func geoEstimateSteps(rangeMeters, lat float64) uint8 {
 
 // searchBoxes returns the nine boxes to scan for s (zero where a box cannot hold a match), as
 // Redis's geohashCalculateAreasByShapeWGS84.
-func (s *geoShape) searchBoxes() [9]geoBits {
+func (s *Shape) searchBoxes() [9]geoBits {
 	minLong, minLat, maxLong, maxLat := s.boundingBox()
-	radius := s.radius
-	if s.box {
-		radius = math.Sqrt(float64(s.width/2*(s.width/2)) + float64(s.height/2*(s.height/2)))
+	radius := s.Radius
+	if s.Box {
+		radius = math.Sqrt(float64(s.Width/2*(s.Width/2)) + float64(s.Height/2*(s.Height/2)))
 	}
-	radius *= s.conversion
-	steps := geoEstimateSteps(radius, s.lat)
-	hash, _ := geohashEncodeWGS84(s.long, s.lat, steps)
+	radius *= s.Conversion
+	steps := geoEstimateSteps(radius, s.Lat)
+	hash, _ := geohashEncodeWGS84(s.Long, s.Lat, steps)
 	boxes := geoNeighbours(hash)
 	area, _ := geohashDecode(geoLongRange, geoLatRange, hash)
 
@@ -283,7 +284,7 @@ func (s *geoShape) searchBoxes() [9]geoBits {
 	decrease := north.lat.max < maxLat || south.lat.min > minLat || east.long.max < maxLong || west.long.min > minLong
 	if steps > 1 && decrease {
 		steps--
-		hash, _ = geohashEncodeWGS84(s.long, s.lat, steps)
+		hash, _ = geohashEncodeWGS84(s.Long, s.Lat, steps)
 		boxes = geoNeighbours(hash)
 		area, _ = geohashDecode(geoLongRange, geoLatRange, hash)
 	}
@@ -314,8 +315,8 @@ func geoLatDistance(lat1, lat2 float64) float64 {
 	return earthRadiusMeters * math.Abs(degRad(lat2)-degRad(lat1))
 }
 
-// geoDistance is the haversine great-circle distance in metres.
-func geoDistance(long1, lat1, long2, lat2 float64) float64 {
+// Distance is the haversine great-circle distance in metres.
+func Distance(long1, lat1, long2, lat2 float64) float64 {
 	long1r, long2r := degRad(long1), degRad(long2)
 	v := crSin((long2r - long1r) / 2)
 	if v == 0 {
@@ -327,25 +328,25 @@ func geoDistance(long1, lat1, long2, lat2 float64) float64 {
 	return 2.0 * earthRadiusMeters * crAsin(math.Sqrt(a))
 }
 
-// within reports whether the point is inside s, and its distance from s's centre in metres.
-func (s *geoShape) within(long, lat float64) (float64, bool) {
-	if !s.box {
-		d := geoDistance(s.long, s.lat, long, lat)
-		return d, d <= s.radius*s.conversion
+// Within reports whether the point is inside s, and its distance from s's centre in metres.
+func (s *Shape) Within(long, lat float64) (float64, bool) {
+	if !s.Box {
+		d := Distance(s.Long, s.Lat, long, lat)
+		return d, d <= s.Radius*s.Conversion
 	}
 	// The latitude test is cheaper, so it goes first.
-	if geoLatDistance(lat, s.lat) > s.height*s.conversion/2 {
+	if geoLatDistance(lat, s.Lat) > s.Height*s.Conversion/2 {
 		return 0, false
 	}
-	if geoDistance(long, lat, s.long, lat) > s.width*s.conversion/2 {
+	if Distance(long, lat, s.Long, lat) > s.Width*s.Conversion/2 {
 		return 0, false
 	}
-	return geoDistance(s.long, s.lat, long, lat), true
+	return Distance(s.Long, s.Lat, long, lat), true
 }
 
-// geohashString is GEOHASH's 11-character standard geohash of a point: re-encoded over
+// HashString is GEOHASH's 11-character standard geohash of a point: re-encoded over
 // latitudes -90..90 (Redis's cells stop at ±85.05), the eleventh character always '0'.
-func geohashString(long, lat float64) string {
+func HashString(long, lat float64) string {
 	const alphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
 	h, _ := geohashEncode(geoRange{-180, 180}, geoRange{-90, 90}, long, lat, 26)
 	var buf [11]byte
@@ -357,4 +358,45 @@ func geohashString(long, lat float64) string {
 		buf[i] = alphabet[idx]
 	}
 	return string(buf[:])
+}
+
+// Range is a half-open interval [Min, Max) of geo scores (52-bit geohashes) that one search
+// cell covers.
+type Range struct{ Min, Max uint64 }
+
+// Ranges lists the score ranges a search for s reads, in Redis's box order: the cell of the
+// centre and its neighbours at a step chosen from the size of s, leaving out the cells that
+// cannot hold a match and a cell equal to the one before it (near the poles, or with huge
+// radii, neighbours coincide). Every point inside s has its score in one of them.
+func (s *Shape) Ranges() []Range {
+	boxes := s.searchBoxes()
+	out := make([]Range, 0, len(boxes))
+	last := -1
+	for i, b := range boxes {
+		if b.isZero() || last >= 0 && b == boxes[last] {
+			continue
+		}
+		min := b.align52()
+		b.bits++
+		out = append(out, Range{Min: min, Max: b.align52()})
+		last = i
+	}
+	return out
+}
+
+// Valid reports whether a point is within what geohashes cover (latitudes to ±85.05112878).
+func Valid(long, lat float64) bool {
+	return long >= LongMin && long <= LongMax && lat >= LatMin && lat <= LatMax
+}
+
+// Hash is the 52-bit geohash of a valid point: the integer of Score.
+func Hash(long, lat float64) uint64 {
+	h, _ := geohashEncodeWGS84(long, lat, geoStepMax)
+	return h.align52()
+}
+
+// DecodeHash is the point a 52-bit geohash stands for: the centre of its cell.
+func DecodeHash(hash uint64) (long, lat float64) {
+	a, _ := geohashDecode(geoLongRange, geoLatRange, geoBits{bits: hash, step: geoStepMax})
+	return a.center()
 }
