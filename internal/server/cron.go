@@ -27,6 +27,9 @@ func (s *Server) cron() {
 		s.evictClients()
 		s.returnMemory()
 		s.checkDisk()
+		if n%10 == 0 && s.cluster != nil && s.disk.full.Load() {
+			s.cluster.shedLeadership()
+		}
 		s.limitTracking(nil)
 		if n%10 == 0 {
 			// Once a second: appendfsync everysec, for every engine of the node in one loop,
