@@ -447,3 +447,102 @@ func members2(t *testing.T, raw string) []string {
 	slices.Sort(vs)
 	return vs
 }
+
+// A write whose cost grows with the data (SORT ... STORE, COPY of a big list) is applied by the
+// shard's log goroutine, not by the event loop, under appendfsync everysec: PINGs on the same
+// loop are answered while it runs, a pipelined GET after it still answers after it, and
+// another client's writes meanwhile are applied too.
+func TestOffLoopLongWrite(t *testing.T) {
+	srv := startOneLoop(t, "--appendfsync", "everysec")
+	rc := srv.Client()
+	long, probe, writer := srv.Dial(), srv.Dial(), srv.Dial()
+	const n = 100000
+	offLoopData(t, long, n, false)
+	if r := long.Do("SET", "marker", "m"); r != ok {
+		t.Fatal(r)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+		len  string // the destination's length after it
+	}{
+		{[]string{"SORT", "l", "STORE", "dst"}, ":" + strconv.Itoa(n) + "\r\n", "dst"},
+		{[]string{"COPY", "l", "l2"}, ":1\r\n", "l2"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			before := infoInt(t, rc, "stats", "offloop_writes")
+			sent := time.Now()
+			long.Send(encode(tc.args...) + encode("GET", "marker"))
+			var took time.Duration
+			var reply string
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				reply = long.ReadReply()
+				took = time.Since(sent)
+			}()
+			// Another client's writes meanwhile wait for the long write (the shard applies one
+			// at a time) but do not hold the loop.
+			writes := 0
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				for {
+					if r := writer.Do("INCR", "counter:"+tc.args[0]); !strings.HasPrefix(r, ":") {
+						t.Errorf("INCR = %q", r)
+						return
+					}
+					writes++
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+			}()
+			var pings []time.Duration
+			answeredDuring := 0
+			for running := true; running; {
+				select {
+				case <-done:
+					running = false
+				default:
+				}
+				t0 := time.Now()
+				if r := probe.Do("PING"); r != "+PONG\r\n" {
+					t.Fatalf("PING = %q", r)
+				}
+				pings = append(pings, time.Since(t0))
+				select {
+				case <-done:
+				default:
+					answeredDuring++
+				}
+			}
+			<-wrote
+			if reply != tc.want {
+				t.Fatalf("%s = %q, want %q", tc.args[0], reply, tc.want)
+			}
+			if r := long.ReadReply(); r != bulk("m") {
+				t.Fatalf("pipelined GET after %s = %q", tc.args[0], r)
+			}
+			if got, err := rc.LLen(servertest.Ctx(t), tc.len).Result(); err != nil || got != n {
+				t.Fatalf("LLEN %s = %d, %v", tc.len, got, err)
+			}
+			if got, _ := rc.Get(servertest.Ctx(t), "counter:"+tc.args[0]).Int(); got != writes {
+				t.Errorf("counter = %d after %d INCRs", got, writes)
+			}
+			if got := infoInt(t, rc, "stats", "offloop_writes") - before; got != 1 {
+				t.Errorf("%d writes applied off the loop, want 1", got)
+			}
+			worst := slices.Max(pings)
+			t.Logf("%s took %v; %d PINGs answered while it ran, the slowest in %v", tc.args[0], took, answeredDuring, worst)
+			if answeredDuring < 3 {
+				t.Errorf("%d PINGs answered on the same loop during a %v %s, want several", answeredDuring, took, tc.args[0])
+			}
+			if worst > took/4 {
+				t.Errorf("a PING took %v during a %v %s: the loop was held", worst, took, tc.args[0])
+			}
+		})
+	}
+}

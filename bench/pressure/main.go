@@ -42,6 +42,7 @@ func main() {
 	name := flag.String("name", "", "label for the result line")
 	keys := flag.Int("keys", 1000000, "string keys for KEYS to go through (sort)")
 	smalls := flag.Int("smalls", 50, "clients sending PING and GET meanwhile (sort)")
+	get := flag.Bool("get", false, "bigset: each client GETs its value back after all the SETs")
 	long := flag.String("long", "sort,sunion,keys", "the long commands, in order (sort): sort, sunion, keys, lrange, smembers, sunionstore")
 	flag.Parse()
 
@@ -102,7 +103,7 @@ func main() {
 	case "pipeline":
 		detail = pipeline(*addr, *n, *size, *hold)
 	case "bigset":
-		detail = bigset(*addr, *clients, *size)
+		detail = bigset(*addr, *clients, *size, *get, *pid)
 	case "sort":
 		detail = sortList(*addr, *n, *keys, *smalls, *long)
 	default:
@@ -114,18 +115,25 @@ func main() {
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
-	fmt.Printf("%-6s mode=%s base_rss=%dMB peak_rss=%dMB after_rss=%dMB max_ping=%.1fms probe_failures=%d elapsed=%.1fs %s\n",
-		*name, *mode, base>>20, peak.Load()>>20, rss(*pid)>>20, float64(maxLat.Load())/1000, probeFail.Load(), elapsed.Seconds(), detail)
+	fmt.Printf("%-6s mode=%s base_rss=%dMB peak_rss=%dMB hwm=%dMB after_rss=%dMB max_ping=%.1fms probe_failures=%d elapsed=%.1fs %s\n",
+		*name, *mode, base>>20, peak.Load()>>20, hwm(*pid)>>20, rss(*pid)>>20, float64(maxLat.Load())/1000, probeFail.Load(), elapsed.Seconds(), detail)
 }
 
 // rss is the process's resident memory in bytes, from /proc.
-func rss(pid int) int64 {
+func rss(pid int) int64 { return status(pid, "VmRSS:") }
+
+// hwm is the process's peak resident memory in bytes (the kernel's high-water mark, which a
+// sampler cannot miss).
+func hwm(pid int) int64 { return status(pid, "VmHWM:") }
+
+// status reads one field, in kB, of /proc/pid/status, in bytes.
+func status(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}
@@ -216,26 +224,39 @@ func pipeline(addr string, n, size int, hold time.Duration) string {
 	return "connected_clients_before_close=" + connected
 }
 
-func bigset(addr string, clients, size int) string {
+func bigset(addr string, clients, size int, get bool, pid int) string {
 	val := strings.Repeat("v", size)
 	var wg sync.WaitGroup
 	errs := make([]string, clients)
+	conns := make([]net.Conn, clients)
+	readers := make([]*bufio.Reader, clients)
 	for i := 0; i < clients; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, r := dial(addr)
-			defer c.Close()
-			rep, err := do(c, r, "SET", "pressure:big:"+strconv.Itoa(i), val)
-			if err != nil {
-				errs[i] = err.Error()
-			} else {
-				errs[i] = rep
-			}
-		}(i)
+		conns[i], readers[i] = dial(addr)
+		defer conns[i].Close()
 	}
-	wg.Wait()
-	return "replies=" + strings.ReplaceAll(strings.Join(errs, ","), " ", "_")
+	run := func(args func(i int) []string) {
+		for i := 0; i < clients; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				rep, err := do(conns[i], readers[i], args(i)...)
+				if err != nil {
+					errs[i] = err.Error()
+				} else {
+					errs[i] = rep
+				}
+			}(i)
+		}
+		wg.Wait()
+	}
+	run(func(i int) []string { return []string{"SET", "pressure:big:" + strconv.Itoa(i), val} })
+	detail := "replies=" + strings.ReplaceAll(strings.Join(errs, ","), " ", "_") +
+		" set_hwm=" + strconv.FormatInt(hwm(pid)>>20, 10) + "MB"
+	if get {
+		run(func(i int) []string { return []string{"GET", "pressure:big:" + strconv.Itoa(i)} })
+		detail += " get_replies=" + strings.Join(errs, ",")
+	}
+	return detail
 }
 
 // sortList fills a list and two sets of n elements and n/2 each, and keys string keys, then

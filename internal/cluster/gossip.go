@@ -44,6 +44,8 @@ type NodeLoad struct {
 	// Version is the cluster version the node's binary implements (0: a binary that does not
 	// say, i.e. version 1); the meta leader advances the cluster's when every node has it.
 	Version uint32 `json:"version,omitempty"`
+	// DiskFull: the node refuses writes for its disk, so it should lead no shard.
+	DiskFull bool `json:"disk_full,omitempty"`
 }
 
 // GossipNode is a node as gossip knows it.

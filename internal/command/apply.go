@@ -221,7 +221,7 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.filters.BatchStarted()
 		defer a.filters.BatchDone()
 	}
-	b := a.eng.NewBatch()
+	b := a.newBatch(entries)
 	closeBatch := true
 	defer func() {
 		if closeBatch {
@@ -273,10 +273,29 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 	if a.cache != nil {
 		a.cache.Publish(a.overlay)
 	}
+	// Done with: a big record in it aliases the batch, which should go with the commit.
+	a.overlay.Reset()
 	if a.OnApplied != nil {
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// bigBatch is the size of operations from which apply sizes its batch for them up front.
+const bigBatch = 1 << 20
+
+// newBatch returns a batch for entries. One carrying a big value gets room for records as big
+// as the operations (a record holds an argument once, and a little of its own), rather than
+// growing by doubling as the value is written into it.
+func (a *Applier) newBatch(entries []replica.Entry) *pebble.Batch {
+	size := 0
+	for _, e := range entries {
+		size += len(e.Data)
+	}
+	if size < bigBatch {
+		return a.eng.NewBatch()
+	}
+	return a.eng.NewBatchWithSize(size + size/64 + 64<<10)
 }
 
 // TakeSync returns what waits until the batches applied since the last call are durable, nil if

@@ -93,10 +93,35 @@ func AppendOpHeader(dst []byte, h OpHeader, cmds ...[][]byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(args)))
 		for _, a := range args {
 			dst = binary.AppendUvarint(dst, uint64(len(a)))
+			if n := len(dst); len(a) > 0 && cap(dst)-n >= len(a) && &dst[:n+1][n] == &a[0] {
+				// The argument already lies where it goes (the server encoded the operation
+				// around a big value in its request buffer): do not copy it onto itself.
+				dst = dst[:n+len(a)]
+				continue
+			}
 			dst = append(dst, a...)
 		}
 	}
 	return dst
+}
+
+// OpArgLayout reports, for an operation of the one command args, where argument k's bytes
+// start in its encoding and how long the encoding is.
+func OpArgLayout(args [][]byte, k int) (start, size int) {
+	size = opHeaderLen + uvarintLen(1) + uvarintLen(len(args))
+	for i, a := range args {
+		size += uvarintLen(len(a))
+		if i == k {
+			start = size
+		}
+		size += len(a)
+	}
+	return start, size
+}
+
+func uvarintLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(n))
 }
 
 // OpSize is the encoded size of an operation of one command, to size buffers.

@@ -192,6 +192,18 @@ func (e *Engine) Dir() string { return e.dir }
 // NewBatch returns an indexed batch: writes to it are visible to reads through it.
 func (e *Engine) NewBatch() *pebble.Batch { return e.db.NewIndexedBatch() }
 
+// NewBatchWithSize is NewBatch with room for size bytes of records, for a batch known to be
+// big: a batch grows by doubling, which would hold up to twice a big value, copied.
+func (e *Engine) NewBatchWithSize(size int) *pebble.Batch {
+	b := e.db.NewIndexedBatchWithSize(size)
+	// Pebble lays out an empty batch's buffer on its first record, and replaces the buffer
+	// given here by one of a power of two at least the first record's size: for a big first
+	// record, a second big buffer. A small first record (an empty one that only the WAL sees)
+	// keeps it.
+	_ = b.LogData(nil, nil)
+	return b
+}
+
 // Commit commits b, syncing first when the policy is always. It does not close b.
 func (e *Engine) Commit(b *pebble.Batch) error {
 	opts := pebble.NoSync

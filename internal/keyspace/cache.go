@@ -341,10 +341,16 @@ func (o *Overlay) Reset() {
 	clear(o.access)
 }
 
-func (o *Overlay) record(key, rec []byte, now int64) {
+// record notes the metadata record rec (nil: deleted) written under key. inBatch says rec lies
+// in the batch's own bytes (a big string, Tx.putMeta), which outlive the overlay's use of them:
+// it is then not copied.
+func (o *Overlay) record(key, rec []byte, now int64, inBatch bool) {
 	o.now = max(o.now, now)
 	var v []byte
-	if rec != nil {
+	switch {
+	case inBatch:
+		v = rec
+	case rec != nil:
 		v = append(make([]byte, 0, len(rec)), rec...)
 	}
 	o.writes[string(key)] = v

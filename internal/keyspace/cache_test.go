@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -159,5 +160,34 @@ func TestCacheHashCollision(t *testing.T) {
 	s.mu.Unlock()
 	if _, bytes := c.Len(); bytes != newEntryBuf(b, []byte("rec-b"), true, accessData{}).cost() {
 		t.Fatalf("cache counts %d bytes for one entry", bytes)
+	}
+}
+
+// A big string's record is written straight into the batch and the overlay refers to it there:
+// apply's later reads in the batch see it whole, however many other records are written after
+// it (a small string, whose record goes through the Tx's reused buffer, another big one), and
+// so do reads after the commit.
+func TestBigRecordInBatch(t *testing.T) {
+	db, c := openMem(t), NewCache(1<<20)
+	big := make([]byte, bigRecord+123)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	other := bytes.Repeat([]byte("o"), bigRecord+5)
+	applyTx(t, db, c, func(tx *Tx) {
+		setString(t, tx, "big", string(big))
+		setString(t, tx, "small", "s")
+		setString(t, tx, "other", string(other))
+		for _, k := range []struct {
+			key  string
+			want []byte
+		}{{"big", big}, {"other", other}, {"small", []byte("s")}} {
+			if e, _ := tx.Lookup([]byte(k.key)); !bytes.Equal(e.Value, k.want) {
+				t.Fatalf("read of %s in the batch: %d bytes, want %d", k.key, len(e.Value), len(k.want))
+			}
+		}
+	})
+	if v, ok := readString(t, db, c, "big"); !ok || v != string(big) {
+		t.Fatalf("GET big after commit: %d bytes, %v", len(v), ok)
 	}
 }

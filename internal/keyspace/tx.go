@@ -299,19 +299,43 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if e.onDisk == TypeNone || (e.oldExpire != 0 && e.oldExpire <= tx.Now) {
 		tx.Notify('n', "new", key) // Redis's dbAdd: the key did not exist (or had expired)
 	}
-	tx.vbuf = appendMeta(tx.vbuf[:0], &e.Meta)
-	if err := tx.w.Set(tx.kbuf, tx.vbuf, nil); err != nil {
+	rec, inBatch, err := tx.putMeta(&e.Meta)
+	if err != nil {
 		return err
 	}
 	if tx.access != nil && tx.overlay == nil {
 		tx.access.Touch(tx.kbuf, tx.Now) // with an overlay, Publish records the access
 	}
 	if tx.overlay != nil {
-		tx.overlay.record(tx.kbuf, tx.vbuf, tx.Now)
+		tx.overlay.record(tx.kbuf, rec, tx.Now, inBatch)
 	}
 	e.onDisk, e.oldExpire, e.oldVersion, e.oldFieldExp = e.Type, e.ExpireAt, e.Version, fieldExp
 	tx.modified(key)
 	return nil
+}
+
+// bigRecord is the size of a string value from which Put writes its record straight into the
+// batch instead of encoding it in a buffer of its own first.
+const bigRecord = 1 << 20
+
+// putMeta writes the metadata record m under tx.kbuf and returns the record. A big string's
+// record is encoded straight into the batch (one copy of the value, not two; a reused buffer
+// would also keep the biggest value ever written); the record returned then aliases the
+// batch's bytes, which stay as they are until the batch is dropped, and inBatch is true.
+// Otherwise it is tx's buffer, valid until the next Put.
+func (tx *Tx) putMeta(m *Meta) (rec []byte, inBatch bool, err error) {
+	if m.Type != TypeString || len(m.Value) < bigRecord {
+		tx.vbuf = appendMeta(tx.vbuf[:0], m)
+		return tx.vbuf, false, tx.w.Set(tx.kbuf, tx.vbuf, nil)
+	}
+	v := m.Value
+	m.Value = nil
+	tx.vbuf = appendMeta(tx.vbuf[:0], m)
+	m.Value = v
+	op := tx.w.SetDeferred(len(tx.kbuf), len(tx.vbuf)+len(v))
+	copy(op.Key, tx.kbuf)
+	copy(op.Value[copy(op.Value, tx.vbuf):], v)
+	return op.Value, true, op.Finish()
 }
 
 // Delete removes key and everything under it. It reports whether a live value was removed;
@@ -353,7 +377,7 @@ func (tx *Tx) deleteMeta(key []byte, e *Entry) error {
 		return err
 	}
 	if tx.overlay != nil {
-		tx.overlay.record(tx.kbuf, nil, tx.Now)
+		tx.overlay.record(tx.kbuf, nil, tx.Now, false)
 	}
 	*e = Entry{}
 	return nil

@@ -26,8 +26,10 @@ type Local struct {
 	stopped bool
 
 	applied atomic.Uint64
-	waits   waiters
-	done    chan struct{}
+	// busy is set while the log's goroutine applies a run (see Busy).
+	busy  atomic.Bool
+	waits waiters
+	done  chan struct{}
 }
 
 // NewLocal starts a local log whose last applied index is applied.
@@ -53,6 +55,10 @@ func (l *Local) Propose(ps ...Proposal) error {
 	}
 	return nil
 }
+
+// Busy reports whether the log's own goroutine is applying: ApplyNow would wait for it (for a
+// long write, as long as that takes), where Propose returns at once.
+func (l *Local) Busy() bool { return l.busy.Load() }
 
 // Applied implements Log.
 func (l *Local) Applied() uint64 { return l.applied.Load() }
@@ -190,7 +196,9 @@ func (l *Local) run() {
 				results = append(results, nil)
 			}
 			var err error
+			l.busy.Store(true)
 			entries, err = l.applyRun(run, entries, results)
+			l.busy.Store(false)
 			if deferrer != nil {
 				// Acknowledged by the other goroutine once durable, in order; the batch and
 				// results buffers go with it.

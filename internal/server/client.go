@@ -51,8 +51,12 @@ type Client struct {
 
 	// need is how many buffered bytes the request being received needs before parsing it again.
 	need int
-	// big holds a big request being received (bigreq.go).
-	big []byte
+	// big holds a big request being received (bigreq.go); bigBack is its whole buffer, spare
+	// room before it included.
+	big, bigBack []byte
+	// longWrite: a write of the batch being gathered is long, so the batch is applied by the
+	// log's goroutine, not the loop (offloop.go).
+	longWrite bool
 
 	multi      bool
 	multiDirty bool

@@ -11,6 +11,7 @@ import (
 	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/keyspace"
+	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/slot"
 )
@@ -454,7 +455,10 @@ func nodeLine(c *clusterNode, n *cluster.Node, views []shardView, t *cluster.Top
 }
 
 // clusterSlotKeys answers COUNTKEYSINSLOT and GETKEYSINSLOT from this node's replica of the
-// slot's shard (a node without one holds no keys of it).
+// slot's shard (a node without one holds no keys of it). It reads after a read index, so that
+// the count includes every write acknowledged before it (a replica that just became leader may
+// not have applied them all yet), and off the event loop, since it goes through every key of
+// the slot.
 func clusterSlotKeys(s *Server, cl *Client, sub string, args [][]byte) {
 	w := &cl.loop.w
 	sl, ok := command.ParseInt(args[2])
@@ -471,9 +475,29 @@ func clusterSlotKeys(s *Server, cl *Client, sub string, args [][]byte) {
 		}
 		limit = n
 	}
-	var keys [][]byte
-	count := int64(0)
-	if h := s.hostedShard(s.shardOfSlot(int(sl))); h != nil {
+	h := s.hostedShard(s.shardOfSlot(int(sl)))
+	if h == nil {
+		writeSlotKeys(w, nil, 0, limit)
+		return
+	}
+	proto := cl.proto
+	s.parkLocal(cl, func() []byte {
+		rw := resp.Writer{Proto: proto}
+		if h.raft != nil {
+			done := make(chan error, 1)
+			h.raft.ReadIndex(func(err error) { done <- err })
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				err = replica.ErrNoLeader
+			}
+			if err != nil {
+				return errorReply(err)
+			}
+		}
+		var keys [][]byte
+		count := int64(0)
 		v := h.sh.Acquire()
 		defer v.Release()
 		snap := v.Engine.DB().NewSnapshot()
@@ -488,10 +512,16 @@ func clusterSlotKeys(s *Server, cl *Client, sub string, args [][]byte) {
 			return true
 		})
 		if err != nil {
-			w.Error("ERR " + err.Error())
-			return
+			rw.Error("ERR " + err.Error())
+			return rw.Buf
 		}
-	}
+		writeSlotKeys(&rw, keys, count, limit)
+		return rw.Buf
+	})
+}
+
+// writeSlotKeys writes COUNTKEYSINSLOT's count (limit < 0) or GETKEYSINSLOT's keys.
+func writeSlotKeys(w *resp.Writer, keys [][]byte, count, limit int64) {
 	if limit < 0 {
 		w.Int(count)
 		return

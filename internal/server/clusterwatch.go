@@ -117,7 +117,7 @@ func (c *clusterNode) balance(h *hosted, info *cluster.Shard, last map[uint64]ti
 	for _, p := range st.Peers {
 		// Raft's own record of activity goes stale while the group is quiet: liveness is the
 		// bus's.
-		if p.ID == want && p.Voter && c.alive(p.Node) && p.Match >= st.Commit {
+		if p.ID == want && p.Voter && c.alive(p.Node) && !c.diskFull(p.Node) && p.Match >= st.Commit {
 			last[info.ID] = time.Now()
 			c.logger.Debug("handing leadership to the preferred leader", "shard", info.ID, "to_node", p.Node)
 			h.raft.TransferLeader(want)
@@ -179,7 +179,14 @@ func (c *clusterNode) gossipLoop() {
 	g := c.gossip.Load()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	full := false
 	for n := 0; ; n++ {
+		if f := c.s.disk.full.Load(); f != full && len(g.Nodes()) >= 2 {
+			// Tell the others at once that this node's disk is full (or no longer is), so
+			// they stop handing it leaderships (diskfull.go).
+			full = f
+			g.Refresh()
+		}
 		if len(g.Nodes()) < 2 { // only itself: join the others
 			var addrs []string
 			for _, node := range c.topology().t.LiveNodes() {
@@ -203,7 +210,7 @@ func (c *clusterNode) gossipLoop() {
 
 // load is what this node gossips about itself.
 func (c *clusterNode) load() cluster.NodeLoad {
-	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec(), Version: c.s.codeVersion(), Sizes: c.shardSizes()}
+	l := cluster.NodeLoad{Node: c.id, Ops: c.s.rates.opsPerSec(), Version: c.s.codeVersion(), DiskFull: c.s.disk.full.Load(), Sizes: c.shardSizes()}
 	for _, h := range c.s.allHosted() {
 		l.Shards++
 		if h.leads() {

@@ -27,6 +27,9 @@ func (s *Server) cron() {
 		s.evictClients()
 		s.returnMemory()
 		s.checkDisk()
+		if n%10 == 0 && s.cluster != nil && s.disk.full.Load() {
+			s.cluster.shedLeadership()
+		}
 		s.limitTracking(nil)
 		if n%10 == 0 {
 			// Once a second: appendfsync everysec, for every engine of the node in one loop,
@@ -60,9 +63,12 @@ func (s *Server) closeIdleClients() {
 	if s.cfg.Timeout() <= 0 {
 		return
 	}
-	limit := time.Now().UnixMilli() - int64(s.cfg.Timeout())*1000
+	// In whole seconds, as Redis counts (server.unixtime - c->lastinteraction > maxidletime):
+	// a client is closed once it has been idle for more than timeout seconds by the clock's
+	// second, which may be up to a second later than by the millisecond.
+	now := time.Now().Unix()
 	for _, c := range s.snapshotClients() {
-		if c.lastActive.Load() < limit && !s.idleExempt(c) {
+		if now-c.lastActive.Load()/1000 > int64(s.cfg.Timeout()) && !s.idleExempt(c) {
 			s.kill(c, nil)
 		}
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"sync/atomic"
+
+	"github.com/cairn-db/cairn/internal/replica"
 )
 
 // A full disk refuses writes at once and serves reads, and writes resume by themselves when
@@ -12,6 +14,14 @@ import (
 // no reply, until space returned. It counts as free again once the space free is back over
 // min-free-disk by a margin, so the state does not flap. Each change is one log line, and
 // INFO persistence shows the state.
+//
+// On a cluster node a full disk also moves leadership of its shards away: once a second while
+// it lasts, the node hands each shard it leads to the most caught-up other voter on a live node
+// whose disk is not full (shedLeadership), and it gossips its state so that the leader
+// balancing of the other nodes does not hand the shards back (balance). Writes then go on
+// through the new leaders; this node keeps its replicas, which still take the log (Raft's
+// writes are not refused; min-free-disk keeps room for them a while). When space returns the
+// balancing hands its preferred shards back.
 //
 // A failed write or sync of an engine's log is another matter: Pebble cannot go on from it,
 // and the node stops (engine.ErrFailed). Keeping min-free-disk above zero keeps a filling disk
@@ -93,4 +103,38 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// diskFull reports whether node's disk is full: this node's from its own state, another's from
+// what it gossips.
+func (c *clusterNode) diskFull(node uint64) bool {
+	if node == c.id {
+		return c.s.disk.full.Load()
+	}
+	g := c.gossip.Load()
+	if g == nil {
+		return false
+	}
+	return g.Nodes()[node].DiskFull
+}
+
+// shedLeadership hands each shard this node leads to the most caught-up other voter on a live
+// node whose disk is not full; a shard with no such voter keeps its leader (and refuses writes).
+func (c *clusterNode) shedLeadership() {
+	for _, h := range c.s.allHosted() {
+		if h.raft == nil || !h.raft.IsLeader() {
+			continue
+		}
+		st := h.raft.Status()
+		var best replica.Peer
+		for _, p := range st.Peers {
+			if p.ID != st.ID && p.Voter && p.Node != c.id && c.alive(p.Node) && !c.diskFull(p.Node) && (best.ID == 0 || p.Match > best.Match) {
+				best = p
+			}
+		}
+		if best.ID != 0 {
+			c.logger.Debug("disk full: handing leadership away", "shard", h.id(), "to_node", best.Node)
+			h.raft.TransferLeader(best.ID)
+		}
+	}
 }

@@ -123,7 +123,8 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 		lp.w.Error("ERR Replica can't interact with the keyspace")
 		return nil, false
 	}
-	if (r.write || full.Flags&command.FlagWrite != 0) && s.writeRefused() {
+	if (r.write || full.Flags&command.FlagWrite != 0) && s.writeRefused() && (h == nil || !h.remote) {
+		// (A write forwarded to another node's shard does not touch this node's disk.)
 		refused = full
 		s.flagMultiError(cl)
 		lp.w.Error(s.diskFullError())
@@ -265,6 +266,10 @@ func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, d
 		s.noteBigValues(args)
 	}
 	s.feedMonitors(cl, db, cmd, args)
+	if !cl.longWrite && s.longWrite(cl, cmd, args, h, start.UnixMilli()) {
+		cl.longWrite = true // its pass's writes go to the log's goroutine (offloop.go)
+		s.stats.offLoopWrites.Add(1)
+	}
 	p := s.proposal(cl, h, 0, args)
 	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, op: p.Data})
 	return p
@@ -307,6 +312,9 @@ func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *
 		size += command.OpSize(c)
 	}
 	hdr := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: h.id(), Version: s.opVersion()}
+	if data := inPlaceProposal(cl, hdr, cmds); data != nil {
+		return &Proposal{Data: data}
+	}
 	data := command.AppendOpHeader(make([]byte, 0, size), hdr, cmds...)
 	return &Proposal{Data: data}
 }

@@ -217,6 +217,7 @@ func infoStats(s *Server, cl *Client, b *strings.Builder) {
 	kv(b, "pubsub_output_buffer_limit_disconnections", st.slowSubscribers.Load())
 	kv(b, "protocol_errors", st.protoErrors.Load())
 	kv(b, "offloop_reads", st.offLoopReads.Load())
+	kv(b, "offloop_writes", st.offLoopWrites.Load())
 	auth, cmd, key, channel := s.acl.Log.Stats()
 	kv(b, "acl_access_denied_auth", auth)
 	kv(b, "acl_access_denied_cmd", cmd)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cairn-db/cairn/internal/command"
+	"github.com/cairn-db/cairn/internal/engine"
+	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
 	"github.com/cairn-db/cairn/internal/shard"
 )
@@ -449,4 +451,53 @@ func (s *Server) offLoopMissHook(db int) func(key []byte) {
 	return func(key []byte) {
 		s.notifyEvent(flags, db, "keymiss", key, &channel, &frame, nil)
 	}
+}
+
+// Long writes. On a single node under appendfsync everysec or no, an event loop applies its
+// connections' writes itself (pass.go), so a write whose cost grows with the data
+// (SUNIONSTORE of two big sets, SORT ... STORE of a big list) would hold every connection of
+// the loop for its whole run. A write whose estimate, from the same metadata as a read's,
+// reaches offLoopCost is instead handed to the shard's log goroutine, which applies it as it
+// applies every write under appendfsync always: its connection is parked until the reply is
+// in, and the loop goes on serving its other connections. The write is still computed at
+// apply time, against exactly the state it is applied to, in the log's one sequence (the log
+// applies a run at a time under one lock), so nothing about its result changes; only the
+// goroutine it runs on does. What still waits for it is the shard's other writes — a loop
+// whose own pass has writes for that shard waits for the lock at the end of its pass.
+
+// writeCosts is the cost function of each write command whose apply cost grows with the data
+// it reads or copies, by command ID.
+var writeCosts = func() []readCost {
+	byName := map[string]readCost{
+		"sunionstore": costKeys, "sinterstore": costKeys, "sdiffstore": costKeys,
+		"zunionstore": costKeys, "zinterstore": costKeys, "zdiffstore": costKeys,
+		"zrangestore": costKeys, "georadius": costKeys, "georadiusbymember": costKeys,
+		"geosearchstore": costKeys, "copy": costKeys, "bitop": costKeys,
+		"sort": costSort, "ltrim": costKeys, "lrem": costKeys,
+		"zremrangebyrank": costKeys, "zremrangebyscore": costKeys, "zremrangebylex": costKeys,
+	}
+	out := make([]readCost, maxCommandID()+1)
+	for name, f := range byName {
+		cmd := lookupCommand(name)
+		if cmd == nil {
+			panic("offloop: no command " + name)
+		}
+		out[cmd.ID] = f
+	}
+	return out
+}()
+
+// longWrite reports whether the write of cmd to shard h should be applied off the event loop.
+// Only a write the loop would apply itself is considered.
+func (s *Server) longWrite(cl *Client, cmd *command.Command, args [][]byte, h *hosted, now int64) bool {
+	if cmd.ID >= len(writeCosts) || writeCosts[cmd.ID] == nil || h == nil || s.syncPolicy() == engine.SyncAlways {
+		return false
+	}
+	if _, ok := h.sh.Log().(*replica.Local); !ok {
+		return false // a replicated log applies on its own goroutine
+	}
+	v := h.sh.Acquire()
+	defer v.Release()
+	p := costProbe{r: &cl.loop.data, v: v, db: cl.db, now: now}
+	return writeCosts[cmd.ID](&p, cmd, args) >= offLoopCost
 }

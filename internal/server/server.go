@@ -139,6 +139,8 @@ type stats struct {
 	evictedClients  atomic.Int64
 	// offLoopReads counts the reads run off their event loop (offloop.go).
 	offLoopReads atomic.Int64
+	// offLoopWrites counts the long writes handed to their log's goroutine (offloop.go).
+	offLoopWrites atomic.Int64
 }
 
 // New opens the data directory and prepares a server; Serve starts it.
@@ -468,6 +470,7 @@ func (s *Server) emit(cl *Client, r []byte, done, prev time.Time) {
 	if len(cl.pending) > 0 {
 		p := cl.pending[0]
 		copy(cl.pending, cl.pending[1:])
+		cl.pending[len(cl.pending)-1] = pendingReply{} // its operation may hold a big value
 		cl.pending = cl.pending[:len(cl.pending)-1]
 		start := runStart(p.start, done, prev)
 		if d := s.account(p.cmd, start, r); s.isSlow(d) {
@@ -610,7 +613,7 @@ outer:
 		if !fromBig {
 			discard(c, off)
 		} else if off > 0 {
-			cl.big = nil
+			cl.dropBig()
 		}
 		if len(lp.batch) > 0 {
 			if !s.submit(cl, lp.batch) || !s.drainReplies(cl) {
@@ -644,6 +647,7 @@ type Proposal = replica.Proposal
 // them. Under appendfsync always they go to the log's goroutine, which syncs once for every
 // client's writes that arrived meanwhile (group commit).
 func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
+	defer func() { cl.longWrite = false }()
 	cl.mu.Lock()
 	for i := range batch {
 		batch[i].p.Done = cl.reserve(batch[i].h.id()).done
@@ -676,7 +680,9 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 // submitTo hands one shard's writes to its log, applying them inline when it may; it reports
 // whether it did.
 func (s *Server) submitTo(cl *Client, h *hosted, ps []Proposal) bool {
-	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) {
+	if local, ok := h.sh.Log().(*replica.Local); ok && s.syncPolicy() != engine.SyncAlways && !hasScript(ps) && !cl.longWrite && !local.Busy() {
+		// (While the log's goroutine applies a long write, a write applied here would wait
+		// for it and hold the loop: it goes to the goroutine too.)
 		lp := cl.loop
 		if s.addToPass(lp, local, cl, cl.queueOf(h.id()), ps) {
 			return false // parked until the pass is applied (pass.go)
