@@ -508,7 +508,11 @@ func (h *Host) round(tick bool, out *outbox) error {
 		if raft.IsEmptySnap(snap) {
 			snap = nil
 		}
-		if err := h.store.stage(b, st.r.shard, st.rd.Entries, st.rd.HardState, snap); err != nil {
+		prevLast, err := st.r.ms.LastIndex()
+		if err != nil {
+			return err
+		}
+		if err := h.store.stage(b, st.r.shard, st.rd.Entries, st.rd.HardState, snap, prevLast); err != nil {
 			return err
 		}
 		// Raft does not ask to sync for a snapshot alone, but a node that lost the record of one

@@ -111,8 +111,11 @@ func decodeEntry(index uint64, v []byte) (*pb.Entry, error) {
 }
 
 // stage adds a round's changes for one shard to b: entries (dropping any later ones a leader
-// overwrote), the hard state and a snapshot.
-func (s *logStore) stage(b *pebble.Batch, shard uint64, ents []*pb.Entry, hs *pb.HardState, snap *pb.Snapshot) error {
+// overwrote), the hard state and a snapshot. prevLast is the last index the log held before
+// this round: entries past the new last one exist only when an append replaced a suffix, and
+// only then is there anything to delete. (A range deletion on every append would pile up in
+// the memtable, and every read of the log would wade through them.)
+func (s *logStore) stage(b *pebble.Batch, shard uint64, ents []*pb.Entry, hs *pb.HardState, snap *pb.Snapshot, prevLast uint64) error {
 	if snap != nil {
 		data, err := proto.Marshal(snap)
 		if err != nil {
@@ -132,9 +135,10 @@ func (s *logStore) stage(b *pebble.Batch, shard uint64, ents []*pb.Entry, hs *pb
 		}
 	}
 	if len(ents) > 0 {
-		last := ents[len(ents)-1].GetIndex()
-		if err := b.DeleteRange(entryKey(shard, last+1), entryKey(shard, math.MaxUint64), nil); err != nil {
-			return err
+		if last := ents[len(ents)-1].GetIndex(); last < prevLast || snap != nil {
+			if err := b.DeleteRange(entryKey(shard, last+1), entryKey(shard, math.MaxUint64), nil); err != nil {
+				return err
+			}
 		}
 	}
 	if hs != nil {

@@ -362,7 +362,7 @@ func (r *Raft) bootstrap(initial []Member) (*shardState, error) {
 	}
 	b := r.host.store.db.NewBatch()
 	defer b.Close()
-	if err := r.host.store.stage(b, r.shard, nil, hard, snap); err != nil {
+	if err := r.host.store.stage(b, r.shard, nil, hard, snap, 0); err != nil {
 		return nil, err
 	}
 	if err := b.Set(shardKey('m', r.shard), seal(ms.encode()), nil); err != nil {
