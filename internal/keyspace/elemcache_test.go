@@ -26,7 +26,6 @@ func TestElemCacheModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	version := uint64(0)
 	type model map[string]map[string]string // key → field → value ("" for a set member)
 	kinds := map[string]Type{"h0": TypeHash, "h1": TypeHash, "s0": TypeSet, "s1": TypeSet, "z0": TypeZSet}
 	keys := []string{"h0", "h1", "s0", "s1", "z0"}
@@ -186,14 +185,8 @@ func TestElemCacheModel(t *testing.T) {
 		}
 	}
 
-	for batch := 0; batch < 300; batch++ {
+	applyBatches(t, db, c, rng, func(tx *Tx, batch int) func() {
 		next := clone(m)
-		b := db.NewIndexedBatch()
-		o := NewOverlay()
-		var tx Tx
-		tx.Reset(b, b, 0, 1000)
-		tx.Versions = func() uint64 { version++; return version }
-		tx.UseCache(c, o)
 		for i := rng.IntN(20); i >= 0; i-- {
 			if rng.IntN(200) == 0 {
 				if err := tx.FlushDB(state); err != nil {
@@ -201,13 +194,32 @@ func TestElemCacheModel(t *testing.T) {
 				}
 				next = model{}
 			} else {
-				write(&tx, next)
+				write(tx, next)
 			}
 			if rng.IntN(4) == 0 {
-				check(&tx, next, fmt.Sprintf("batch %d, in the batch", batch))
+				check(tx, next, fmt.Sprintf("batch %d, in the batch", batch))
 			}
 		}
-		if rng.IntN(5) == 0 { // abandoned: nothing committed, nothing published
+		return func() { m = next }
+	}, func(tx *Tx, where string) { check(tx, m, where) })
+}
+
+// applyBatches runs 300 batches as apply does: batch writes through a Tx with an overlay and
+// the cache and returns what to do if the batch commits; a fifth of the batches are abandoned
+// (nothing committed, nothing published). After each, check runs through apply's view (overlay
+// and cache) and through a plain reader of the engine.
+func applyBatches(t *testing.T, db *pebble.DB, c *Cache, rng *rand.Rand, batch func(tx *Tx, n int) (committed func()), check func(tx *Tx, where string)) {
+	t.Helper()
+	version := uint64(0)
+	for n := 0; n < 300; n++ {
+		b := db.NewIndexedBatch()
+		o := NewOverlay()
+		var tx Tx
+		tx.Reset(b, b, 0, 1000)
+		tx.Versions = func() uint64 { version++; return version }
+		tx.UseCache(c, o)
+		committed := batch(&tx, n)
+		if rng.IntN(5) == 0 {
 			b.Close()
 		} else {
 			if err := b.Commit(pebble.NoSync); err != nil {
@@ -215,18 +227,17 @@ func TestElemCacheModel(t *testing.T) {
 			}
 			b.Close()
 			c.Publish(o)
-			m = next
+			committed()
 		}
-		// Apply's view (overlay and cache) and a plain reader of the engine agree with the model.
 		ab := db.NewIndexedBatch()
 		var atx Tx
 		atx.Reset(ab, ab, 0, 1000)
 		atx.UseCache(c, NewOverlay())
-		check(&atx, m, fmt.Sprintf("after batch %d, through the cache", batch))
+		check(&atx, fmt.Sprintf("after batch %d, through the cache", n))
 		ab.Close()
 		var rtx Tx
 		rtx.Reset(db, nil, 0, 1000)
-		check(&rtx, m, fmt.Sprintf("after batch %d, from the engine", batch))
+		check(&rtx, fmt.Sprintf("after batch %d, from the engine", n))
 	}
 }
 
@@ -239,7 +250,6 @@ func TestElemCacheListModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	db := openMem(t)
 	c := NewCache(1 << 16)
-	version := uint64(0)
 	key := []byte("l")
 	var m []string
 	value := func() string { return fmt.Sprintf("v%d", rng.IntN(50)) }
@@ -354,38 +364,14 @@ func TestElemCacheListModel(t *testing.T) {
 		}
 		return m
 	}
-	for batch := 0; batch < 300; batch++ {
+	applyBatches(t, db, c, rng, func(tx *Tx, batch int) func() {
 		next := slices.Clone(m)
-		b := db.NewIndexedBatch()
-		o := NewOverlay()
-		var tx Tx
-		tx.Reset(b, b, 0, 1000)
-		tx.Versions = func() uint64 { version++; return version }
-		tx.UseCache(c, o)
 		for i := rng.IntN(6); i >= 0; i-- {
-			next = write(&tx, next)
+			next = write(tx, next)
 			if rng.IntN(3) == 0 {
-				check(&tx, next, fmt.Sprintf("batch %d, in the batch", batch))
+				check(tx, next, fmt.Sprintf("batch %d, in the batch", batch))
 			}
 		}
-		if rng.IntN(5) == 0 {
-			b.Close()
-		} else {
-			if err := b.Commit(pebble.NoSync); err != nil {
-				t.Fatal(err)
-			}
-			b.Close()
-			c.Publish(o)
-			m = next
-		}
-		ab := db.NewIndexedBatch()
-		var atx Tx
-		atx.Reset(ab, ab, 0, 1000)
-		atx.UseCache(c, NewOverlay())
-		check(&atx, m, fmt.Sprintf("after batch %d, through the cache", batch))
-		ab.Close()
-		var rtx Tx
-		rtx.Reset(db, nil, 0, 1000)
-		check(&rtx, m, fmt.Sprintf("after batch %d, from the engine", batch))
-	}
+		return func() { m = next }
+	}, func(tx *Tx, where string) { check(tx, m, where) })
 }
