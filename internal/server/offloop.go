@@ -113,15 +113,7 @@ var readCosts = func() []readCost {
 		// Queries over an index: their cost is not known in advance.
 		"ft.search": costAlways, "ft.aggregate": costAlways,
 	}
-	out := make([]readCost, maxCommandID()+1)
-	for name, f := range byName {
-		cmd := lookupCommand(name)
-		if cmd == nil {
-			panic("offloop: no command " + name)
-		}
-		out[cmd.ID] = f
-	}
-	return out
+	return costsByID(byName)
 }()
 
 func lookupCommand(name string) *command.Command {
@@ -476,15 +468,7 @@ var writeCosts = func() []readCost {
 		"sort": costSort, "ltrim": costKeys, "lrem": costKeys,
 		"zremrangebyrank": costKeys, "zremrangebyscore": costKeys, "zremrangebylex": costKeys,
 	}
-	out := make([]readCost, maxCommandID()+1)
-	for name, f := range byName {
-		cmd := lookupCommand(name)
-		if cmd == nil {
-			panic("offloop: no command " + name)
-		}
-		out[cmd.ID] = f
-	}
-	return out
+	return costsByID(byName)
 }()
 
 // longWrite reports whether the write of cmd to shard h should be applied off the event loop.
@@ -500,4 +484,17 @@ func (s *Server) longWrite(cl *Client, cmd *command.Command, args [][]byte, h *h
 	defer v.Release()
 	p := costProbe{r: &cl.loop.data, v: v, db: cl.db, now: now}
 	return writeCosts[cmd.ID](&p, cmd, args) >= offLoopCost
+}
+
+// costsByID turns a table of cost functions by command name into one indexed by command ID.
+func costsByID(byName map[string]readCost) []readCost {
+	out := make([]readCost, maxCommandID()+1)
+	for name, f := range byName {
+		cmd := lookupCommand(name)
+		if cmd == nil {
+			panic("offloop: no command " + name)
+		}
+		out[cmd.ID] = f
+	}
+	return out
 }
