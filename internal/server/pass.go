@@ -88,7 +88,7 @@ func (s *Server) addToPass(lp *loop, log *replica.Local, cl *Client, q *replyQue
 }
 
 // applyPass applies the writes the loop gathered, one batch per shard, and completes them: each
-// connection whose last reply came in is woken to send its replies.
+// connection whose last reply came in sends its replies and reads on at once.
 func (s *Server) applyPass(lp *loop) {
 	p := &lp.pass
 	p.scheduled = false
