@@ -56,8 +56,10 @@ func (l *Local) Propose(ps ...Proposal) error {
 	return nil
 }
 
-// Busy reports whether the log's own goroutine is applying: ApplyNow would wait for it (for a
-// long write, as long as that takes), where Propose returns at once.
+// Busy reports whether the log's own goroutine is applying a run with a long operation
+// (Proposal.Long): ApplyNow would wait for it as long as that takes, where Propose returns at
+// once. Other runs of the goroutine (expiry sweeps, scripts) do not count: a caller diverted by
+// them would keep the goroutine busy with its own writes, and every later write would follow.
 func (l *Local) Busy() bool { return l.busy.Load() }
 
 // Applied implements Log.
@@ -196,9 +198,14 @@ func (l *Local) run() {
 				results = append(results, nil)
 			}
 			var err error
-			l.busy.Store(true)
+			long := slices.ContainsFunc(run, func(p Proposal) bool { return p.Long })
+			if long {
+				l.busy.Store(true)
+			}
 			entries, err = l.applyRun(run, entries, results)
-			l.busy.Store(false)
+			if long {
+				l.busy.Store(false)
+			}
 			if deferrer != nil {
 				// Acknowledged by the other goroutine once durable, in order; the batch and
 				// results buffers go with it.

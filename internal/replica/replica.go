@@ -35,6 +35,9 @@ type Done func(result []byte, err error)
 type Proposal struct {
 	Data []byte
 	Done Done
+	// Long marks an operation whose apply may take long (a write whose cost grows with the
+	// data): while Local's goroutine applies one, Busy says so.
+	Long bool
 }
 
 // Log orders operations and applies them. The single-node form is Local; the replicated form

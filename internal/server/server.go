@@ -651,6 +651,7 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 	cl.mu.Lock()
 	for i := range batch {
 		batch[i].p.Done = cl.reserve(batch[i].h.id()).done
+		batch[i].p.Long = cl.longWrite
 	}
 	cl.mu.Unlock()
 	inline := true
