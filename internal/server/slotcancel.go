@@ -79,10 +79,8 @@ func migrateSlotsCancelCmd(s *Server, cl *Client, args [][]byte) {
 		w.Error("ERR wrong number of arguments for 'cluster|migrate-slots-cancel' command")
 		return
 	}
-	start, ok1 := command.ParseInt(args[2])
-	end, ok2 := command.ParseInt(args[3])
-	if !ok1 || !ok2 || start < 0 || end < start || end >= 16384 {
-		w.Error("ERR Invalid or out of range slot")
+	start, end, ok := parseSlotRange(w, args[2], args[3])
+	if !ok {
 		return
 	}
 	c := s.cluster

@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/replica"
 	"github.com/cairn-db/cairn/internal/resp"
+	"github.com/cairn-db/cairn/internal/slot"
 )
 
 func init() { registerLocal("asking", cmdAsking) }
@@ -475,6 +476,17 @@ func parseSlotOut(b []byte) (uint64, []byte, error) {
 	return seq, b[:n], nil
 }
 
+// parseSlotRange parses a <start-slot> <end-slot> pair, answering an error when it is not one.
+func parseSlotRange(w *resp.Writer, a, b []byte) (start, end int64, ok bool) {
+	start, ok1 := command.ParseInt(a)
+	end, ok2 := command.ParseInt(b)
+	if !ok1 || !ok2 || start < 0 || end < start || end >= slot.Count {
+		w.Error("ERR Invalid or out of range slot")
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
 // migrateSlotsCmd is CLUSTER MIGRATE-SLOTS <start> <end> <target-shard>: the target is a shard
 // ID as CLUSTER SHARDS names it (40 hex digits) or its number.
 func migrateSlotsCmd(s *Server, cl *Client, args [][]byte) {
@@ -483,10 +495,8 @@ func migrateSlotsCmd(s *Server, cl *Client, args [][]byte) {
 		w.Error("ERR wrong number of arguments for 'cluster|migrate-slots' command")
 		return
 	}
-	start, ok1 := command.ParseInt(args[2])
-	end, ok2 := command.ParseInt(args[3])
-	if !ok1 || !ok2 || start < 0 || end < start || end >= 16384 {
-		w.Error("ERR Invalid or out of range slot")
+	start, end, ok := parseSlotRange(w, args[2], args[3])
+	if !ok {
 		return
 	}
 	to, ok := cluster.ParseName(string(args[4]))
