@@ -100,25 +100,7 @@ func TestOffLoopPingDuringLongRead(t *testing.T) {
 			}()
 			// The other connection is answered meanwhile, each PING well within the long
 			// read's time.
-			var pings []time.Duration
-			answeredDuring := 0
-			for running := true; running; {
-				select {
-				case <-done:
-					running = false
-				default:
-				}
-				t0 := time.Now()
-				if r := probe.Do("PING"); r != "+PONG\r\n" {
-					t.Fatalf("PING = %q", r)
-				}
-				pings = append(pings, time.Since(t0))
-				select {
-				case <-done:
-				default:
-					answeredDuring++
-				}
-			}
+			pings, answeredDuring := pingWhile(t, probe, done)
 			if !strings.HasPrefix(reply, tc.want) {
 				t.Fatalf("%s = %.80q…, want it to start with %.80q", tc.args[0], reply, tc.want)
 			}
@@ -500,25 +482,7 @@ func TestOffLoopLongWrite(t *testing.T) {
 					}
 				}
 			}()
-			var pings []time.Duration
-			answeredDuring := 0
-			for running := true; running; {
-				select {
-				case <-done:
-					running = false
-				default:
-				}
-				t0 := time.Now()
-				if r := probe.Do("PING"); r != "+PONG\r\n" {
-					t.Fatalf("PING = %q", r)
-				}
-				pings = append(pings, time.Since(t0))
-				select {
-				case <-done:
-				default:
-					answeredDuring++
-				}
-			}
+			pings, answeredDuring := pingWhile(t, probe, done)
 			<-wrote
 			if reply != tc.want {
 				t.Fatalf("%s = %q, want %q", tc.args[0], reply, tc.want)
@@ -545,4 +509,28 @@ func TestOffLoopLongWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pingWhile sends PINGs on probe, one after the other, until done is closed (and once more
+// after), and returns each PING's time and how many were answered before done closed.
+func pingWhile(t *testing.T, probe *servertest.Conn, done <-chan struct{}) (pings []time.Duration, answeredDuring int) {
+	t.Helper()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		t0 := time.Now()
+		if r := probe.Do("PING"); r != "+PONG\r\n" {
+			t.Fatalf("PING = %q", r)
+		}
+		pings = append(pings, time.Since(t0))
+		select {
+		case <-done:
+		default:
+			answeredDuring++
+		}
+	}
+	return pings, answeredDuring
 }
