@@ -63,7 +63,7 @@ type Options struct {
 	// Cache is the block cache, shared by all engines of a node; nil makes one of CacheSize.
 	Cache     *pebble.Cache
 	CacheSize int64
-	// MemTableSize is the size of one memtable; 0 means 64 MB.
+	// MemTableSize is the size of one memtable; 0 means 4 MB.
 	MemTableSize uint64
 	Logger       *slog.Logger
 	// OnFailure is called once, from the goroutine that hit it, when the disk fails under the

@@ -236,7 +236,7 @@ func (c *Cache) Publish(o *Overlay) {
 		c.Clear()
 	}
 	c.publishElems(o)
-	for k, rec := range o.writes {
+	o.writes.each(func(k string, rec []byte) {
 		key := []byte(k)
 		s, h := c.shard(key)
 		s.mu.Lock()
@@ -263,14 +263,14 @@ func (c *Cache) Publish(o *Overlay) {
 			s.bytes -= old.cost()
 		}
 		s.mu.Unlock()
-	}
+	})
 }
 
 // publishElems installs the element records a committed batch wrote. Only apply reads element
 // entries, and it is the batch's own goroutine, so the shard generations readers check are left
 // alone: no metadata record changed.
 func (c *Cache) publishElems(o *Overlay) {
-	for k, v := range o.elems {
+	o.elems.each(func(k string, v []byte) {
 		key := []byte(k)
 		s, h := c.shard(key)
 		s.mu.Lock()
@@ -281,7 +281,7 @@ func (c *Cache) publishElems(o *Overlay) {
 			s.bytes -= old.cost()
 		}
 		s.mu.Unlock()
-	}
+	})
 }
 
 // Clear drops every entry (after FLUSHDB, FLUSHALL or a snapshot install).
@@ -312,33 +312,36 @@ func (c *Cache) Len() (entries int, bytes int64) {
 // reads consult it before the cache (which shows only committed records), and Publish installs it
 // into the cache after the commit.
 type Overlay struct {
-	writes map[string][]byte // metadata key → record, nil for a deletion
+	writes overlayMap // metadata key → record, nil for a deletion
 	// elems holds the element records (hash fields, set members, sorted-set scores by member)
 	// the batch wrote: element key → value, nil for a deletion. Apply reads these elements
 	// through the cache too (Tx.elemRecord), which spares an LSM lookup for every HSET, SADD
 	// or ZADD of an element it has seen.
-	elems   map[string][]byte
+	elems   overlayMap
 	flushed bool // a range deletion (FLUSHDB) happened: the cache is stale until Publish
 	flushDB [NumDBs]bool
 	now     int64 // the latest time a write was recorded at
 	// access holds the access data RESTORE set (IDLETIME, FREQ) for keys it wrote, installed
 	// after the batch's own accesses.
 	access map[string]accessData
+	// mem holds the keys and values of writes and elems until Reset.
+	mem arena
 }
 
 // NewOverlay returns an empty overlay.
 func NewOverlay() *Overlay {
-	return &Overlay{writes: map[string][]byte{}, elems: map[string][]byte{}}
+	return &Overlay{writes: newOverlayMap(), elems: newOverlayMap()}
 }
 
 // Reset empties the overlay for the next batch.
 func (o *Overlay) Reset() {
-	clear(o.writes)
-	clear(o.elems)
+	o.writes.reset()
+	o.elems.reset()
 	o.flushed = false
 	o.flushDB = [NumDBs]bool{}
 	o.now = 0
 	clear(o.access)
+	o.mem.reset()
 }
 
 // record notes the metadata record rec (nil: deleted) written under key. inBatch says rec lies
@@ -351,9 +354,9 @@ func (o *Overlay) record(key, rec []byte, now int64, inBatch bool) {
 	case inBatch:
 		v = rec
 	case rec != nil:
-		v = append(make([]byte, 0, len(rec)), rec...)
+		v = o.mem.copy(rec)
 	}
-	o.writes[string(key)] = v
+	o.writes.set(&o.mem, key, v)
 }
 
 // recordElem notes that the batch wrote value (nil: deleted) at element key ek. A present
@@ -361,7 +364,10 @@ func (o *Overlay) record(key, rec []byte, now int64, inBatch bool) {
 func (o *Overlay) recordElem(ek, value []byte, deleted bool) {
 	var v []byte
 	if !deleted {
-		v = append(make([]byte, 0, len(value)), value...)
+		v = o.mem.copy(value)
+		if v == nil {
+			v = []byte{} // present and empty: not a deletion
+		}
 	}
-	o.elems[string(ek)] = v
+	o.elems.set(&o.mem, ek, v)
 }

@@ -24,7 +24,8 @@ type CountDelta struct{ Keys, Expires int64 }
 
 // Effects collects what a batch of writes did besides changing data: which keys were modified
 // (for WATCH, client-side caching and blocked clients), which events fired, how key counts moved.
-// Apply resets it per batch; keys are copied, so it outlives the commands' buffers.
+// Apply resets it per batch; keys are copied, so it outlives the commands' buffers, but not the
+// batch: the copies' memory is reused by the next (nothing may keep a key past OnApplied).
 type Effects struct {
 	Modified []KeyRef
 	Events   []Event
@@ -36,6 +37,8 @@ type Effects struct {
 	Remapped bool
 	// Client is the client of the operation being applied; apply sets it per operation.
 	Client uint64
+
+	keys arena // the keys in Modified and Events
 }
 
 // Reset empties e, keeping its memory.
@@ -46,10 +49,11 @@ func (e *Effects) Reset() {
 	e.Flushed = e.Flushed[:0]
 	e.Remapped = false
 	e.Client = 0
+	e.keys.reset()
 }
 
-// copyKey copies a key: the command's buffers do not outlive it.
-func (e *Effects) copyKey(k []byte) []byte { return append([]byte(nil), k...) }
+// copyKey copies a key: the command's buffers do not outlive it. The copy lives until Reset.
+func (e *Effects) copyKey(k []byte) []byte { return e.keys.copy(k) }
 
 func (e *Effects) modified(db byte, key []byte) {
 	e.Modified = append(e.Modified, KeyRef{DB: db, Key: e.copyKey(key), Client: e.Client})

@@ -179,16 +179,8 @@ func (tx *Tx) FlushDB(s *State) error {
 	if o := tx.overlay; o != nil {
 		o.flushed = true
 		o.flushDB[tx.db] = true
-		for k := range o.writes {
-			if len(k) >= 2 && k[0] == prefixMeta && k[1] == tx.db {
-				delete(o.writes, k)
-			}
-		}
-		for k := range o.elems {
-			if len(k) >= 2 && k[0] == prefixElem && k[1] == tx.db {
-				delete(o.elems, k)
-			}
-		}
+		o.writes.dropIf(func(k string) bool { return len(k) >= 2 && k[0] == prefixMeta && k[1] == tx.db })
+		o.elems.dropIf(func(k string) bool { return len(k) >= 2 && k[0] == prefixElem && k[1] == tx.db })
 	}
 	return nil
 }

@@ -49,6 +49,7 @@ type Tx struct {
 	kbuf   []byte
 	kb2    []byte
 	vbuf   []byte
+	sbuf   []byte // ZPut's encoded score
 	ekey   []byte // element keys built by collection code
 	peeked Entry
 	// touched is set when the last record read recorded its access in the cache.
@@ -165,7 +166,11 @@ func (tx *Tx) lookup(key []byte, e *Entry, copyVal bool) error {
 		return nil
 	}
 	if copyVal {
-		rec = append([]byte(nil), rec...)
+		if tx.w != nil && tx.overlay != nil {
+			rec = tx.overlay.mem.copy(rec) // a write's entry lives no longer than its batch
+		} else {
+			rec = append([]byte(nil), rec...)
+		}
 	}
 	if err := decodeMeta(rec, &e.Meta); err != nil {
 		return err
@@ -205,7 +210,7 @@ func (tx *Tx) record(mk []byte) ([]byte, bool, error) {
 	tx.touched = false
 	touch := useCache && tx.access == tx.cache.Access && tx.access != nil && !tx.NoTouch
 	if tx.overlay != nil {
-		if rec, ok := tx.overlay.writes[string(mk)]; ok {
+		if rec, ok := tx.overlay.writes.get(mk); ok {
 			return rec, rec != nil, nil
 		}
 		if tx.overlay.flushDB[tx.db] {
@@ -499,7 +504,7 @@ func (tx *Tx) elemRecord(ek []byte) (v []byte, found bool, closer io.Closer, err
 	useCache := tx.overlay != nil && tx.cache != nil
 	var gen uint64
 	if useCache {
-		if v, ok := tx.overlay.elems[string(ek)]; ok {
+		if v, ok := tx.overlay.elems.get(ek); ok {
 			return v, v != nil, nil, nil
 		}
 		if tx.overlay.flushDB[tx.db] {

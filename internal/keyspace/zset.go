@@ -59,8 +59,8 @@ func (tx *Tx) ZPut(e *Entry, member []byte, score, old float64, had bool) error 
 	}
 	tx.kbuf = ElemPrefix(tx.kbuf[:0], tx.db, e.Version)
 	tx.kbuf = append(tx.kbuf, member...)
-	var enc [8]byte
-	return tx.setElemKey(tx.kbuf, EncodeScore(enc[:0], score))
+	tx.sbuf = EncodeScore(tx.sbuf[:0], score)
+	return tx.setElemKey(tx.kbuf, tx.sbuf)
 }
 
 // ZRemove deletes member, whose score is score, from the sorted set e and uncounts it. The
@@ -81,7 +81,8 @@ func (tx *Tx) ZRemove(e *Entry, member []byte, score float64) error {
 func (tx *Tx) scoreKey(version uint64, score float64, member []byte) []byte {
 	tx.kb2 = ScorePrefix(tx.kb2[:0], tx.db, version)
 	tx.kb2 = EncodeScore(tx.kb2, score)
-	return append(tx.kb2, member...)
+	tx.kb2 = append(tx.kb2, member...)
+	return tx.kb2
 }
 
 // ZIter walks a sorted set in score order (score, then member bytes). Close it when done.

@@ -35,6 +35,9 @@ type Client struct {
 	libName string
 	libVer  string
 	created int64 // Unix ms
+	// prop is the proposal proposeWrite returns, which its one caller copies at once: a field,
+	// not a heap allocation per write. Owned by the connection's loop.
+	prop Proposal
 	// Owned by the connection's loop: gone is set when gnet closed the connection; inPass when
 	// a write of this connection is in the loop's current pass (pass.go).
 	gone, inPass bool

@@ -220,5 +220,6 @@ func (s *Server) execProposal(cl *Client, h *hosted) *Proposal {
 			}
 		}
 	}
-	return s.proposal(cl, h, flags, queued...)
+	p := s.proposal(cl, h, flags, queued...)
+	return &p
 }

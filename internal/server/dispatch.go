@@ -260,7 +260,8 @@ func (s *Server) dispatch(cl *Client, r *request, h *hosted) (p *Proposal, stop 
 	return nil, false
 }
 
-// proposeWrite queues a write's reply and returns its proposal to shard h.
+// proposeWrite queues a write's reply and returns its proposal to shard h, which is valid until
+// the connection's next write (cl.prop).
 func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, db int, start time.Time, drop bool, h *hosted) *Proposal {
 	if s.cfg.ProtoMaxBulkLen() > 0 {
 		s.noteBigValues(args)
@@ -270,9 +271,9 @@ func (s *Server) proposeWrite(cl *Client, cmd *command.Command, args [][]byte, d
 		cl.longWrite = true // its pass's writes go to the log's goroutine (offloop.go)
 		s.stats.offLoopWrites.Add(1)
 	}
-	p := s.proposal(cl, h, 0, args)
-	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, op: p.Data})
-	return p
+	cl.prop = s.proposal(cl, h, 0, args)
+	cl.pending = append(cl.pending, pendingReply{cmd: cmd, start: start, drop: drop, op: cl.prop.Data})
+	return &cl.prop
 }
 
 func isTxControl(name string) bool {
@@ -306,17 +307,16 @@ func copyArgs(args [][]byte) [][]byte {
 
 // proposal encodes args as an operation for shard h's log. Its Done is set when it is
 // submitted, with the place its reply is to fill.
-func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) *Proposal {
+func (s *Server) proposal(cl *Client, h *hosted, flags byte, cmds ...[][]byte) Proposal {
 	size := 0
 	for _, c := range cmds {
 		size += command.OpSize(c)
 	}
 	hdr := command.OpHeader{Proto: cl.proto, DB: cl.db, Flags: flags, Time: s.now(), Client: cl.token(), Shard: h.id(), Version: s.opVersion()}
 	if data := inPlaceProposal(cl, hdr, cmds); data != nil {
-		return &Proposal{Data: data}
+		return Proposal{Data: data}
 	}
-	data := command.AppendOpHeader(make([]byte, 0, size), hdr, cmds...)
-	return &Proposal{Data: data}
+	return Proposal{Data: command.AppendOpHeader(make([]byte, 0, size), hdr, cmds...)}
 }
 
 // read runs a read command at once against shard h, at now (when its request was taken up). It

@@ -225,7 +225,8 @@ func (s *Server) flushShards(cl *Client, cmd *command.Command, args [][]byte, le
 func (s *Server) proposeEach(cl *Client, pos int, shards []*hosted, args [][]byte) {
 	props := make([]*Proposal, len(shards))
 	for i, h := range shards {
-		props[i] = s.proposal(cl, h, 0, copyArgs(args))
+		p := s.proposal(cl, h, 0, copyArgs(args))
+		props[i] = &p
 	}
 	go func() {
 		done := make(chan []byte, len(shards))
