@@ -76,8 +76,8 @@ func (w *World) checkLogMoves(converged bool, checks *[]string) timeline {
 		}
 		states[shard][g] = next
 	}
-	home := map[string]uint64{}   // key → the shard holding it (0: none)
-	flying := map[string]bool{}   // key → exported, not yet imported
+	home := map[string]uint64{} // key → the shard holding it (0: none)
+	flying := map[string]bool{} // key → exported, not yet imported
 	type batchKey struct{ from, slot, seq uint64 }
 	type kv struct {
 		g, k int
