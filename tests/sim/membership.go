@@ -20,7 +20,9 @@ import (
 // until it is shut down: it must not disturb the group it left (a removed node campaigning, or
 // answering as a leader).
 func (w *World) replaceNode() {
-	if w.replacing {
+	if w.replacing || (w.cfg.Version >= Version5 && w.retiring()) {
+		// (A merged-away shard may retire while the replacement runs: its group would never
+		// answer the membership changes.)
 		return
 	}
 	old := w.pick()
