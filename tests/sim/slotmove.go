@@ -480,9 +480,13 @@ func (w *World) proposeSystem(n *Node, shard uint64, args []string, done func([]
 	}
 	data := command.AppendOpHeader(nil, command.OpHeader{Proto: 2, Flags: command.OpSystem, Time: n.opTime(), Shard: shard, Version: w.topo.Active()}, bargs)
 	w.after(moverStepTimeout, func() { finish(nil, errStepTimeout) })
+	// Completions raised in one step run in the order of their proposals (Raft raises them in
+	// map order), so that a seed replays.
+	w.sysProposals++
+	order := 1<<30 + int(w.sysProposals)
 	cb := func(res []byte, err error) {
 		res = bytes.Clone(res)
-		w.complete(1<<30, func() { finish(res, err) })
+		w.complete(order, func() { finish(res, err) })
 	}
 	if err := s.raft.Propose(replica.Proposal{Data: data, Done: cb}); err != nil {
 		cb(nil, err)

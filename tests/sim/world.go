@@ -49,6 +49,8 @@ type World struct {
 	metaIndex uint64
 	movers    map[moverKey]*mover
 	owning    map[[2]uint64]bool
+	// sysProposals counts the slot mover's proposals (they order its completions).
+	sysProposals uint64
 
 	// completions are client callbacks raised while a node was being stepped, run after it
 	// in client order (the order Raft raises them in can follow Go's map order).
