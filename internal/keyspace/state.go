@@ -96,16 +96,27 @@ func (s *State) FlushDelta(eff *Effects, phys byte) {
 // Stage writes the state as it will be after the batch into b, with the applied log index.
 func (s *State) Stage(b *pebble.Batch, eff *Effects, applied uint64, opTime int64) error {
 	var buf [16*NumDBs + 8]byte
-	changed := false
+	changed, zero := false, true
 	for i := 0; i < NumDBs; i++ {
 		d := eff.Counts[i]
 		if d.Keys != 0 || d.Expires != 0 {
 			changed = true
 		}
-		binary.BigEndian.PutUint64(buf[16*i:], uint64(s.keys[i].Load()+d.Keys))
-		binary.BigEndian.PutUint64(buf[16*i+8:], uint64(s.expires[i].Load()+d.Expires))
+		keys, expires := s.keys[i].Load()+d.Keys, s.expires[i].Load()+d.Expires
+		zero = zero && keys == 0 && expires == 0
+		binary.BigEndian.PutUint64(buf[16*i:], uint64(keys))
+		binary.BigEndian.PutUint64(buf[16*i+8:], uint64(expires))
 	}
-	if changed {
+	// The record exists exactly when some count is not zero (an absent one reads as zeros), so
+	// replicas that applied the same entries in different batches hold the same bytes: one
+	// whose batch took keys in and out again writes nothing, and one that applied them apart
+	// deletes the record again.
+	switch {
+	case changed && zero:
+		if err := b.Delete(countsKey, nil); err != nil {
+			return err
+		}
+	case changed:
 		if err := b.Set(countsKey, buf[:16*NumDBs], nil); err != nil {
 			return err
 		}

@@ -273,9 +273,11 @@ func (c *clusterNode) moveSlots(h *hosted, run []cluster.SlotMigration) (int, in
 		wg    sync.WaitGroup
 	)
 	parallel := min(slotMoveParallel, max(1, len(run)/4))
+	// A slot taken up with its cancel known was asked about it (cancelSlot): it had started,
+	// so it completes; only a cancel that came after the run was taken up stops a slot.
 	cancelled := func(m cluster.SlotMigration) bool {
 		mm := c.topology().migration(m.Slot)
-		return mm == nil || mm.Cancel || mm.Epoch != m.Epoch
+		return mm == nil || (mm.Cancel && !m.Cancel) || mm.Epoch != m.Epoch
 	}
 	if parallel == 1 {
 		fed := 0

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -16,7 +17,8 @@ import (
 func (w *World) check(converged bool) (OpStats, []string) {
 	var st OpStats
 	for _, r := range w.hist.ops {
-		st.Moved += r.Redirects
+		st.Moved += r.Redirects - r.Asks
+		st.Asked += r.Asks
 		if r.Input.Cross {
 			st.CrossSlot++
 			continue
@@ -51,19 +53,30 @@ func (w *World) check(converged bool) (OpStats, []string) {
 		st.LogEntries += len(s.entries)
 	}
 	var checks []string
-	tl := w.checkLog(converged, &checks)
+	var tl timeline
+	if w.cfg.Version >= Version5 {
+		tl = w.checkLogMoves(converged, &checks)
+	} else {
+		tl = w.checkLog(converged, &checks)
+	}
 	w.checkReads(tl, &checks)
 	w.checkSessions(&checks)
 	w.checkLinearizable(&checks)
 	w.checkCrossSlot(&checks)
+	if converged && w.cfg.Version >= Version5 {
+		w.checkSlotHomes(&checks)
+	}
 	if converged {
 		checks = append(checks, "replicas converged (same applied index, same engine bytes)")
 	}
 	return st, checks
 }
 
-// timeline is the value of every key after every log index: its changes in index order.
+// timeline is the value of every key after every log index of a shard: its changes in index
+// order, by shard and key (tlKey).
 type timeline map[string][]change
+
+func tlKey(shard uint64, key string) string { return strconv.FormatUint(shard, 10) + "/" + key }
 
 type change struct {
 	index uint64
@@ -121,7 +134,7 @@ func (w *World) checkLog(converged bool, checks *[]string) timeline {
 			}
 			for slot := range check.KeysPerGroup {
 				if next.Has[slot] != before.Has[slot] || next.Val[slot] != before.Val[slot] {
-					k := check.Key(g, slot)
+					k := tlKey(sid, check.Key(g, slot))
 					tl[k] = append(tl[k], change{index: i, has: next.Has[slot], val: next.Val[slot]})
 				}
 			}
@@ -158,7 +171,11 @@ func (w *World) membershipEntries(sid uint64) int {
 	// replicas in the topology from it.
 	founders := uint64(w.cfg.Nodes)
 	if w.founding != nil {
-		founders = uint64(len(w.founding.Shard(sid).Replicas))
+		if f := w.founding.Shard(sid); f != nil {
+			founders = uint64(len(f.Replicas))
+		} else if sh := w.topo.Shard(sid); sh != nil {
+			founders = uint64(len(sh.Initial)) // a split's new shard
+		}
 	}
 	for _, n := range w.holders(sid) {
 		s := n.shard(sid)
@@ -183,11 +200,11 @@ func (w *World) membershipEntries(sid uint64) int {
 // its replica had applied.
 func (w *World) checkReads(tl timeline, checks *[]string) {
 	for _, r := range w.hist.ops {
-		if r.Input.Kind.IsWrite() || r.Status != OK {
-			continue
+		if r.Input.Kind.IsWrite() || r.Status != OK || r.ViaLog {
+			continue // a read through the log is checked with the log
 		}
 		key := check.Key(r.Input.Group, r.Input.Slot)
-		if want := tl.at(key, r.StateIndex); !want.Equal(r.Output) {
+		if want := tl.at(tlKey(r.Shard, key), r.StateIndex); !want.Equal(r.Output) {
 			w.problem("%s read of %s by c%d on %s returned %s at applied index %d; the log has %s there",
 				r.Level, key, r.Client, w.nodes[r.Node].name, r.Output, r.StateIndex, want)
 		}
@@ -204,14 +221,14 @@ func (w *World) checkSessions(checks *[]string) {
 		if c.level == Eventual {
 			continue
 		}
-		floor := make([]uint64, w.cfg.Shards)
-		fromWrite := make([]bool, w.cfg.Shards)
-		lastWrite := make([]uint64, w.cfg.Shards)
+		floor := map[uint64]uint64{}
+		fromWrite := map[uint64]bool{}
+		lastWrite := map[uint64]uint64{}
 		for _, r := range w.hist.ops {
 			if r.Client != c.id || r.Status != OK || r.Input.Cross {
 				continue
 			}
-			s := r.Shard - 1
+			s := r.Shard
 			if r.Input.Kind.IsWrite() {
 				idx := w.ledger.shard(r.Shard).byOp[r.OpID]
 				if idx <= lastWrite[s] {

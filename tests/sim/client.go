@@ -38,7 +38,7 @@ type Client struct {
 	conns map[int]*conn
 	// pos is the session's position per shard: the highest log index it has seen. The
 	// session follows the client from node to node, as SESSION RESUME carries it.
-	pos []uint64
+	pos map[uint64]uint64
 	seq uint64
 	cur *Record
 	// final marks the client that reads every key once faults have healed.
@@ -46,7 +46,7 @@ type Client struct {
 }
 
 func newClient(w *World, id int, level Level) *Client {
-	c := &Client{w: w, id: id, level: level, pos: make([]uint64, w.cfg.Shards)}
+	c := &Client{w: w, id: id, level: level, pos: map[uint64]uint64{}}
 	if w.cfg.Version >= Version4 {
 		// The slot map a client fetches when it connects (CLUSTER SLOTS): each shard's
 		// preferred leader.
@@ -117,7 +117,7 @@ func (c *Client) start(in check.Input) *Record { return c.startAt(in, -1) }
 // if idx is -1.
 func (c *Client) startAt(in check.Input, idx int) *Record {
 	w := c.w
-	rec := &Record{Client: c.id, Level: c.level, Input: in, Shard: w.groupShard[in.Group], Call: w.now}
+	rec := &Record{Client: c.id, Level: c.level, Input: in, Shard: w.shardOfSlot(w.groupSlot[in.Group]), Call: w.now}
 	if in.Kind.IsWrite() {
 		rec.Level = Strong
 	}
@@ -210,7 +210,7 @@ func (c *Client) writeDone(rec *Record, res []byte, err error, applied uint64) {
 			c.w.problem("c%d: unreadable reply %q to %s", c.id, res, rec.Input)
 		}
 		rec.Output = out
-		c.pos[rec.Shard-1] = max(c.pos[rec.Shard-1], applied)
+		c.pos[rec.Shard] = max(c.pos[rec.Shard], applied)
 		c.finish(rec, OK, "")
 	case errors.Is(err, replica.ErrNotLeader), errors.Is(err, replica.ErrDropped):
 		c.followLeader(rec)
@@ -269,7 +269,7 @@ func (c *Client) gate(rec *Record, n *Node) {
 		r.ReadIndex(gated)
 		n.dirty = true
 	case Session:
-		rec.Position = c.pos[rec.Shard-1]
+		rec.Position = c.pos[rec.Shard]
 		if r.Applied() >= rec.Position {
 			c.gated(rec, inc, nil)
 			return
@@ -308,7 +308,7 @@ func (c *Client) gated(rec *Record, inc int, err error) {
 	}
 	rec.Output = out
 	// The server's afterRead: the session has now seen what this replica shows.
-	c.pos[rec.Shard-1] = max(c.pos[rec.Shard-1], s.raft.Visible())
+	c.pos[rec.Shard] = max(c.pos[rec.Shard], s.raft.Visible())
 	c.finish(rec, OK, "")
 }
 

@@ -24,8 +24,12 @@ const (
 	// CROSSSLOT, CLUSTERDOWN) and queue MULTI as the server does, cross-slot requests, latency
 	// between clients and nodes, and apply work sometimes left for a later event.
 	Version4 = 4
+	// Version5 moves slots between shards (MIGRATE-SLOTS, with its cancel), splits and merges
+	// shards, through the production meta state machine and applier: clients follow -ASK
+	// with ASKING and record -TRYAGAIN; the checkers follow keys from shard to shard.
+	Version5 = 5
 	// Latest is what new seeds run.
-	Latest = Version4
+	Latest = Version5
 )
 
 // Config is one run. Zero fields are drawn from the seed, so a seed alone names a run.
@@ -118,6 +122,9 @@ type Faults struct {
 	Crashes, DiskFailures, Restarts      int
 	ClockJumps, SlowDisks, LossBursts    int
 	Pauses, Replacements                 int
+	// Version5: slot moves, cancels, splits and merges asked for (the meta group may refuse
+	// some: a shard busy with another).
+	SlotMoves, MoveCancels, Splits, Merges int
 	// ApplyLater counts the steps that left their apply work for a later event (Version4).
 	ApplyLater int
 	// Network: payloads dropped (by chance or partition), duplicated, delayed by a spike.
@@ -144,6 +151,10 @@ func (f Faults) String() string {
 	add("loss-burst", f.LossBursts)
 	add("pause", f.Pauses)
 	add("replace-node", f.Replacements)
+	add("slot-move", f.SlotMoves)
+	add("move-cancel", f.MoveCancels)
+	add("split", f.Splits)
+	add("merge", f.Merges)
 	add("apply-later", f.ApplyLater)
 	add("msgs-dropped", f.Dropped)
 	add("msgs-duplicated", f.Duplicated)
@@ -166,6 +177,8 @@ type OpStats struct {
 	LogEntries                             int
 	// CrossSlot counts cross-slot requests; Moved the -MOVED redirections clients followed.
 	CrossSlot, Moved int
+	// Asked counts the -ASK redirections clients followed (Version5).
+	Asked int
 }
 
 func (s OpStats) String() string {
@@ -173,6 +186,9 @@ func (s OpStats) String() string {
 		s.Writes, s.Acked, s.Unknown, s.Refused, s.Reads, s.Strong, s.Session, s.Eventual, s.Fail, s.LogEntries)
 	if s.CrossSlot > 0 || s.Moved > 0 {
 		out += fmt.Sprintf(" cross-slot=%d moved=%d", s.CrossSlot, s.Moved)
+	}
+	if s.Asked > 0 {
+		out += fmt.Sprintf(" asked=%d", s.Asked)
 	}
 	return out
 }

@@ -41,6 +41,18 @@
 //     leaves its apply work for a later event, as apply goroutines lag behind the scheduler on
 //     a real machine: replies then arrive after later rounds.
 //
+// Version 5 moves slots between shards while the faults run (slotmove.go): a reshaper asks
+// the production meta state machine (cluster.Meta) for slot moves, their cancels, splits and
+// merges; a port of the server's slot mover on every node that believes it leads a source
+// moves the records through the shards' real logs (__slotout, __slotin, __slotack,
+// __slotcancel, __slotown, applied by the production applier, which answers -ASK and
+// -TRYAGAIN); nodes route a slot in motion as the server's routeMigrating does, and clients
+// follow -ASK with ASKING. The logs of all shards are replayed together in the order their
+// entries were first applied (checkmoves.go), following every key from export to import.
+// Differences from the server: nodes see each topology the instant the meta group applies it,
+// the mover proposes to leaders directly, and a retired shard's replicas stay open until
+// their node restarts.
+//
 // What version 4 does not drive is the server's connection code itself (gnet event loops,
 // reply ordering across shards in one pipeline, cluster-proxy forwarding, READONLY, the meta
 // group's own Raft); the multi-process tests and tests/chaos cover those.

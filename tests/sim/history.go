@@ -50,8 +50,14 @@ type Record struct {
 	// OpID names a write's entry in the log (the operation's client field); 0 for a write
 	// that no node proposed.
 	OpID uint64
-	// Redirects counts the -MOVED replies the client followed.
-	Redirects int
+	// Redirects counts the -MOVED (and -ASK) replies the client followed; Asks the -ASK ones.
+	Redirects, Asks int
+	// Asking is set while the request is sent to an importing shard's node after -ASK: it goes
+	// out preceded by ASKING (Version5).
+	Asking bool
+	// ViaLog marks a read served through its shard's log (a slot migrating out: Version5), so
+	// its reply is checked at its log index; StateIndex is then that index.
+	ViaLog bool
 	// StateIndex is, for a read, the index of the state it read (the node's applied index).
 	StateIndex uint64
 	// Position is, for a session read, the session's position it waited for.

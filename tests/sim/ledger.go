@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"github.com/zeebo/xxh3"
@@ -16,6 +17,7 @@ import (
 type Ledger struct {
 	w      *World
 	shards map[uint64]*shardLog
+	seq    uint64
 }
 
 type shardLog struct {
@@ -29,6 +31,14 @@ type ledgerEntry struct {
 	data   uint64 // hash of the entry
 	result uint64 // hash of the reply
 	node   uint64 // first node seen applying it
+	// From Version5: the order in which entries of all shards were first applied (a batch
+	// exported by a source is applied before the target imports it), whether the reply says
+	// the operation did nothing (-ASK, -TRYAGAIN: its slot is moving), and for the slot
+	// mover's operations the entry and reply themselves.
+	seq       uint64
+	refused   bool
+	sysData   []byte
+	sysResult []byte
 }
 
 func newLedger(w *World) *Ledger { return &Ledger{w: w, shards: map[uint64]*shardLog{}} }
@@ -63,7 +73,7 @@ func (l *Ledger) checkEntry(shard, index uint64, data []byte) {
 	switch {
 	case sl == cluster.CrossSlot:
 		l.w.problem("shard %d index %d: op %x has keys in several slots: %q", shard, index, op.Client, op.Cmds)
-	case sl >= 0 && l.w.shardOfSlot(sl) != shard:
+	case sl >= 0 && l.w.shardOfSlot(sl) != shard && !l.w.migrating(sl, shard):
 		l.w.problem("shard %d index %d: op %x has keys of slot %d, which shard %d owns", shard, index, op.Client, sl, l.w.shardOfSlot(sl))
 	}
 }
@@ -94,9 +104,17 @@ func (l *Ledger) observe(n *Node, shard uint64, entries []replica.Entry, results
 			}
 			continue
 		}
+		if l.w.cfg.Version >= Version5 {
+			l.seq++
+			le.seq = l.seq
+			le.refused = refusedInMotion(results[i])
+			if le.opID == 0 && len(e.Data) > 0 {
+				le.sysData, le.sysResult = bytes.Clone(e.Data), bytes.Clone(results[i])
+			}
+		}
 		s.entries[e.Index] = le
 		s.last = max(s.last, e.Index)
-		if len(e.Data) > 0 {
+		if len(e.Data) > 0 && !le.refused {
 			l.checkEntry(shard, e.Index, e.Data)
 		}
 		l.w.tracef("apply shard %d index %d op %x on n%d: %q", shard, e.Index, le.opID, n.id, results[i])
@@ -109,4 +127,20 @@ func (l *Ledger) observe(n *Node, shard uint64, entries []replica.Entry, results
 		}
 		s.byOp[le.opID] = e.Index
 	}
+}
+
+// refusedInMotion reports whether an operation's reply says the applier did not run it because
+// its slot is moving (command/slotmove.go's slotCheck): -ASK or -TRYAGAIN.
+func refusedInMotion(result []byte) bool {
+	return bytes.HasPrefix(result, []byte("-ASK ")) || bytes.HasPrefix(result, []byte("-TRYAGAIN "))
+}
+
+// migrating reports whether slot sl is migrating out of or into shard (Version5): both may
+// run its operations then.
+func (w *World) migrating(sl int, shard uint64) bool {
+	if w.cfg.Version < Version5 {
+		return false
+	}
+	m := w.topo.Migration(sl)
+	return m != nil && (m.From == shard || m.To == shard)
 }

@@ -20,7 +20,9 @@ import (
 // until it is shut down: it must not disturb the group it left (a removed node campaigning, or
 // answering as a leader).
 func (w *World) replaceNode() {
-	if w.replacing {
+	if w.replacing || (w.cfg.Version >= Version5 && w.retiring()) {
+		// (A merged-away shard may retire while the replacement runs: its group would never
+		// answer the membership changes.)
 		return
 	}
 	old := w.pick()
@@ -33,7 +35,7 @@ func (w *World) replaceNode() {
 	// The shards the old node holds, and its replica in each.
 	var shards []uint64
 	oldIDs := map[uint64]uint64{}
-	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+	for _, sid := range w.shardIDs() {
 		if w.topo == nil {
 			shards = append(shards, sid)
 			oldIDs[sid] = old.id
@@ -93,6 +95,21 @@ func (w *World) replaceNode() {
 			})
 		})
 	})
+}
+
+// shardIDs are the shards of the cluster now: the topology's, or before Version4 1 to Shards.
+func (w *World) shardIDs() []uint64 {
+	var out []uint64
+	if w.topo != nil {
+		for _, sh := range w.topo.Shards {
+			out = append(out, sh.ID)
+		}
+		return out
+	}
+	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+		out = append(out, sid)
+	}
+	return out
 }
 
 // awaitVoter calls done once the leader of every shard counts the replica ids[shard] as a voter.

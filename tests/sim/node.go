@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/cairn-db/cairn/internal/cluster"
 	"github.com/cairn-db/cairn/internal/command"
 	"github.com/cairn-db/cairn/internal/engine"
 	"github.com/cairn-db/cairn/internal/replica"
@@ -178,8 +179,14 @@ func (n *Node) addShard(sid uint64) error {
 	w := n.w
 	info := w.topo.Shard(sid)
 	opts := replica.ShardOptions{ReplicaID: info.ReplicaOn(n.id), Campaign: info.Replicas[0].Node == n.id}
-	if f := w.founding.Shard(sid); f.ReplicaOn(n.id) != 0 {
+	if f := w.founding.Shard(sid); f != nil && f.ReplicaOn(n.id) != 0 {
 		for _, r := range f.Replicas {
+			opts.Bootstrap = append(opts.Bootstrap, w.nodes[r.Node-1].replicaMember(r.ID))
+		}
+	} else if f == nil && slices.Contains(info.Initial, cluster.Replica{Node: n.id, ID: opts.ReplicaID}) {
+		// A shard created after the founding (a split's): its initial replicas start its group
+		// (the server's initialMembers).
+		for _, r := range info.Initial {
 			opts.Bootstrap = append(opts.Bootstrap, w.nodes[r.Node-1].replicaMember(r.ID))
 		}
 	}

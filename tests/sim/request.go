@@ -126,6 +126,9 @@ func (c *Client) request(rec *Record) ([]byte, int) {
 	default:
 		cmds = in.Args()
 	}
+	if rec.Asking {
+		cmds = append([][]string{{"ASKING"}}, cmds...)
+	}
 	var b []byte
 	for _, cmd := range cmds {
 		b = fmt.Appendf(b, "*%d\r\n", len(cmd))
@@ -201,6 +204,12 @@ func (c *Client) onReply(rec *Record, b []byte) {
 		c.finish(rec, Unknown, "unreadable reply")
 		return
 	}
+	if rec.Asking {
+		if outs[0].Str != "OK" {
+			w.problem("c%d: %s answered %s to ASKING", c.id, rec.Input, outs[0])
+		}
+		outs, want = outs[1:], want-1
+	}
 	last := outs[want-1]
 	if rec.Input.Kind == check.Txn && !rec.Input.Cross && last.Err == "" {
 		for i, o := range outs[:want-1] {
@@ -216,6 +225,8 @@ func (c *Client) onReply(rec *Record, b []byte) {
 	switch msg := last.Err; {
 	case strings.HasPrefix(msg, "MOVED "):
 		c.moved(rec, msg)
+	case strings.HasPrefix(msg, "ASK ") && w.cfg.Version >= Version5:
+		c.ask(rec, msg)
 	case strings.HasPrefix(msg, "TRYAGAIN "), strings.HasPrefix(msg, "CLUSTERDOWN "):
 		c.finish(rec, Refused, msg)
 	case outcomeUnknown(msg):
@@ -243,9 +254,38 @@ func (c *Client) moved(rec *Record, msg string) {
 		return
 	}
 	rec.Redirects++
+	rec.Asking = false
 	if rec.Input.Kind.IsWrite() {
 		c.slotNode[sl] = idx
 	}
+	if rec.Redirects > maxRedirects {
+		c.finish(rec, Refused, "too many redirections: "+msg)
+		return
+	}
+	w.tracef("c%d %s: %s", c.id, rec.Input, msg)
+	c.send(rec, idx)
+}
+
+// ask follows an -ASK reply: the request goes once to the node it names, preceded by ASKING,
+// and the slot map stays as it is (the slot still belongs to the source).
+func (c *Client) ask(rec *Record, msg string) {
+	w := c.w
+	f := strings.Fields(msg)
+	sl, err := strconv.Atoi(f[1])
+	idx := -1
+	if len(f) == 3 && strings.HasPrefix(f[2], "n") {
+		if id, err := strconv.Atoi(f[2][1:]); err == nil && id >= 1 && id <= len(w.nodes) {
+			idx = id - 1
+		}
+	}
+	if err != nil || idx < 0 || sl != w.groupSlot[rec.Input.Group] {
+		w.problem("c%d: %s got %q, which names another slot or no node", c.id, rec.Input, msg)
+		c.finish(rec, Refused, msg)
+		return
+	}
+	rec.Redirects++
+	rec.Asks++
+	rec.Asking = true
 	if rec.Redirects > maxRedirects {
 		c.finish(rec, Refused, "too many redirections: "+msg)
 		return
@@ -269,5 +309,5 @@ func (c *Client) connLost(rec *Record) {
 
 // notePosition raises the session's position in a shard.
 func (c *Client) notePosition(shard, index uint64) {
-	c.pos[shard-1] = max(c.pos[shard-1], index)
+	c.pos[shard] = max(c.pos[shard], index)
 }

@@ -26,6 +26,9 @@ func Run(cfg Config) Result {
 	if !cfg.NoFaults {
 		w.nemesis(cfg.Duration)
 	}
+	if cfg.Version >= Version5 {
+		w.reshaper(cfg.Duration)
+	}
 	w.runUntil(cfg.Duration, nil)
 
 	// Heal, keep the clients going a little while the cluster recovers, then stop them.
@@ -73,6 +76,13 @@ func boot(cfg Config) (*World, error) {
 		if err := w.found(); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Version >= Version5 {
+		w.movers, w.owning = map[moverKey]*mover{}, map[[2]uint64]bool{}
+		if err := w.openMeta(); err != nil {
+			return nil, fmt.Errorf("opening the meta state: %w", err)
+		}
+		w.after(tickInterval, w.driveMoves)
 	}
 	w.pickGroups()
 	for _, n := range w.nodes {
@@ -150,7 +160,11 @@ func (w *World) holders(sid uint64) []*Node {
 		return w.activeNodes()
 	}
 	var out []*Node
-	for _, r := range w.topo.Shard(sid).Replicas {
+	sh := w.topo.Shard(sid)
+	if sh == nil {
+		return nil // retired
+	}
+	for _, r := range sh.Replicas {
 		if n := w.nodes[r.Node-1]; !n.gone {
 			out = append(out, n)
 		}
@@ -189,6 +203,19 @@ func (w *World) awaitConvergence(limit time.Duration) bool {
 			state = append(state, fmt.Sprintf("%s/%d %s term %d commit %d applied %d", n.name, s.id, st.Role, st.Term, st.Commit, st.Applied))
 		}
 	}
+	if w.topo != nil && w.cfg.Version >= Version5 {
+		for _, m := range w.topo.Migrations {
+			state = append(state, fmt.Sprintf("slot %d migrating %d->%d (epoch %d cancel %v)", m.Slot, m.From, m.To, m.Epoch, m.Cancel))
+			if len(state) > 60 {
+				break
+			}
+		}
+		for _, sh := range w.topo.Shards {
+			if sh.Retiring {
+				state = append(state, fmt.Sprintf("shard %d retiring with %d slots", sh.ID, sh.SlotCount()))
+			}
+		}
+	}
 	w.problem("no convergence %v after faults healed: %v", limit, state)
 	return false
 }
@@ -203,7 +230,10 @@ func (w *World) converged() bool {
 			return false
 		}
 	}
-	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+	if w.cfg.Version >= Version5 && (len(w.topo.Migrations) > 0 || w.retiring()) {
+		return false
+	}
+	for _, sid := range w.shardIDs() {
 		var lead *Shard
 		holders := w.holders(sid)
 		for _, n := range holders {
@@ -255,7 +285,7 @@ func (w *World) finalReads() {
 
 // compareEngines checks that every replica of a shard holds the same bytes.
 func (w *World) compareEngines() {
-	for sid := uint64(1); sid <= uint64(w.cfg.Shards); sid++ {
+	for _, sid := range w.shardIDs() {
 		var ref [][2][]byte
 		active := w.holders(sid)
 		for i, n := range active {

@@ -42,6 +42,9 @@ type conn struct {
 	multi, multiDirty bool
 	queued            [][][]byte
 	multiSlot         int
+	// asking is the ASKING flag (Version5): the next command may run on a slot's importing
+	// shard.
+	asking bool
 	// closed is set when the client gives up on a request and hangs up.
 	closed bool
 }
@@ -155,6 +158,23 @@ func unwrapConsistency(args [][]byte) ([][]byte, Level, bool) {
 func (cn *conn) command(args [][]byte) (wait bool) {
 	n := cn.n
 	args, level, _ := unwrapConsistency(args)
+	if n.w.cfg.Version >= Version5 && len(args) == 1 && command.EqualFold(args[0], "asking") {
+		cn.asking = true
+		cn.status("OK")
+		return false
+	}
+	asking := cn.asking
+	if asking {
+		// Redis clears the flag after every command but ASKING, MULTI and those a transaction
+		// queues before EXEC (the server's keepAsking).
+		switch {
+		case command.EqualFold(args[0], "multi"):
+		case command.EqualFold(args[0], "exec"), command.EqualFold(args[0], "discard"):
+			cn.asking = false
+		case !cn.multi:
+			cn.asking = false
+		}
+	}
 	top := command.Lookup(args[0])
 	if top != nil && top.Flags&command.FlagInternal != 0 {
 		top = nil
@@ -214,20 +234,38 @@ func (cn *conn) command(args [][]byte) (wait bool) {
 		cn.errorReply("ERR the simulation serves only commands with keys")
 		return false
 	}
-	rt := cluster.RouteSlot(placement{n}, sl, write)
-	if rt.Kind != cluster.Here {
-		cn.abortMulti()
-		cn.errorReply(rt.Error())
-		return false
+	// A slot in motion (the server's routeMigrating): after ASKING the importing shard serves
+	// it here; otherwise every request with a reply goes through the source's log, whose
+	// applier runs it or answers -ASK or -TRYAGAIN.
+	var s *Shard
+	if n.w.cfg.Version >= Version5 {
+		if m := n.w.topo.Migration(sl); m != nil {
+			if t := n.shard(m.To); asking && t != nil && (t.raft.IsLeader() || !write) {
+				s = t
+			} else if !asking && !write {
+				write = true
+				cn.rec.ViaLog = true
+			}
+		}
 	}
-	s := n.shard(rt.Shard)
 	if s == nil {
-		n.w.problem("%s routed slot %d here, to shard %d, which it does not hold", n.name, sl, rt.Shard)
-		cn.errorReply("ERR misrouted")
-		return false
+		rt := cluster.RouteSlot(placement{n}, sl, write)
+		if rt.Kind != cluster.Here {
+			cn.abortMulti()
+			cn.errorReply(rt.Error())
+			return false
+		}
+		if s = n.shard(rt.Shard); s == nil {
+			n.w.problem("%s routed slot %d here, to shard %d, which it does not hold", n.name, sl, rt.Shard)
+			cn.errorReply("ERR misrouted")
+			return false
+		}
+		if want := cn.rec.Shard; want != rt.Shard && n.w.cfg.Version < Version5 {
+			n.w.problem("%s routed c%d's %s (slot %d) to shard %d; the slot table gives shard %d", n.name, cn.c.id, cn.rec.Input, sl, rt.Shard, want)
+		}
 	}
-	if want := cn.rec.Shard; want != rt.Shard {
-		n.w.problem("%s routed c%d's %s (slot %d) to shard %d; the slot table gives shard %d", n.name, cn.c.id, cn.rec.Input, sl, rt.Shard, want)
+	if n.w.cfg.Version >= Version5 {
+		cn.rec.Shard = s.id
 	}
 	if write {
 		if cn.multi {
@@ -239,7 +277,10 @@ func (cn *conn) command(args [][]byte) (wait bool) {
 		}
 		return true
 	}
-	return cn.gate(s, level, args)
+	if !write {
+		cn.rec.ViaLog = false
+	}
+	return cn.gate(s, level, args, sl, asking)
 }
 
 // queue handles a command inside MULTI, as dispatch does: the transaction's own commands run,
@@ -308,6 +349,9 @@ func (cn *conn) propose(s *Shard, flags byte, cmds [][][]byte) {
 			reply = errorReply(err)
 		} else {
 			reply = append([]byte(nil), res...)
+			if w.cfg.Version >= Version5 {
+				reply = n.fixAsk(reply)
+			}
 			// The server notes the session's position in the proposer's completion.
 			c.notePosition(s.id, r.Applied())
 		}
@@ -320,16 +364,23 @@ func (cn *conn) propose(s *Shard, flags byte, cmds [][][]byte) {
 }
 
 // gate passes a read through its level's gate (the server's readGate), then runs it.
-func (cn *conn) gate(s *Shard, level Level, args [][]byte) (wait bool) {
+func (cn *conn) gate(s *Shard, level Level, args [][]byte, sl int, asking bool) (wait bool) {
 	n, c, rec := cn.n, cn.c, cn.rec
 	r := s.raft
-	run := func() { cn.runRead(s, args) }
+	run := func() {
+		if n.w.cfg.Version >= Version5 && !asking && slotLeft(s, sl) {
+			// The slot's keys may have left this replica (the server's slotLeft).
+			cn.errorReply(errSlotLeft)
+			return
+		}
+		cn.runRead(s, args)
+	}
 	switch level {
 	case Eventual:
 		run()
 		return false
 	case Session:
-		rec.Position = c.pos[s.id-1]
+		rec.Position = c.pos[s.id]
 		if r.Applied() >= rec.Position {
 			run()
 			return false

@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	seedsFlag    = flag.Int("seeds", 4, "how many random seeds TestSimulation runs")
+	seedsFlag    = flag.Int("seeds", 2, "how many random seeds TestSimulation runs (CI: 2; version-5 seeds cost about twice a version-4 one)")
 	seedFlag     = flag.Uint64("seed", 0, "run only this seed (replays it exactly)")
 	versionFlag  = flag.Int("version", 0, "simulation version of -seed (0: the latest; regression seeds name theirs)")
 	firstFlag    = flag.Uint64("first-seed", 0, "run seeds first-seed, first-seed+1, ... instead of random ones")
@@ -46,6 +46,16 @@ var regressions = []struct {
 		"leaves force set, hasWork counts it, so Host.Apply reports work it never does and a caller applying " +
 		"until there is none spins (replica: hasWork counts a requested checkpoint only when one can be " +
 		"taken, checkpointDue)"},
+	{5, Version5, 0, "a slot's migration was cancelled after its first batch had left the source, so it must " +
+		"complete; the source leader's mover asked its log (__slotcancel answered 0, started), took the slot up " +
+		"to finish it, then skipped it because its migration was marked cancelled, handed nothing over and began " +
+		"again: it spun proposing __slotcancel for ever and the slot never reached its target (server: a slot " +
+		"taken up with its cancel known is moved; moveSlots' cancelled counts only a cancel that came later)"},
+	{1003, Version5, 0, "a shard's keys of a slot left it for another shard; a replica that applied the entries " +
+		"that counted them in and out in one batch (a replay after a crash) never wrote the key-count record, " +
+		"its net change being nothing, while the others held it with zeros: replicas' engines differed byte " +
+		"for byte (keyspace: the count record exists exactly when a count is not zero; first found by seed 2 " +
+		"before the mover's completions were ordered)"},
 }
 
 // TestSimulation runs the deterministic simulation over many seeds: -seeds=N random ones (or

@@ -43,6 +43,14 @@ type World struct {
 	slots          *cluster.SlotTable
 	// tokens counts the operations nodes proposed (their client tokens).
 	tokens uint64
+	// From Version5: the meta state machine whose topology topo is, the index of its last
+	// operation, the slot movers running (by shard and node) and the __slotown in flight.
+	meta      *cluster.Meta
+	metaIndex uint64
+	movers    map[moverKey]*mover
+	owning    map[[2]uint64]bool
+	// sysProposals counts the slot mover's proposals (they order its completions).
+	sysProposals uint64
 
 	// completions are client callbacks raised while a node was being stepped, run after it
 	// in client order (the order Raft raises them in can follow Go's map order).
