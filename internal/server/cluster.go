@@ -40,8 +40,9 @@ type clusterNode struct {
 	gossip atomic.Pointer[cluster.Gossip]
 
 	meta *cluster.Meta
-	// metaRaft is this node's replica of the meta group; nil on a node that does not hold it.
-	metaRaft *replica.Raft
+	// metaRaftP is this node's replica of the meta group; nil on a node that does not hold it
+	// (metamove.go opens and drops it as the node joins and leaves the group).
+	metaRaftP atomic.Pointer[replica.Raft]
 	// founding is the layout this node computed from cluster-initial, to found the cluster
 	// with (the meta leader proposes it) and to check the cluster's against; nil if it joined.
 	founding *cluster.Topology
@@ -260,7 +261,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	}
 	c.ready.Store(true)
 	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout,
-		"shards", len(v.t.ShardsOf(c.id)), "meta", c.metaRaft != nil)
+		"shards", len(v.t.ShardsOf(c.id)), "meta", c.metaRaft() != nil)
 	return c, nil
 }
 
@@ -288,16 +289,22 @@ func (c *clusterNode) hostMeta() error {
 	v := c.topology()
 	info := &v.t.Meta
 	var boot []replica.Member
-	if c.founding != nil {
+	// Only a founding replica bootstraps the group, and only while the node knows no layout
+	// but the founding one: a founder that left the meta group and is given a replica again
+	// has another replica ID and is sent the state (metamove.go).
+	if f := c.founding; f != nil && f.Meta.ReplicaOn(c.id) != 0 && f.Meta.ReplicaOn(c.id) == info.ReplicaOn(c.id) && v.t.Version <= f.Version {
 		for _, r := range c.founding.Meta.Replicas {
 			n := c.founding.Nodes[r.Node]
 			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
 		}
 	}
-	var err error
-	c.metaRaft, err = c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot,
+	r, err := c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot,
 		ReplicaID: info.ReplicaOn(c.id), Campaign: len(info.Replicas) > 0 && info.Replicas[0].Node == c.id})
-	return err
+	if err != nil {
+		return err
+	}
+	c.metaRaftP.Store(r)
+	return nil
 }
 
 // hostShard opens this node's replica of a shard and adds it to the Raft host. A founding
