@@ -50,6 +50,14 @@ type clusterNode struct {
 	// version last saved to disk (refreshTopology's goroutine).
 	view         atomic.Pointer[topoView]
 	savedVersion uint64
+	// confirmed is the topology version a meta member last said was its newest, at
+	// confirmedAt (unix nanoseconds); doubtAt when a request last raised the doubt that the
+	// view is stale; refreshNow asks refreshTopology to fetch at once
+	// (stale.go).
+	confirmed   atomic.Uint64
+	confirmedAt atomic.Int64
+	doubtAt     atomic.Int64
+	refreshNow  chan struct{}
 
 	// ready is set once the host and the shards are in place; the bus delivers nothing before.
 	ready atomic.Bool
@@ -100,7 +108,7 @@ type joinReply struct {
 // meta group (if it holds it) and a replica of every shard the topology places on it.
 func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
-	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult)}
+	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult), refreshNow: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	var initial []cluster.InitialNode
 	if cfg.ClusterInitial != "" {

@@ -140,6 +140,7 @@ func (c *clusterNode) refreshTopology() {
 			c.saveTopology()
 			return
 		case <-t.C:
+		case <-c.refreshNow:
 		}
 		if !c.metaLeads() {
 			// A meta follower asks too: one just removed from the group learns no more from
@@ -166,7 +167,10 @@ func (c *clusterNode) fetchTopology() {
 		if len(b) > 0 {
 			if t, err := cluster.DecodeTopology(b); err == nil && c.checkVersion(t) {
 				c.publish(t)
+				c.confirm(t.Version)
 			}
+		} else {
+			c.confirm(v.t.Version)
 		}
 		return
 	}
