@@ -44,12 +44,14 @@ func (c *clusterNode) driveMetaMove(t *cluster.Topology) {
 }
 
 // reconcileMeta opens this node's replica of the meta group if the topology names one and the
-// node has none, and drops the one it has if the topology no longer names it (or names
-// another: the node left the group and came back). Runs on refreshTopology's goroutine.
+// node has none, and drops the one it has if the topology no longer names it (or names a newer
+// one: the node left the group and came back). Runs on refreshTopology's goroutine.
 func (c *clusterNode) reconcileMeta(t *cluster.Topology) {
 	want := t.Meta.ReplicaOn(c.id)
 	r := c.metaRaft()
-	if r != nil && r.ID() != want {
+	// A newer replica ID than the topology's is kept: the replica was replaced (rebuild.go)
+	// and the topology has not caught up.
+	if r != nil && (want == 0 || want > r.ID()) {
 		c.dropMeta(r)
 		r = nil
 	}

@@ -292,6 +292,16 @@ func (c *clusterNode) reconcileHosting() {
 	}
 	t := c.topology().t
 	c.reconcileMeta(t)
+	// Drop first: a replica moved away and straight back (between two passes, on a meta member
+	// whose view changes at once) is named again under a newer replica ID, and the old one,
+	// removed from its group, must make way for it. A newer ID than the topology's is kept:
+	// the replica was replaced (rebuild.go) and the topology has not caught up.
+	for _, h := range c.s.allHosted() {
+		if info := t.Shard(h.id()); info != nil && info.ReplicaOn(c.id) != 0 && (h.raft == nil || info.ReplicaOn(c.id) <= h.raft.ID()) {
+			continue
+		}
+		c.dropShard(h)
+	}
 	for _, sh := range t.ShardsOf(c.id) {
 		if c.s.hostedShard(sh.ID) != nil {
 			continue
@@ -301,12 +311,6 @@ func (c *clusterNode) reconcileHosting() {
 			continue
 		}
 		c.logger.Info("hosting a new replica; the leader sends the state", "shard", sh.ID, "replica", sh.ReplicaOn(c.id))
-	}
-	for _, h := range c.s.allHosted() {
-		if info := t.Shard(h.id()); info != nil && info.ReplicaOn(c.id) != 0 {
-			continue
-		}
-		c.dropShard(h)
 	}
 	c.compactShrunk(t)
 }
