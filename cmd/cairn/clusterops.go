@@ -479,9 +479,6 @@ func runRemoveNode(args []string, stdout, stderr io.Writer) error {
 	if i < 0 {
 		return fmt.Errorf("node %d is not in the cluster (already removed?)", target)
 	}
-	if seed.Nodes[i].Meta {
-		return fmt.Errorf("node %d holds a replica of the meta group and cannot leave (moving the meta group is not supported yet)", target)
-	}
 	// A node cannot forget itself: ask another live node.
 	via := cf.seed()
 	if target == seed.Node {

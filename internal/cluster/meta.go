@@ -46,7 +46,7 @@ type MetaOp struct {
 	BusAddr string `json:"bus,omitempty"`
 	// set-replica, move-added
 	Replica uint64 `json:"replica,omitempty"`
-	// move-start (Node is the source); slot-migrate, slot-migrated (the target shard)
+	// move-start, meta-move-start (Node is the source); slot-migrate, slot-migrated (the target shard)
 	To uint64 `json:"to,omitempty"`
 	// slot-migrate: the slots Start..End; slot-migrated: the slot Start (from Shard);
 	// shard-split: the first slot to move (0: the middle); shard-merge: To is the shard kept
@@ -269,6 +269,11 @@ func (m *Meta) applyOp(op *MetaOp, res *MetaResult, work **Topology) (bool, erro
 		if !changed || err != nil {
 			return false, err
 		}
+	case "meta-move-start", "meta-move-added", "meta-move-done", "meta-move-cancel":
+		changed, err := applyMetaMoveOp(t, op)
+		if !changed || err != nil {
+			return false, err
+		}
 	case "slot-migrate", "slot-migrated", "slot-migrate-cancel", "slot-migrate-cancelled":
 		changed, err := applySlotOp(t, op)
 		if !changed || err != nil {
@@ -309,6 +314,19 @@ func (m *Meta) save() error {
 		return err
 	}
 	return m.fs.Rename(tmp, m.fs.PathJoin(m.dir, metaFile))
+}
+
+// Reset forgets the state, after this node's replica of the meta group left the group (its
+// Raft log is forgotten too): a replica the node is given later starts empty and is sent the
+// state.
+func (m *Meta) Reset() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.top, m.applied = nil, 0
+	if err := m.fs.Remove(m.fs.PathJoin(m.dir, metaFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // Checkpoint implements replica.Snapshotter: the state, synced, in dir.

@@ -60,7 +60,17 @@ func (w *placementWorld) round() int {
 	t0 := time.Now()
 	ops := Plan(w.top, func(id uint64) bool { return !w.dead[id] }, func(id uint64) bool { return w.dead[id] }, cmp.Or(w.maxMoves, 4))
 	w.planTime = time.Since(t0)
+	// The meta group follows the nodes too, its moves carried out at once (metamove.go).
+	metaOps := PlanMeta(w.top, func(id uint64) bool { return !w.dead[id] }, func(id uint64) bool { return w.dead[id] }, MaxMetaSize)
+	for _, op := range metaOps {
+		w.apply(op)
+		w.moveMeta(op)
+	}
+	ops = append(ops, metaOps...)
 	for _, op := range ops {
+		if op.Op == "meta-move-start" {
+			continue
+		}
 		w.apply(op)
 		if op.Op != "move-start" {
 			continue
@@ -75,6 +85,33 @@ func (w *placementWorld) round() int {
 		w.apply(MetaOp{Op: "move-done", Shard: op.Shard, Node: op.Node})
 	}
 	return len(ops)
+}
+
+// moveMeta carries out a meta move as the meta leader does: add the learner (under a new
+// replica ID), then remove the source; the group must keep a majority of live members at each
+// step, counted over the voters of both configurations.
+func (w *placementWorld) moveMeta(op MetaOp) {
+	w.t.Helper()
+	// Checked before the learner is added and after the move is done, when every member
+	// votes.
+	quorate := func() {
+		live := 0
+		for _, id := range w.top.MetaNodes() {
+			if !w.dead[id] {
+				live++
+			}
+		}
+		if n := len(w.top.Meta.Replicas); 2*live <= n {
+			w.t.Fatalf("the meta group lost its quorum: %d live of %d (%+v)", live, n, w.top.Meta)
+		}
+	}
+	quorate()
+	if op.To != 0 {
+		w.nextID++
+		w.apply(MetaOp{Op: "meta-move-added", To: op.To, Replica: w.nextID})
+	}
+	w.apply(MetaOp{Op: "meta-move-done", Node: op.Node})
+	quorate()
 }
 
 func (w *placementWorld) settle() {
@@ -121,6 +158,15 @@ func (w *placementWorld) check() {
 	if spread(held) > 1 || spread(firsts) > 1 {
 		w.t.Fatalf("uneven: replicas %v, preferred leaders %v", held, firsts)
 	}
+	// The meta group is on active nodes only, as many as there are up to five.
+	for _, id := range w.top.MetaNodes() {
+		if _, ok := held[id]; !ok {
+			w.t.Fatalf("the meta group has a member on node %d (dead or draining): %v", id, w.top.MetaNodes())
+		}
+	}
+	if n, want := len(w.top.MetaNodes()), min(MaxMetaSize, len(held)); n != want || w.top.Meta.Move != nil {
+		w.t.Fatalf("the meta group has %d members, want %d (move %+v)", n, want, w.top.Meta.Move)
+	}
 }
 
 func TestPlacementJoinDrainDeath(t *testing.T) {
@@ -143,16 +189,18 @@ func TestPlacementJoinDrainDeath(t *testing.T) {
 	if n := w.top.Nodes[four]; !n.Removed {
 		t.Fatal("the drained node was not removed")
 	}
-	// Two nodes join, one of the founders dies: its replicas are rebuilt on the others; it is
-	// a meta member, so it stays (draining, holding nothing).
+	// Two nodes join (the meta group grows onto them), one of the founders dies: its replicas
+	// are rebuilt on the others, and as no node is left outside the meta group to replace its
+	// meta member, that member is removed alone; then the node is.
 	w.addNode()
 	w.addNode()
 	w.settle()
+	w.check()
 	w.dead[2] = true
 	w.settle()
 	w.check()
-	if n := len(w.top.ShardsOf(2)); n != 0 || !w.top.Nodes[2].Draining {
-		t.Fatalf("the dead node still holds %d replicas (draining %v)", n, w.top.Nodes[2].Draining)
+	if n := len(w.top.ShardsOf(2)); n != 0 || !w.top.Nodes[2].Removed || w.top.IsMeta(2) {
+		t.Fatalf("the dead node still holds %d replicas (removed %v, meta %v)", n, w.top.Nodes[2].Removed, w.top.IsMeta(2))
 	}
 }
 

@@ -39,7 +39,9 @@ const opHeaderLen = 32
 //	   command __slotcancel, and migration epochs: __slotout's epoch argument).
 //	3: shard splits and merges (the meta operations shard-create, shard-split, shard-merge,
 //	   shard-retire) and slot-migrated handing over a run of slots (Start..End).
-const ClusterVersion = 3
+//	4: moving the meta group's replicas (the meta operations meta-move-start, meta-move-added,
+//	   meta-move-done, meta-move-cancel).
+const ClusterVersion = 4
 
 // slotCancelVersion is the cluster version that introduced cancelling slot moves.
 const slotCancelVersion = 2

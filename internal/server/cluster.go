@@ -40,8 +40,9 @@ type clusterNode struct {
 	gossip atomic.Pointer[cluster.Gossip]
 
 	meta *cluster.Meta
-	// metaRaft is this node's replica of the meta group; nil on a node that does not hold it.
-	metaRaft *replica.Raft
+	// metaRaftP is this node's replica of the meta group; nil on a node that does not hold it
+	// (metamove.go opens and drops it as the node joins and leaves the group).
+	metaRaftP atomic.Pointer[replica.Raft]
 	// founding is the layout this node computed from cluster-initial, to found the cluster
 	// with (the meta leader proposes it) and to check the cluster's against; nil if it joined.
 	founding *cluster.Topology
@@ -49,6 +50,14 @@ type clusterNode struct {
 	// version last saved to disk (refreshTopology's goroutine).
 	view         atomic.Pointer[topoView]
 	savedVersion uint64
+	// confirmed is the topology version a meta member last said was its newest, at
+	// confirmedAt (unix nanoseconds); doubtAt when a request last raised the doubt that the
+	// view is stale; refreshNow asks refreshTopology to fetch at once
+	// (stale.go).
+	confirmed   atomic.Uint64
+	confirmedAt atomic.Int64
+	doubtAt     atomic.Int64
+	refreshNow  chan struct{}
 
 	// ready is set once the host and the shards are in place; the bus delivers nothing before.
 	ready atomic.Bool
@@ -99,7 +108,7 @@ type joinReply struct {
 // meta group (if it holds it) and a replica of every shard the topology places on it.
 func (s *Server) openCluster() (*clusterNode, error) {
 	cfg := s.cfg
-	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult)}
+	c := &clusterNode{s: s, logger: s.logger, stop: make(chan struct{}), rebalanceReq: make(chan chan rebalanceResult), refreshNow: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	var initial []cluster.InitialNode
 	if cfg.ClusterInitial != "" {
@@ -260,7 +269,7 @@ func (s *Server) openCluster() (*clusterNode, error) {
 	}
 	c.ready.Store(true)
 	s.logger.Info("cluster node starting", "node", c.id, "addr", c.addr, "bus", c.busAddr, "election_timeout", timeout,
-		"shards", len(v.t.ShardsOf(c.id)), "meta", c.metaRaft != nil)
+		"shards", len(v.t.ShardsOf(c.id)), "meta", c.metaRaft() != nil)
 	return c, nil
 }
 
@@ -288,16 +297,22 @@ func (c *clusterNode) hostMeta() error {
 	v := c.topology()
 	info := &v.t.Meta
 	var boot []replica.Member
-	if c.founding != nil {
+	// Only a founding replica bootstraps the group, and only while the node knows no layout
+	// but the founding one: a founder that left the meta group and is given a replica again
+	// has another replica ID and is sent the state (metamove.go).
+	if f := c.founding; f != nil && f.Meta.ReplicaOn(c.id) != 0 && f.Meta.ReplicaOn(c.id) == info.ReplicaOn(c.id) && v.t.Version <= f.Version {
 		for _, r := range c.founding.Meta.Replicas {
 			n := c.founding.Nodes[r.Node]
 			boot = append(boot, replica.Member{ID: r.ID, Node: r.Node, Addr: n.Addr, BusAddr: n.BusAddr})
 		}
 	}
-	var err error
-	c.metaRaft, err = c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot,
+	r, err := c.host.AddShard(cluster.MetaShard, c.meta, replica.ShardOptions{Applied: c.meta.Applied(), Bootstrap: boot,
 		ReplicaID: info.ReplicaOn(c.id), Campaign: len(info.Replicas) > 0 && info.Replicas[0].Node == c.id})
-	return err
+	if err != nil {
+		return err
+	}
+	c.metaRaftP.Store(r)
+	return nil
 }
 
 // hostShard opens this node's replica of a shard and adds it to the Raft host. A founding

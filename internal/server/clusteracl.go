@@ -71,7 +71,7 @@ func (c *clusterNode) usersApplied() uint64 {
 // by itself, a node outside the meta group fetches the topology until it has it.
 func (c *clusterNode) awaitUsersLocal(ctx context.Context, v uint64) error {
 	for c.usersApplied() < v {
-		if c.metaRaft == nil {
+		if c.metaRaft() == nil {
 			c.fetchTopology()
 			if c.usersApplied() >= v {
 				return nil

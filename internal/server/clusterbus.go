@@ -150,7 +150,7 @@ func (c *clusterNode) proposeMeta(ctx context.Context, op cluster.MetaOp) (*clus
 	for {
 		var res cluster.MetaResult
 		var err error
-		if r := c.metaRaft; r != nil && r.IsLeader() {
+		if r := c.metaRaft(); r != nil && r.IsLeader() {
 			done := make(chan struct{})
 			var out []byte
 			if perr := r.Propose(replica.Proposal{Data: data, Done: func(b []byte, e error) { out, err = b, e; close(done) }}); perr != nil {
@@ -196,14 +196,15 @@ func (c *clusterNode) proposeMeta(ctx context.Context, op cluster.MetaOp) (*clus
 // metaLeader is the node leading the meta group, as far as this node knows: its own replica's
 // view, or the meta members asked in turn.
 func (c *clusterNode) metaLeader() uint64 {
-	if r := c.metaRaft; r != nil {
-		return r.LeaderNode()
-	}
-	// A node outside the meta group asks the meta members; any of them relays.
-	for _, id := range c.topology().t.MetaNodes() {
-		if id != c.id {
-			return id
+	if r := c.metaRaft(); r != nil {
+		if lead := r.LeaderNode(); lead != 0 {
+			return lead
 		}
+	}
+	// A node outside the meta group asks the meta members (one heard from lately); any of
+	// them relays.
+	if peers := c.metaPeers(); len(peers) > 0 {
+		return peers[0]
 	}
 	return 0
 }

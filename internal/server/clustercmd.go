@@ -160,11 +160,11 @@ func cmdCluster(s *Server, cl *Client, args [][]byte) {
 			// the meta group's leader moves its replicas away, then removes it.
 			t := c.topology().t
 			op := cluster.MetaOp{Op: "remove-node", Node: id}
-			if t.IsMeta(id) {
-				rw.Error(fmt.Sprintf("ERR node %d holds a replica of the meta group and cannot leave (moving the meta group is not supported yet)", id))
+			if t.IsMeta(id) && t.CheckOp("meta-move-start") != nil {
+				rw.Error(fmt.Sprintf("ERR node %d holds a replica of the meta group and cannot leave before cluster version %d (upgrade every node first)", id, cluster.OpVersion("meta-move-start")))
 				return rw.Buf
 			}
-			if len(t.ShardsOf(id)) > 0 {
+			if len(t.ShardsOf(id)) > 0 || t.IsMeta(id) {
 				op.Op = "drain"
 			}
 			if _, err := c.proposeMeta(ctx, op); err != nil {
@@ -272,6 +272,9 @@ func clusterInfo(c *clusterNode) string {
 	kv(&b, "cluster_version", t.Active())
 	kv(&b, "cluster_node_version", c.s.codeVersion())
 	moves, draining := 0, 0
+	if t.Meta.Move != nil {
+		moves++ // the meta group's (metamove.go)
+	}
 	for _, sh := range t.Shards {
 		if sh.Move != nil {
 			moves++
@@ -295,8 +298,8 @@ func clusterInfo(c *clusterNode) string {
 		kv(&b, "cluster_gossip_alive", alive) // this node included
 	}
 	meta := "-"
-	if c.metaRaft != nil {
-		meta = c.metaRaft.Status().Role.String()
+	if r := c.metaRaft(); r != nil {
+		meta = r.Status().Role.String()
 	}
 	kv(&b, "cluster_meta_role", meta)
 	return b.String()
@@ -884,7 +887,7 @@ func infoClusterReplication(c *clusterNode, b *strings.Builder) {
 	kv(b, "raft_shards_hosted", len(c.s.allHosted()))
 	kv(b, "raft_shards_led", leads)
 	kv(b, "raft_topology_version", c.topology().t.Version)
-	if m := c.metaRaft; m != nil {
+	if m := c.metaRaft(); m != nil {
 		st := m.Status()
 		kv(b, "raft_meta", fmt.Sprintf("replica=%d,role=%s,term=%d,leader=%d,commit=%d,applied=%d",
 			st.ID, st.Role, st.Term, m.LeaderNode(), st.Commit, st.Applied))

@@ -70,6 +70,9 @@ type ClusterStatus struct {
 	// SlotMoves are the slots migrating between shards; KeysMoved is known on the node that
 	// leads the source shard (the CLI takes the largest figure any node reports).
 	SlotMoves []StatusSlotMove `json:"slot_moves,omitempty"`
+	// MetaMove is the meta group's move under way, if any: From 0 adds a member, To 0 removes
+	// one (cluster/metamove.go).
+	MetaMove *cluster.Move `json:"meta_move,omitempty"`
 }
 
 // StatusSlotMove is a slot migrating between shards in CLUSTER STATUS.
@@ -137,9 +140,9 @@ type StatusReplica struct {
 func (c *clusterNode) clusterStatus() ClusterStatus {
 	views, t := c.shardViews()
 	st := ClusterStatus{Node: c.id, TopologyVersion: t.Version, MetaRole: "-", Rebalance: c.s.cfg.clusterRebalance.Load(),
-		ClusterVersion: t.Active(), CodeVersion: c.s.codeVersion(), SlotMoves: c.slotMoveStatus(t)}
-	if c.metaRaft != nil {
-		st.MetaRole = c.metaRaft.Status().Role.String()
+		ClusterVersion: t.Active(), CodeVersion: c.s.codeVersion(), SlotMoves: c.slotMoveStatus(t), MetaMove: t.Meta.Move}
+	if r := c.metaRaft(); r != nil {
+		st.MetaRole = r.Status().Role.String()
 	}
 	leads := map[uint64]int{}
 	for _, v := range views {

@@ -72,13 +72,14 @@ func (c *clusterNode) watchLeadership() {
 			c.driveMove(h, v.t.Shard(id))
 			c.driveSlots(h, v)
 		}
+		c.driveMetaMove(v.t)
 	}
 }
 
 // maybeFound proposes the founding layout if this node leads the meta group and the cluster
 // has none yet.
 func (c *clusterNode) maybeFound() {
-	if c.metaRaft == nil || !c.metaRaft.IsLeader() || c.meta.Topology() != nil || c.founding == nil {
+	if !c.metaLeads() || c.meta.Topology() != nil || c.founding == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
@@ -139,8 +140,11 @@ func (c *clusterNode) refreshTopology() {
 			c.saveTopology()
 			return
 		case <-t.C:
+		case <-c.refreshNow:
 		}
-		if c.metaRaft == nil {
+		if !c.metaLeads() {
+			// A meta follower asks too: one just removed from the group learns no more from
+			// its own replica, and would not know it was removed (metamove.go).
 			c.fetchTopology()
 		}
 		c.reconcileHosting()
@@ -153,10 +157,7 @@ func (c *clusterNode) refreshTopology() {
 // fetchTopology asks the meta members for a topology newer than this node's.
 func (c *clusterNode) fetchTopology() {
 	v := c.topology()
-	for _, id := range v.t.MetaNodes() {
-		if id == c.id {
-			continue
-		}
+	for _, id := range c.metaPeers() {
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 		b, err := c.bus.CallPeer(ctx, id, reqTopology, binary.BigEndian.AppendUint64(nil, v.t.Version))
 		cancel()
@@ -166,7 +167,10 @@ func (c *clusterNode) fetchTopology() {
 		if len(b) > 0 {
 			if t, err := cluster.DecodeTopology(b); err == nil && c.checkVersion(t) {
 				c.publish(t)
+				c.confirm(t.Version)
 			}
+		} else {
+			c.confirm(v.t.Version)
 		}
 		return
 	}
@@ -236,8 +240,8 @@ func (c *clusterNode) handOff(d time.Duration) {
 				leading = append(leading, h.raft)
 			}
 		}
-		if c.metaRaft != nil && c.metaRaft.IsLeader() {
-			leading = append(leading, c.metaRaft)
+		if r := c.metaRaft(); r != nil && r.IsLeader() {
+			leading = append(leading, r)
 		}
 		if len(leading) == 0 {
 			return

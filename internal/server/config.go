@@ -58,6 +58,9 @@ type Config struct {
 	// before its replicas are rebuilt elsewhere.
 	clusterRebalance atomic.Bool
 	clusterDeadAfter atomic.Int64
+	// clusterMetaSize is how many members the meta group's leader grows the group to as nodes
+	// join (metamove.go).
+	clusterMetaSize atomic.Int64
 	// clusterSlotRate bounds the bytes per second a slot move copies (0: none).
 	clusterSlotRate atomic.Int64
 	// clusterShardMaxBytes and clusterShardMerge drive automatic splits and merges (split.go).

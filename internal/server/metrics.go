@@ -146,8 +146,8 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCacheBytes, float64(cacheBytes))
 	if c := s.cluster; c != nil {
 		// The meta group, on the nodes that hold it, under the shard label "meta".
-		if c.metaRaft != nil {
-			m.raftGroup(ch, c.metaRaft, "meta")
+		if r := c.metaRaft(); r != nil {
+			m.raftGroup(ch, r, "meta")
 		}
 		gauge(descTopology, float64(c.topology().t.Version))
 		sent, received := c.bus.SnapshotBytes()

@@ -217,6 +217,10 @@ var params = []*param{
 	// version — it advertises it, and refuses to run in a cluster past it (server/version.go).
 	{name: "debug-code-version", def: "0", kind: kindInt, min: 0, max: math.MaxInt32, immutable: true, apply: func(c *Config, v string) { c.DebugCodeVersion = atoi(v) }},
 	{name: "cluster-dead-after", def: "300", kind: kindInt, min: 1, max: math.MaxInt32, apply: func(c *Config, v string) { c.clusterDeadAfter.Store(int64(atoi(v))) }},
+	// cluster-meta-size is how many members the meta group's leader grows the meta group to
+	// as nodes join (fewer while fewer nodes are active; cairn's own; cluster/metamove.go).
+	// Members on draining and dead nodes are replaced whatever it says.
+	{name: "cluster-meta-size", def: "5", kind: kindInt, min: 1, max: 5, apply: func(c *Config, v string) { c.clusterMetaSize.Store(int64(atoi(v))) }},
 	// cluster-shards is how many shards a new cluster splits the slots into (0: four per
 	// founding node); cluster-replicas how many replicas each has (fewer if there are fewer
 	// founding nodes). Both are cairn's own and matter only when a cluster is founded.

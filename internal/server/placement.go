@@ -60,7 +60,7 @@ func (c *clusterNode) placementLoop() {
 // placementRound plans once, if this node leads the meta group, and proposes what the plan
 // says; it returns the operations the meta group accepted.
 func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, error) {
-	if c.metaRaft == nil || !c.metaRaft.IsLeader() {
+	if !c.metaLeads() {
 		*leaderSince = time.Time{}
 		return nil, errNotMetaLeader
 	}
@@ -90,7 +90,9 @@ func (c *clusterNode) placementRound(leaderSince *time.Time) ([]cluster.MetaOp, 
 		return time.Since(heard) > deadAfter
 	}
 	var done []cluster.MetaOp
-	for _, op := range cluster.Plan(t, c.alive, dead, maxMoves(t)) {
+	ops := cluster.Plan(t, c.alive, dead, maxMoves(t))
+	ops = append(ops, cluster.PlanMeta(t, c.alive, dead, c.metaSize())...)
+	for _, op := range ops {
 		c.logger.Info("placement", "op", op.Op, "shard", op.Shard, "node", op.Node, "to", op.To)
 		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 		_, err := c.proposeMeta(ctx, op)
@@ -115,7 +117,7 @@ func (c *clusterNode) driveMove(h *hosted, info *cluster.Shard) {
 	}
 	go func() {
 		defer c.moving.Delete(info.ID)
-		if err := c.runMove(h); err != nil {
+		if err := c.runMove(h.raft, info.ID); err != nil {
 			c.logger.Warn("replica move interrupted; it resumes at the next tick", "shard", info.ID, "err", err)
 		}
 	}()
@@ -123,10 +125,11 @@ func (c *clusterNode) driveMove(h *hosted, info *cluster.Shard) {
 
 var errNotLeading = errors.New("no longer leads the shard")
 
-// runMove carries out the move of a shard this node leads, step by step, each step read off
-// the topology, so a move resumes wherever it stopped (on this leader or the next).
-func (c *clusterNode) runMove(h *hosted) error {
-	r := h.raft
+// runMove carries out the move of a group this node leads (a shard, or the meta group:
+// metamove.go), step by step, each step read off the topology, so a move resumes wherever it
+// stopped (on this leader or the next). A meta move may only add a member (From 0) or only
+// remove one (To 0).
+func (c *clusterNode) runMove(r *replica.Raft, id uint64) error {
 	et := c.host.ElectionTimeout()
 	var targetDownSince time.Time
 	var seen uint64 // the topology version the last step was taken at
@@ -140,7 +143,7 @@ func (c *clusterNode) runMove(h *hosted) error {
 			return errNotLeading
 		}
 		v := c.topology().t
-		info := v.Shard(h.id())
+		info := v.Group(id)
 		if info == nil || info.Move == nil {
 			return nil
 		}
@@ -152,9 +155,9 @@ func (c *clusterNode) runMove(h *hosted) error {
 		m := *info.Move
 		var err error
 		switch {
-		case m.Replica == 0:
-			err = c.moveAdd(r, info.ID, m)
-		case !isVoter(r, m.Replica):
+		case m.To != 0 && m.Replica == 0:
+			err = c.moveAdd(r, id, m)
+		case m.To != 0 && !isVoter(r, m.Replica):
 			if c.alive(m.To) {
 				targetDownSince = time.Time{}
 			} else if targetDownSince.IsZero() {
@@ -164,7 +167,7 @@ func (c *clusterNode) runMove(h *hosted) error {
 				time.Sleep(et / 5) // the learner catches up; autoPromote makes it a voter
 				continue
 			}
-			err = c.moveCancel(r, info.ID, m)
+			err = c.moveCancel(r, id, m)
 		case m.From == c.id:
 			return c.handOver(r, m.From)
 		default:
@@ -200,18 +203,18 @@ func (c *clusterNode) moveAdd(r *replica.Raft, shard uint64, m cluster.Move) err
 		id = mem.ID
 	}
 	c.logger.Info("replica move: learner added", "shard", shard, "to_node", m.To, "replica", id)
-	return c.proposeMetaOp(cluster.MetaOp{Op: "move-added", Shard: shard, To: m.To, Replica: id})
+	return c.proposeMetaOp(cluster.MetaOp{Op: moveOp(shard, "move-added"), Shard: shard, To: m.To, Replica: id})
 }
 
 // moveFinish removes the move's source from the group and records the end.
 func (c *clusterNode) moveFinish(r *replica.Raft, info *cluster.Shard, m cluster.Move) error {
-	if old, ok := r.Members().Get(info.ReplicaOn(m.From)); ok && !old.Removed {
+	if old, ok := r.Members().Get(info.ReplicaOn(m.From)); m.From != 0 && ok && !old.Removed {
 		if _, err := changeMembers(func(done func(replica.Member, error)) { r.Remove(old.ID, done) }); err != nil {
 			return err
 		}
 	}
 	c.logger.Info("replica move: done", "shard", info.ID, "from_node", m.From, "to_node", m.To)
-	return c.proposeMetaOp(cluster.MetaOp{Op: "move-done", Shard: info.ID, Node: m.From})
+	return c.proposeMetaOp(cluster.MetaOp{Op: moveOp(info.ID, "move-done"), Shard: info.ID, Node: m.From})
 }
 
 // moveCancel gives up a move whose target stayed unreachable: the learner leaves the group.
@@ -222,7 +225,15 @@ func (c *clusterNode) moveCancel(r *replica.Raft, shard uint64, m cluster.Move) 
 		}
 	}
 	c.logger.Warn("replica move cancelled: the target is unreachable", "shard", shard, "to_node", m.To)
-	return c.proposeMetaOp(cluster.MetaOp{Op: "move-cancel", Shard: shard})
+	return c.proposeMetaOp(cluster.MetaOp{Op: moveOp(shard, "move-cancel"), Shard: shard})
+}
+
+// moveOp names a move's operation for a group: the meta group's are meta-move-*.
+func moveOp(shard uint64, op string) string {
+	if shard == cluster.MetaShard {
+		return "meta-" + op
+	}
+	return op
 }
 
 // handOver hands leadership of a group to its most caught-up other voter on a live node
@@ -280,6 +291,17 @@ func (c *clusterNode) reconcileHosting() {
 		return
 	}
 	t := c.topology().t
+	c.reconcileMeta(t)
+	// Drop first: a replica moved away and straight back (between two passes, on a meta member
+	// whose view changes at once) is named again under a newer replica ID, and the old one,
+	// removed from its group, must make way for it. A newer ID than the topology's is kept:
+	// the replica was replaced (rebuild.go) and the topology has not caught up.
+	for _, h := range c.s.allHosted() {
+		if info := t.Shard(h.id()); info != nil && info.ReplicaOn(c.id) != 0 && (h.raft == nil || info.ReplicaOn(c.id) <= h.raft.ID()) {
+			continue
+		}
+		c.dropShard(h)
+	}
 	for _, sh := range t.ShardsOf(c.id) {
 		if c.s.hostedShard(sh.ID) != nil {
 			continue
@@ -289,12 +311,6 @@ func (c *clusterNode) reconcileHosting() {
 			continue
 		}
 		c.logger.Info("hosting a new replica; the leader sends the state", "shard", sh.ID, "replica", sh.ReplicaOn(c.id))
-	}
-	for _, h := range c.s.allHosted() {
-		if info := t.Shard(h.id()); info != nil && info.ReplicaOn(c.id) != 0 {
-			continue
-		}
-		c.dropShard(h)
 	}
 	c.compactShrunk(t)
 }

@@ -252,7 +252,7 @@ func (c *clusterNode) serveReplace(body []byte, reply func([]byte, error)) {
 		reply(nil, errors.New("bad replace request"))
 		return
 	}
-	r := c.metaRaft
+	r := c.metaRaft()
 	if req.Shard != cluster.MetaShard {
 		r = nil
 		if h := c.s.hostedShard(req.Shard); h != nil {

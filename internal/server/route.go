@@ -177,7 +177,11 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 				return nil, gateWait
 			}
 			s.abortMulti(cl)
-			cl.loop.w.Error(rt.Error())
+			if rt.Kind == cluster.Moved && c.maybeStale(r.slot) {
+				cl.loop.w.Error(errMaybeStale) // stale.go
+			} else {
+				cl.loop.w.Error(rt.Error())
+			}
 			return nil, gateDone
 		}
 		h = s.hostedShard(rt.Shard)

@@ -70,7 +70,7 @@ func (c *clusterNode) advertisedVersions() map[uint64]uint32 {
 // advanceVersion, on the meta group's leader, advances the cluster's version when every node
 // not removed advertises a newer one.
 func (c *clusterNode) advanceVersion() {
-	if c.metaRaft == nil || !c.metaRaft.IsLeader() {
+	if !c.metaLeads() {
 		return
 	}
 	t := c.meta.Topology()
