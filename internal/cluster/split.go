@@ -240,8 +240,10 @@ type ShardLoad struct {
 	Shard uint64  `json:"i"`
 	Bytes uint64  `json:"b"`
 	Ops   float64 `json:"o"`
-	// BytesAt is the slot where the shard's bytes are half on each side, OpsAt where its load
-	// is: 0 when not known (no weight, or not weighed), NoSplit when one slot holds nearly all.
+	// BytesAt is the slot where the shard's bytes are half on each side (weighed only over
+	// the size bound; the middle of its slots if the engine's estimate has nothing to go by),
+	// OpsAt where its load is: 0 when not weighed (or no load), NoSplit when one slot holds
+	// nearly all.
 	BytesAt int `json:"ba,omitempty"`
 	OpsAt   int `json:"oa,omitempty"`
 }
@@ -264,9 +266,9 @@ type ReshardConfig struct {
 // shards' leaders reported (a shard with no report is neither split nor merged). At most one
 // split or merge a round, so the meta group records one before the next is planned on it.
 //
-// A shard over MaxBytes splits where its bytes are half on each side (in the middle of its
-// slots if its leader could not weigh them); one over MaxOps for long enough, where its load
-// is. A shard whose bytes or load sit in one slot does not split.
+// A shard over MaxBytes splits where its bytes are half on each side, once its leader has
+// weighed them (it does so as soon as the shard is over the bound); one over MaxOps for long
+// enough, where its load is. A shard whose bytes or load sit in one slot does not split.
 func PlanReshard(t *Topology, loads map[uint64]ShardLoad, cfg ReshardConfig) []MetaOp {
 	var ops []MetaOp
 	for _, sh := range t.Shards {
@@ -284,7 +286,7 @@ func PlanReshard(t *Topology, loads map[uint64]ShardLoad, cfg ReshardConfig) []M
 		if !ok || sh.SlotCount() < 2 || t.Busy(sh) != "" {
 			continue
 		}
-		if cfg.MaxBytes > 0 && l.Bytes > cfg.MaxBytes && l.BytesAt != NoSplit && (big == nil || l.Bytes > loads[big.ID].Bytes) {
+		if cfg.MaxBytes > 0 && l.Bytes > cfg.MaxBytes && l.BytesAt != 0 && l.BytesAt != NoSplit && (big == nil || l.Bytes > loads[big.ID].Bytes) {
 			big = sh
 		}
 		if cfg.MaxOps > 0 && l.Ops > cfg.MaxOps && cfg.Sustained[sh.ID] && validSplit(sh, l.OpsAt) && (hot == nil || l.Ops > loads[hot.ID].Ops) {

@@ -276,9 +276,10 @@ func TestPlanReshard(t *testing.T) {
 		want  []MetaOp
 	}{
 		{"none", map[uint64]ShardLoad{1: {Bytes: 100 * mb, Ops: 1000}, 2: {Bytes: 300 * mb}}, cfg, nil},
-		{"split biggest", map[uint64]ShardLoad{1: {Bytes: 600 * mb}, 2: {Bytes: 700 * mb}, 3: {Bytes: 10}}, cfg,
-			[]MetaOp{{Op: "shard-split", Shard: 2}}},
-		{"split off", map[uint64]ShardLoad{1: {Bytes: 600 * mb}}, ReshardConfig{}, nil},
+		{"split biggest", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 2000}, 2: {Bytes: 700 * mb, BytesAt: 5000}, 3: {Bytes: 10}}, cfg,
+			[]MetaOp{{Op: "shard-split", Shard: 2, Start: 5000}}},
+		{"split off", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 2000}}, ReshardConfig{}, nil},
+		{"bytes not weighed yet", map[uint64]ShardLoad{2: {Bytes: 700 * mb}}, cfg, nil},
 		{"merge", map[uint64]ShardLoad{2: {Bytes: 50 * mb, Ops: 5}, 3: {Bytes: 40 * mb}}, cfg,
 			[]MetaOp{{Op: "shard-merge", Shard: 3, To: 2}}},
 		{"merge too big", map[uint64]ShardLoad{2: {Bytes: 90 * mb}, 3: {Bytes: 40 * mb}}, cfg, nil},
@@ -286,8 +287,6 @@ func TestPlanReshard(t *testing.T) {
 		{"merge off", map[uint64]ShardLoad{2: {Bytes: 5 * mb}, 3: {Bytes: 4 * mb}}, ReshardConfig{MaxBytes: 512 * mb}, nil},
 		{"merge not adjacent", map[uint64]ShardLoad{1: {Bytes: 5 * mb}, 3: {Bytes: 4 * mb}}, cfg, nil},
 		// Size splits go where the leader says the bytes are half on each side.
-		{"split at the bytes' middle", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: 5000}}, cfg,
-			[]MetaOp{{Op: "shard-split", Shard: 2, Start: 5000}}},
 		{"bytes' middle not its own", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: 100}}, cfg,
 			[]MetaOp{{Op: "shard-split", Shard: 2}}},
 		{"bytes' middle its first slot", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: 4096}}, cfg,
@@ -303,8 +302,8 @@ func TestPlanReshard(t *testing.T) {
 		{"load in one slot", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: NoSplit}}, hot, nil},
 		{"load not weighed", map[uint64]ShardLoad{2: {Ops: 5000}}, hot, nil},
 		{"load split off", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: 4500}}, withSustained(cfg, 2), nil},
-		{"size before load", map[uint64]ShardLoad{1: {Bytes: 600 * mb}, 2: {Ops: 5000, OpsAt: 4500}}, hot,
-			[]MetaOp{{Op: "shard-split", Shard: 1}}},
+		{"size before load", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 100}, 2: {Ops: 5000, OpsAt: 4500}}, hot,
+			[]MetaOp{{Op: "shard-split", Shard: 1, Start: 100}}},
 		// The halves of a load split do not merge back while they carry half the bound.
 		{"no merge of a load split's halves", map[uint64]ShardLoad{2: {Bytes: 5 * mb, Ops: 60}, 3: {Bytes: 4 * mb, Ops: 60}},
 			ReshardConfig{MaxBytes: 512 * mb, MaxOps: 150, Merge: true, MergeMaxOps: 100}, nil},
@@ -326,7 +325,7 @@ func TestPlanReshard(t *testing.T) {
 		to++
 	}
 	h.must(MetaOp{Op: "move-start", Shard: 2, Node: sh.Replicas[0].Node, To: to})
-	loads := map[uint64]ShardLoad{1: {Bytes: 900 * mb}, 2: {Bytes: 900 * mb}, 3: {Bytes: 1}}
+	loads := map[uint64]ShardLoad{1: {Bytes: 900 * mb, BytesAt: 100}, 2: {Bytes: 900 * mb, BytesAt: 5000}, 3: {Bytes: 1}}
 	if got := PlanReshard(h.m.Topology(), loads, cfg); got != nil {
 		t.Fatalf("planned %v for busy shards", got)
 	}

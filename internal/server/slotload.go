@@ -113,6 +113,9 @@ func (c *clusterNode) weighShards(now time.Time) {
 			c.logger.Debug("weighing a shard's slots failed", "shard", h.id(), "err", err)
 			continue
 		}
+		if at == 0 {
+			at = info.SplitPoint() // nothing to go by: the middle of its slots
+		}
 		l.bytesSplit.Store(int64(at))
 	}
 }
