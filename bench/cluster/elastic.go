@@ -84,9 +84,9 @@ type elasticStatus struct {
 		Leads    int    `json:"leads"`
 	} `json:"nodes"`
 	Shards []struct {
-		ID     uint64   `json:"id"`
-		Nodes  []uint64 `json:"nodes"`
-		Leader uint64   `json:"leader"`
+		ID     uint64                  `json:"id"`
+		Nodes  []uint64                `json:"nodes"`
+		Leader uint64                  `json:"leader"`
 		Move   *struct{ Phase string } `json:"move"`
 	} `json:"shards"`
 	SlotMoves []struct{} `json:"slot_moves"`
