@@ -332,17 +332,39 @@ func TestClusterShardAutoSplit(t *testing.T) {
 	// Eight shards of 2048 slots: shard 1 owns 0-2047.
 	c := servertest.StartCluster(t, 3, "--cluster-shards", "8")
 	ctx := context.Background() // the test runs longer than servertest.Ctx allows
-	// Fill shard 1's slots 0-511 only, with 1 KB values (go-redis's ClusterClient pipelines race: see
-	// startSplitLoad).
+	// Fill shard 1's slots 0-511 only, with 1 KB random values: their bytes stay bytes once
+	// compressed into sstables, which the leader weighs. (Not in a pipeline: go-redis's
+	// ClusterClient pipelines race, see startSplitLoad.)
 	cc := c.Client()
-	value := strings.Repeat("x", 1024)
 	var keys []string
 	for i := 0; len(keys) < 8000; i++ {
 		if k := fmt.Sprintf("big:%d", i); slot.KeySlot([]byte(k)) < 512 {
 			keys = append(keys, k)
 		}
 	}
-	fillKeys(t, cc, keys, value)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(g)))
+			value := make([]byte, 1024)
+			for i := g; i < len(keys); i += 16 {
+				for j := range value {
+					value[j] = byte(rng.Uint32())
+				}
+				if err := cc.Set(ctx, keys[i], value, 0).Err(); err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		t.Fatal(err)
+	}
 	l := startSplitLoad(t, c, 4000, 4, seed)
 	// Sizes as the leaders report them: shard 1 grew, the others did not.
 	sizes := map[uint64]uint64{}
