@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,9 +156,8 @@ func runElastic(cfg elasticConfig) error {
 	defer cc.Close()
 
 	keys := int(cfg.data / int64(cfg.value))
-	value := strings.Repeat("v", cfg.value)
 	began := time.Now()
-	if err := fill(ctx, cc, keys, value); err != nil {
+	if err := fill(ctx, cc, keys, cfg.value); err != nil {
 		return err
 	}
 	fmt.Printf("filled %d keys of %d bytes (%.2f GB) in %.1fs\n", keys, cfg.value, float64(cfg.data)/1e9, time.Since(began).Seconds())
@@ -172,12 +172,14 @@ func runElastic(cfg elasticConfig) error {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			value := make([]byte, cfg.value)
 			for !stop.Load() {
 				p := cur.Load()
 				k := "k:" + strconv.Itoa(rng.IntN(keys))
 				t := time.Now()
 				var err error
 				if rng.IntN(2) == 0 {
+					randomize(rng, value)
 					err = cc.Set(ctx, k, value, 0).Err()
 				} else {
 					err = cc.Get(ctx, k).Err()
@@ -295,21 +297,31 @@ func placed(st *elasticStatus, live, replicas int, dead string) bool {
 	return spread(held) <= 1 && spread(leads) <= 1
 }
 
-// fill writes keys k:0.. with value from 64 goroutines (no pipelines: go-redis's cluster
-// pipelines over several nodes race).
-func fill(ctx context.Context, cc *redis.ClusterClient, keys int, value string) error {
+// randomize fills b with random bytes: values that compress no more on disk than on the wire.
+func randomize(rng *rand.Rand, b []byte) {
+	for i := 0; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
+	}
+}
+
+// fill writes keys k:0.. with random values of size bytes from 64 goroutines (no pipelines:
+// go-redis's cluster pipelines over several nodes race).
+func fill(ctx context.Context, cc *redis.ClusterClient, keys, size int) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	for range 64 {
+	for g := range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 3))
+			value := make([]byte, size)
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(keys) || failed.Load() != nil {
 					return
 				}
+				randomize(rng, value)
 				var err error
 				for try := 0; try < 5; try++ {
 					if err = cc.Set(ctx, "k:"+strconv.FormatInt(i, 10), value, 0).Err(); err == nil {
