@@ -323,7 +323,7 @@ func fill(ctx context.Context, cc *redis.ClusterClient, keys, size int) error {
 				}
 				randomize(rng, value)
 				var err error
-				for try := 0; try < 5; try++ {
+				for try := 0; try < 50; try++ { // a leader may hand over meanwhile (CLUSTERDOWN, TRYAGAIN)
 					if err = cc.Set(ctx, "k:"+strconv.FormatInt(i, 10), value, 0).Err(); err == nil {
 						break
 					}
