@@ -48,8 +48,9 @@ type elasticConfig struct {
 	clients   int
 	baseline  time.Duration
 	deadAfter int
-	// restoreTimeout bounds the wait for the dead node's replicas to be rebuilt.
-	restoreTimeout time.Duration
+	// moveTimeout and restoreTimeout bound the waits for placement to settle after the join,
+	// and for the dead node's replicas to be rebuilt.
+	moveTimeout, restoreTimeout time.Duration
 }
 
 // phaseStats are the latencies of one phase's requests.
@@ -209,17 +210,33 @@ func runElastic(cfg elasticConfig) error {
 	time.Sleep(cfg.baseline)
 
 	// A node joins.
-	done = append(done, phase("add"))
+	add := phase("add")
+	done = append(done, add)
+	fmt.Println(done[1])
 	if _, err := start(3, "--cluster-join", addr(cfg.basePort)); err != nil {
 		return err
 	}
-	if err := waitFor(30*time.Minute, func() bool {
+	var share time.Duration
+	addErr := waitFor(cfg.moveTimeout, func() bool {
 		st, err := status()
-		return err == nil && placed(st, 4, cfg.replicas, "")
-	}); err != nil {
-		return fmt.Errorf("the new node never got its share: %w", err)
-	}
+		if err != nil {
+			return false
+		}
+		if share == 0 && hasShare(st, addr(cfg.basePort+3)) {
+			share = time.Since(add.start)
+			fmt.Printf("the new node holds its share of replicas after %.1fs\n", share.Seconds())
+		}
+		return placed(st, 4, cfg.replicas, "")
+	})
 	done = append(done, phase("after"))
+	fmt.Println(add)
+	if addErr != nil {
+		fmt.Printf("placement did not settle after the join: %v\n", addErr)
+		printUnsettled(status, cfg.replicas)
+		stop.Store(true)
+		wg.Wait()
+		return nil
+	}
 	time.Sleep(cfg.baseline)
 
 	// A founding node dies for good.
@@ -235,18 +252,12 @@ func runElastic(cfg elasticConfig) error {
 	stop.Store(true)
 	wg.Wait()
 	last.end = time.Now()
-	for _, p := range done[1:] {
+	for _, p := range done[2:] {
 		fmt.Println(p)
 	}
 	if restoreErr != nil {
-		fmt.Printf("the dead node's replicas were not all rebuilt: %v; shards still short or moving:\n", restoreErr)
-		if st, err := status(); err == nil {
-			for _, sh := range st.Shards {
-				if sh.Move != nil || sh.Leader == 0 || len(sh.Nodes) != cfg.replicas {
-					fmt.Printf("  shard %d: nodes %v, leader %d, moving %v\n", sh.ID, sh.Nodes, sh.Leader, sh.Move != nil)
-				}
-			}
-		}
+		fmt.Printf("the dead node's replicas were not all rebuilt: %v\n", restoreErr)
+		printUnsettled(status, cfg.replicas)
 	}
 	fmt.Printf("disk used by the nodes: %s\n", du(cfg.dir))
 	return nil
@@ -360,4 +371,44 @@ func du(dir string) string {
 		return err.Error()
 	}
 	return strings.Fields(string(out))[0]
+}
+
+// hasShare reports whether the node at addr holds at least its share of the replicas (their
+// number over the live nodes, rounded down) and none moves onto it.
+func hasShare(st *elasticStatus, addr string) bool {
+	var id uint64
+	live, total := 0, 0
+	for _, n := range st.Nodes {
+		if n.Addr == addr {
+			id = n.ID
+		}
+		if n.Alive {
+			live++
+		}
+	}
+	held := 0
+	for _, sh := range st.Shards {
+		if sh.Move != nil && slices.Contains(sh.Nodes, id) {
+			return false
+		}
+		total += len(sh.Nodes)
+		if slices.Contains(sh.Nodes, id) {
+			held++
+		}
+	}
+	return id != 0 && live > 0 && held >= total/live
+}
+
+// printUnsettled lists the shards short of replicas, without a leader or moving.
+func printUnsettled(status func() (*elasticStatus, error), replicas int) {
+	st, err := status()
+	if err != nil {
+		fmt.Println("  CLUSTER STATUS:", err)
+		return
+	}
+	for _, sh := range st.Shards {
+		if sh.Move != nil || sh.Leader == 0 || len(sh.Nodes) != replicas {
+			fmt.Printf("  shard %d: nodes %v, leader %d, moving %v\n", sh.ID, sh.Nodes, sh.Leader, sh.Move != nil)
+		}
+	}
 }

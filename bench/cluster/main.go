@@ -44,6 +44,7 @@ func main() {
 	flag.IntVar(&ec.replicas, "replicas", 3, "elastic: cluster-replicas")
 	flag.DurationVar(&ec.baseline, "baseline", 20*time.Second, "elastic: how long to measure before and after the join")
 	flag.IntVar(&ec.deadAfter, "dead-after", 10, "elastic: cluster-dead-after, in seconds")
+	flag.DurationVar(&ec.moveTimeout, "move-timeout", 10*time.Minute, "elastic: how long to wait for placement to settle after the join")
 	flag.DurationVar(&ec.restoreTimeout, "restore-timeout", 10*time.Minute, "elastic: how long to wait for the dead node's replicas to be rebuilt")
 	flag.Parse()
 	if *scenario == "elastic" {
