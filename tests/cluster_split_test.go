@@ -323,24 +323,48 @@ func TestClusterShardMerge(t *testing.T) {
 }
 
 // With a small cluster-shard-max-bytes, the meta group's leader splits the shard that grew past
-// it by itself (its leader reports its size through gossip), once, under load.
+// it by itself (its leader reports its size through gossip), once, under load, and where its
+// bytes are half on each side: they are in its lowest quarter of slots, so it splits there, not
+// in the middle of its slots.
 func TestClusterShardAutoSplit(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	// Eight shards of 2048 slots: shard 1 owns 0-2047.
 	c := servertest.StartCluster(t, 3, "--cluster-shards", "8")
 	ctx := context.Background() // the test runs longer than servertest.Ctx allows
-	// Fill shard 1 only, with 1 KB values (go-redis's ClusterClient pipelines race: see
-	// startSplitLoad).
+	// Fill shard 1's slots 0-511 only, with 1 KB random values: their bytes stay bytes once
+	// compressed into sstables, which the leader weighs. (Not in a pipeline: go-redis's
+	// ClusterClient pipelines race, see startSplitLoad.)
 	cc := c.Client()
-	value := strings.Repeat("x", 1024)
 	var keys []string
 	for i := 0; len(keys) < 8000; i++ {
-		if k := fmt.Sprintf("big:%d", i); slot.KeySlot([]byte(k)) < 2048 {
+		if k := fmt.Sprintf("big:%d", i); slot.KeySlot([]byte(k)) < 512 {
 			keys = append(keys, k)
 		}
 	}
-	fillKeys(t, cc, keys, value)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(g)))
+			value := make([]byte, 1024)
+			for i := g; i < len(keys); i += 16 {
+				for j := range value {
+					value[j] = byte(rng.Uint32())
+				}
+				if err := cc.Set(ctx, keys[i], value, 0).Err(); err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		t.Fatal(err)
+	}
 	l := startSplitLoad(t, c, 4000, 4, seed)
 	// Sizes as the leaders report them: shard 1 grew, the others did not.
 	sizes := map[uint64]uint64{}
@@ -361,16 +385,33 @@ func TestClusterShardAutoSplit(t *testing.T) {
 			t.Fatalf("shard %d (%d bytes) is not much smaller than shard 1 (%d bytes)", id, b, sizes[1])
 		}
 	}
-	want := shardRanges(splitStatus(t, c.Nodes[0]))
-	want[1], want[9] = sr(0, 1023), sr(1024, 2047)
+	before := shardRanges(splitStatus(t, c.Nodes[0]))
 	for _, nd := range c.Nodes {
 		if err := nd.Client().ConfigSet(ctx, "cluster-shard-max-bytes", strconv.FormatUint(limit, 10)).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	began := time.Now()
-	waitCluster(t, "the automatic split", 3*time.Minute, func() bool { return settledOn(c.Nodes[2], want) })
-	t.Logf("split in %v", time.Since(began).Round(time.Millisecond))
+	at := 0
+	waitCluster(t, "the automatic split", 3*time.Minute, func() bool {
+		rs := shardRanges(splitStatus(t, c.Nodes[2]))
+		if len(rs[9]) != 1 || rs[9][0].End != 2047 {
+			return false
+		}
+		at = rs[9][0].Start
+		want := shardRanges(splitStatus(t, c.Nodes[0]))
+		for id, r := range before {
+			want[id] = r
+		}
+		want[1], want[9] = sr(0, at-1), sr(at, 2047)
+		return settledOn(c.Nodes[2], want)
+	})
+	t.Logf("split at slot %d in %v", at, time.Since(began).Round(time.Millisecond))
+	// Half the bytes are below slot 256 (give or take the engine's estimate and the keys'
+	// spread over slots), the middle of the shard's slots is 1024.
+	if at < 128 || at > 384 {
+		t.Fatalf("shard 1 split at slot %d, not where its bytes are half on each side (about 256)", at)
+	}
 	l.check()
 	// Shard 1's replicas compact away the records that left, so it does not split again.
 	time.Sleep(20 * time.Second)

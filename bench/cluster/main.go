@@ -4,6 +4,11 @@
 //
 //	clusterbench -target cairn -addr 127.0.0.1:7001 -clients 50 -duration 20s
 //	clusterbench -target etcd  -addr 127.0.0.1:2379 -clients 50 -duration 20s
+//
+// With -scenario elastic it measures adding a node to a three-node cairn cluster holding -data
+// bytes, and rebuilding a killed node's replicas, under client load (elastic.go):
+//
+//	clusterbench -scenario elastic -cairn ./cairn -data 1073741824 -value 1024 -clients 16
 package main
 
 import (
@@ -30,7 +35,36 @@ func main() {
 	valueSize := flag.Int("value", 100, "value size in bytes")
 	keys := flag.Int("keys", 100000, "key space")
 	conns := flag.Int("conns", 0, "etcd: gRPC connections shared by the clients (0: one per 25 clients)")
+	scenario := flag.String("scenario", "", "elastic: start a cairn cluster, add a node, kill one (elastic.go)")
+	var ec elasticConfig
+	flag.StringVar(&ec.bin, "cairn", "cairn", "elastic: the cairn binary")
+	flag.StringVar(&ec.dir, "dir", "", "elastic: the nodes' data directory (default: a new temporary one, removed after)")
+	flag.IntVar(&ec.basePort, "port", 17201, "elastic: the first node's port (nodes use four from it, and each port+10000)")
+	flag.Int64Var(&ec.data, "data", 1<<30, "elastic: bytes of values to write before the nodes change")
+	flag.IntVar(&ec.replicas, "replicas", 3, "elastic: cluster-replicas")
+	flag.DurationVar(&ec.baseline, "baseline", 20*time.Second, "elastic: how long to measure before and after the join")
+	flag.IntVar(&ec.deadAfter, "dead-after", 10, "elastic: cluster-dead-after, in seconds")
+	flag.DurationVar(&ec.moveTimeout, "move-timeout", 10*time.Minute, "elastic: how long to wait for placement to settle after the join")
+	flag.DurationVar(&ec.restoreTimeout, "restore-timeout", 10*time.Minute, "elastic: how long to wait for the dead node's replicas to be rebuilt")
 	flag.Parse()
+	if *scenario == "elastic" {
+		ec.value, ec.clients = *valueSize, *clients
+		if ec.dir == "" {
+			d, err := os.MkdirTemp("", "clusterbench")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			defer os.RemoveAll(d)
+			ec.dir = d
+		}
+		if err := runElastic(ec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.RemoveAll(ec.dir)
+			os.Exit(1)
+		}
+		return
+	}
 
 	value := strings.Repeat("x", *valueSize)
 	var put func(i int) (func(key string) error, func())

@@ -15,7 +15,8 @@ import (
 //     nodes chosen as placement would (the fewest replicas first). Those replicas are its
 //     Initial members: each bootstraps the new group when its node's topology names it.
 //   - shard-split creates a shard and, in the same operation, marks the upper part of the
-//     source's slots as migrating to it; the source's leader then moves them slot by slot.
+//     source's slots (from the split point, splitpoint.go) as migrating to it; the source's
+//     leader then moves them slot by slot.
 //   - shard-merge marks every slot of one shard as migrating to an adjacent one, and the
 //     emptied shard as Retiring; once its last slot is handed over, placement retires it.
 //   - shard-retire removes a shard that owns no slot and takes part in no slot or replica
@@ -233,19 +234,30 @@ func owns(sh *Shard, s int) bool {
 	return false
 }
 
-// ShardLoad is what a shard's leader reports of it: its engine's bytes on disk and the
-// commands routed to it per second on that node.
+// ShardLoad is what a shard's leader reports of it: its engine's bytes on disk, the commands
+// routed to it per second on that node, and where it would split by either (splitpoint.go).
 type ShardLoad struct {
 	Shard uint64  `json:"i"`
 	Bytes uint64  `json:"b"`
 	Ops   float64 `json:"o"`
+	// BytesAt is the slot where the shard's bytes are half on each side (weighed only over
+	// the size bound; the middle of its slots if the engine's estimate has nothing to go by),
+	// OpsAt where its load is: 0 when not weighed (or no load), NoSplit when one slot holds
+	// nearly all.
+	BytesAt int `json:"ba,omitempty"`
+	OpsAt   int `json:"oa,omitempty"`
 }
 
 // ReshardConfig is what drives automatic splits and merges.
 type ReshardConfig struct {
 	// MaxBytes is the size above which a shard splits (0: never).
 	MaxBytes uint64
-	// Merge lets two adjacent shards together below MaxBytes/4, each below MergeMaxOps, merge.
+	// MaxOps is the command rate at its leader above which a shard splits (0: never), if it
+	// stayed above it long enough: Sustained holds the shards that did, as the caller saw them.
+	MaxOps    float64
+	Sustained map[uint64]bool
+	// Merge lets two adjacent shards together below MaxBytes/4, each below MergeMaxOps and
+	// together below MaxOps/2 (so that a load split's halves do not merge back), merge.
 	Merge       bool
 	MergeMaxOps float64
 }
@@ -253,6 +265,10 @@ type ReshardConfig struct {
 // PlanReshard returns the split, merge and retire operations t needs, given the loads its
 // shards' leaders reported (a shard with no report is neither split nor merged). At most one
 // split or merge a round, so the meta group records one before the next is planned on it.
+//
+// A shard over MaxBytes splits where its bytes are half on each side, once its leader has
+// weighed them (it does so as soon as the shard is over the bound); one over MaxOps for long
+// enough, where its load is. A shard whose bytes or load sit in one slot does not split.
 func PlanReshard(t *Topology, loads map[uint64]ShardLoad, cfg ReshardConfig) []MetaOp {
 	var ops []MetaOp
 	for _, sh := range t.Shards {
@@ -260,37 +276,48 @@ func PlanReshard(t *Topology, loads map[uint64]ShardLoad, cfg ReshardConfig) []M
 			ops = append(ops, MetaOp{Op: "shard-retire", Shard: sh.ID})
 		}
 	}
-	if cfg.MaxBytes == 0 {
+	if cfg.MaxBytes == 0 && cfg.MaxOps == 0 {
 		return ops
 	}
-	// The biggest shard over the bound splits first.
-	var big *Shard
+	// The biggest shard over the size bound splits first, then the busiest over the load bound.
+	var big, hot *Shard
 	for _, sh := range t.Shards {
 		l, ok := loads[sh.ID]
-		if !ok || l.Bytes <= cfg.MaxBytes || sh.SlotCount() < 2 || t.Busy(sh) != "" {
+		if !ok || sh.SlotCount() < 2 || t.Busy(sh) != "" {
 			continue
 		}
-		if big == nil || l.Bytes > loads[big.ID].Bytes {
+		if cfg.MaxBytes > 0 && l.Bytes > cfg.MaxBytes && l.BytesAt != 0 && l.BytesAt != NoSplit && (big == nil || l.Bytes > loads[big.ID].Bytes) {
 			big = sh
+		}
+		if cfg.MaxOps > 0 && l.Ops > cfg.MaxOps && cfg.Sustained[sh.ID] && validSplit(sh, l.OpsAt) && (hot == nil || l.Ops > loads[hot.ID].Ops) {
+			hot = sh
 		}
 	}
 	if big != nil {
-		return append(ops, MetaOp{Op: "shard-split", Shard: big.ID})
+		op := MetaOp{Op: "shard-split", Shard: big.ID}
+		if at := loads[big.ID].BytesAt; validSplit(big, at) {
+			op.Start = at
+		}
+		return append(ops, op)
 	}
-	if !cfg.Merge {
+	if hot != nil {
+		return append(ops, MetaOp{Op: "shard-split", Shard: hot.ID, Start: loads[hot.ID].OpsAt})
+	}
+	if !cfg.Merge || cfg.MaxBytes == 0 {
 		return ops
 	}
+	quiet := func(l ShardLoad) bool { return l.Ops <= cfg.MergeMaxOps }
 	for i, a := range t.Shards {
 		la, ok := loads[a.ID]
-		if !ok || la.Ops > cfg.MergeMaxOps || len(a.Ranges) == 0 || t.Busy(a) != "" {
+		if !ok || !quiet(la) || len(a.Ranges) == 0 || t.Busy(a) != "" {
 			continue
 		}
 		for _, b := range t.Shards[i+1:] {
 			lb, ok := loads[b.ID]
-			if !ok || lb.Ops > cfg.MergeMaxOps || len(b.Ranges) == 0 || t.Busy(b) != "" || !Adjacent(a, b) {
+			if !ok || !quiet(lb) || len(b.Ranges) == 0 || t.Busy(b) != "" || !Adjacent(a, b) {
 				continue
 			}
-			if la.Bytes+lb.Bytes >= cfg.MaxBytes/4 {
+			if la.Bytes+lb.Bytes >= cfg.MaxBytes/4 || (cfg.MaxOps > 0 && la.Ops+lb.Ops >= cfg.MaxOps/2) {
 				continue
 			}
 			// The smaller moves into the bigger: fewer records to copy.

@@ -268,6 +268,7 @@ func TestPlanReshard(t *testing.T) {
 	top := h.m.Topology()
 	const mb = 1 << 20
 	cfg := ReshardConfig{MaxBytes: 512 * mb, Merge: true, MergeMaxOps: 100}
+	hot := ReshardConfig{MaxBytes: 512 * mb, MaxOps: 1000, Sustained: map[uint64]bool{2: true}, Merge: true, MergeMaxOps: 100}
 	for _, tc := range []struct {
 		name  string
 		loads map[uint64]ShardLoad
@@ -275,15 +276,40 @@ func TestPlanReshard(t *testing.T) {
 		want  []MetaOp
 	}{
 		{"none", map[uint64]ShardLoad{1: {Bytes: 100 * mb, Ops: 1000}, 2: {Bytes: 300 * mb}}, cfg, nil},
-		{"split biggest", map[uint64]ShardLoad{1: {Bytes: 600 * mb}, 2: {Bytes: 700 * mb}, 3: {Bytes: 10}}, cfg,
-			[]MetaOp{{Op: "shard-split", Shard: 2}}},
-		{"split off", map[uint64]ShardLoad{1: {Bytes: 600 * mb}}, ReshardConfig{}, nil},
+		{"split biggest", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 2000}, 2: {Bytes: 700 * mb, BytesAt: 5000}, 3: {Bytes: 10}}, cfg,
+			[]MetaOp{{Op: "shard-split", Shard: 2, Start: 5000}}},
+		{"split off", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 2000}}, ReshardConfig{}, nil},
+		{"bytes not weighed yet", map[uint64]ShardLoad{2: {Bytes: 700 * mb}}, cfg, nil},
 		{"merge", map[uint64]ShardLoad{2: {Bytes: 50 * mb, Ops: 5}, 3: {Bytes: 40 * mb}}, cfg,
 			[]MetaOp{{Op: "shard-merge", Shard: 3, To: 2}}},
 		{"merge too big", map[uint64]ShardLoad{2: {Bytes: 90 * mb}, 3: {Bytes: 40 * mb}}, cfg, nil},
 		{"merge busy", map[uint64]ShardLoad{2: {Bytes: 5 * mb, Ops: 500}, 3: {Bytes: 4 * mb}}, cfg, nil},
 		{"merge off", map[uint64]ShardLoad{2: {Bytes: 5 * mb}, 3: {Bytes: 4 * mb}}, ReshardConfig{MaxBytes: 512 * mb}, nil},
 		{"merge not adjacent", map[uint64]ShardLoad{1: {Bytes: 5 * mb}, 3: {Bytes: 4 * mb}}, cfg, nil},
+		// Size splits go where the leader says the bytes are half on each side.
+		{"bytes' middle not its own", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: 100}}, cfg,
+			[]MetaOp{{Op: "shard-split", Shard: 2}}},
+		{"bytes' middle its first slot", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: 4096}}, cfg,
+			[]MetaOp{{Op: "shard-split", Shard: 2}}},
+		{"bytes in one slot", map[uint64]ShardLoad{2: {Bytes: 700 * mb, BytesAt: NoSplit}}, cfg, nil},
+		// Load splits: over MaxOps for long enough, where the load is.
+		{"split at the load's middle", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: 4500}}, hot,
+			[]MetaOp{{Op: "shard-split", Shard: 2, Start: 4500}}},
+		{"hottest first", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: 4500}, 3: {Ops: 9000, OpsAt: 9000}},
+			withSustained(hot, 2, 3), []MetaOp{{Op: "shard-split", Shard: 3, Start: 9000}}},
+		{"load not sustained", map[uint64]ShardLoad{3: {Ops: 5000, OpsAt: 9000}}, hot, nil},
+		{"load under the bound", map[uint64]ShardLoad{2: {Ops: 900, OpsAt: 4500}}, hot, nil},
+		{"load in one slot", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: NoSplit}}, hot, nil},
+		{"load not weighed", map[uint64]ShardLoad{2: {Ops: 5000}}, hot, nil},
+		{"load split off", map[uint64]ShardLoad{2: {Ops: 5000, OpsAt: 4500}}, withSustained(cfg, 2), nil},
+		{"size before load", map[uint64]ShardLoad{1: {Bytes: 600 * mb, BytesAt: 100}, 2: {Ops: 5000, OpsAt: 4500}}, hot,
+			[]MetaOp{{Op: "shard-split", Shard: 1, Start: 100}}},
+		// The halves of a load split do not merge back while they carry half the bound.
+		{"no merge of a load split's halves", map[uint64]ShardLoad{2: {Bytes: 5 * mb, Ops: 60}, 3: {Bytes: 4 * mb, Ops: 60}},
+			ReshardConfig{MaxBytes: 512 * mb, MaxOps: 150, Merge: true, MergeMaxOps: 100}, nil},
+		{"merge once quiet", map[uint64]ShardLoad{2: {Bytes: 5 * mb, Ops: 30}, 3: {Bytes: 4 * mb, Ops: 30}},
+			ReshardConfig{MaxBytes: 512 * mb, MaxOps: 150, Merge: true, MergeMaxOps: 100},
+			[]MetaOp{{Op: "shard-merge", Shard: 3, To: 2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := PlanReshard(top, tc.loads, tc.cfg); !reflect.DeepEqual(got, tc.want) {
@@ -299,8 +325,16 @@ func TestPlanReshard(t *testing.T) {
 		to++
 	}
 	h.must(MetaOp{Op: "move-start", Shard: 2, Node: sh.Replicas[0].Node, To: to})
-	loads := map[uint64]ShardLoad{1: {Bytes: 900 * mb}, 2: {Bytes: 900 * mb}, 3: {Bytes: 1}}
+	loads := map[uint64]ShardLoad{1: {Bytes: 900 * mb, BytesAt: 100}, 2: {Bytes: 900 * mb, BytesAt: 5000}, 3: {Bytes: 1}}
 	if got := PlanReshard(h.m.Topology(), loads, cfg); got != nil {
 		t.Fatalf("planned %v for busy shards", got)
 	}
+}
+
+func withSustained(cfg ReshardConfig, ids ...uint64) ReshardConfig {
+	cfg.Sustained = map[uint64]bool{}
+	for _, id := range ids {
+		cfg.Sustained[id] = true
+	}
+	return cfg
 }

@@ -158,3 +158,12 @@ func DecodeScore(b []byte) float64 {
 	}
 	return math.Float64frombits(u)
 }
+
+// SlotKinds are the record kinds whose keys sort by database, then slot (the top bits of an
+// element record's version are its slot): slots [a, b) of db are, for each kind k, the keys from
+// SlotBound(k, db, a) up to SlotBound(k, db, b).
+var SlotKinds = [...]byte{prefixMeta, prefixElem, prefixScore, prefixFieldTime}
+
+// SlotBound is the first key of slot s of db among the records of kind k (one of SlotKinds).
+// s may be slot.Count, for the bound past the last slot.
+func SlotBound(k, db byte, s int) []byte { return []byte{k, db, byte(s >> 8), byte(s)} }

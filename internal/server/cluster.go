@@ -74,6 +74,7 @@ type clusterNode struct {
 	// of automatic splits and merges; slotCounts, on the topology goroutine, each hosted
 	// shard's slots as last seen (split.go).
 	settled    map[uint64]time.Time
+	hotSince   map[uint64]time.Time // since when a shard's load is over cluster-shard-max-ops
 	slotCounts map[uint64]int
 	// users records the cluster's ACL users this node adopted (clusteracl.go).
 	users clusterUsers
@@ -433,11 +434,12 @@ func (c *clusterNode) join(target string) (uint64, error) {
 // start runs the Raft scheduler and the node's background work.
 func (c *clusterNode) start() {
 	c.host.Start()
-	c.wg.Add(4)
+	c.wg.Add(5)
 	go c.watchLeadership()
 	go c.refreshTopology()
 	go c.gossipLoop()
 	go c.placementLoop()
+	go c.weighLoop()
 }
 
 func (c *clusterNode) close() error {

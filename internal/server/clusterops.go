@@ -129,10 +129,15 @@ type StatusReplica struct {
 	Bytes uint64 `json:"bytes"` // disk space of its engine
 	// DataBytes is the size splits go by (cluster-shard-max-bytes): the engine's sstables over
 	// the records and its WAL, without obsolete files still held (split.go).
-	DataBytes uint64      `json:"data_bytes"`
-	OpsPerSec float64     `json:"ops_per_sec"`
-	Applied   uint64      `json:"applied"`
-	Move      *StatusMove `json:"move,omitempty"` // on the leader of a shard that moves
+	DataBytes uint64  `json:"data_bytes"`
+	OpsPerSec float64 `json:"ops_per_sec"`
+	// On the shard's leader: the slot where the shard's load (SplitAtOps) and its bytes
+	// (SplitAtBytes, weighed only over cluster-shard-max-bytes) are half on each side; 0 not
+	// known, -1 in one slot (slotload.go).
+	SplitAtOps   int         `json:"split_at_ops,omitempty"`
+	SplitAtBytes int         `json:"split_at_bytes,omitempty"`
+	Applied      uint64      `json:"applied"`
+	Move         *StatusMove `json:"move,omitempty"` // on the leader of a shard that moves
 }
 
 // clusterStatus gathers CLUSTER STATUS's reply. It reads the engines, so it runs off the
@@ -174,6 +179,7 @@ func (c *clusterNode) clusterStatus() ClusterStatus {
 		}
 		r := StatusReplica{Shard: h.id(), Role: "single", Keys: total, Bytes: h.sh.Metrics().DiskBytes, DataBytes: dataBytes(h),
 			OpsPerSec: h.load.perSec(), Applied: h.sh.Applied()}
+		r.SplitAtOps, r.SplitAtBytes = h.slotLoad.splitPoints()
 		if h.raft != nil {
 			rs := h.raft.Status()
 			r.Role = rs.Role.String()

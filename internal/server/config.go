@@ -65,6 +65,7 @@ type Config struct {
 	clusterSlotRate atomic.Int64
 	// clusterShardMaxBytes and clusterShardMerge drive automatic splits and merges (split.go).
 	clusterShardMaxBytes atomic.Int64
+	clusterShardMaxOps   atomic.Int64
 	clusterShardMerge    atomic.Bool
 	// clusterRebalanceRate bounds the bytes per second of snapshots the node sends (0: none).
 	clusterRebalanceRate atomic.Int64

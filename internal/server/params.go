@@ -208,6 +208,10 @@ var params = []*param{
 	// group's leader splits a shard in two (0: never); cluster-shard-merge lets it merge two
 	// small, quiet adjacent shards (cairn's own; split.go).
 	{name: "cluster-shard-max-bytes", def: "536870912", kind: kindMemory, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterShardMaxBytes.Store(memory(v)) }},
+	// cluster-shard-max-ops is the command rate at its leader (per second) above which, for 15
+	// seconds on end, the meta group's leader splits a shard where its load is half on each side
+	// (0: never; cairn's own; split.go).
+	{name: "cluster-shard-max-ops", def: "0", kind: kindInt, min: 0, max: math.MaxInt64, apply: func(c *Config, v string) { c.clusterShardMaxOps.Store(int64(atoi(v))) }},
 	{name: "cluster-shard-merge", def: "no", kind: kindBool, apply: func(c *Config, v string) { c.clusterShardMerge.Store(v == "yes") }},
 	// cluster-rebalance-rate bounds the bytes per second of snapshots this node streams to
 	// others together — a replica moving onto another node, or a follower too far behind for

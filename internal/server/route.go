@@ -187,6 +187,7 @@ func (s *Server) route(cl *Client, r *request, batched, pending int) (*hosted, g
 		h = s.hostedShard(rt.Shard)
 		if h != nil {
 			h.load.ops.Add(1)
+			h.slotLoad.count(r.slot)
 		}
 	}
 	if act, busy := s.busyGate(cl, r, h, batched); busy {

@@ -22,12 +22,18 @@ type hosted struct {
 	sh     *shard.Shard
 	raft   *replica.Raft
 	remote bool
-	// load counts the commands routed to the shard on this node (CLUSTER STATUS).
-	load shardLoad
+	// load counts the commands routed to the shard on this node (CLUSTER STATUS); slotLoad
+	// counts them per slot, in a cluster (slotload.go).
+	load     shardLoad
+	slotLoad *slotLoad
 }
 
 func newHosted(sh *shard.Shard, r *replica.Raft) *hosted {
-	return &hosted{shard: sh.ID(), sh: sh, raft: r}
+	h := &hosted{shard: sh.ID(), sh: sh, raft: r}
+	if r != nil {
+		h.slotLoad = &slotLoad{}
+	}
+	return h
 }
 
 // id is the shard's ID.

@@ -19,10 +19,12 @@ import (
 //     group with them (hostShard), empty; a node whose replica of a shard is gone from the
 //     topology — the shard retired — drops it, as after a replica move (reconcileHosting).
 //   - The meta group's leader, in its placement round, splits a shard whose leader reports
-//     more than cluster-shard-max-bytes of data (dataBytes), and with cluster-shard-merge merges two
-//     adjacent shards together below a quarter of it and both quiet; it retires a merged-away
-//     shard once it owns no slot. Sizes and command rates come from the shards' leaders
-//     through gossip (NodeLoad.Sizes).
+//     more than cluster-shard-max-bytes of data (dataBytes) where its bytes are half on each
+//     side, or more than cluster-shard-max-ops commands a second for reshardSettle where its
+//     load is (slotload.go weighs the slots); with cluster-shard-merge it merges two adjacent
+//     shards together below a quarter of the bytes bound, both quiet and together below half
+//     the ops bound; it retires a merged-away shard once it owns no slot. Sizes, command
+//     rates and split points come from the shards' leaders through gossip (NodeLoad.Sizes).
 //   - The slots move with the slot mover (slotmove.go), unchanged.
 //   - A replica whose shard handed slots away compacts its engine once none is leaving any
 //     more: the moved records were deleted, and until a compaction drops them the bytes on
@@ -63,7 +65,8 @@ func (c *clusterNode) shardSizes() []cluster.ShardLoad {
 		if h.sh == nil || !h.leads() {
 			continue
 		}
-		out = append(out, cluster.ShardLoad{Shard: h.id(), Bytes: dataBytes(h), Ops: math.Round(h.load.perSec())})
+		opsAt, bytesAt := h.slotLoad.splitPoints()
+		out = append(out, cluster.ShardLoad{Shard: h.id(), Bytes: dataBytes(h), Ops: math.Round(h.load.perSec()), OpsAt: opsAt, BytesAt: bytesAt})
 	}
 	return out
 }
@@ -116,7 +119,7 @@ func (c *clusterNode) shardLoads(t *cluster.Topology) map[uint64]cluster.ShardLo
 func (c *clusterNode) reshardRound(t *cluster.Topology, auto bool) ([]cluster.MetaOp, error) {
 	now := time.Now()
 	if c.settled == nil {
-		c.settled = map[uint64]time.Time{}
+		c.settled, c.hotSince = map[uint64]time.Time{}, map[uint64]time.Time{}
 	}
 	for _, sh := range t.Shards {
 		if t.Busy(sh) != "" {
@@ -129,14 +132,16 @@ func (c *clusterNode) reshardRound(t *cluster.Topology, auto bool) ([]cluster.Me
 			delete(loads, id)
 		}
 	}
-	cfg := cluster.ReshardConfig{MaxBytes: uint64(c.s.cfg.clusterShardMaxBytes.Load()), Merge: c.s.cfg.clusterShardMerge.Load(), MergeMaxOps: mergeMaxOps}
+	maxOps := float64(c.s.cfg.clusterShardMaxOps.Load())
+	cfg := cluster.ReshardConfig{MaxBytes: uint64(c.s.cfg.clusterShardMaxBytes.Load()), MaxOps: maxOps,
+		Sustained: c.sustainedLoad(now, loads, maxOps), Merge: c.s.cfg.clusterShardMerge.Load(), MergeMaxOps: mergeMaxOps}
 	if !auto {
 		cfg = cluster.ReshardConfig{}
 	}
 	var done []cluster.MetaOp
 	for _, op := range cluster.PlanReshard(t, loads, cfg) {
 		l := loads[op.Shard]
-		c.logger.Info("resharding", "op", op.Op, "shard", op.Shard, "into", op.To, "bytes", l.Bytes, "ops_per_sec", l.Ops)
+		c.logger.Info("resharding", "op", op.Op, "shard", op.Shard, "into", op.To, "at_slot", op.Start, "bytes", l.Bytes, "ops_per_sec", l.Ops)
 		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 		_, err := c.proposeMeta(ctx, op)
 		cancel()
@@ -145,9 +150,44 @@ func (c *clusterNode) reshardRound(t *cluster.Topology, auto bool) ([]cluster.Me
 			return done, err
 		}
 		c.settled[op.Shard] = now.Add(reshardSettle)
+		delete(c.hotSince, op.Shard)
 		done = append(done, op)
 	}
 	return done, nil
+}
+
+// sustainedLoad tracks since when each shard's leader has reported more than maxOps commands a
+// second, and returns those above it for reshardSettle: a burst does not split a shard. A shard
+// whose load cannot be split (it is in one slot) is said so in the log, once per hot spell.
+func (c *clusterNode) sustainedLoad(now time.Time, loads map[uint64]cluster.ShardLoad, maxOps float64) map[uint64]bool {
+	out := map[uint64]bool{}
+	for id := range c.hotSince {
+		if l, ok := loads[id]; !ok || maxOps == 0 || l.Ops <= maxOps {
+			delete(c.hotSince, id)
+		}
+	}
+	if maxOps == 0 {
+		return out
+	}
+	for id, l := range loads {
+		if l.Ops <= maxOps {
+			continue
+		}
+		since, ok := c.hotSince[id]
+		if !ok {
+			c.hotSince[id] = now
+			continue
+		}
+		if now.Sub(since) < reshardSettle {
+			continue
+		}
+		out[id] = true
+		if l.OpsAt == cluster.NoSplit && now.Sub(since) < reshardSettle+2*time.Second {
+			c.logger.Warn("a shard is over cluster-shard-max-ops but its load is in one slot: splitting it would not spread the load, so it does not split (reads at eventual or session consistency can go to its followers)",
+				"shard", id, "ops_per_sec", l.Ops)
+		}
+	}
+	return out
 }
 
 // compactShrunk has every hosted shard that handed slots away, and has none leaving now,
