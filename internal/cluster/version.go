@@ -43,8 +43,11 @@ var opVersions = map[string]uint32{
 	"cluster-version": 1,
 	// Version 2: cancelling slot moves.
 	"slot-migrate-cancel": 2, "slot-migrate-cancelled": 2,
-	// Version 3 (unlisted, so CodeVersion): shard-create, shard-split, shard-merge,
-	// shard-retire; a slot-migrated over a run of slots is proposed only from version 3 on.
+	// Version 3: shard-create, shard-split, shard-merge, shard-retire; a slot-migrated over
+	// a run of slots is proposed only from version 3 on.
+	"shard-create": 3, "shard-split": 3, "shard-merge": 3, "shard-retire": 3,
+	// Version 4 has no meta operation of its own: it changes shard apply (big strings in
+	// chunks, command.ClusterVersion).
 }
 
 // opNames are how errors name meta operations to users.

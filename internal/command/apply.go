@@ -427,6 +427,7 @@ func (a *Applier) maintainIndexes(b *pebble.Batch, cmds [][][]byte, from, flushe
 // filter and the entry's index.
 func (a *Applier) resetTx(b *pebble.Batch, db byte) {
 	a.tx.Reset(b, b, db, a.op.Time)
+	a.tx.ChunkStrings = a.op.Version >= chunkVersion
 	a.tx.Index = a.index
 	if a.cache != nil {
 		a.tx.UseCache(a.cache, a.overlay)

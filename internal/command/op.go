@@ -39,7 +39,13 @@ const opHeaderLen = 32
 //	   command __slotcancel, and migration epochs: __slotout's epoch argument).
 //	3: shard splits and merges (the meta operations shard-create, shard-split, shard-merge,
 //	   shard-retire) and slot-migrated handing over a run of slots (Start..End).
-const ClusterVersion = 3
+//	4: big strings stored in chunks (keyspace/chunks.go): apply of an older version writes
+//	   every string inline, so a replica still running a version-3 binary writes the same
+//	   records as the others.
+const ClusterVersion = 4
+
+// chunkVersion is the cluster version from which apply stores big strings in chunks.
+const chunkVersion = 4
 
 // slotCancelVersion is the cluster version that introduced cancelling slot moves.
 const slotCancelVersion = 2
