@@ -227,6 +227,7 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		if closeBatch {
 			b.Close()
 		}
+		a.forgetOps()
 	}()
 	a.eff.Reset()
 	a.overlay.Reset()
@@ -279,6 +280,16 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// forgetOps drops the applier's references into the batch's operations: the decoded
+// operation's arguments alias the operation's bytes — for a big write the request buffer the
+// value arrived in — which would otherwise stay reachable until the next write.
+func (a *Applier) forgetOps() {
+	for _, c := range a.op.Cmds {
+		clear(c)
+	}
+	a.ctx.Args, a.ctx.BlockArgs, a.ctx.BlockKeys = nil, nil, nil
 }
 
 // bigBatch is the size of operations from which apply sizes its batch for them up front.
