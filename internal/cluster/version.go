@@ -46,8 +46,10 @@ var opVersions = map[string]uint32{
 	// Version 3: shard-create, shard-split, shard-merge, shard-retire; a slot-migrated over a
 	// run of slots is proposed only from version 3 on.
 	"shard-create": 3, "shard-split": 3, "shard-merge": 3, "shard-retire": 3,
-	// Version 4 (unlisted, so CodeVersion): meta-move-start, meta-move-added, meta-move-done,
-	// meta-move-cancel (metamove.go).
+	// Version 4: moving the meta group's replicas (metamove.go).
+	"meta-move-start": 4, "meta-move-added": 4, "meta-move-done": 4, "meta-move-cancel": 4,
+	// Version 5 has no meta operation of its own: it changes shard apply (big strings in
+	// chunks, command.ClusterVersion).
 }
 
 // opNames are how errors name meta operations to users.

@@ -227,6 +227,7 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		if closeBatch {
 			b.Close()
 		}
+		a.forgetOps()
 	}()
 	a.eff.Reset()
 	a.overlay.Reset()
@@ -279,6 +280,16 @@ func (a *Applier) applyBatch(entries []replica.Entry, results [][]byte) (err err
 		a.OnApplied(&a.eff, a.served)
 	}
 	return nil
+}
+
+// forgetOps drops the applier's references into the batch's operations: the decoded
+// operation's arguments alias the operation's bytes — for a big write the request buffer the
+// value arrived in — which would otherwise stay reachable until the next write.
+func (a *Applier) forgetOps() {
+	for _, c := range a.op.Cmds {
+		clear(c)
+	}
+	a.ctx.Args, a.ctx.BlockArgs, a.ctx.BlockKeys = nil, nil, nil
 }
 
 // bigBatch is the size of operations from which apply sizes its batch for them up front.
@@ -427,6 +438,7 @@ func (a *Applier) maintainIndexes(b *pebble.Batch, cmds [][][]byte, from, flushe
 // filter and the entry's index.
 func (a *Applier) resetTx(b *pebble.Batch, db byte) {
 	a.tx.Reset(b, b, db, a.op.Time)
+	a.tx.ChunkStrings = a.op.Version >= chunkVersion
 	a.tx.Index = a.index
 	if a.cache != nil {
 		a.tx.UseCache(a.cache, a.overlay)

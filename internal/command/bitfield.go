@@ -121,7 +121,7 @@ func runBitField(c *Ctx) {
 		c.Err("ERR BITFIELD_RO only supports the GET subcommand")
 		return
 	}
-	e, ok := c.lookupString(key)
+	e, ok := c.lookupStringLoaded(key)
 	if !ok {
 		return
 	}
@@ -170,7 +170,7 @@ func runBitField(c *Ctx) {
 
 // bitfieldRead answers a BITFIELD made only of GETs, which reads without creating the key.
 func (c *Ctx) bitfieldRead(key []byte, ops []bitfieldOp) {
-	e, err := c.Tx.Peek(key)
+	e, err := c.peekLoaded(key)
 	if err != nil {
 		c.Fail(err)
 		return

@@ -54,7 +54,7 @@ func runBitOp(c *Ctx) {
 	srcs := make([][]byte, 0, len(c.Args)-3)
 	maxLen := 0
 	for _, key := range c.Args[3:] {
-		e, ok := c.lookupString(key)
+		e, ok := c.lookupStringLoaded(key)
 		if !ok {
 			return
 		}

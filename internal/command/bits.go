@@ -62,7 +62,7 @@ func runGetBit(c *Ctx) {
 	if !ok {
 		return
 	}
-	e, err := c.Tx.Peek(c.Args[1])
+	e, err := c.peekLoaded(c.Args[1])
 	switch {
 	case err != nil:
 		c.Fail(err)
@@ -86,7 +86,7 @@ func runSetBit(c *Ctx) {
 		return
 	}
 	key := c.Args[1]
-	e, ok := c.lookupString(key)
+	e, ok := c.lookupStringLoaded(key)
 	if !ok {
 		return
 	}
@@ -191,7 +191,7 @@ func runBitCount(c *Ctx) {
 		c.Syntax()
 		return
 	}
-	e, err := c.Tx.Peek(c.Args[1])
+	e, err := c.peekLoaded(c.Args[1])
 	switch {
 	case err != nil:
 		c.Fail(err)
@@ -252,7 +252,7 @@ func runBitPos(c *Ctx) {
 			endGiven = true
 		}
 	}
-	e, err := c.Tx.Peek(c.Args[1])
+	e, err := c.peekLoaded(c.Args[1])
 	switch {
 	case err != nil:
 		c.Fail(err)

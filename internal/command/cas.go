@@ -105,7 +105,7 @@ func (cc casCondition) holds(e *keyspace.Entry) bool {
 }
 
 func runDigest(c *Ctx) {
-	e, err := c.Tx.Peek(c.Args[1])
+	e, err := c.peekLoaded(c.Args[1])
 	switch {
 	case err != nil:
 		c.Fail(err)
@@ -151,6 +151,9 @@ func runDelex(c *Ctx) {
 			c.Err(errDigest)
 			return
 		}
+		if !c.loadValue(&e) {
+			return
+		}
 		if !cond.holds(&e) {
 			c.W.Int(0)
 			return
@@ -168,6 +171,9 @@ func runDelIfEq(c *Ctx) {
 	key := c.Args[1]
 	e, ok := c.lookupString(key)
 	if !ok {
+		return
+	}
+	if !c.loadValue(&e) {
 		return
 	}
 	if !e.Exists() || !bytes.Equal(e.Value, c.Args[2]) {

@@ -53,6 +53,9 @@ func (c *Ctx) dumpValue(key []byte, e *keyspace.Entry) (v *rdb.Value, msg string
 	v = &rdb.Value{}
 	switch e.Type {
 	case keyspace.TypeString:
+		if err = c.Tx.LoadValue(e); err != nil {
+			return nil, "", err
+		}
 		v.Kind, v.Str = rdb.String, e.Value
 	case keyspace.TypeList:
 		v.Kind = rdb.List

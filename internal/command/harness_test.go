@@ -21,6 +21,9 @@ type harness struct {
 	now     int64 // Unix ms of the next operation
 	proto   int
 	events  []keyspace.Event // events of the last command
+	state   *keyspace.State
+	// version is the cluster version operations are stamped with (0: ClusterVersion).
+	version uint32
 }
 
 func newHarness(t *testing.T) *harness {
@@ -34,7 +37,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, eng: eng, limits: DefaultLimits(), now: 1_700_000_000_000, proto: 2}
+	h := &harness{t: t, eng: eng, limits: DefaultLimits(), now: 1_700_000_000_000, proto: 2, state: state}
 	h.filters, err = keyspace.NewFilters(eng.DB(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +60,7 @@ func (h *harness) do(args ...string) string {
 		bargs[i] = []byte(a)
 	}
 	h.index++
-	data := AppendOp(nil, h.proto, 0, 0, h.now, bargs)
+	data := AppendOpHeader(nil, OpHeader{Proto: h.proto, Time: h.now, Version: h.version}, bargs)
 	results := make([][]byte, 1)
 	if err := h.app.Apply([]replica.Entry{{Index: h.index, Data: data}}, results); err != nil {
 		h.t.Fatalf("apply %q: %v", args, err)

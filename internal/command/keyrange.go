@@ -95,6 +95,7 @@ func runKeyRange(c *Ctx) {
 			return 0, nil
 		}
 		n := 0
+		var werr error
 		err := c.Tx.KeyRange(lo, hi, rev, func(k *keyspace.RangeKey) bool {
 			if !anyType && k.Meta.Type != typ {
 				return true
@@ -103,27 +104,40 @@ func runKeyRange(c *Ctx) {
 			case pairs:
 				w.Array(2)
 				w.Bulk(k.Key)
-				writeRangeValue(w, k)
+				werr = writeRangeValue(c.Tx, w, k)
 				n++
 			case withValues:
 				w.Bulk(k.Key)
-				writeRangeValue(w, k)
+				werr = writeRangeValue(c.Tx, w, k)
 				n += 2
 			default:
 				w.Bulk(k.Key)
 				n++
 			}
 			limit--
-			return limit != 0
+			return limit != 0 && werr == nil
 		})
+		if err == nil {
+			err = werr
+		}
 		return n, err
 	})
 }
 
-func writeRangeValue(w *resp.Writer, k *keyspace.RangeKey) {
-	if k.Meta.Type == keyspace.TypeString {
-		w.Bulk(k.Meta.Value)
-	} else {
+func writeRangeValue(tx *keyspace.Tx, w *resp.Writer, k *keyspace.RangeKey) error {
+	if k.Meta.Type != keyspace.TypeString {
 		w.Null()
+		return nil
 	}
+	if !k.Meta.Chunked {
+		w.Bulk(k.Meta.Value)
+		return nil
+	}
+	w.BulkHeader(k.Meta.Count)
+	err := tx.ReadChunks(&k.Meta, 0, k.Meta.Count, func(b []byte) error {
+		w.Raw(b)
+		return nil
+	})
+	w.BulkEnd()
+	return err
 }

@@ -175,7 +175,7 @@ func runCopy(c *Ctx) {
 // element records name their database, and a copy must not share records with its original.
 func (c *Ctx) copyValue(se *keyspace.Entry, srcDB byte, key []byte, de *keyspace.Entry) bool {
 	m := se.Meta
-	if m.Type.IsCollection() {
+	if m.HasElems() {
 		m.Version = c.Tx.NewVersion(key)
 		if err := c.Tx.CopyElements(m.Type, srcDB, se.Version, c.Tx.DB(), m.Version); err != nil {
 			c.Fail(err)

@@ -24,6 +24,9 @@ func runLCS(c *Ctx) {
 			c.Err("ERR The specified keys must contain string values")
 			return
 		}
+		if !c.loadValue(&e) {
+			return
+		}
 		vals[i] = e.Value
 	}
 	var getLen, getIdx, withMatchLen bool

@@ -69,6 +69,11 @@ func (c *Ctx) recordBytes(key []byte, e *keyspace.Entry, samples int64) (int64, 
 	if e.ModIndex != 0 {
 		meta += 8
 	}
+	if e.Type == keyspace.TypeString && e.Chunked {
+		// The version and length, then each chunk's record: E db version index -> bytes.
+		chunks := (e.Count + keyspace.ChunkSize - 1) / keyspace.ChunkSize
+		return meta + 16 + e.Count + chunks*(2+8+4), nil
+	}
 	if e.Type == keyspace.TypeString {
 		return meta + int64(len(e.Value)), nil
 	}

@@ -60,6 +60,9 @@ func runObjectEncoding(c *Ctx) {
 func encodingOf(e *keyspace.Entry) string {
 	switch e.Type {
 	case keyspace.TypeString:
+		if e.Chunked {
+			return "raw" // long past embstr, and no number
+		}
 		return stringEncoding(e.Value)
 	case keyspace.TypeList:
 		return keyspace.ListEncoding(&e.Meta) // tracks Redis's 8 KB listpack rule

@@ -41,7 +41,13 @@ const opHeaderLen = 32
 //	   shard-retire) and slot-migrated handing over a run of slots (Start..End).
 //	4: moving the meta group's replicas (the meta operations meta-move-start, meta-move-added,
 //	   meta-move-done, meta-move-cancel).
-const ClusterVersion = 4
+//	5: big strings stored in chunks (keyspace/chunks.go): apply of an older version writes
+//	   every string inline, so a replica still running an older binary writes the same
+//	   records as the others.
+const ClusterVersion = 5
+
+// chunkVersion is the cluster version from which apply stores big strings in chunks.
+const chunkVersion = 5
 
 // slotCancelVersion is the cluster version that introduced cancelling slot moves.
 const slotCancelVersion = 2

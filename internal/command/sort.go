@@ -262,6 +262,9 @@ func (c *Ctx) sortLookup(pattern, elem []byte) ([]byte, bool, error) {
 		if e.Type != keyspace.TypeString {
 			return nil, false, nil
 		}
+		if err := c.Tx.LoadValue(&e); err != nil {
+			return nil, false, err
+		}
 		return e.Value, true, nil
 	}
 	if e.Type != keyspace.TypeHash {

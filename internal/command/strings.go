@@ -68,23 +68,24 @@ func setString(e *keyspace.Entry, value []byte, expireAt int64, keepTTL bool) {
 	}
 	e.Type = keyspace.TypeString
 	e.Value = value
-	e.Version, e.Count, e.Extra = 0, 0, nil
+	e.Version, e.Count, e.Extra, e.Chunked = 0, 0, nil, false
 }
 
 func runGet(c *Ctx) {
-	e, err := c.Tx.Peek(c.Args[1])
-	if err != nil {
-		c.Fail(err)
-		return
-	}
-	switch {
-	case !e.Exists():
-		c.W.Null()
-	case e.Type != keyspace.TypeString:
-		c.WrongType()
-	default:
-		c.W.Bulk(e.Value)
-	}
+	c.retryChanged(func() error {
+		e, err := c.Tx.Peek(c.Args[1])
+		switch {
+		case err != nil:
+			return err
+		case !e.Exists():
+			c.W.Null()
+		case e.Type != keyspace.TypeString:
+			c.WrongType()
+		default:
+			return c.writeString(e)
+		}
+		return nil
+	})
 }
 
 // String command options, as Redis's OBJ_* flags for SET and GETEX.
@@ -212,6 +213,9 @@ func runSet(c *Ctx) {
 		return
 	}
 	found := e.Exists()
+	if (get || cond.kind != "") && !c.loadValue(&e) {
+		return
+	}
 	if found && cond.digest != nil && !validDigest(cond.digest) {
 		c.Err(errDigest)
 		return
@@ -268,7 +272,9 @@ func (c *Ctx) replyValue(e *keyspace.Entry) {
 		c.W.Null()
 		return
 	}
-	c.W.Bulk(e.Value)
+	if err := c.writeString(e); err != nil {
+		c.Fail(err)
+	}
 }
 
 func runSetNX(c *Ctx) {
@@ -311,6 +317,9 @@ func runGetSet(c *Ctx) {
 	if !ok {
 		return
 	}
+	if !c.loadValue(&e) {
+		return
+	}
 	old, existed := e.Value, e.Exists()
 	if !c.storeString(key, &e, c.Args[2], 0, false) {
 		return
@@ -330,6 +339,9 @@ func runGetDel(c *Ctx) {
 	}
 	if !e.Exists() {
 		c.W.Null()
+		return
+	}
+	if !c.loadValue(&e) {
 		return
 	}
 	old := e.Value
@@ -361,6 +373,9 @@ func runGetEx(c *Ctx) {
 			return
 		}
 	}
+	if !c.loadValue(&e) {
+		return
+	}
 	value := e.Value
 	switch {
 	case flags&(optEXAT|optPXAT) != 0 && at <= c.Now:
@@ -388,12 +403,14 @@ func runGetEx(c *Ctx) {
 func runMGet(c *Ctx) {
 	c.W.Array(len(c.Args) - 1)
 	for _, key := range c.Args[1:] {
-		e, err := c.Tx.Peek(key)
-		if err != nil || !e.Exists() || e.Type != keyspace.TypeString {
-			c.W.Null()
-			continue
-		}
-		c.W.Bulk(e.Value)
+		c.retryChanged(func() error {
+			e, err := c.Tx.Peek(key)
+			if err != nil || !e.Exists() || e.Type != keyspace.TypeString {
+				c.W.Null()
+				return nil
+			}
+			return c.writeString(e)
+		})
 	}
 }
 
@@ -439,7 +456,10 @@ func runAppend(c *Ctx) {
 	}
 	// Redis checks the size only when appending to an existing value: a new one is the argument,
 	// which the protocol already limited.
-	if e.Exists() && !c.fitsString(int64(len(e.Value)), int64(len(c.Args[2]))) {
+	if e.Exists() && !c.fitsString(e.StrLen(), int64(len(c.Args[2]))) {
+		return
+	}
+	if !c.loadValue(&e) {
 		return
 	}
 	value := append(e.Value, c.Args[2]...)
@@ -461,7 +481,7 @@ func runStrlen(c *Ctx) {
 	case e.Type != keyspace.TypeString:
 		c.WrongType()
 	default:
-		c.W.Int(int64(len(e.Value)))
+		c.W.Int(e.StrLen())
 	}
 }
 
@@ -491,7 +511,7 @@ func runIncr(c *Ctx) {
 	var cur int64
 	if e.Exists() {
 		v, ok := ParseInt(e.Value)
-		if !ok {
+		if !ok || e.Chunked { // a chunked string is far too long to be a number
 			c.Err(ErrNotInt)
 			return
 		}
@@ -520,7 +540,7 @@ func runIncrByFloat(c *Ctx) {
 	var cur []byte
 	if e.Exists() {
 		// Redis reads the current value before the increment, so a bad value is reported first.
-		if _, ok := parseLongDouble(e.Value); !ok {
+		if _, ok := parseLongDouble(e.Value); !ok || e.Chunked {
 			c.Err(ErrNotFloat)
 			return
 		}

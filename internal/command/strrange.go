@@ -23,23 +23,29 @@ func runGetRange(c *Ctx) {
 		c.Err(ErrNotInt)
 		return
 	}
-	e, err := c.Tx.Peek(c.Args[1])
-	switch {
-	case err != nil:
-		c.Fail(err)
-		return
-	case !e.Exists():
-		c.W.Bulk(nil)
-		return
-	case e.Type != keyspace.TypeString:
-		c.WrongType()
-		return
-	}
-	s := e.Value
-	n := int64(len(s))
+	c.retryChanged(func() error {
+		e, err := c.Tx.Peek(c.Args[1])
+		switch {
+		case err != nil:
+			return err
+		case !e.Exists():
+			c.W.Bulk(nil)
+			return nil
+		case e.Type != keyspace.TypeString:
+			c.WrongType()
+			return nil
+		}
+		return c.getRange(e, start, end)
+	})
+}
+
+// getRange replies with GETRANGE's bytes of e: of a chunked string only the chunks holding them
+// are read.
+func (c *Ctx) getRange(e *keyspace.Entry, start, end int64) error {
+	n := e.StrLen()
 	if start < 0 && end < 0 && start > end {
 		c.W.Bulk(nil)
-		return
+		return nil
 	}
 	if start < 0 {
 		start += n
@@ -52,9 +58,9 @@ func runGetRange(c *Ctx) {
 	end = min(end, n-1)
 	if start > end || n == 0 {
 		c.W.Bulk(nil)
-		return
+		return nil
 	}
-	c.W.Bulk(s[start : end+1])
+	return c.writeStringRange(e, start, end+1)
 }
 
 func runSetRange(c *Ctx) {
@@ -74,10 +80,10 @@ func runSetRange(c *Ctx) {
 	}
 	if len(patch) == 0 {
 		// Nothing to write: the length as it is (0 for a missing key, which stays missing).
-		c.W.Int(int64(len(e.Value)))
+		c.W.Int(e.StrLen())
 		return
 	}
-	if !c.fitsString(offset, int64(len(patch))) {
+	if !c.fitsString(offset, int64(len(patch))) || !c.loadValue(&e) {
 		return
 	}
 	value := growZero(e.Value, offset+int64(len(patch)))

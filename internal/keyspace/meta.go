@@ -54,6 +54,9 @@ func (t Type) IsCollection() bool { return t >= TypeList && t <= TypeStream }
 const (
 	flagExpire = 1 << 0
 	flagMod    = 1 << 1
+	// flagChunked marks a string whose value is in element records (chunks.go) rather than
+	// inline; the record holds the chunks' version and the value's length instead.
+	flagChunked = 1 << 2
 )
 
 // Meta is the metadata record of a key.
@@ -67,14 +70,33 @@ type Meta struct {
 	Count int64
 	// Extra is per-type state of a collection (a list's head position, for instance).
 	Extra []byte
-	// Value is a string's value.
+	// Value is a string's value. A chunked string's value is not read with its metadata: Value
+	// is nil until Tx.LoadValue fills it.
 	Value []byte
+	// Chunked says a string's value is in element records under Version, Count bytes long
+	// (chunks.go). A write that changes the value clears it (and Version); Put then stores the
+	// value inline or in new chunks.
+	Chunked bool
 	// ModIndex is the log index of the operation that last changed the key, so WATCH can be
 	// checked at apply time by every replica alike.
 	ModIndex uint64
 }
 
 var errCorrupt = errors.New("keyspace: corrupt metadata record")
+
+// HasElems reports whether the value lives in element records: a collection's, or a chunked
+// string's.
+func (m *Meta) HasElems() bool {
+	return m.Type.IsCollection() || m.Type == TypeString && m.Chunked
+}
+
+// StrLen is a string's length, without reading a chunked string's value.
+func (m *Meta) StrLen() int64 {
+	if m.Chunked {
+		return m.Count
+	}
+	return int64(len(m.Value))
+}
 
 // appendMeta encodes m.
 func appendMeta(dst []byte, m *Meta) []byte {
@@ -85,12 +107,20 @@ func appendMeta(dst []byte, m *Meta) []byte {
 	if m.ModIndex != 0 {
 		flags |= flagMod
 	}
+	chunked := m.Type == TypeString && m.Chunked
+	if chunked {
+		flags |= flagChunked
+	}
 	dst = append(dst, byte(m.Type), flags)
 	if m.ExpireAt != 0 {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(m.ExpireAt))
 	}
 	if m.ModIndex != 0 {
 		dst = binary.BigEndian.AppendUint64(dst, m.ModIndex)
+	}
+	if chunked {
+		dst = binary.BigEndian.AppendUint64(dst, m.Version)
+		return binary.BigEndian.AppendUint64(dst, uint64(m.Count))
 	}
 	if m.Type == TypeString {
 		return append(dst, m.Value...)
@@ -123,6 +153,16 @@ func decodeMeta(b []byte, m *Meta) error {
 		}
 		m.ModIndex = binary.BigEndian.Uint64(b)
 		b = b[8:]
+	}
+	m.Chunked = false
+	if m.Type == TypeString && flags&flagChunked != 0 {
+		if len(b) != 16 {
+			return errCorrupt
+		}
+		m.Version = binary.BigEndian.Uint64(b)
+		m.Count = int64(binary.BigEndian.Uint64(b[8:]))
+		m.Chunked, m.Value, m.Extra = true, nil, nil
+		return nil
 	}
 	if m.Type == TypeString {
 		m.Value = b

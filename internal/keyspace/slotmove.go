@@ -13,7 +13,8 @@ import (
 // the collections created in it are three more (E, Z and T under versions whose top bits are the
 // slot). ExportSlot reads the next keys of the range in order, each with its elements, into a
 // batch and deletes them; ImportSlot writes a batch on the other side. Strings, whose value is in
-// the metadata record, cost nothing beyond the range scan; a collection's elements are one seek
+// the metadata record, cost nothing beyond the range scan (a chunked string is put inline in the
+// batch); a collection's elements are one seek
 // into an iterator already open over the slot's element range.
 //
 // Batch encoding, per key:
@@ -72,6 +73,14 @@ func (tx *Tx) ExportSlot(dst []byte, s int, after []byte, maxKeys, maxBytes int)
 			}
 			continue
 		}
+		if m.Chunked {
+			// A chunked string travels inline, as every string did before chunks: the batch
+			// format stays what it was, and the importing side stores it as its own Put
+			// decides.
+			if rec, err = tx.inlineRecord(&m); err != nil {
+				return dst, n, last, err
+			}
+		}
 		dst = binary.AppendUvarint(dst, uint64(len(key)))
 		dst = append(dst, key...)
 		dst = binary.AppendUvarint(dst, uint64(len(rec)))
@@ -115,6 +124,18 @@ func (tx *Tx) ExportSlot(dst []byte, s int, after []byte, maxKeys, maxBytes int)
 		last = key
 	}
 	return dst, n, last, it.Error()
+}
+
+// inlineRecord returns the metadata record of the chunked string m with its value inline.
+func (tx *Tx) inlineRecord(m *Meta) ([]byte, error) {
+	in := *m
+	in.Chunked, in.Version, in.Count, in.Value = false, 0, 0, nil
+	rec := appendMeta(make([]byte, 0, 32+m.Count), &in)
+	err := tx.ReadChunks(m, 0, m.Count, func(b []byte) error {
+		rec = append(rec, b...)
+		return nil
+	})
+	return rec, err
 }
 
 // SlotBatchKeys calls fn with each key of an exported batch.

@@ -28,6 +28,9 @@ type Tx struct {
 	Index uint64
 	// Effects collects what writes did besides changing data; set in apply.
 	Effects *Effects
+	// ChunkStrings lets Put store big strings in chunks (chunks.go); set in apply for
+	// operations of a cluster version that has them. Reset clears it.
+	ChunkStrings bool
 
 	// Hits and Misses count reads of live and missing keys by read-only views, for INFO.
 	Hits, Misses int64
@@ -65,6 +68,7 @@ func NewTx(r pebble.Reader, w *pebble.Batch, db byte, now int64) *Tx {
 // cache is switched off; UseCache turns it on.
 func (tx *Tx) Reset(r pebble.Reader, w *pebble.Batch, db byte, now int64) {
 	tx.r, tx.w, tx.db, tx.Now = r, w, db, now
+	tx.ChunkStrings = false
 	tx.cache, tx.overlay, tx.filters = nil, nil, nil
 	tx.access, tx.NoTouch = nil, false
 }
@@ -121,6 +125,12 @@ type Entry struct {
 	// oldFieldExp is the on-disk record's earliest hash field expiry (0 if none), which names
 	// its field expiry index entry.
 	oldFieldExp int64
+}
+
+// hadElems reports whether the record on disk has element records: a collection, or a chunked
+// string (whose version is never 0, while an inline string's always is).
+func (e *Entry) hadElems() bool {
+	return e.onDisk.IsCollection() || e.onDisk == TypeString && e.oldVersion != 0
 }
 
 // Exists reports whether the key holds a live value.
@@ -270,7 +280,14 @@ func (tx *Tx) Put(key []byte, e *Entry) error {
 	if e.Type == TypeNone {
 		panic("keyspace: Put of a record without a type")
 	}
-	if e.onDisk.IsCollection() && (e.onDisk != e.Type || e.oldVersion != e.Version) {
+	if e.Type == TypeString {
+		if err := tx.putString(key, e); err != nil {
+			return err
+		}
+	} else {
+		e.Chunked = false
+	}
+	if e.hadElems() && (e.onDisk != e.Type || e.oldVersion != e.Version) {
 		if err := tx.dropElements(key, e.onDisk, e.oldVersion); err != nil {
 			return err
 		}
@@ -329,7 +346,7 @@ const bigRecord = 1 << 20
 // batch's bytes, which stay as they are until the batch is dropped, and inBatch is true.
 // Otherwise it is tx's buffer, valid until the next Put.
 func (tx *Tx) putMeta(m *Meta) (rec []byte, inBatch bool, err error) {
-	if m.Type != TypeString || len(m.Value) < bigRecord {
+	if m.Type != TypeString || m.Chunked || len(m.Value) < bigRecord {
 		tx.vbuf = appendMeta(tx.vbuf[:0], m)
 		return tx.vbuf, false, tx.w.Set(tx.kbuf, tx.vbuf, nil)
 	}
@@ -350,7 +367,7 @@ func (tx *Tx) Delete(key []byte, e *Entry) (bool, error) {
 	if e.onDisk == TypeNone {
 		return false, nil
 	}
-	if e.onDisk.IsCollection() {
+	if e.hadElems() {
 		if err := tx.dropElements(key, e.onDisk, e.oldVersion); err != nil {
 			return false, err
 		}

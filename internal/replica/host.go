@@ -44,6 +44,10 @@ type HostConfig struct {
 	// once it is in the log; ReadTimeout how long a read waits for its read index.
 	ProposalTimeout time.Duration
 	ReadTimeout     time.Duration
+	// MaxUncommittedBytes bounds the entries a leader holds uncommitted (Raft's
+	// MaxUncommittedEntriesSize; 0: 256 MiB). A proposal past it waits for the entries ahead
+	// of it to commit (Raft.propose); one entry alone is always taken.
+	MaxUncommittedBytes uint64
 	// OnFatal is called if the node cannot go on (its log or state machine failed to write).
 	OnFatal func(error)
 	// Go runs f on a goroutine of its own (a snapshot stream); nil is the go statement. The
@@ -85,6 +89,9 @@ func (c *HostConfig) defaults() {
 	election := time.Duration(c.ElectionTicks) * c.TickInterval
 	if c.ProposalTimeout <= 0 {
 		c.ProposalTimeout = max(10*election, 5*time.Second)
+	}
+	if c.MaxUncommittedBytes == 0 {
+		c.MaxUncommittedBytes = 256 << 20
 	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = max(4*election, 2*time.Second)

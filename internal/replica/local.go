@@ -154,7 +154,8 @@ func (l *Local) applyRun(run []Proposal, entries []Entry, results [][]byte) ([]E
 		l.applied.Store(next)
 		l.waits.release(next)
 	}
-	return entries, err
+	clear(entries) // their data (a big write's request buffer) need not outlive apply
+	return entries[:0], err
 }
 
 func (l *Local) run() {

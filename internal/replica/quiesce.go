@@ -71,7 +71,7 @@ func (r *Raft) idleLeader() bool {
 	queued := len(r.props) + len(r.readQ) + len(r.confQ) + len(r.inbox) + len(r.repWaits)
 	r.mu.Unlock()
 	r.pmu.Lock()
-	queued += len(r.pending)
+	queued += len(r.pending) + len(r.waiting)
 	r.pmu.Unlock()
 	if queued > 0 {
 		return false

@@ -133,6 +133,11 @@ type Raft struct {
 	campaign bool
 	// held is a Ready whose processing waits for the apply worker (ready.go).
 	held *readyState
+	// waiting (under pmu) are proposals Raft refused for want of room for more uncommitted entries
+	// (MaxUncommittedEntriesSize: a big write is in flight), in order, with every proposal made
+	// after them behind them so that none overtakes another. Each round retries them; one that
+	// waits longer than ProposalTimeout fails with ErrLogFull.
+	waiting []waitingProposal
 	// reported is the applied index last reported to peers; reportIn the ticks until it is
 	// reported again anyway (a report can be lost).
 	reported uint64
@@ -299,7 +304,7 @@ func (h *Host) AddShard(shard uint64, sm Snapshotter, opts ShardOptions) (*Raft,
 		Applied:                   r.snapIndex.Load(),
 		MaxSizePerMsg:             1 << 20,
 		MaxCommittedSizePerReady:  16 << 20,
-		MaxUncommittedEntriesSize: 256 << 20,
+		MaxUncommittedEntriesSize: h.cfg.MaxUncommittedBytes,
 		MaxInflightMsgs:           256,
 		CheckQuorum:               true,
 		PreVote:                   true,
@@ -623,9 +628,12 @@ func (r *Raft) failAll(err error) {
 		w.done(0)
 	}
 	r.pmu.Lock()
-	pend := r.pending
-	r.pending, r.byIndex = map[uint64]*pending{}, map[uint64]uint64{}
+	pend, waiting := r.pending, r.waiting
+	r.pending, r.byIndex, r.waiting = map[uint64]*pending{}, map[uint64]uint64{}, nil
 	r.pmu.Unlock()
+	for _, p := range waiting {
+		p.Done(nil, err)
+	}
 	for _, p := range pend {
 		p.done(nil, err)
 	}
@@ -890,20 +898,69 @@ func (r *Raft) drain(now time.Time) {
 	}
 }
 
+// waitingProposal is a proposal waiting for room in the uncommitted log, since at.
+type waitingProposal struct {
+	Proposal
+	at time.Time
+}
+
 // propose appends a round's proposals as one Raft proposal of many entries: the leader sends
 // them to each follower in one append message, which each acknowledges once, instead of one
 // message and one acknowledgement per operation. Host goroutine.
+//
+// Raft refuses a proposal that would take its uncommitted entries past
+// MaxUncommittedEntriesSize (one entry alone is always taken): with a big write in flight, the
+// next write waits here, in order, until the big one commits.
 func (r *Raft) propose(props []Proposal, now time.Time) {
-	if len(props) == 0 {
+	r.pmu.Lock()
+	waiting := r.waiting
+	r.waiting = nil
+	r.pmu.Unlock()
+	if len(waiting) == 0 && len(props) == 0 {
 		return
 	}
+	all := append(waiting, make([]waitingProposal, 0, len(props))...)
+	for _, p := range props {
+		all = append(all, waitingProposal{p, now})
+	}
 	if r.rn.BasicStatus().RaftState != raft.StateLeader {
-		r.dropped.Add(uint64(len(props)))
-		for _, p := range props {
+		r.dropped.Add(uint64(len(all)))
+		for _, p := range all {
 			p.Done(nil, ErrNotLeader)
 		}
 		return
 	}
+	for len(all) > 0 {
+		err := r.step(all, now)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, raft.ErrProposalDropped) || r.rn.BasicStatus().RaftState != raft.StateLeader || r.rn.BasicStatus().LeadTransferee != raft.None {
+			r.dropped.Add(uint64(len(all)))
+			for _, p := range all {
+				p.Done(nil, ErrNotLeader)
+			}
+			return
+		}
+		// Too big together: the first alone, then the rest again.
+		if len(all) == 1 || r.step(all[:1], now) != nil {
+			break
+		}
+		all = all[1:]
+	}
+	timeout := r.host.cfg.ProposalTimeout
+	for len(all) > 0 && now.Sub(all[0].at) > timeout {
+		r.dropped.Add(1)
+		all[0].Done(nil, ErrLogFull)
+		all = all[1:]
+	}
+	r.pmu.Lock()
+	r.waiting = all
+	r.pmu.Unlock()
+}
+
+// step proposes entries for props and registers them as pending.
+func (r *Raft) step(props []waitingProposal, now time.Time) error {
 	r.pmu.Lock()
 	first := r.nextPID + 1
 	r.nextPID += uint64(len(props))
@@ -916,19 +973,15 @@ func (r *Raft) propose(props []Proposal, now time.Time) {
 		binary.BigEndian.PutUint64(data[9:], first+uint64(i))
 		ents[i] = &pb.Entry{Data: append(data, p.Data...)}
 	}
-	err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.id), Entries: ents})
-	if err != nil {
-		r.dropped.Add(uint64(len(props)))
-		for _, p := range props {
-			p.Done(nil, ErrNotLeader)
-		}
-		return
+	if err := r.rn.Step(&pb.Message{Type: pb.MsgProp.Enum(), From: new(r.id), Entries: ents}); err != nil {
+		return err // the ids drawn stay unused: they only need to be unique
 	}
 	r.pmu.Lock()
 	for i, p := range props {
 		r.pending[first+uint64(i)] = &pending{done: p.Done, at: now}
 	}
 	r.pmu.Unlock()
+	return nil
 }
 
 func (r *Raft) removedPeer(id uint64) bool {

@@ -720,3 +720,63 @@ func TestRaftQuietGroupCatchesUpReturningFollower(t *testing.T) {
 	c.net.heal()
 	c.waitValue(f, "b", "2")
 }
+
+// A proposal that does not fit beside the uncommitted entries ahead of it (a big write in
+// flight) waits for them, in order, instead of failing: Raft refuses it
+// (MaxUncommittedEntriesSize), and it used to come back as ErrNotLeader.
+func TestProposalWaitsForUncommittedRoom(t *testing.T) {
+	c := newTestCluster(t, 3, func(cfg *HostConfig) {
+		cfg.ElectionTicks = 30 // the leader keeps leading a while without its followers
+		cfg.MaxUncommittedBytes = 64 << 10
+	})
+	l := c.leader()
+	c.write("set k 0")
+	var others []uint64
+	for id := range c.nodes {
+		if id != l.id {
+			others = append(others, id)
+		}
+	}
+	c.net.isolate(l.id, others...)
+	big := func(v string) string { return "set k " + v + strings.Repeat("x", 40<<10) }
+	type result struct {
+		b   []byte
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	if err := l.r.Propose(Proposal{Data: []byte(big("a")), Done: func(b []byte, err error) { first <- result{b, err} }}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the first write in the log", func() bool {
+		l.r.pmu.Lock()
+		defer l.r.pmu.Unlock()
+		return len(l.r.pending) == 1
+	})
+	if err := l.r.Propose(Proposal{Data: []byte(big("b")), Done: func(b []byte, err error) { second <- result{b, err} }}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("the second write to wait for room", func() bool {
+		l.r.pmu.Lock()
+		defer l.r.pmu.Unlock()
+		return len(l.r.waiting) == 1
+	})
+	select {
+	case r := <-second:
+		t.Fatalf("the second write finished while the first was uncommitted: %q, %v", r.b, r.err)
+	default:
+	}
+	c.net.heal()
+	for i, ch := range []chan result{first, second} {
+		select {
+		case r := <-ch:
+			if r.err != nil || string(r.b) != "OK" {
+				t.Fatalf("write %d: %q, %v", i+1, r.b, r.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("write %d did not finish", i+1)
+		}
+	}
+	for id := range c.nodes {
+		c.waitValue(id, "k", "b"+strings.Repeat("x", 40<<10))
+	}
+}

@@ -72,6 +72,10 @@ var (
 	// ErrUnknown is reported to a proposal whose fate was not learned in time: it may or may not
 	// be applied later.
 	ErrUnknown = errors.New("replica: operation outcome unknown (no quorum in time)")
+	// ErrLogFull is reported to a proposal that waited ProposalTimeout for room in the log:
+	// the uncommitted entries ahead of it (a big write) did not commit in that time. The
+	// operation was not applied.
+	ErrLogFull = errors.New("replica: the log's uncommitted entries stayed full")
 	// ErrNoLeader is reported to reads that need a leader when none is known or reachable.
 	ErrNoLeader = errors.New("replica: no leader")
 )

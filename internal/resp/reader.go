@@ -36,6 +36,11 @@ type Reader struct {
 	inline []byte // unquoted inline arguments, which cannot point into the buffer
 }
 
+// Forget drops the Reader's references to the last request's arguments, which point into the
+// buffer it was parsed from: a big request's buffer need not stay reachable until the next
+// request.
+func (r *Reader) Forget() { clear(r.args) }
+
 // Parse parses the first request in buf. It returns the request's arguments, which point into
 // buf (or into the Reader for inline requests), and the number of bytes the request took.
 // An empty request (an empty inline line, "*0" or "*-1") is returned as zero arguments with n > 0;

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -64,6 +65,20 @@ func (w *Writer) Bulk(b []byte) {
 	w.Buf = append(w.Buf, b...)
 	w.Buf = append(w.Buf, '\r', '\n')
 }
+
+// BulkHeader appends the header of a bulk string of n bytes; the caller appends the bytes and
+// then BulkEnd. For a value written in pieces (a chunked string streamed into the reply).
+func (w *Writer) BulkHeader(n int64) {
+	if need := len(w.Buf) + int(n) + 24; need > cap(w.Buf) && n >= 1<<20 {
+		w.Buf = slices.Grow(w.Buf, int(n)+24) // once, not doubling as the pieces come
+	}
+	w.Buf = append(w.Buf, '$')
+	w.Buf = strconv.AppendInt(w.Buf, n, 10)
+	w.Buf = append(w.Buf, '\r', '\n')
+}
+
+// BulkEnd ends a bulk string begun with BulkHeader.
+func (w *Writer) BulkEnd() { w.Buf = append(w.Buf, '\r', '\n') }
 
 // BulkString appends a bulk string.
 func (w *Writer) BulkString(s string) {

@@ -127,7 +127,7 @@ func (s *Server) debugObject(cl *Client, key []byte) {
 		return
 	}
 	enc := redisEncoding(&e.Meta)
-	size := int64(len(e.Value))
+	size := e.StrLen()
 	if e.Type.IsCollection() {
 		size = e.Count * 8
 	}
@@ -145,6 +145,9 @@ func (s *Server) debugObject(cl *Client, key []byte) {
 func redisEncoding(m *keyspace.Meta) string {
 	switch m.Type {
 	case keyspace.TypeString:
+		if m.Chunked {
+			return "raw"
+		}
 		if _, ok := command.ParseInt(m.Value); ok && len(m.Value) <= 20 && (len(m.Value) == 1 || m.Value[0] != '0') {
 			return "int"
 		}

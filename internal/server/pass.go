@@ -99,6 +99,12 @@ func (s *Server) applyPass(lp *loop) {
 		}
 		p.results = slices.Grow(p.results[:0], len(sh.ps))[:len(sh.ps)]
 		err := sh.log.ApplyNow(sh.ps, p.results)
+		for _, w := range sh.ps {
+			if len(w.Data) >= bigWriteBytes {
+				s.memToReturn.Store(true) // see bigWriteBytes
+				break
+			}
+		}
 		for j, f := range sh.from {
 			if f.cl.fill(f.q, p.results[j], err) && !f.cl.inPass {
 				f.cl.inPass = true

@@ -338,6 +338,8 @@ func replyText(err error) string {
 	switch {
 	case errors.Is(err, replica.ErrNotLeader), errors.Is(err, replica.ErrDropped):
 		return "TRYAGAIN The write was not applied: the leader changed. It is safe to retry."
+	case errors.Is(err, replica.ErrLogFull):
+		return "TRYAGAIN The write was not applied: big writes ahead of it did not commit in time. It is safe to retry."
 	case errors.Is(err, replica.ErrUnknown):
 		return "ERR The write's outcome is unknown: no quorum confirmed it in time. It may or may not be applied."
 	case errors.Is(err, replica.ErrStopped):

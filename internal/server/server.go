@@ -535,6 +535,7 @@ outer:
 			buf, _ = c.Peek(avail)
 		}
 		off := 0
+		clear(lp.batch) // a write's proposal may alias a big request's buffer
 		lp.batch = lp.batch[:0]
 		stop := false
 		for off < len(buf) && !stop {
@@ -614,6 +615,7 @@ outer:
 			discard(c, off)
 		} else if off > 0 {
 			cl.dropBig()
+			lp.reader.Forget()
 		}
 		if len(lp.batch) > 0 {
 			if !s.submit(cl, lp.batch) || !s.drainReplies(cl) {
@@ -650,7 +652,18 @@ func (s *Server) submit(cl *Client, batch []pendingWrite) bool {
 	defer func() { cl.longWrite = false }()
 	cl.mu.Lock()
 	for i := range batch {
-		batch[i].p.Done = cl.reserve(batch[i].h.id()).done
+		done := cl.reserve(batch[i].h.id()).done
+		if len(batch[i].p.Data) >= bigWriteBytes {
+			// Once applied, the write's request and batch are garbage the collector would
+			// keep counting as heap for a while: the engine's flush of the value would come
+			// on top of them (see returnMemory).
+			reply := done
+			done = func(r []byte, err error) {
+				reply(r, err)
+				s.memToReturn.Store(true)
+			}
+		}
+		batch[i].p.Done = done
 		batch[i].p.Long = cl.longWrite
 	}
 	cl.mu.Unlock()

@@ -89,7 +89,7 @@ func (r *Reader) Size(v *View, db int, key []byte, now int64) (n int64, isString
 		switch e.Type {
 		case keyspace.TypeNone:
 		case keyspace.TypeString:
-			n, isString = int64(len(e.Value)), true
+			n, isString = e.StrLen(), true
 		default:
 			n = e.Count
 		}
