@@ -582,14 +582,12 @@ func (h *Host) send(o *outbox) {
 	}
 }
 
-// hostsPeer reports whether a shard other than except has a member on node. Host goroutine.
-func (h *Host) hostsPeer(node, except uint64) bool {
+// nodeInUse reports whether a group on this host, counting the one whose membership just
+// changed, has a live member on node. Host goroutine.
+func (h *Host) nodeInUse(node uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, r := range h.shards {
-		if id == except {
-			continue
-		}
+	for _, r := range h.shards {
 		if _, ok := r.members.ByNode(node); ok {
 			return true
 		}

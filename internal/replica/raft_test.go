@@ -103,10 +103,12 @@ type memNet struct {
 	// their checkpoint.
 	snapDelay    time.Duration
 	snapFailures int
+	// addrs is each node's table of peer bus addresses, as the replica layer set it (SetPeer).
+	addrs map[[2]uint64]string
 }
 
 func newMemNet() *memNet {
-	return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}, heard: map[[2]uint64]time.Time{}}
+	return &memNet{hosts: map[uint64]*Host{}, cut: map[[2]uint64]bool{}, heard: map[[2]uint64]time.Time{}, addrs: map[[2]uint64]string{}}
 }
 
 func (n *memNet) heardAt(at, from uint64) time.Time {
@@ -186,7 +188,23 @@ func (e *memEnd) SendSnapshot(to uint64, header []byte, dir string) error {
 	return h.ReceiveSnapshot(e.from, header, dst)
 }
 
-func (e *memEnd) SetPeer(uint64, string) {}
+// SetPeer records the address; the in-memory network delivers by node ID whatever it is.
+func (e *memEnd) SetPeer(id uint64, addr string) {
+	e.net.mu.Lock()
+	defer e.net.mu.Unlock()
+	if addr == "" {
+		delete(e.net.addrs, [2]uint64{e.from, id})
+		return
+	}
+	e.net.addrs[[2]uint64{e.from, id}] = addr
+}
+
+// peerAddr is the address node at has for node peer.
+func (n *memNet) peerAddr(at, peer uint64) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.addrs[[2]uint64{at, peer}]
+}
 
 type testNode struct {
 	id uint64
@@ -214,7 +232,7 @@ func newTestCluster(t *testing.T, n int, tweak func(*HostConfig)) *testCluster {
 	}
 	var members []Member
 	for i := 1; i <= n; i++ {
-		members = append(members, Member{ID: uint64(i), Addr: fmt.Sprintf("node%d", i)})
+		members = append(members, Member{ID: uint64(i), Addr: fmt.Sprintf("node%d", i), BusAddr: fmt.Sprintf("bus%d", i)})
 	}
 	for i := 1; i <= n; i++ {
 		nd := &testNode{id: uint64(i), dir: t.TempDir(), sm: newKV()}

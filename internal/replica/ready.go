@@ -149,7 +149,7 @@ func (r *Raft) applyConf(e *pb.Entry) error {
 			case ch.Member.ID == r.id && ch.Op == "remove":
 				r.host.cfg.Logger.Warn("this replica was removed from its group", "shard", r.shard, "replica", r.id)
 			case ch.Member.Node != r.host.id && ch.Op == "remove":
-				if !r.host.hostsPeer(ch.Member.Node, r.shard) {
+				if !r.host.nodeInUse(ch.Member.Node) {
 					r.host.cfg.Network.SetPeer(ch.Member.Node, "")
 				}
 			case ch.Member.Node != r.host.id:
@@ -185,12 +185,17 @@ func (r *Raft) afterInstall(snap *pb.Snapshot) error {
 	r.mu.Unlock()
 	r.host.membersGen.Add(1)
 	for _, x := range m.List {
-		if x.Node != r.host.id {
-			addr := x.BusAddr
-			if x.Removed {
-				addr = ""
-			}
-			r.host.cfg.Network.SetPeer(x.Node, addr)
+		if x.Node == r.host.id {
+			continue
+		}
+		switch {
+		case !x.Removed:
+			r.host.cfg.Network.SetPeer(x.Node, x.BusAddr)
+		case !r.host.nodeInUse(x.Node):
+			// A removed member's node is forgotten only if no live member of any group here
+			// is on it: a node whose old replica left this group may hold a new one of it, or
+			// replicas of other groups.
+			r.host.cfg.Network.SetPeer(x.Node, "")
 		}
 	}
 	return nil
