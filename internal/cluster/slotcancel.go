@@ -18,6 +18,9 @@ import "fmt"
 //     migration can follow it: a cancelled slot refuses __slotout of its epoch.
 //   - Not started: slot-migrate-cancelled ends the migration; the slot stays with the source.
 //     Started: the slot completes, and slot-migrated hands it over as usual.
+//   - The slots of a merge (their source shard is retiring) are not cancelled: a cancelled one
+//     would stay with a shard that can then neither retire nor take part in another split or
+//     merge. A merge completes.
 
 // applySlotCancel applies slot-migrate-cancel (op.Start..op.End, to op.To if set) and
 // slot-migrate-cancelled (op.Start, from op.Shard to op.To).
@@ -39,15 +42,23 @@ func applySlotCancel(t *Topology, op *MetaOp) (bool, error) {
 		return false, nil
 	}
 	found, changed := false, false
+	var merging uint64 // a retiring shard whose slots were left alone
 	for i := range t.Migrations {
 		m := &t.Migrations[i]
 		if m.Slot < op.Start || m.Slot > op.End || (op.To != 0 && m.To != op.To) {
+			continue
+		}
+		if from := t.Shard(m.From); from != nil && from.Retiring {
+			merging = m.From
 			continue
 		}
 		found = true
 		if !m.Cancel {
 			m.Cancel, changed = true, true
 		}
+	}
+	if !found && merging != 0 {
+		return false, fmt.Errorf("the slots in %d-%d are moving in a merge of shard %d, which cannot be cancelled", op.Start, op.End, merging)
 	}
 	if !found {
 		return false, fmt.Errorf("no slot in %d-%d is migrating", op.Start, op.End)

@@ -240,6 +240,15 @@ func TestMetaShardMerge(t *testing.T) {
 	if !top.Shard(3).Retiring || len(top.Migrations) != 64 {
 		t.Fatalf("after merge: retiring %v, %d migrations", top.Shard(3).Retiring, len(top.Migrations))
 	}
+	// A merge's slots are not cancelled (the shard could then never retire).
+	if r := h.apply(MetaOp{Op: "slot-migrate-cancel", Start: 128, End: 140}); r.Err != "the slots in 128-140 are moving in a merge of shard 3, which cannot be cancelled" {
+		t.Fatalf("cancelling a merge's slots: %q", r.Err)
+	}
+	for _, m := range h.m.Topology().Migrations {
+		if m.Cancel {
+			t.Fatalf("migration %+v marked cancelled", m)
+		}
+	}
 	if ops := PlanReshard(top, nil, ReshardConfig{}); len(ops) != 0 {
 		t.Fatalf("planned %v while the merge runs", ops)
 	}
