@@ -237,12 +237,14 @@ func (c *Client) onReply(rec *Record, b []byte) {
 	}
 }
 
-// moved follows a -MOVED reply to the node it names, and keeps that node for the slot.
-func (c *Client) moved(rec *Record, msg string) {
+// redirectTarget reads the slot and node of a -MOVED or -ASK reply ("MOVED <slot> n<id>"). A
+// reply that names another slot than the request's, or no node, is a problem: the request is
+// finished as refused and ok is false.
+func (c *Client) redirectTarget(rec *Record, msg string) (sl, idx int, ok bool) {
 	w := c.w
 	f := strings.Fields(msg)
 	sl, err := strconv.Atoi(f[1])
-	idx := -1
+	idx = -1
 	if len(f) == 3 && strings.HasPrefix(f[2], "n") {
 		if id, err := strconv.Atoi(f[2][1:]); err == nil && id >= 1 && id <= len(w.nodes) {
 			idx = id - 1
@@ -251,6 +253,16 @@ func (c *Client) moved(rec *Record, msg string) {
 	if err != nil || idx < 0 || sl != w.groupSlot[rec.Input.Group] {
 		w.problem("c%d: %s got %q, which names another slot or no node", c.id, rec.Input, msg)
 		c.finish(rec, Refused, msg)
+		return 0, 0, false
+	}
+	return sl, idx, true
+}
+
+// moved follows a -MOVED reply to the node it names, and keeps that node for the slot.
+func (c *Client) moved(rec *Record, msg string) {
+	w := c.w
+	sl, idx, ok := c.redirectTarget(rec, msg)
+	if !ok {
 		return
 	}
 	rec.Redirects++
@@ -270,17 +282,8 @@ func (c *Client) moved(rec *Record, msg string) {
 // and the slot map stays as it is (the slot still belongs to the source).
 func (c *Client) ask(rec *Record, msg string) {
 	w := c.w
-	f := strings.Fields(msg)
-	sl, err := strconv.Atoi(f[1])
-	idx := -1
-	if len(f) == 3 && strings.HasPrefix(f[2], "n") {
-		if id, err := strconv.Atoi(f[2][1:]); err == nil && id >= 1 && id <= len(w.nodes) {
-			idx = id - 1
-		}
-	}
-	if err != nil || idx < 0 || sl != w.groupSlot[rec.Input.Group] {
-		w.problem("c%d: %s got %q, which names another slot or no node", c.id, rec.Input, msg)
-		c.finish(rec, Refused, msg)
+	_, idx, ok := c.redirectTarget(rec, msg)
+	if !ok {
 		return
 	}
 	rec.Redirects++
