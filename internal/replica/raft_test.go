@@ -546,18 +546,7 @@ func TestRaftMembership(t *testing.T) {
 	if added.ID != 4 {
 		t.Fatalf("new node ID = %d, want 4", added.ID)
 	}
-	nd := &testNode{id: 4, replica: added.ID, dir: t.TempDir(), sm: newKV()}
-	c.nodes[4] = nd
-	c.start(nd, nil)
-	c.waitValue(4, "n", "50")
-	c.waitFor("node 4 to become a voter", func() bool {
-		for _, p := range c.leader().r.Status().Peers {
-			if p.ID == 4 && p.Voter {
-				return true
-			}
-		}
-		return false
-	})
+	c.startLearner(4, added.ID, "n", "50")
 	// Remove node 2; a node joining afterwards gets ID 5, never 2 again.
 	c.changeMembers(func(r *Raft, done func(Member, error)) { r.Remove(2, done) })
 	c.stop(2, false)
@@ -570,6 +559,24 @@ func TestRaftMembership(t *testing.T) {
 	for id := range c.nodes {
 		c.waitValue(id, "n", "51")
 	}
+}
+
+// startLearner starts node id, added to the group as learner replica, and waits until it holds
+// k=want and has been promoted to a voter.
+func (c *testCluster) startLearner(id, replica uint64, k, want string) {
+	c.t.Helper()
+	nd := &testNode{id: id, replica: replica, dir: c.t.TempDir(), sm: newKV()}
+	c.nodes[id] = nd
+	c.start(nd, nil)
+	c.waitValue(id, k, want)
+	c.waitFor(fmt.Sprintf("node %d to become a voter", id), func() bool {
+		for _, p := range c.leader().r.Status().Peers {
+			if p.ID == replica && p.Voter {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func (c *testCluster) changeMembers(f func(*Raft, func(Member, error))) Member {

@@ -16,18 +16,7 @@ func TestRaftRehostedReplica(t *testing.T) {
 		c.write("incr n")
 	}
 	added := c.changeMembers(func(r *Raft, done func(Member, error)) { r.AddLearner(Member{Addr: "node4"}, done) })
-	nd := &testNode{id: 4, replica: added.ID, dir: t.TempDir(), sm: newKV()}
-	c.nodes[4] = nd
-	c.start(nd, nil)
-	c.waitValue(4, "n", "50")
-	c.waitFor("node 4 to become a voter", func() bool {
-		for _, p := range c.leader().r.Status().Peers {
-			if p.ID == 4 && p.Voter {
-				return true
-			}
-		}
-		return false
-	})
+	c.startLearner(4, added.ID, "n", "50")
 	// Node 4, which holds only what a snapshot gave it, leads.
 	c.waitFor("node 4 to lead", func() bool {
 		l := c.leader()
