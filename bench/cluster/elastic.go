@@ -167,6 +167,17 @@ func runElastic(cfg elasticConfig) error {
 	// The clients run through every phase; each request counts in the phase it began in.
 	var cur atomic.Pointer[phaseStats]
 	var stop atomic.Bool
+	phase := func(name string) *phaseStats {
+		p := &phaseStats{name: name, start: time.Now()}
+		if old := cur.Swap(p); old != nil {
+			old.end = p.start
+		}
+		return p
+	}
+	var done []*phaseStats
+	// The compactions that follow the fill weigh on the first requests: let them pass. (The
+	// first phase is set before the clients start: they count into it at once.)
+	done = append(done, phase("warmup"))
 	var wg sync.WaitGroup
 	for i := range cfg.clients {
 		wg.Add(1)
@@ -196,16 +207,6 @@ func runElastic(cfg elasticConfig) error {
 			}
 		}()
 	}
-	phase := func(name string) *phaseStats {
-		p := &phaseStats{name: name, start: time.Now()}
-		if old := cur.Swap(p); old != nil {
-			old.end = p.start
-		}
-		return p
-	}
-	var done []*phaseStats
-	// The compactions that follow the fill weigh on the first requests: let them pass.
-	done = append(done, phase("warmup"))
 	time.Sleep(2 * cfg.baseline)
 	done = append(done, phase("before"))
 	time.Sleep(cfg.baseline)
