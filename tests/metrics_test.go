@@ -215,7 +215,9 @@ func TestMetricsCluster(t *testing.T) {
 	var nodes []*servertest.Server
 	for i := 0; i < 2; i++ {
 		nodes = append(nodes, servertest.StartIn(t, t.TempDir(), ports[i], "--cluster-enabled", "yes", "--cluster-initial", initial,
-			"--cluster-shards", "2", "--cluster-replicas", "2", "--metrics-addr", metrics[i]))
+			"--cluster-shards", "2", "--cluster-replicas", "2", "--metrics-addr", metrics[i],
+			// The meta group stays on the two founders, so the node that joins is one outside it.
+			"--cluster-meta-size", "2"))
 	}
 	waitReady := func(s *servertest.Server) {
 		t.Helper()
