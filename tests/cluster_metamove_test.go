@@ -98,14 +98,7 @@ func TestClusterMetaMembersReplaced(t *testing.T) {
 		}
 		return true
 	})
-	since := time.Now()
-	waitCluster(t, "a write acknowledged after the join", 30*time.Second, func() bool {
-		_, ok := load.firstAckAfter(since)
-		return ok
-	})
-	load.halt()
-	t.Logf("%d acknowledged writes", load.count())
-	checkAckedCluster(t, c, load.acked)
+	finishAfterJoin(t, c, load)
 }
 
 // CLUSTER FORGET of a founding node — a meta member, and here the meta group's first leader —
@@ -148,6 +141,13 @@ func TestClusterFounderDrains(t *testing.T) {
 		got, _ := metaMembers(t, rest[0], 0)
 		return len(got) == 4 && n5.ClusterInfo("cluster_meta_role") != "-"
 	})
+	finishAfterJoin(t, c, load)
+}
+
+// finishAfterJoin waits for a write acknowledged after the join, stops the load, and checks
+// every acknowledged write is in the cluster.
+func finishAfterJoin(t *testing.T, c *servertest.Cluster, load *writeLoad) {
+	t.Helper()
 	since := time.Now()
 	waitCluster(t, "a write acknowledged after the join", 30*time.Second, func() bool {
 		_, ok := load.firstAckAfter(since)
